@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Runs every test file with Node's own test runner (TypeScript through tsx).
+// `npm test` runs all suites; `npm test -- test/foo.test.ts` runs the named files.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const args = process.argv.slice(2);
+const files = args.length > 0 ? args : [...findTests('src'), ...findTests('test')].sort();
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
+  { stdio: 'inherit', env: { ...process.env, METADATA_SERVER_DETECTION: 'none' } },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,149 @@
+// The one place for every API error: canonical google.rpc.Code, its HTTP status, and the
+// google.rpc.Status details. REST and gRPC both render errors from ApiError.
+
+export const RPC_CODES = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+export type RpcStatus = keyof typeof RPC_CODES;
+
+const HTTP_STATUS: Record<RpcStatus, number> = {
+  OK: 200,
+  CANCELLED: 499,
+  UNKNOWN: 500,
+  INVALID_ARGUMENT: 400,
+  DEADLINE_EXCEEDED: 504,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  PERMISSION_DENIED: 403,
+  RESOURCE_EXHAUSTED: 429,
+  FAILED_PRECONDITION: 400,
+  ABORTED: 409,
+  OUT_OF_RANGE: 400,
+  UNIMPLEMENTED: 501,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  DATA_LOSS: 500,
+  UNAUTHENTICATED: 401,
+};
+
+export interface FieldViolation {
+  /** Path of the offending field, e.g. `filter_clauses[0].simple_filter.scope`. */
+  field: string;
+  description: string;
+}
+
+/** A google.protobuf.Any in proto3 JSON form. */
+export type ErrorDetail = { '@type': string } & Record<string, unknown>;
+
+export class ApiError extends Error {
+  readonly status: RpcStatus;
+  readonly details: ErrorDetail[];
+
+  constructor(status: RpcStatus, message: string, details: ErrorDetail[] = []) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.details = details;
+  }
+
+  get code(): number {
+    return RPC_CODES[this.status];
+  }
+
+  get httpStatus(): number {
+    return HTTP_STATUS[this.status];
+  }
+
+  /** The AIP-193 JSON envelope. */
+  toJSON(): { error: { code: number; message: string; status: RpcStatus; details?: ErrorDetail[] } } {
+    return {
+      error: {
+        code: this.httpStatus,
+        message: this.message,
+        status: this.status,
+        ...(this.details.length > 0 ? { details: this.details } : {}),
+      },
+    };
+  }
+}
+
+const DOMAIN = 'audex';
+
+export function errorInfo(reason: string, metadata: Record<string, string> = {}): ErrorDetail {
+  return { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: DOMAIN, metadata };
+}
+
+export function badRequest(violations: FieldViolation[]): ErrorDetail {
+  return { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: violations };
+}
+
+export const errors = {
+  invalidArgument(message: string, violations: FieldViolation[] = []): ApiError {
+    return new ApiError('INVALID_ARGUMENT', message, violations.length > 0 ? [badRequest(violations)] : []);
+  },
+  /** One violation; the message names the field so a user can act on it. */
+  invalidField(field: string, description: string): ApiError {
+    return new ApiError('INVALID_ARGUMENT', `${field}: ${description}`, [badRequest([{ field, description }])]);
+  },
+  unauthenticated(message = 'Request is missing a valid API key.'): ApiError {
+    return new ApiError('UNAUTHENTICATED', message, [errorInfo('CREDENTIALS_MISSING')]);
+  },
+  permissionDenied(message = 'User does not have sufficient permissions for this property.'): ApiError {
+    return new ApiError('PERMISSION_DENIED', message, [errorInfo('ACCESS_DENIED')]);
+  },
+  notFound(message: string): ApiError {
+    return new ApiError('NOT_FOUND', message);
+  },
+  failedPrecondition(message: string): ApiError {
+    return new ApiError('FAILED_PRECONDITION', message);
+  },
+  alreadyExists(message: string): ApiError {
+    return new ApiError('ALREADY_EXISTS', message);
+  },
+  resourceExhausted(message: string, quota?: string): ApiError {
+    return new ApiError(
+      'RESOURCE_EXHAUSTED',
+      message,
+      quota
+        ? [
+            {
+              '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+              violations: [{ subject: quota, description: message }],
+            },
+          ]
+        : [],
+    );
+  },
+  unimplemented(message: string): ApiError {
+    return new ApiError('UNIMPLEMENTED', message);
+  },
+  internal(message = 'Internal error.'): ApiError {
+    return new ApiError('INTERNAL', message);
+  },
+  unavailable(message: string): ApiError {
+    return new ApiError('UNAVAILABLE', message);
+  },
+};
+
+/** Any thrown value as an ApiError; unknown failures become INTERNAL (never UNKNOWN, which clients retry). */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  return errors.internal();
+}

@@ -1,0 +1,215 @@
+// The stored event: the GA4 BigQuery-export row (spec/audience-semantics.md §5), flattened so that
+// every scalar is one column of the event store. Nested maps (event_params, user_properties, items)
+// keep their typed values and are stored as JSON text (see encodeParams below).
+
+/** A typed parameter value; exactly one arm is set, as in BigQuery's event_params.value. */
+export type ParamValue =
+  | { string_value: string }
+  | { int_value: bigint }
+  | { double_value: number };
+
+export type Params = Record<string, ParamValue>;
+
+export interface UserPropertyValue {
+  value: ParamValue;
+  /** µs; when the property was set (MP user_properties.*.timestamp_micros), else the event time. */
+  set_timestamp_micros: bigint;
+}
+
+export type EventSource = 'mp' | 'gtag' | 'import' | 'audience_trigger';
+
+export interface StoredEvent {
+  property_id: bigint;
+  stream_id: string;
+  platform: 'WEB' | 'ANDROID' | 'IOS';
+  /** Monotonic per property-store tie-breaker; also the event's id. Assigned by the event store. */
+  ingest_seq: bigint;
+  event_name: string;
+  /** µs since epoch, UTC. */
+  event_timestamp: bigint;
+  /** YYYYMMDD in the property's time zone. */
+  event_date: string;
+  /** µs since epoch when audex received it. */
+  received_at: bigint;
+  source: EventSource;
+
+  user_pseudo_id: string;
+  user_id: string | null;
+
+  ga_session_id: bigint | null;
+  ga_session_number: number | null;
+
+  event_params: Params;
+  user_properties: Record<string, UserPropertyValue>;
+
+  device_category: string | null;
+  device_operating_system: string | null;
+  device_operating_system_version: string | null;
+  device_browser: string | null;
+  device_browser_version: string | null;
+  device_language: string | null;
+  device_mobile_brand_name: string | null;
+  device_mobile_model_name: string | null;
+  device_is_limited_ad_tracking: boolean | null;
+
+  geo_continent: string | null;
+  geo_sub_continent: string | null;
+  geo_country: string | null;
+  geo_country_id: string | null;
+  geo_region: string | null;
+  geo_city: string | null;
+
+  traffic_source_source: string | null;
+  traffic_source_medium: string | null;
+  traffic_source_name: string | null;
+
+  ecommerce_transaction_id: string | null;
+  ecommerce_purchase_revenue: number | null;
+  ecommerce_refund_value: number | null;
+
+  /** Items as BigQuery has them (item_id, item_name, price, quantity, item_params...). */
+  items: Record<string, unknown>[];
+
+  consent_ad_user_data: 'GRANTED' | 'DENIED' | null;
+  consent_ad_personalization: 'GRANTED' | 'DENIED' | null;
+  non_personalized_ads: boolean | null;
+}
+
+/** An event before the store assigns its ingest_seq. */
+export type NewEvent = Omit<StoredEvent, 'ingest_seq'>;
+
+/**
+ * Column order of the event store. Every backend creates its table with exactly these columns;
+ * JSON-typed columns hold the compact encodings below.
+ */
+export const EVENT_COLUMNS = [
+  ['property_id', 'BIGINT'],
+  ['stream_id', 'VARCHAR'],
+  ['platform', 'VARCHAR'],
+  ['ingest_seq', 'BIGINT'],
+  ['event_name', 'VARCHAR'],
+  ['event_timestamp', 'BIGINT'],
+  ['event_date', 'VARCHAR'],
+  ['received_at', 'BIGINT'],
+  ['source', 'VARCHAR'],
+  ['user_pseudo_id', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+  ['ga_session_id', 'BIGINT'],
+  ['ga_session_number', 'INTEGER'],
+  ['event_params', 'JSON'],
+  ['user_properties', 'JSON'],
+  ['device_category', 'VARCHAR'],
+  ['device_operating_system', 'VARCHAR'],
+  ['device_operating_system_version', 'VARCHAR'],
+  ['device_browser', 'VARCHAR'],
+  ['device_browser_version', 'VARCHAR'],
+  ['device_language', 'VARCHAR'],
+  ['device_mobile_brand_name', 'VARCHAR'],
+  ['device_mobile_model_name', 'VARCHAR'],
+  ['device_is_limited_ad_tracking', 'BOOLEAN'],
+  ['geo_continent', 'VARCHAR'],
+  ['geo_sub_continent', 'VARCHAR'],
+  ['geo_country', 'VARCHAR'],
+  ['geo_country_id', 'VARCHAR'],
+  ['geo_region', 'VARCHAR'],
+  ['geo_city', 'VARCHAR'],
+  ['traffic_source_source', 'VARCHAR'],
+  ['traffic_source_medium', 'VARCHAR'],
+  ['traffic_source_name', 'VARCHAR'],
+  ['ecommerce_transaction_id', 'VARCHAR'],
+  ['ecommerce_purchase_revenue', 'DOUBLE'],
+  ['ecommerce_refund_value', 'DOUBLE'],
+  ['items', 'JSON'],
+  ['consent_ad_user_data', 'VARCHAR'],
+  ['consent_ad_personalization', 'VARCHAR'],
+  ['non_personalized_ads', 'BOOLEAN'],
+] as const satisfies readonly (readonly [keyof StoredEvent, 'BIGINT' | 'VARCHAR' | 'INTEGER' | 'JSON' | 'BOOLEAN' | 'DOUBLE'])[];
+
+// Compact typed JSON for params: {"k":{"s":"text"}} | {"k":{"i":123}} | {"k":{"d":1.5}}.
+// Integers are written as bare JSON digits (exact beyond 2^53; DuckDB reads them as BIGINT).
+// In SQL: a param's string form is coalesce(p.s, p.i::VARCHAR, p.d::VARCHAR); its number is
+// coalesce(p.i, p.d, TRY_CAST(p.s AS DOUBLE)).
+
+function encodeValue(v: ParamValue): string {
+  if ('string_value' in v) return `{"s":${JSON.stringify(v.string_value)}}`;
+  if ('int_value' in v) return `{"i":${v.int_value.toString()}}`;
+  return `{"d":${Number.isFinite(v.double_value) ? JSON.stringify(v.double_value) : 'null'}}`;
+}
+
+export function encodeParams(params: Params): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(params)) parts.push(`${JSON.stringify(k)}:${encodeValue(v)}`);
+  return `{${parts.join(',')}}`;
+}
+
+export function encodeUserProperties(props: Record<string, UserPropertyValue>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(props)) {
+    const inner = encodeValue(v.value).slice(0, -1);
+    parts.push(`${JSON.stringify(k)}:${inner},"t":${v.set_timestamp_micros.toString()}}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+// Integers beyond 2^53 must survive the JSON round trip, so they are re-read from the raw text.
+const BIG_INT_TOKEN = /"i":(-?\d+)/g;
+
+function decodeValue(raw: { s?: string; i?: number | string; d?: number | null }): ParamValue {
+  if (raw.s !== undefined) return { string_value: raw.s };
+  if (raw.i !== undefined) return { int_value: BigInt(raw.i) };
+  return { double_value: raw.d ?? Number.NaN };
+}
+
+function parseWithBigInts(text: string): Record<string, { s?: string; i?: string; d?: number | null; t?: string }> {
+  // Quote integer arms and the set-timestamp so JSON.parse keeps every digit.
+  return JSON.parse(text.replace(BIG_INT_TOKEN, '"i":"$1"').replace(/"t":(-?\d+)/g, '"t":"$1"'));
+}
+
+export function decodeParams(text: string | null): Params {
+  if (!text) return {};
+  const out: Params = {};
+  for (const [k, v] of Object.entries(parseWithBigInts(text))) out[k] = decodeValue(v);
+  return out;
+}
+
+export function decodeUserProperties(text: string | null): Record<string, UserPropertyValue> {
+  if (!text) return {};
+  const out: Record<string, UserPropertyValue> = {};
+  for (const [k, v] of Object.entries(parseWithBigInts(text))) {
+    out[k] = { value: decodeValue(v), set_timestamp_micros: BigInt(v.t ?? 0) };
+  }
+  return out;
+}
+
+/**
+ * The string form of a param value, as string filters compare it. Doubles print as JavaScript
+ * prints them (50 not 50.0); SQL backends must render them the same way.
+ */
+export function paramString(v: ParamValue | undefined): string | null {
+  if (!v) return null;
+  if ('string_value' in v) return v.string_value;
+  if ('int_value' in v) return v.int_value.toString();
+  return Number.isFinite(v.double_value) ? String(v.double_value) : null;
+}
+
+/** The numeric form of a param value; strings that do not parse as numbers give null. */
+export function paramNumber(v: ParamValue | undefined): number | null {
+  if (!v) return null;
+  if ('int_value' in v) return Number(v.int_value);
+  if ('double_value' in v) return Number.isFinite(v.double_value) ? v.double_value : null;
+  return parseDecimal(v.string_value);
+}
+
+/**
+ * The only strings that count as numbers: plain decimals with an optional exponent, no spaces,
+ * no hex, no "Infinity". SQL backends use the same pattern (NUMERIC_STRING_PATTERN) so that the
+ * reference evaluator and the engines agree.
+ */
+export const NUMERIC_STRING_PATTERN = '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?';
+const NUMERIC_STRING = new RegExp(`^(?:${NUMERIC_STRING_PATTERN})$`);
+
+export function parseDecimal(s: string): number | null {
+  if (!NUMERIC_STRING.test(s)) return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : null;
+}

@@ -1,0 +1,64 @@
+// The storage contract (DESIGN.md): everything outside src/storage/<backend>/ talks to these
+// interfaces only. All methods are async, whatever the engine.
+
+import type { AudienceDefinition, EvaluationConfig } from '../domain/audience.ts';
+import type { NewEvent, StoredEvent } from '../domain/event.ts';
+
+export interface EventStore {
+  /**
+   * Appends events in one transaction and resolves only once they are durable (committed to the
+   * engine's write-ahead log). Assigns and returns each event's ingest_seq, in input order.
+   */
+  append(events: NewEvent[]): Promise<bigint[]>;
+
+  /** Events of one property, ordered by (user_pseudo_id, event_timestamp, ingest_seq). For tests and tools. */
+  readEvents(propertyId: bigint, filter?: { userPseudoId?: string; limit?: number }): Promise<StoredEvent[]>;
+
+  countEvents(propertyId: bigint): Promise<number>;
+
+  /**
+   * Bulk load from a file the engine can read directly (BigQuery-export-shaped rows), for import.
+   * Returns how many rows were stored.
+   */
+  importFile?(propertyId: bigint, path: string, format: 'parquet' | 'ndjson'): Promise<number>;
+}
+
+/** One export row before dimension selection; values already in export string form. */
+export interface MemberRow {
+  deviceId: string;
+  userId: string | null;
+  isAdsPersonalizationAllowed: 'true' | 'false' | '(not set)';
+  isLimitedAdTracking: 'true' | 'false' | '(not set)';
+}
+
+export interface MembershipRequest {
+  propertyId: bigint;
+  audience: AudienceDefinition;
+  config: EvaluationConfig;
+  /** Membership is computed as of this instant (µs since epoch). */
+  asOfMicros: bigint;
+}
+
+export interface AudienceEngine {
+  /** The user_pseudo_ids that are members as of asOf, sorted ascending (byte order). */
+  findMembers(req: MembershipRequest): Promise<string[]>;
+}
+
+export interface SnapshotStore {
+  /**
+   * Computes the members as of asOf and stores them, with their export attributes as of asOf,
+   * under snapshotId in a stable order (deviceId ascending). Returns the row count. Idempotent:
+   * a retry replaces a partial snapshot of the same id.
+   */
+  materialize(snapshotId: string, req: MembershipRequest, onProgress?: (pct: number) => void): Promise<number>;
+  /** Rows [offset, offset+limit) in the stable order; cost independent of offset. */
+  read(snapshotId: string, offset: number, limit: number): Promise<MemberRow[]>;
+  drop(snapshotId: string): Promise<void>;
+}
+
+export interface Storage {
+  events: EventStore;
+  audiences: AudienceEngine;
+  snapshots: SnapshotStore;
+  close(): Promise<void>;
+}
