@@ -1,0 +1,178 @@
+// The REST transport: google.api.http routes over node:http, Google's JSON mapping ($alt with
+// enum-encoding=int), the AIP-193 error envelope, and API-key authentication. Handlers are
+// transport-free service calls; raw routes (collection endpoints, file import) get the streams.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ApiError, errors, toApiError } from '../../domain/errors.ts';
+import type { Principal } from '../../auth/principal.ts';
+import type { KeyService } from '../../auth/keys.ts';
+import { numericEnums } from './enums.ts';
+import { Router } from './router.ts';
+
+export interface ApiRequest {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+  principal: Principal;
+  headers: IncomingMessage['headers'];
+}
+
+export type ApiHandler = (req: ApiRequest) => Promise<unknown>;
+
+/** A route that handles the raw request itself (its own auth, body and response). */
+export type RawHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: { params: Record<string, string>; query: URLSearchParams; authenticate(): Promise<Principal> },
+) => Promise<void>;
+
+type Route = { kind: 'api'; handler: ApiHandler } | { kind: 'raw'; handler: RawHandler };
+
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export class RestApi {
+  private readonly router = new Router<Route>();
+
+  constructor(
+    private readonly keys: KeyService,
+    private readonly log: Logger,
+    private readonly maxBodyBytes: number,
+  ) {}
+
+  api(method: string, template: string, handler: ApiHandler): this {
+    this.router.add(method, template, { kind: 'api', handler });
+    return this;
+  }
+
+  raw(method: string, template: string, handler: RawHandler): this {
+    this.router.add(method, template, { kind: 'raw', handler });
+    return this;
+  }
+
+  createServer(): Server {
+    const server = createServer((req, res) => {
+      this.dispatch(req, res).catch((err: unknown) => {
+        this.log.error('request failed', { err: String(err), url: req.url });
+        if (!res.headersSent) sendError(res, toApiError(err));
+        else res.destroy();
+      });
+    });
+    server.keepAliveTimeout = 65_000;
+    return server;
+  }
+
+  async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const numeric = wantsNumericEnums(url.searchParams);
+    const path = decodePath(url.pathname);
+    const match = path === null ? null : this.router.match(req.method ?? 'GET', path);
+    if (match === null) {
+      req.resume();
+      return sendError(res, errors.notFound(`No route for ${req.method} ${url.pathname}.`));
+    }
+    if (match === 'method-not-allowed') {
+      req.resume();
+      return sendError(res, new ApiError('UNIMPLEMENTED', `${req.method} is not supported on ${url.pathname}.`));
+    }
+    const authenticate = () => this.authenticate(req);
+    const route = match.handler;
+    if (route.kind === 'raw') {
+      await route.handler(req, res, { params: match.params, query: url.searchParams, authenticate });
+      return;
+    }
+    try {
+      const principal = await authenticate();
+      const body = await readJsonBody(req, this.maxBodyBytes);
+      const result = await route.handler({
+        params: match.params,
+        query: url.searchParams,
+        body,
+        principal,
+        headers: req.headers,
+      });
+      sendJson(res, 200, numeric ? numericEnums(result) : result);
+    } catch (err) {
+      if (!(err instanceof ApiError)) this.log.error('internal error', { err: String(err), stack: (err as Error)?.stack });
+      sendError(res, toApiError(err));
+    }
+  }
+
+  private async authenticate(req: IncomingMessage): Promise<Principal> {
+    const key = extractKey(req.headers);
+    if (!key) throw errors.unauthenticated();
+    const principal = await this.keys.authenticate(key);
+    if (!principal) throw errors.unauthenticated('API key not valid. Please pass a valid API key.');
+    return principal;
+  }
+}
+
+/** `Authorization: Bearer <key>` or `X-Goog-Api-Key: <key>`, as the official clients send them. */
+export function extractKey(headers: IncomingMessage['headers']): string | null {
+  const auth = headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(\S+)$/i.exec(auth.trim());
+    if (m) return m[1]!;
+  }
+  const apiKey = headers['x-goog-api-key'];
+  if (typeof apiKey === 'string' && apiKey.trim() !== '') return apiKey.trim();
+  return null;
+}
+
+function wantsNumericEnums(query: URLSearchParams): boolean {
+  const alt = query.get('$alt') ?? query.get('alt');
+  return alt !== null && /enum-encoding=int/.test(alt);
+}
+
+function decodePath(p: string): string | null {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return null;
+  }
+}
+
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limit) {
+    req.resume();
+    throw errors.invalidArgument(`Request body exceeds ${limit} bytes.`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.resume();
+      throw errors.invalidArgument(`Request body exceeds ${limit} bytes.`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  if (req.method === 'GET' || req.method === 'DELETE') {
+    req.resume();
+    return undefined;
+  }
+  const buf = await readBody(req, limit);
+  if (buf.length === 0) return {};
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw errors.invalidArgument('Invalid JSON payload received: the request body is not valid JSON.');
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body ?? {});
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: ApiError): void {
+  sendJson(res, err.httpStatus, err.toJSON());
+}

@@ -1,0 +1,373 @@
+// Admin API (v1beta and v1alpha share these shapes): the default account, properties, web data
+// streams and Measurement Protocol secrets. Transport-free: requests are proto3 JSON objects,
+// results are proto3 JSON objects with enum names (the REST layer renders numbers on request).
+
+import { randomBytes } from 'node:crypto';
+import type { CatalogDb } from '../../catalog/db.ts';
+import type { DataStreamsTable, MpSecretsTable, PropertiesTable } from '../../catalog/schema.ts';
+import { errors } from '../../domain/errors.ts';
+import { parseName, parseProperty } from '../../domain/names.ts';
+import { microsToRfc3339, nowMicros } from '../../domain/time.ts';
+import { requireRole, requireSuperuser, visibleProperties, type Principal } from '../../auth/principal.ts';
+import type { KeyService } from '../../auth/keys.ts';
+import { enumName } from '../rest/enums.ts';
+import { pageOf, parsePage, type PageRequest } from './paging.ts';
+
+export const DEFAULT_ACCOUNT_ID = 1;
+const ACCOUNT_CREATE_TIME = 1_704_067_200_000_000; // 2024-01-01: fixed, the account is implicit
+
+type Row<T> = { [K in keyof T]: T[K] extends import('kysely').Generated<infer U> ? U : T[K] };
+type PropertyRow = Row<PropertiesTable>;
+type StreamRow = Row<DataStreamsTable>;
+type SecretRow = Row<MpSecretsTable>;
+
+const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone').concat(['UTC', 'Etc/UTC', 'GMT']));
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+
+export function accountJson() {
+  return {
+    name: `accounts/${DEFAULT_ACCOUNT_ID}`,
+    createTime: microsToRfc3339(ACCOUNT_CREATE_TIME),
+    updateTime: microsToRfc3339(ACCOUNT_CREATE_TIME),
+    displayName: 'Default account',
+    regionCode: 'US',
+  };
+}
+
+export function propertyJson(p: PropertyRow) {
+  return {
+    name: `properties/${p.id}`,
+    propertyType: 'PROPERTY_TYPE_ORDINARY',
+    createTime: microsToRfc3339(p.create_time),
+    updateTime: microsToRfc3339(p.update_time),
+    parent: `accounts/${p.account_id}`,
+    displayName: p.display_name,
+    ...(p.industry_category !== 'INDUSTRY_CATEGORY_UNSPECIFIED' ? { industryCategory: p.industry_category } : {}),
+    timeZone: p.time_zone,
+    currencyCode: p.currency_code,
+    serviceLevel: 'GOOGLE_ANALYTICS_STANDARD',
+    account: `accounts/${p.account_id}`,
+  };
+}
+
+function streamJson(s: StreamRow) {
+  return {
+    name: `properties/${s.property_id}/dataStreams/${s.id}`,
+    type: s.type,
+    displayName: s.display_name,
+    createTime: microsToRfc3339(s.create_time),
+    updateTime: microsToRfc3339(s.update_time),
+    webStreamData: { measurementId: s.measurement_id, ...(s.default_uri ? { defaultUri: s.default_uri } : {}) },
+  };
+}
+
+function secretJson(s: SecretRow) {
+  return {
+    name: `properties/${s.property_id}/dataStreams/${s.stream_id}/measurementProtocolSecrets/${s.id}`,
+    displayName: s.display_name,
+    secretValue: s.secret_value,
+  };
+}
+
+function asObject(body: unknown, field: string): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw errors.invalidField(field, 'must be a JSON object.');
+  }
+  return body as Record<string, unknown>;
+}
+
+function displayName(v: unknown, field: string, max: number): string {
+  if (typeof v !== 'string' || v.trim() === '') throw errors.invalidField(field, 'is required.');
+  if (v.length > max) throw errors.invalidField(field, `must be at most ${max} characters.`);
+  return v;
+}
+
+function timeZone(v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw errors.invalidField('property.time_zone', 'is required (an IANA time zone such as "Europe/Berlin").');
+  if (!TIME_ZONES.has(v)) throw errors.invalidField('property.time_zone', `"${v}" is not an IANA time zone.`);
+  return v;
+}
+
+function currency(v: unknown): string {
+  if (v === undefined || v === '') return 'USD';
+  if (typeof v !== 'string' || !CURRENCIES.has(v)) throw errors.invalidField('property.currency_code', 'must be an ISO 4217 currency code such as "USD".');
+  return v;
+}
+
+function industry(v: unknown): string {
+  if (v === undefined || v === null || v === 0 || v === '') return 'INDUSTRY_CATEGORY_UNSPECIFIED';
+  const name = enumName('industryCategory', v);
+  if (!name) throw errors.invalidField('property.industry_category', `unknown value ${JSON.stringify(v)}.`);
+  return name;
+}
+
+/** updateMask as a list of snake_case paths; required. */
+export function parseUpdateMask(mask: unknown, allowed: string[], field = 'update_mask'): string[] {
+  if (typeof mask !== 'string' || mask.trim() === '') throw errors.invalidField(field, 'is required.');
+  const paths = mask.split(',').map((p) => p.trim().replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+  for (const p of paths) {
+    if (p === '*') return allowed;
+    if (!allowed.includes(p)) throw errors.invalidField(field, `path "${p}" cannot be updated; updatable: ${allowed.join(', ')}.`);
+  }
+  return paths;
+}
+
+function measurementId(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
+  const bytes = randomBytes(10);
+  return 'G-' + [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+export class AdminService {
+  constructor(
+    private readonly db: CatalogDb,
+    private readonly keys: KeyService,
+  ) {}
+
+  // Accounts: audex has one implicit account that holds every property.
+  getAccount(_p: Principal, name: string) {
+    const [id] = parseName('account', name, 'name');
+    if (id !== DEFAULT_ACCOUNT_ID) throw errors.notFound(`Account ${name} not found.`);
+    return accountJson();
+  }
+
+  listAccounts(_p: Principal) {
+    return { accounts: [accountJson()] };
+  }
+
+  async createProperty(p: Principal, body: unknown) {
+    requireSuperuser(p);
+    const input = asObject(body, 'property');
+    const parent = input.parent ?? `accounts/${DEFAULT_ACCOUNT_ID}`;
+    const [accountId] = parseName('account', parent, 'property.parent');
+    if (accountId !== DEFAULT_ACCOUNT_ID) throw errors.notFound(`Account ${String(parent)} not found.`);
+    const now = Number(nowMicros());
+    const row = await this.db
+      .insertInto('properties')
+      .values({
+        account_id: DEFAULT_ACCOUNT_ID,
+        display_name: displayName(input.displayName, 'property.display_name', 100),
+        time_zone: timeZone(input.timeZone),
+        currency_code: currency(input.currencyCode),
+        industry_category: industry(input.industryCategory),
+        create_time: now,
+        update_time: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    this.keys.invalidate();
+    return propertyJson(row);
+  }
+
+  /** The property row, after checking the caller's role on it. */
+  async property(p: Principal, name: unknown, field: string, role: 'viewer' | 'editor' | 'admin'): Promise<PropertyRow> {
+    const id = parseProperty(name, field);
+    requireRole(p, id, role);
+    const row = await this.db.selectFrom('properties').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw errors.notFound(`Property properties/${id} not found.`);
+    return row;
+  }
+
+  async getProperty(p: Principal, name: string) {
+    return propertyJson(await this.property(p, name, 'name', 'viewer'));
+  }
+
+  async listProperties(p: Principal, req: PageRequest & { filter?: unknown; showDeleted?: unknown }) {
+    const filter = typeof req.filter === 'string' ? req.filter.trim() : '';
+    const m = /^(parent|ancestor):\s*accounts\/(\d+)$/.exec(filter);
+    if (filter !== '' && !m) throw errors.invalidField('filter', 'must be of the form "parent:accounts/{id}".');
+    if (m && Number(m[2]) !== DEFAULT_ACCOUNT_ID) return {};
+    const visible = visibleProperties(p);
+    let rows = await this.db.selectFrom('properties').selectAll().orderBy('id').execute();
+    if (visible !== 'all') rows = rows.filter((r) => visible.has(r.id));
+    const page = pageOf(rows, parsePage(req, { defaultSize: 50, maxSize: 200, binding: `properties|${filter}` }));
+    return { properties: page.items.map(propertyJson), ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
+  }
+
+  async updateProperty(p: Principal, name: string, body: unknown, updateMask: unknown) {
+    const row = await this.property(p, name, 'property.name', 'admin');
+    const input = asObject(body, 'property');
+    const paths = parseUpdateMask(updateMask, ['display_name', 'time_zone', 'currency_code', 'industry_category']);
+    const patch: Partial<PropertyRow> = { update_time: Number(nowMicros()) };
+    if (paths.includes('display_name')) patch.display_name = displayName(input.displayName, 'property.display_name', 100);
+    if (paths.includes('time_zone')) patch.time_zone = timeZone(input.timeZone);
+    if (paths.includes('currency_code')) patch.currency_code = currency(input.currencyCode);
+    if (paths.includes('industry_category')) patch.industry_category = industry(input.industryCategory);
+    const updated = await this.db
+      .updateTable('properties')
+      .set(patch)
+      .where('id', '=', row.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return propertyJson(updated);
+  }
+
+  /** Deletes the property's metadata (streams, secrets, key bindings); its stored events stay. */
+  async deleteProperty(p: Principal, name: string) {
+    const row = await this.property(p, name, 'name', 'admin');
+    await this.db.deleteFrom('properties').where('id', '=', row.id).execute();
+    this.keys.invalidate();
+    const now = nowMicros();
+    return { ...propertyJson(row), deleteTime: microsToRfc3339(now), expireTime: microsToRfc3339(now) };
+  }
+
+  async createDataStream(p: Principal, parent: string, body: unknown) {
+    const prop = await this.property(p, parent, 'parent', 'admin');
+    const input = asObject(body, 'data_stream');
+    const type = enumName('type', input.type ?? 'WEB_DATA_STREAM');
+    if (type !== 'WEB_DATA_STREAM') {
+      throw errors.invalidField('data_stream.type', 'audex supports WEB_DATA_STREAM streams only.');
+    }
+    const web = (input.webStreamData ?? {}) as Record<string, unknown>;
+    const defaultUri = typeof web.defaultUri === 'string' ? web.defaultUri : '';
+    if (defaultUri.length > 2048) throw errors.invalidField('data_stream.web_stream_data.default_uri', 'is too long.');
+    const now = Number(nowMicros());
+    const row = await this.db
+      .insertInto('data_streams')
+      .values({
+        property_id: prop.id,
+        type,
+        display_name: displayName(input.displayName, 'data_stream.display_name', 255),
+        measurement_id: measurementId(),
+        default_uri: defaultUri,
+        create_time: now,
+        update_time: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return streamJson(row);
+  }
+
+  private async stream(p: Principal, name: unknown, field: string, role: 'viewer' | 'admin'): Promise<StreamRow> {
+    const [propertyId, streamId] = parseName('dataStream', name, field);
+    requireRole(p, propertyId!, role);
+    const row = await this.db
+      .selectFrom('data_streams')
+      .selectAll()
+      .where('id', '=', streamId!)
+      .where('property_id', '=', propertyId!)
+      .executeTakeFirst();
+    if (!row) throw errors.notFound(`Data stream ${String(name)} not found.`);
+    return row;
+  }
+
+  async getDataStream(p: Principal, name: string) {
+    return streamJson(await this.stream(p, name, 'name', 'viewer'));
+  }
+
+  async listDataStreams(p: Principal, parent: string, req: PageRequest) {
+    const prop = await this.property(p, parent, 'parent', 'viewer');
+    const rows = await this.db.selectFrom('data_streams').selectAll().where('property_id', '=', prop.id).orderBy('id').execute();
+    const page = pageOf(rows, parsePage(req, { defaultSize: 50, maxSize: 200, binding: `streams|${parent}` }));
+    return { dataStreams: page.items.map(streamJson), ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
+  }
+
+  async updateDataStream(p: Principal, name: string, body: unknown, updateMask: unknown) {
+    const row = await this.stream(p, name, 'data_stream.name', 'admin');
+    const input = asObject(body, 'data_stream');
+    const paths = parseUpdateMask(updateMask, ['display_name']);
+    const updated = await this.db
+      .updateTable('data_streams')
+      .set({
+        update_time: Number(nowMicros()),
+        ...(paths.includes('display_name') ? { display_name: displayName(input.displayName, 'data_stream.display_name', 255) } : {}),
+      })
+      .where('id', '=', row.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return streamJson(updated);
+  }
+
+  async deleteDataStream(p: Principal, name: string) {
+    const row = await this.stream(p, name, 'name', 'admin');
+    await this.db.deleteFrom('data_streams').where('id', '=', row.id).execute();
+    return {};
+  }
+
+  async createSecret(p: Principal, parent: string, body: unknown) {
+    const stream = await this.stream(p, parent, 'parent', 'admin');
+    const input = asObject(body, 'measurement_protocol_secret');
+    const count = await this.db
+      .selectFrom('mp_secrets')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('stream_id', '=', stream.id)
+      .executeTakeFirstOrThrow();
+    if (Number(count.n) >= 10) {
+      throw errors.failedPrecondition('A data stream can have at most 10 measurement protocol secrets.');
+    }
+    const row = await this.db
+      .insertInto('mp_secrets')
+      .values({
+        property_id: stream.property_id,
+        stream_id: stream.id,
+        display_name: displayName(input.displayName, 'measurement_protocol_secret.display_name', 100),
+        secret_value: randomBytes(16).toString('base64url'),
+        create_time: Number(nowMicros()),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return secretJson(row);
+  }
+
+  private async secret(p: Principal, name: unknown, field: string, role: 'viewer' | 'admin'): Promise<SecretRow> {
+    const [propertyId, streamId, secretId] = parseName('mpSecret', name, field);
+    requireRole(p, propertyId!, role);
+    const row = await this.db
+      .selectFrom('mp_secrets')
+      .selectAll()
+      .where('id', '=', secretId!)
+      .where('stream_id', '=', streamId!)
+      .where('property_id', '=', propertyId!)
+      .executeTakeFirst();
+    if (!row) throw errors.notFound(`Measurement protocol secret ${String(name)} not found.`);
+    return row;
+  }
+
+  async getSecret(p: Principal, name: string) {
+    return secretJson(await this.secret(p, name, 'name', 'admin'));
+  }
+
+  async listSecrets(p: Principal, parent: string, req: PageRequest) {
+    const stream = await this.stream(p, parent, 'parent', 'admin');
+    const rows = await this.db.selectFrom('mp_secrets').selectAll().where('stream_id', '=', stream.id).orderBy('id').execute();
+    const page = pageOf(rows, parsePage(req, { defaultSize: 10, maxSize: 10, binding: `secrets|${parent}` }));
+    return {
+      measurementProtocolSecrets: page.items.map(secretJson),
+      ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+    };
+  }
+
+  async updateSecret(p: Principal, name: string, body: unknown, updateMask: unknown) {
+    const row = await this.secret(p, name, 'measurement_protocol_secret.name', 'admin');
+    const input = asObject(body, 'measurement_protocol_secret');
+    parseUpdateMask(updateMask, ['display_name']);
+    const updated = await this.db
+      .updateTable('mp_secrets')
+      .set({ display_name: displayName(input.displayName, 'measurement_protocol_secret.display_name', 100) })
+      .where('id', '=', row.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return secretJson(updated);
+  }
+
+  async deleteSecret(p: Principal, name: string) {
+    const row = await this.secret(p, name, 'name', 'admin');
+    await this.db.deleteFrom('mp_secrets').where('id', '=', row.id).execute();
+    return {};
+  }
+
+  /** For collection: the stream a measurement id belongs to, with its property's time zone. */
+  async streamByMeasurementId(measurementId: string) {
+    return this.db
+      .selectFrom('data_streams')
+      .innerJoin('properties', 'properties.id', 'data_streams.property_id')
+      .select(['data_streams.id as streamId', 'data_streams.property_id as propertyId', 'properties.time_zone as timeZone'])
+      .where('data_streams.measurement_id', '=', measurementId)
+      .executeTakeFirst();
+  }
+
+  async secretValues(streamId: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('mp_secrets').select('secret_value').where('stream_id', '=', streamId).execute();
+    return rows.map((r) => r.secret_value);
+  }
+}

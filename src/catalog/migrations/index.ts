@@ -1,0 +1,8 @@
+// Versioned catalog migrations, applied in name order. Add a file and a line; never edit an
+// applied migration.
+import type { Migration } from 'kysely';
+import * as m001 from './001_core.ts';
+
+export const migrations: Record<string, Migration> = {
+  '001_core': m001,
+};

@@ -1,0 +1,101 @@
+// The only reader of process.env. Flags win over environment variables; everything is validated
+// with one schema and every problem is reported at once.
+
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const portSchema = z.coerce.number().int().min(0).max(65535);
+const boolish = z
+  .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no'])])
+  .transform((v) => v === true || v === '1' || v === 'true' || v === 'yes');
+
+const schema = z.object({
+  server: z.object({
+    host: z.string().min(1),
+    port: portSchema,
+    grpcPort: portSchema,
+    /** Largest JSON body accepted by the API (MP has its own 130 kB rule). */
+    maxBodyBytes: z.coerce.number().int().positive(),
+    /** Allow plain-HTTP webhook URIs (for local receivers). */
+    allowHttpWebhooks: boolish,
+    tlsCert: z.string().optional(),
+    tlsKey: z.string().optional(),
+  }),
+  storage: z.object({
+    dataDir: z.string().min(1),
+    duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'like "2GB"'),
+    duckdbThreads: z.coerce.number().int().min(1).max(256),
+  }),
+  auth: z.object({
+    /** Created as the admin key on first start when set; otherwise a key is generated and printed once. */
+    adminKey: z.string().min(16, 'must be at least 16 characters').optional(),
+  }),
+  exports: z.object({
+    expiryHours: z.coerce.number().positive(),
+    maxConcurrentPerProperty: z.coerce.number().int().positive(),
+    dailyTokensPerProperty: z.coerce.number().int().positive(),
+    backfillDays: z.union([z.literal('all'), z.coerce.number().int().min(0).max(3650)]),
+    leaseSeconds: z.coerce.number().int().positive(),
+  }),
+});
+
+export type Config = z.infer<typeof schema>;
+
+/** Flag values as parsed by the CLI (strings), keyed like the schema's leaves. */
+export interface ConfigFlags {
+  host?: string;
+  port?: string;
+  grpcPort?: string;
+  data?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = {
+    server: {
+      host: flags.host ?? env.AUDEX_HOST ?? '127.0.0.1',
+      port: flags.port ?? env.AUDEX_PORT ?? '8080',
+      grpcPort: flags.grpcPort ?? env.AUDEX_GRPC_PORT ?? '50051',
+      maxBodyBytes: env.AUDEX_MAX_BODY_BYTES ?? String(10 * 1024 * 1024),
+      allowHttpWebhooks: env.AUDEX_ALLOW_HTTP_WEBHOOKS ?? 'false',
+      tlsCert: env.AUDEX_TLS_CERT,
+      tlsKey: env.AUDEX_TLS_KEY,
+    },
+    storage: {
+      dataDir: resolve(flags.data ?? env.AUDEX_DATA ?? './audex-data'),
+      duckdbMemoryLimit: env.AUDEX_DUCKDB_MEMORY_LIMIT ?? '4GB',
+      duckdbThreads: env.AUDEX_DUCKDB_THREADS ?? '2',
+    },
+    auth: { adminKey: env.AUDEX_ADMIN_KEY || undefined },
+    exports: {
+      expiryHours: env.AUDEX_EXPORT_EXPIRY_HOURS ?? '72',
+      maxConcurrentPerProperty: env.AUDEX_EXPORT_MAX_CONCURRENT ?? '10',
+      dailyTokensPerProperty: env.AUDEX_EXPORT_DAILY_TOKENS ?? '200000',
+      backfillDays: env.AUDEX_BACKFILL_DAYS ?? '30',
+      leaseSeconds: env.AUDEX_JOB_LEASE_SECONDS ?? '30',
+    },
+  };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const cfg = parsed.data;
+  if ((cfg.server.tlsCert === undefined) !== (cfg.server.tlsKey === undefined)) {
+    throw new ConfigError(['server.tlsCert and server.tlsKey (AUDEX_TLS_CERT, AUDEX_TLS_KEY) must be given together']);
+  }
+  return cfg;
+}
+
+/** The client side of the CLI: which server and key to talk to. */
+export function loadClientConfig(flags: { server?: string; key?: string }, env: NodeJS.ProcessEnv = process.env) {
+  return {
+    server: (flags.server ?? env.AUDEX_SERVER ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
+    key: flags.key ?? env.AUDEX_KEY ?? undefined,
+  };
+}

@@ -1,0 +1,113 @@
+// Composition root: opens the catalog and storage, builds the services, binds REST (and gRPC),
+// and owns the ordered shutdown. `startAudex` is what `audex serve` and the tests call.
+
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/config.ts';
+import { openCatalog, type CatalogDb } from '../catalog/db.ts';
+import { KeyService } from '../auth/keys.ts';
+import { AdminService } from '../api/service/admin.ts';
+import { KeyAdminService } from '../api/service/keys.ts';
+import { RestApi, sendJson, type Logger } from '../api/rest/http-server.ts';
+import { registerAdminRoutes } from '../api/rest/admin-routes.ts';
+import { jsonLogger } from './logger.ts';
+
+export interface AudexApp {
+  /** http://host:port of the REST server. */
+  url: string;
+  port: number;
+  catalog: CatalogDb;
+  /** The admin key generated on first start (null when configured or already present). */
+  generatedAdminKey: string | null;
+  /** Ordered shutdown; resolves to the process exit code. */
+  close(): Promise<number>;
+}
+
+interface ShutdownStep {
+  name: string;
+  run(): Promise<void>;
+}
+
+export async function startAudex(config: Config, opts: { log?: Logger } = {}): Promise<AudexApp> {
+  const log = opts.log ?? jsonLogger();
+  const catalog = await openCatalog(config.storage.dataDir);
+  const keys = new KeyService(catalog);
+  const generatedAdminKey = await ensureAdminKey(keys, config.auth.adminKey);
+
+  const admin = new AdminService(catalog, keys);
+  const keyAdmin = new KeyAdminService(keys);
+  const api = new RestApi(keys, log, config.server.maxBodyBytes);
+
+  let accepting = false;
+  api.raw('GET', '/healthz', async (_req, res) => {
+    sendJson(res, accepting ? 200 : 503, { status: accepting ? 'ok' : 'starting' });
+  });
+  registerAdminRoutes(api, admin);
+  api
+    .api('POST', '/audex/v1/keys', async (r) => keyAdmin.create(r.principal, r.body))
+    .api('GET', '/audex/v1/keys', async (r) => keyAdmin.list(r.principal))
+    .api('POST', '/audex/v1/{name=keys/*}:revoke', async (r) => keyAdmin.revoke(r.principal, r.params.name!));
+
+  const server = api.createServer();
+  await listen(server, config.server.port, config.server.host);
+  const port = (server.address() as AddressInfo).port;
+  accepting = true;
+  log.info('audex listening', { url: `http://${config.server.host}:${port}` });
+
+  // The order matters: stop taking requests, then flush what was acknowledged, then close storage.
+  const shutdown: ShutdownStep[] = [
+    { name: 'http', run: () => closeServer(server) },
+    { name: 'catalog', run: () => catalog.destroy() },
+  ];
+
+  let closing: Promise<number> | null = null;
+  return {
+    url: `http://${config.server.host}:${port}`,
+    port,
+    catalog,
+    generatedAdminKey,
+    close: () => (closing ??= runShutdown(shutdown, log)),
+  };
+}
+
+export async function runShutdown(steps: ShutdownStep[], log: Logger): Promise<number> {
+  let code = 0;
+  for (const step of steps) {
+    try {
+      await step.run();
+    } catch (err) {
+      code = 1;
+      log.error(`shutdown step ${step.name} failed`, { err: String(err) });
+    }
+  }
+  return code;
+}
+
+async function ensureAdminKey(keys: KeyService, configured: string | undefined): Promise<string | null> {
+  if (configured) {
+    if (!(await keys.authenticate(configured))) {
+      await keys.create({ key: configured, displayName: 'operator (AUDEX_ADMIN_KEY)', superuser: true });
+    }
+    return null;
+  }
+  if (await keys.hasAnyKey()) return null;
+  const { key } = await keys.create({ displayName: 'operator (generated)', superuser: true });
+  return key;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    server.closeIdleConnections();
+  });
+}

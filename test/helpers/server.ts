@@ -1,0 +1,101 @@
+// Starts audex the way a user does (`audex serve`), in a child process, on free ports and a fresh
+// data folder, and stops it with SIGTERM (or SIGKILL for crash tests).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'audex.js');
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  grpcPort: number | null;
+  dataDir: string;
+  proc: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait; resolves to the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+}
+
+export function tempDataDir(prefix = 'audex-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startServer(opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<RunningServer> {
+  const dataDir = opts.dataDir ?? tempDataDir();
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--grpc-port', '0', '--data', dataDir, ...(opts.args ?? [])], {
+    env: { ...process.env, AUDEX_ADMIN_KEY: ADMIN_KEY, METADATA_SERVER_DETECTION: 'none', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const started = await new Promise<{ port: number; grpcPort: number | null }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
+    const check = () => {
+      const m = /serving REST on http:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        const g = /serving gRPC on [^:]+:(\d+)/.exec(out);
+        resolve({ port: Number(m[1]), grpcPort: g ? Number(g[1]) : null });
+      }
+    };
+    proc.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before starting:\n${out}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${started.port}`,
+    port: started.port,
+    grpcPort: started.grpcPort,
+    dataDir,
+    proc,
+    output: () => out,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    kill: async () => {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** fetch with the admin key (or another) as a bearer token. */
+export async function api(
+  server: { url: string },
+  method: string,
+  path: string,
+  body?: unknown,
+  key: string | null = ADMIN_KEY,
+): Promise<{ status: number; json: any }> {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
+}
