@@ -22,7 +22,12 @@ describe('Admin API with the official client', () => {
   test('creates a property, a web data stream and a secret, and lists them back', async () => {
     for (const client of [adminClient(server.port, ADMIN_KEY), adminBetaClient(server.port, ADMIN_KEY)]) {
       const [property] = await client.createProperty({
-        property: { parent: 'accounts/1', displayName: 'Shop', timeZone: 'Europe/Berlin', currencyCode: 'EUR' },
+        property: {
+          parent: 'accounts/1',
+          displayName: 'Shop',
+          timeZone: 'Europe/Berlin',
+          currencyCode: 'EUR',
+        },
       });
       assert.match(property.name!, /^properties\/\d+$/);
       assert.equal(property.displayName, 'Shop');
@@ -31,7 +36,11 @@ describe('Admin API with the official client', () => {
 
       const [stream] = await client.createDataStream({
         parent: property.name!,
-        dataStream: { type: 'WEB_DATA_STREAM', displayName: 'Web', webStreamData: { defaultUri: 'https://shop.example' } },
+        dataStream: {
+          type: 'WEB_DATA_STREAM',
+          displayName: 'Web',
+          webStreamData: { defaultUri: 'https://shop.example' },
+        },
       });
       assert.match(stream.name!, new RegExp(`^${property.name}/dataStreams/\\d+$`));
       assert.match(stream.webStreamData!.measurementId!, /^G-[A-Z0-9]{10}$/);
@@ -47,9 +56,15 @@ describe('Admin API with the official client', () => {
       const [properties] = await client.listProperties({ filter: 'parent:accounts/1' });
       assert.ok(properties.some((p) => p.name === property.name));
       const [streams] = await client.listDataStreams({ parent: property.name! });
-      assert.deepEqual(streams.map((s) => s.name), [stream.name]);
+      assert.deepEqual(
+        streams.map((s) => s.name),
+        [stream.name],
+      );
       const [secrets] = await client.listMeasurementProtocolSecrets({ parent: stream.name! });
-      assert.deepEqual(secrets.map((s) => s.secretValue), [secret.secretValue]);
+      assert.deepEqual(
+        secrets.map((s) => s.secretValue),
+        [secret.secretValue],
+      );
 
       const [got] = await client.getProperty({ name: property.name! });
       assert.equal(got.displayName, 'Shop');
@@ -62,7 +77,10 @@ describe('Admin API with the official client', () => {
   });
 
   test('bad input gets Google-shaped errors naming the field', async () => {
-    const bad = await api(server, 'POST', '/v1beta/properties', { displayName: 'x', timeZone: 'Mars/Olympus' });
+    const bad = await api(server, 'POST', '/v1beta/properties', {
+      displayName: 'x',
+      timeZone: 'Mars/Olympus',
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error.status, 'INVALID_ARGUMENT');
     assert.match(bad.json.error.message, /time_zone/);

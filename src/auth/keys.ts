@@ -120,7 +120,8 @@ export class KeyService {
       .where('id', '=', id)
       .where('revoke_time', 'is', null)
       .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) throw errors.notFound(`API key ${id} not found or already revoked.`);
+    if (Number(res.numUpdatedRows) === 0)
+      throw errors.notFound(`API key ${id} not found or already revoked.`);
     this.cache.clear();
   }
 

@@ -53,7 +53,19 @@ export interface ApiKeyBindingsTable {
   role: 'viewer' | 'editor' | 'admin';
 }
 
+export interface AudiencesTable {
+  id: Generated<number>;
+  property_id: number;
+  display_name: string;
+  definition: string;
+  /** 'all_users' | 'purchasers' for the built-in audiences, else null. */
+  builtin: string | null;
+  archived: Generated<number>;
+  create_time: number;
+}
+
 export interface CatalogSchema {
+  audiences: AudiencesTable;
   properties: PropertiesTable;
   data_streams: DataStreamsTable;
   mp_secrets: MpSecretsTable;

@@ -27,7 +27,12 @@ const serverOptions = {
 
 async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: serverOptions, strict: true });
-  const config = loadConfig({ port: values.port, grpcPort: values['grpc-port'], host: values.host, data: values.data });
+  const config = loadConfig({
+    port: values.port,
+    grpcPort: values['grpc-port'],
+    host: values.host,
+    data: values.data,
+  });
   const app = await startAudex(config);
   if (app.generatedAdminKey) {
     process.stdout.write(
@@ -63,12 +68,18 @@ async function keys(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { ...clientOptions, property: { type: 'string', multiple: true }, role: { type: 'string' }, name: { type: 'string' } },
+    options: {
+      ...clientOptions,
+      property: { type: 'string', multiple: true },
+      role: { type: 'string' },
+      name: { type: 'string' },
+    },
     allowPositionals: true,
   });
   const api = client(values);
   if (sub === 'create') {
-    if (!values.property?.length || !values.role) throw new UsageError('keys create needs --property and --role');
+    if (!values.property?.length || !values.role)
+      throw new UsageError('keys create needs --property and --role');
     const res = await api.call<{ key: string; name: string }>('POST', '/audex/v1/keys', {
       displayName: values.name ?? '',
       bindings: values.property.map((property) => ({ property, role: values.role })),
@@ -79,7 +90,16 @@ async function keys(args: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'list') {
-    const res = await api.call<{ keys: { name: string; keyPrefix: string; displayName: string; superuser: boolean; revokeTime?: string; bindings: { property: string; role: string }[] }[] }>('GET', '/audex/v1/keys');
+    const res = await api.call<{
+      keys: {
+        name: string;
+        keyPrefix: string;
+        displayName: string;
+        superuser: boolean;
+        revokeTime?: string;
+        bindings: { property: string; role: string }[];
+      }[];
+    }>('GET', '/audex/v1/keys');
     output(values.json, res, () =>
       printTable(
         ['NAME', 'PREFIX', 'DISPLAY NAME', 'ACCESS', 'STATE'],

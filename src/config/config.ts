@@ -87,13 +87,18 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   }
   const cfg = parsed.data;
   if ((cfg.server.tlsCert === undefined) !== (cfg.server.tlsKey === undefined)) {
-    throw new ConfigError(['server.tlsCert and server.tlsKey (AUDEX_TLS_CERT, AUDEX_TLS_KEY) must be given together']);
+    throw new ConfigError([
+      'server.tlsCert and server.tlsKey (AUDEX_TLS_CERT, AUDEX_TLS_KEY) must be given together',
+    ]);
   }
   return cfg;
 }
 
 /** The client side of the CLI: which server and key to talk to. */
-export function loadClientConfig(flags: { server?: string; key?: string }, env: NodeJS.ProcessEnv = process.env) {
+export function loadClientConfig(
+  flags: { server?: string; key?: string },
+  env: NodeJS.ProcessEnv = process.env,
+) {
   return {
     server: (flags.server ?? env.AUDEX_SERVER ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
     key: flags.key ?? env.AUDEX_KEY ?? undefined,

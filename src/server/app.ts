@@ -10,6 +10,8 @@ import { AdminService } from '../api/service/admin.ts';
 import { KeyAdminService } from '../api/service/keys.ts';
 import { RestApi, sendJson, type Logger } from '../api/rest/http-server.ts';
 import { registerAdminRoutes } from '../api/rest/admin-routes.ts';
+import { registerAudienceRoutes } from '../api/rest/audience-routes.ts';
+import { AudienceService } from '../api/service/audiences.ts';
 import { jsonLogger } from './logger.ts';
 
 export interface AudexApp {
@@ -34,7 +36,8 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   const keys = new KeyService(catalog);
   const generatedAdminKey = await ensureAdminKey(keys, config.auth.adminKey);
 
-  const admin = new AdminService(catalog, keys);
+  const audiences = new AudienceService(catalog);
+  const admin = new AdminService(catalog, keys, (id) => audiences.ensureBuiltins(id));
   const keyAdmin = new KeyAdminService(keys);
   const api = new RestApi(keys, log, config.server.maxBodyBytes);
 
@@ -43,6 +46,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     sendJson(res, accepting ? 200 : 503, { status: accepting ? 'ok' : 'starting' });
   });
   registerAdminRoutes(api, admin);
+  registerAudienceRoutes(api, audiences);
   api
     .api('POST', '/audex/v1/keys', async (r) => keyAdmin.create(r.principal, r.body))
     .api('GET', '/audex/v1/keys', async (r) => keyAdmin.list(r.principal))

@@ -12,13 +12,22 @@ function authFor(key: string): OAuth2Client {
 }
 
 export function restOptions(port: number, key: string) {
-  return { fallback: true as const, apiEndpoint: '127.0.0.1', port, protocol: 'http', authClient: authFor(key) };
+  return {
+    fallback: true as const,
+    apiEndpoint: '127.0.0.1',
+    port,
+    protocol: 'http',
+    authClient: authFor(key),
+  };
 }
 
 export function adminClient(port: number, key: string): AnalyticsAdminServiceClient {
   return new AnalyticsAdminServiceClient(restOptions(port, key));
 }
 
-export function adminBetaClient(port: number, key: string): InstanceType<typeof adminV1beta.AnalyticsAdminServiceClient> {
+export function adminBetaClient(
+  port: number,
+  key: string,
+): InstanceType<typeof adminV1beta.AnalyticsAdminServiceClient> {
   return new adminV1beta.AnalyticsAdminServiceClient(restOptions(port, key));
 }

@@ -26,15 +26,21 @@ export function tempDataDir(prefix = 'audex-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startServer(opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<RunningServer> {
+export async function startServer(
+  opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {},
+): Promise<RunningServer> {
   const dataDir = opts.dataDir ?? tempDataDir();
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--grpc-port', '0', '--data', dataDir, ...(opts.args ?? [])], {
-    env: { ...process.env, AUDEX_ADMIN_KEY: ADMIN_KEY, METADATA_SERVER_DETECTION: 'none', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [BIN, 'serve', '--port', '0', '--grpc-port', '0', '--data', dataDir, ...(opts.args ?? [])],
+    {
+      env: { ...process.env, AUDEX_ADMIN_KEY: ADMIN_KEY, METADATA_SERVER_DETECTION: 'none', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const started = await new Promise<{ port: number; grpcPort: number | null }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
@@ -46,7 +52,7 @@ export async function startServer(opts: { dataDir?: string; env?: Record<string,
         resolve({ port: Number(m[1]), grpcPort: g ? Number(g[1]) : null });
       }
     };
-    proc.stdout!.on('data', check);
+    proc.stdout.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before starting:\n${out}`));

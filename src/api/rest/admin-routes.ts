@@ -3,7 +3,10 @@
 import type { AdminService } from '../service/admin.ts';
 import type { RestApi } from './http-server.ts';
 
-const page = (q: URLSearchParams) => ({ pageSize: q.get('pageSize') ?? undefined, pageToken: q.get('pageToken') ?? undefined });
+const page = (q: URLSearchParams) => ({
+  pageSize: q.get('pageSize') ?? undefined,
+  pageToken: q.get('pageToken') ?? undefined,
+});
 
 export function registerAdminRoutes(api: RestApi, admin: AdminService): void {
   for (const v of ['v1beta', 'v1alpha']) {
@@ -18,14 +21,18 @@ export function registerAdminRoutes(api: RestApi, admin: AdminService): void {
       .api('PATCH', `/${v}/{name=properties/*}`, async (r) =>
         admin.updateProperty(r.principal, r.params.name!, r.body, r.query.get('updateMask')),
       )
-      .api('DELETE', `/${v}/{name=properties/*}`, async (r) => admin.deleteProperty(r.principal, r.params.name!))
+      .api('DELETE', `/${v}/{name=properties/*}`, async (r) =>
+        admin.deleteProperty(r.principal, r.params.name!),
+      )
       .api('POST', `/${v}/{parent=properties/*}/dataStreams`, async (r) =>
         admin.createDataStream(r.principal, r.params.parent!, r.body),
       )
       .api('GET', `/${v}/{parent=properties/*}/dataStreams`, async (r) =>
         admin.listDataStreams(r.principal, r.params.parent!, page(r.query)),
       )
-      .api('GET', `/${v}/{name=properties/*/dataStreams/*}`, async (r) => admin.getDataStream(r.principal, r.params.name!))
+      .api('GET', `/${v}/{name=properties/*/dataStreams/*}`, async (r) =>
+        admin.getDataStream(r.principal, r.params.name!),
+      )
       .api('PATCH', `/${v}/{name=properties/*/dataStreams/*}`, async (r) =>
         admin.updateDataStream(r.principal, r.params.name!, r.body, r.query.get('updateMask')),
       )

@@ -75,7 +75,10 @@ export class RestApi {
     }
     if (match === 'method-not-allowed') {
       req.resume();
-      return sendError(res, new ApiError('UNIMPLEMENTED', `${req.method} is not supported on ${url.pathname}.`));
+      return sendError(
+        res,
+        new ApiError('UNIMPLEMENTED', `${req.method} is not supported on ${url.pathname}.`),
+      );
     }
     const authenticate = () => this.authenticate(req);
     const route = match.handler;
@@ -95,7 +98,8 @@ export class RestApi {
       });
       sendJson(res, 200, numeric ? numericEnums(result) : result);
     } catch (err) {
-      if (!(err instanceof ApiError)) this.log.error('internal error', { err: String(err), stack: (err as Error)?.stack });
+      if (!(err instanceof ApiError))
+        this.log.error('internal error', { err: String(err), stack: (err as Error)?.stack });
       sendError(res, toApiError(err));
     }
   }
@@ -169,7 +173,10 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body ?? {});
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

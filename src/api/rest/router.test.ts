@@ -20,7 +20,10 @@ test('google.api.http templates bind variables, custom verbs and wildcards', () 
     handler: 'list',
     params: { parent: 'properties/12' },
   });
-  assert.deepEqual(r.match('GET', '/v1/operations/a/b'), { handler: 'op', params: { name: 'operations/a/b' } });
+  assert.deepEqual(r.match('GET', '/v1/operations/a/b'), {
+    handler: 'op',
+    params: { name: 'operations/a/b' },
+  });
   assert.equal(r.match('DELETE', '/v1beta/properties/1/audienceExports/9'), 'method-not-allowed');
   assert.equal(r.match('GET', '/v1beta/properties/1/x/audienceExports'), null);
   assert.equal(r.match('GET', '/v1beta/properties/1/audienceExports/9:query'), null);

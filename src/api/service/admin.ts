@@ -42,7 +42,9 @@ export function propertyJson(p: PropertyRow) {
     updateTime: microsToRfc3339(p.update_time),
     parent: `accounts/${p.account_id}`,
     displayName: p.display_name,
-    ...(p.industry_category !== 'INDUSTRY_CATEGORY_UNSPECIFIED' ? { industryCategory: p.industry_category } : {}),
+    ...(p.industry_category !== 'INDUSTRY_CATEGORY_UNSPECIFIED'
+      ? { industryCategory: p.industry_category }
+      : {}),
     timeZone: p.time_zone,
     currencyCode: p.currency_code,
     serviceLevel: 'GOOGLE_ANALYTICS_STANDARD',
@@ -57,7 +59,10 @@ function streamJson(s: StreamRow) {
     displayName: s.display_name,
     createTime: microsToRfc3339(s.create_time),
     updateTime: microsToRfc3339(s.update_time),
-    webStreamData: { measurementId: s.measurement_id, ...(s.default_uri ? { defaultUri: s.default_uri } : {}) },
+    webStreamData: {
+      measurementId: s.measurement_id,
+      ...(s.default_uri ? { defaultUri: s.default_uri } : {}),
+    },
   };
 }
 
@@ -83,14 +88,19 @@ function displayName(v: unknown, field: string, max: number): string {
 }
 
 function timeZone(v: unknown): string {
-  if (typeof v !== 'string' || v === '') throw errors.invalidField('property.time_zone', 'is required (an IANA time zone such as "Europe/Berlin").');
+  if (typeof v !== 'string' || v === '')
+    throw errors.invalidField(
+      'property.time_zone',
+      'is required (an IANA time zone such as "Europe/Berlin").',
+    );
   if (!TIME_ZONES.has(v)) throw errors.invalidField('property.time_zone', `"${v}" is not an IANA time zone.`);
   return v;
 }
 
 function currency(v: unknown): string {
   if (v === undefined || v === '') return 'USD';
-  if (typeof v !== 'string' || !CURRENCIES.has(v)) throw errors.invalidField('property.currency_code', 'must be an ISO 4217 currency code such as "USD".');
+  if (typeof v !== 'string' || !CURRENCIES.has(v))
+    throw errors.invalidField('property.currency_code', 'must be an ISO 4217 currency code such as "USD".');
   return v;
 }
 
@@ -107,7 +117,8 @@ export function parseUpdateMask(mask: unknown, allowed: string[], field = 'updat
   const paths = mask.split(',').map((p) => p.trim().replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
   for (const p of paths) {
     if (p === '*') return allowed;
-    if (!allowed.includes(p)) throw errors.invalidField(field, `path "${p}" cannot be updated; updatable: ${allowed.join(', ')}.`);
+    if (!allowed.includes(p))
+      throw errors.invalidField(field, `path "${p}" cannot be updated; updatable: ${allowed.join(', ')}.`);
   }
   return paths;
 }
@@ -122,6 +133,8 @@ export class AdminService {
   constructor(
     private readonly db: CatalogDb,
     private readonly keys: KeyService,
+    /** Called after a property is created (built-in audiences, for one). */
+    private readonly onPropertyCreated: (propertyId: number) => Promise<void> = async () => {},
   ) {}
 
   // Accounts: audex has one implicit account that holds every property.
@@ -140,7 +153,7 @@ export class AdminService {
     const input = asObject(body, 'property');
     const parent = input.parent ?? `accounts/${DEFAULT_ACCOUNT_ID}`;
     const [accountId] = parseName('account', parent, 'property.parent');
-    if (accountId !== DEFAULT_ACCOUNT_ID) throw errors.notFound(`Account ${String(parent)} not found.`);
+    if (accountId !== DEFAULT_ACCOUNT_ID) throw errors.notFound(`Account ${JSON.stringify(parent)} not found.`);
     const now = Number(nowMicros());
     const row = await this.db
       .insertInto('properties')
@@ -156,11 +169,17 @@ export class AdminService {
       .returningAll()
       .executeTakeFirstOrThrow();
     this.keys.invalidate();
+    await this.onPropertyCreated(row.id);
     return propertyJson(row);
   }
 
   /** The property row, after checking the caller's role on it. */
-  async property(p: Principal, name: unknown, field: string, role: 'viewer' | 'editor' | 'admin'): Promise<PropertyRow> {
+  async property(
+    p: Principal,
+    name: unknown,
+    field: string,
+    role: 'viewer' | 'editor' | 'admin',
+  ): Promise<PropertyRow> {
     const id = parseProperty(name, field);
     requireRole(p, id, role);
     const row = await this.db.selectFrom('properties').selectAll().where('id', '=', id).executeTakeFirst();
@@ -175,21 +194,34 @@ export class AdminService {
   async listProperties(p: Principal, req: PageRequest & { filter?: unknown; showDeleted?: unknown }) {
     const filter = typeof req.filter === 'string' ? req.filter.trim() : '';
     const m = /^(parent|ancestor):\s*accounts\/(\d+)$/.exec(filter);
-    if (filter !== '' && !m) throw errors.invalidField('filter', 'must be of the form "parent:accounts/{id}".');
+    if (filter !== '' && !m)
+      throw errors.invalidField('filter', 'must be of the form "parent:accounts/{id}".');
     if (m && Number(m[2]) !== DEFAULT_ACCOUNT_ID) return {};
     const visible = visibleProperties(p);
     let rows = await this.db.selectFrom('properties').selectAll().orderBy('id').execute();
     if (visible !== 'all') rows = rows.filter((r) => visible.has(r.id));
-    const page = pageOf(rows, parsePage(req, { defaultSize: 50, maxSize: 200, binding: `properties|${filter}` }));
-    return { properties: page.items.map(propertyJson), ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
+    const page = pageOf(
+      rows,
+      parsePage(req, { defaultSize: 50, maxSize: 200, binding: `properties|${filter}` }),
+    );
+    return {
+      properties: page.items.map(propertyJson),
+      ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+    };
   }
 
   async updateProperty(p: Principal, name: string, body: unknown, updateMask: unknown) {
     const row = await this.property(p, name, 'property.name', 'admin');
     const input = asObject(body, 'property');
-    const paths = parseUpdateMask(updateMask, ['display_name', 'time_zone', 'currency_code', 'industry_category']);
+    const paths = parseUpdateMask(updateMask, [
+      'display_name',
+      'time_zone',
+      'currency_code',
+      'industry_category',
+    ]);
     const patch: Partial<PropertyRow> = { update_time: Number(nowMicros()) };
-    if (paths.includes('display_name')) patch.display_name = displayName(input.displayName, 'property.display_name', 100);
+    if (paths.includes('display_name'))
+      patch.display_name = displayName(input.displayName, 'property.display_name', 100);
     if (paths.includes('time_zone')) patch.time_zone = timeZone(input.timeZone);
     if (paths.includes('currency_code')) patch.currency_code = currency(input.currencyCode);
     if (paths.includes('industry_category')) patch.industry_category = industry(input.industryCategory);
@@ -220,7 +252,8 @@ export class AdminService {
     }
     const web = (input.webStreamData ?? {}) as Record<string, unknown>;
     const defaultUri = typeof web.defaultUri === 'string' ? web.defaultUri : '';
-    if (defaultUri.length > 2048) throw errors.invalidField('data_stream.web_stream_data.default_uri', 'is too long.');
+    if (defaultUri.length > 2048)
+      throw errors.invalidField('data_stream.web_stream_data.default_uri', 'is too long.');
     const now = Number(nowMicros());
     const row = await this.db
       .insertInto('data_streams')
@@ -238,7 +271,12 @@ export class AdminService {
     return streamJson(row);
   }
 
-  private async stream(p: Principal, name: unknown, field: string, role: 'viewer' | 'admin'): Promise<StreamRow> {
+  private async stream(
+    p: Principal,
+    name: unknown,
+    field: string,
+    role: 'viewer' | 'admin',
+  ): Promise<StreamRow> {
     const [propertyId, streamId] = parseName('dataStream', name, field);
     requireRole(p, propertyId!, role);
     const row = await this.db
@@ -257,9 +295,20 @@ export class AdminService {
 
   async listDataStreams(p: Principal, parent: string, req: PageRequest) {
     const prop = await this.property(p, parent, 'parent', 'viewer');
-    const rows = await this.db.selectFrom('data_streams').selectAll().where('property_id', '=', prop.id).orderBy('id').execute();
-    const page = pageOf(rows, parsePage(req, { defaultSize: 50, maxSize: 200, binding: `streams|${parent}` }));
-    return { dataStreams: page.items.map(streamJson), ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
+    const rows = await this.db
+      .selectFrom('data_streams')
+      .selectAll()
+      .where('property_id', '=', prop.id)
+      .orderBy('id')
+      .execute();
+    const page = pageOf(
+      rows,
+      parsePage(req, { defaultSize: 50, maxSize: 200, binding: `streams|${parent}` }),
+    );
+    return {
+      dataStreams: page.items.map(streamJson),
+      ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+    };
   }
 
   async updateDataStream(p: Principal, name: string, body: unknown, updateMask: unknown) {
@@ -270,7 +319,9 @@ export class AdminService {
       .updateTable('data_streams')
       .set({
         update_time: Number(nowMicros()),
-        ...(paths.includes('display_name') ? { display_name: displayName(input.displayName, 'data_stream.display_name', 255) } : {}),
+        ...(paths.includes('display_name')
+          ? { display_name: displayName(input.displayName, 'data_stream.display_name', 255) }
+          : {}),
       })
       .where('id', '=', row.id)
       .returningAll()
@@ -309,7 +360,12 @@ export class AdminService {
     return secretJson(row);
   }
 
-  private async secret(p: Principal, name: unknown, field: string, role: 'viewer' | 'admin'): Promise<SecretRow> {
+  private async secret(
+    p: Principal,
+    name: unknown,
+    field: string,
+    role: 'viewer' | 'admin',
+  ): Promise<SecretRow> {
     const [propertyId, streamId, secretId] = parseName('mpSecret', name, field);
     requireRole(p, propertyId!, role);
     const row = await this.db
@@ -329,7 +385,12 @@ export class AdminService {
 
   async listSecrets(p: Principal, parent: string, req: PageRequest) {
     const stream = await this.stream(p, parent, 'parent', 'admin');
-    const rows = await this.db.selectFrom('mp_secrets').selectAll().where('stream_id', '=', stream.id).orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('mp_secrets')
+      .selectAll()
+      .where('stream_id', '=', stream.id)
+      .orderBy('id')
+      .execute();
     const page = pageOf(rows, parsePage(req, { defaultSize: 10, maxSize: 10, binding: `secrets|${parent}` }));
     return {
       measurementProtocolSecrets: page.items.map(secretJson),
@@ -361,13 +422,21 @@ export class AdminService {
     return this.db
       .selectFrom('data_streams')
       .innerJoin('properties', 'properties.id', 'data_streams.property_id')
-      .select(['data_streams.id as streamId', 'data_streams.property_id as propertyId', 'properties.time_zone as timeZone'])
+      .select([
+        'data_streams.id as streamId',
+        'data_streams.property_id as propertyId',
+        'properties.time_zone as timeZone',
+      ])
       .where('data_streams.measurement_id', '=', measurementId)
       .executeTakeFirst();
   }
 
   async secretValues(streamId: number): Promise<string[]> {
-    const rows = await this.db.selectFrom('mp_secrets').select('secret_value').where('stream_id', '=', streamId).execute();
+    const rows = await this.db
+      .selectFrom('mp_secrets')
+      .select('secret_value')
+      .where('stream_id', '=', streamId)
+      .execute();
     return rows.map((r) => r.secret_value);
   }
 }

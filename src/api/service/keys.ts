@@ -48,7 +48,12 @@ export class KeyAdminService {
     const all = await this.keys.list();
     const visible = p.superuser
       ? all
-      : all.filter((k) => !k.superuser && k.bindings.length > 0 && k.bindings.every((b) => hasRole(p, b.propertyId, 'admin')));
+      : all.filter(
+          (k) =>
+            !k.superuser &&
+            k.bindings.length > 0 &&
+            k.bindings.every((b) => hasRole(p, b.propertyId, 'admin')),
+        );
     return { keys: visible.map(keyJson) };
   }
 
@@ -57,7 +62,9 @@ export class KeyAdminService {
     if (!m) throw errors.invalidField('name', 'must be of the form keys/{id}.');
     const id = Number(m[1]);
     const info = (await this.keys.list()).find((k) => k.id === id);
-    const allowed = info && (p.superuser || (!info.superuser && info.bindings.every((b) => hasRole(p, b.propertyId, 'admin'))));
+    const allowed =
+      info &&
+      (p.superuser || (!info.superuser && info.bindings.every((b) => hasRole(p, b.propertyId, 'admin'))));
     if (!info || !allowed) throw errors.notFound(`API key ${name} not found.`);
     await this.keys.revoke(id);
     return {};

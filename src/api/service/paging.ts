@@ -31,15 +31,22 @@ function fingerprint(binding: string): string {
 }
 
 export function parsePage(req: PageRequest, spec: PageSpec): Page {
-  const raw = req.pageSize === undefined || req.pageSize === null || req.pageSize === '' ? 0 : Number(req.pageSize);
-  if (!Number.isInteger(raw) || raw < 0) throw errors.invalidField('page_size', 'must be a non-negative integer.');
+  const raw =
+    req.pageSize === undefined || req.pageSize === null || req.pageSize === '' ? 0 : Number(req.pageSize);
+  if (!Number.isInteger(raw) || raw < 0)
+    throw errors.invalidField('page_size', 'must be a non-negative integer.');
   const size = raw === 0 ? spec.defaultSize : Math.min(raw, spec.maxSize);
   let offset = 0;
   const fp = fingerprint(spec.binding);
   if (typeof req.pageToken === 'string' && req.pageToken !== '') {
-    const m = /^([A-Za-z0-9_-]{12})\.([0-9]{1,12})$/.exec(Buffer.from(req.pageToken, 'base64url').toString('utf8'));
+    const m = /^([A-Za-z0-9_-]{12})\.([0-9]{1,12})$/.exec(
+      Buffer.from(req.pageToken, 'base64url').toString('utf8'),
+    );
     if (!m || m[1] !== fp) {
-      throw errors.invalidField('page_token', 'is not valid for this request (tokens are bound to the parameters of the call that returned them).');
+      throw errors.invalidField(
+        'page_token',
+        'is not valid for this request (tokens are bound to the parameters of the call that returned them).',
+      );
     }
     offset = Number(m[2]);
   } else if (req.pageToken !== undefined && req.pageToken !== null && req.pageToken !== '') {
@@ -48,7 +55,8 @@ export function parsePage(req: PageRequest, spec: PageSpec): Page {
   return {
     size,
     offset,
-    next: (total) => (offset + size < total ? Buffer.from(`${fp}.${offset + size}`).toString('base64url') : undefined),
+    next: (total) =>
+      offset + size < total ? Buffer.from(`${fp}.${offset + size}`).toString('base64url') : undefined,
   };
 }
 

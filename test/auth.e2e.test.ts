@@ -1,0 +1,118 @@
+// The auth matrix: no key, another property's key, a viewer key on a write, a revoked key; keys
+// managed with the CLI through the server's key endpoint.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN_KEY, api, removeDir, startServer, type RunningServer } from './helpers/server.ts';
+import { runCli } from './helpers/cli.ts';
+
+describe('auth matrix', () => {
+  let server: RunningServer;
+  let p1: string;
+  let p2: string;
+  const keys: Record<string, string> = {};
+
+  async function createKey(property: string, role: string): Promise<string> {
+    const res = await runCli(['keys', 'create', '--property', property, '--role', role, '--json'], {
+      AUDEX_SERVER: server.url,
+      AUDEX_KEY: ADMIN_KEY,
+    });
+    assert.equal(res.code, 0, res.stderr);
+    return JSON.parse(res.stdout).key as string;
+  }
+
+  before(async () => {
+    server = await startServer();
+    p1 = (await api(server, 'POST', '/v1beta/properties', { displayName: 'P1', timeZone: 'UTC' })).json.name;
+    p2 = (await api(server, 'POST', '/v1beta/properties', { displayName: 'P2', timeZone: 'UTC' })).json.name;
+    keys.viewer1 = await createKey(p1, 'viewer');
+    keys.admin1 = await createKey(p1, 'admin');
+    keys.admin2 = await createKey(p2, 'admin');
+  });
+  after(async () => {
+    await server.stop();
+    removeDir(server.dataDir);
+  });
+
+  test('no key: 401 UNAUTHENTICATED', async () => {
+    const res = await api(server, 'GET', `/v1beta/${p1}`, undefined, null);
+    assert.equal(res.status, 401);
+    assert.equal(res.json.error.status, 'UNAUTHENTICATED');
+    const bogus = await api(server, 'GET', `/v1beta/${p1}`, undefined, 'not-a-key');
+    assert.equal(bogus.status, 401);
+  });
+
+  test('X-Goog-Api-Key is accepted like a bearer token', async () => {
+    const res = await fetch(`${server.url}/v1beta/${p1}`, { headers: { 'x-goog-api-key': keys.viewer1! } });
+    assert.equal(res.status, 200);
+  });
+
+  test("another property's key: 403, and the property's existence is not revealed", async () => {
+    const other = await api(server, 'GET', `/v1beta/${p1}`, undefined, keys.admin2);
+    assert.equal(other.status, 403);
+    assert.equal(other.json.error.status, 'PERMISSION_DENIED');
+    const missing = await api(server, 'GET', '/v1beta/properties/987654', undefined, keys.admin2);
+    assert.deepEqual(missing, other, 'a missing property and a foreign one look the same');
+    const list = await api(server, 'GET', '/v1beta/properties', undefined, keys.admin2);
+    assert.deepEqual(
+      list.json.properties.map((p: { name: string }) => p.name),
+      [p2],
+    );
+  });
+
+  test('a viewer key on a write: 403', async () => {
+    const res = await api(
+      server,
+      'POST',
+      `/v1beta/${p1}/dataStreams`,
+      { type: 'WEB_DATA_STREAM', displayName: 'w' },
+      keys.viewer1,
+    );
+    assert.equal(res.status, 403);
+    const ok = await api(
+      server,
+      'POST',
+      `/v1beta/${p1}/dataStreams`,
+      { type: 'WEB_DATA_STREAM', displayName: 'w' },
+      keys.admin1,
+    );
+    assert.equal(ok.status, 200);
+    const noProps = await api(
+      server,
+      'POST',
+      '/v1beta/properties',
+      { displayName: 'x', timeZone: 'UTC' },
+      keys.admin1,
+    );
+    assert.equal(noProps.status, 403, 'only the operator key creates properties');
+  });
+
+  test('a revoked key: 401; keys list shows it revoked', async () => {
+    const key = await createKey(p1, 'editor');
+    assert.equal((await api(server, 'GET', `/v1beta/${p1}`, undefined, key)).status, 200);
+    const list = await runCli(['keys', 'list', '--json'], { AUDEX_SERVER: server.url, AUDEX_KEY: ADMIN_KEY });
+    const entry = JSON.parse(list.stdout).keys.find((k: { keyPrefix: string }) =>
+      key.startsWith(k.keyPrefix),
+    );
+    assert.ok(entry);
+    const revoke = await runCli(['keys', 'revoke', entry.name], {
+      AUDEX_SERVER: server.url,
+      AUDEX_KEY: ADMIN_KEY,
+    });
+    assert.equal(revoke.code, 0, revoke.stderr);
+    const res = await api(server, 'GET', `/v1beta/${p1}`, undefined, key);
+    assert.equal(res.status, 401);
+    const table = await runCli(['keys', 'list'], { AUDEX_SERVER: server.url, AUDEX_KEY: ADMIN_KEY });
+    assert.match(table.stdout, new RegExp(`${entry.name}\\s.*revoked`));
+  });
+
+  test('a property admin cannot mint keys for another property', async () => {
+    const res = await api(
+      server,
+      'POST',
+      '/audex/v1/keys',
+      { bindings: [{ property: p2, role: 'viewer' }] },
+      keys.admin1,
+    );
+    assert.equal(res.status, 403);
+  });
+});
