@@ -12,7 +12,7 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'audex.js');
 export interface RunningServer {
   url: string;
   port: number;
-  grpcPort: number | null;
+  grpcPort: number;
   dataDir: string;
   proc: ChildProcess;
   output(): string;
@@ -27,12 +27,20 @@ export function tempDataDir(prefix = 'audex-test-'): string {
 }
 
 export async function startServer(
-  opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {},
+  opts: {
+    dataDir?: string;
+    env?: Record<string, string>;
+    args?: string[];
+    /** `audex demo` seeds a demo property first (test/demo.e2e.test.ts). Default 'serve'. */
+    command?: 'serve' | 'demo';
+    /** How long to wait for the "serving REST on" line. Default 60 s. */
+    startTimeoutMs?: number;
+  } = {},
 ): Promise<RunningServer> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const proc = spawn(
     process.execPath,
-    [BIN, 'serve', '--port', '0', '--grpc-port', '0', '--data', dataDir, ...(opts.args ?? [])],
+    [BIN, opts.command ?? 'serve', '--port', '0', '--grpc-port', '0', '--data', dataDir, ...(opts.args ?? [])],
     {
       env: { ...process.env, AUDEX_ADMIN_KEY: ADMIN_KEY, METADATA_SERVER_DETECTION: 'none', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,14 +50,14 @@ export async function startServer(
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const started = await new Promise<{ port: number; grpcPort: number | null }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
+  const started = await new Promise<{ port: number; grpcPort: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), opts.startTimeoutMs ?? 60_000);
     const check = () => {
       const m = /serving REST on http:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) {
+      const g = /serving gRPC on [^:]+:(\d+)/.exec(out);
+      if (m && g) {
         clearTimeout(timer);
-        const g = /serving gRPC on [^:]+:(\d+)/.exec(out);
-        resolve({ port: Number(m[1]), grpcPort: g ? Number(g[1]) : null });
+        resolve({ port: Number(m[1]), grpcPort: Number(g[1]) });
       }
     };
     proc.stdout.on('data', check);

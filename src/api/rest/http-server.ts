@@ -23,7 +23,7 @@ export type ApiHandler = (req: ApiRequest) => Promise<unknown>;
 export type RawHandler = (
   req: IncomingMessage,
   res: ServerResponse,
-  ctx: { params: Record<string, string>; query: URLSearchParams; authenticate(): Promise<Principal> },
+  ctx: { params: Record<string, string>; query: URLSearchParams; authenticate: () => Promise<Principal> },
 ) => Promise<void>;
 
 type Route = { kind: 'api'; handler: ApiHandler } | { kind: 'raw'; handler: RawHandler };

@@ -153,7 +153,8 @@ export class AdminService {
     const input = asObject(body, 'property');
     const parent = input.parent ?? `accounts/${DEFAULT_ACCOUNT_ID}`;
     const [accountId] = parseName('account', parent, 'property.parent');
-    if (accountId !== DEFAULT_ACCOUNT_ID) throw errors.notFound(`Account ${JSON.stringify(parent)} not found.`);
+    if (accountId !== DEFAULT_ACCOUNT_ID)
+      throw errors.notFound(`Account ${JSON.stringify(parent)} not found.`);
     const now = Number(nowMicros());
     const row = await this.db
       .insertInto('properties')

@@ -1,0 +1,115 @@
+// Bulk import of GA4 BigQuery-export rows (an audex extension):
+//   POST /audex/v1/properties/{p}:import   Content-Type: application/x-ndjson | application/vnd.apache.parquet
+// NDJSON is parsed as it streams in (bounded memory); invalid rows are reported by line number
+// while valid rows are stored, batch by batch. Parquet is spooled to a file in the data folder and
+// loaded by the engine in one statement. Editor role.
+
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { IncomingMessage } from 'node:http';
+import type { AdminService } from '../service/admin.ts';
+import type { IngestBuffer } from '../../ingest/buffer.ts';
+import type { Sessionizer } from '../../ingest/sessionizer.ts';
+import type { DuckDbEventStore } from '../../storage/duckdb/event-store.ts';
+import { parseNdjson, type NdjsonError } from '../../ingest/import/ndjson.ts';
+import { ApiError, errors, toApiError } from '../../domain/errors.ts';
+import { nowMicros } from '../../domain/time.ts';
+import { sendError, sendJson, type RestApi } from './http-server.ts';
+
+const MAX_REPORTED_ERRORS = 100;
+
+export interface ImportResult {
+  importedRows: number;
+  rejectedRows: number;
+  /** The first rejected rows: `line` (NDJSON, 1-based) or `row` (Parquet, 0-based). */
+  errors: { line?: number; row?: number; message: string }[];
+}
+
+function formatOf(req: IncomingMessage, query: URLSearchParams): 'ndjson' | 'parquet' {
+  const explicit = query.get('format');
+  if (explicit === 'ndjson' || explicit === 'parquet') return explicit;
+  if (explicit !== null) throw errors.invalidField('format', 'must be ndjson or parquet.');
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type.includes('parquet') || type === 'application/octet-stream') return 'parquet';
+  return 'ndjson';
+}
+
+export function registerImportRoutes(
+  api: RestApi,
+  deps: {
+    admin: AdminService;
+    ingest: IngestBuffer;
+    events: DuckDbEventStore;
+    sessionizer: Sessionizer;
+    dataDir: string;
+  },
+): void {
+  api.raw(
+    'POST',
+    '/audex/v1/{parent=properties/*}:import',
+    async (req, res, { params, query, authenticate }) => {
+      try {
+        const principal = await authenticate();
+        const property = await deps.admin.property(principal, params.parent, 'parent', 'editor');
+        const format = formatOf(req, query);
+        const result =
+          format === 'ndjson'
+            ? await importNdjson(req, property.id, property.time_zone, deps)
+            : await importParquet(req, property.id, deps);
+        sendJson(res, 200, result);
+      } catch (err) {
+        req.resume();
+        sendError(res, err instanceof ApiError ? err : toApiError(err));
+      }
+    },
+  );
+}
+
+async function importNdjson(
+  req: IncomingMessage,
+  propertyId: number,
+  timeZone: string,
+  deps: { ingest: IngestBuffer; sessionizer: Sessionizer },
+): Promise<ImportResult> {
+  const ctx = { propertyId: BigInt(propertyId), streamId: '', timeZone, nowMicros: nowMicros() };
+  let imported = 0;
+  let rejected = 0;
+  const reported: NdjsonError[] = [];
+  for await (const batch of parseNdjson(req, ctx, { sessionizer: deps.sessionizer })) {
+    rejected += batch.errors.length;
+    for (const e of batch.errors) if (reported.length < MAX_REPORTED_ERRORS) reported.push(e);
+    if (batch.events.length > 0) {
+      await deps.ingest.submit(batch.events);
+      imported += batch.events.length;
+    }
+  }
+  return { importedRows: imported, rejectedRows: rejected, errors: reported };
+}
+
+async function importParquet(
+  req: IncomingMessage,
+  propertyId: number,
+  deps: { events: DuckDbEventStore; dataDir: string },
+): Promise<ImportResult> {
+  const dir = join(deps.dataDir, 'import-tmp');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${randomUUID()}.parquet`);
+  try {
+    await pipeline(req, createWriteStream(file));
+    const report = await deps.events
+      .importFileReport(BigInt(propertyId), file, 'parquet')
+      .catch((err: unknown) => {
+        throw errors.invalidArgument(`The Parquet file could not be imported: ${(err as Error).message}`);
+      });
+    return {
+      importedRows: report.stored,
+      rejectedRows: report.rejected,
+      errors: report.examples.map((e) => ({ row: e.row, message: e.reason })),
+    };
+  } finally {
+    await rm(file, { force: true });
+  }
+}

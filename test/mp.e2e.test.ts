@@ -1,0 +1,241 @@
+// Measurement Protocol collection against a running server: stored fields, debug validation,
+// hostile input, and durability across SIGKILL.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { removeDir, startServer, type RunningServer } from './helpers/server.ts';
+import { createTestProperty, sendMp, storedEvents, type TestProperty } from './helpers/property.ts';
+
+describe('Measurement Protocol', () => {
+  let server: RunningServer;
+  let p: TestProperty;
+  before(async () => {
+    server = await startServer();
+    p = await createTestProperty(server, 'Europe/Berlin');
+  });
+  after(async () => {
+    await server.stop();
+    removeDir(server.dataDir);
+  });
+
+  test('stores events with the right fields', async () => {
+    const ts = BigInt(Date.now() - 3_600_000) * 1000n;
+    const res = await sendMp(server, p, {
+      client_id: '123.456',
+      user_id: 'user-1',
+      timestamp_micros: ts.toString(),
+      consent: { ad_user_data: 'GRANTED', ad_personalization: 'DENIED' },
+      user_properties: { plan: { value: 'pro' }, seats: { value: 3 } },
+      user_location: {
+        country_id: 'DE',
+        city: 'Berlin',
+        region_id: 'DE-BE',
+        continent_id: '150',
+        subcontinent_id: '155',
+      },
+      device: { category: 'desktop', language: 'de', operating_system: 'Linux', browser: 'Firefox' },
+      events: [
+        {
+          name: 'purchase',
+          params: {
+            session_id: '1700000000',
+            engagement_time_msec: 120,
+            value: 42.5,
+            currency: 'EUR',
+            transaction_id: 'T1',
+            coupon: 'X',
+          },
+        },
+        {
+          name: 'page_view',
+          params: { session_id: '1700000000', page_location: 'https://shop.example/p/1?q=1', count: 7 },
+        },
+      ],
+    });
+    assert.equal(res.status, 204);
+    const events = await storedEvents(server, p, '123.456');
+    assert.equal(events.length, 2);
+    const purchase = events.find((e) => e.event_name === 'purchase');
+    assert.equal(purchase.user_pseudo_id, '123.456');
+    assert.equal(purchase.user_id, 'user-1');
+    assert.equal(purchase.event_timestamp, ts.toString());
+    assert.equal(purchase.ga_session_id, '1700000000');
+    assert.equal(purchase.property_id, String(p.propertyId));
+    assert.ok(Number(purchase.received_at) >= Number(ts));
+    assert.equal(purchase.event_date.length, 8);
+    assert.deepEqual(purchase.event_params.value, { double_value: 42.5 });
+    assert.deepEqual(purchase.event_params.engagement_time_msec, { int_value: '120' });
+    assert.deepEqual(purchase.event_params.currency, { string_value: 'EUR' });
+    assert.equal(purchase.event_params.session_id, undefined, 'session_id moves to ga_session_id');
+    assert.equal(purchase.ecommerce_purchase_revenue, 42.5);
+    assert.equal(purchase.ecommerce_transaction_id, 'T1');
+    assert.equal(purchase.consent_ad_personalization, 'DENIED');
+    assert.equal(purchase.consent_ad_user_data, 'GRANTED');
+    assert.deepEqual(purchase.user_properties.plan.value, { string_value: 'pro' });
+    assert.deepEqual(purchase.user_properties.seats.value, { int_value: '3' });
+    assert.equal(purchase.geo_country_id, 'DE');
+    assert.equal(purchase.geo_city, 'Berlin');
+    assert.equal(purchase.device_category, 'desktop');
+    assert.equal(purchase.device_language, 'de');
+    const view = events.find((e) => e.event_name === 'page_view');
+    assert.deepEqual(view.event_params.count, { int_value: '7' });
+    assert.deepEqual(view.event_params.page_location, { string_value: 'https://shop.example/p/1?q=1' });
+  });
+
+  test('events without session_id are sessionised by the 30-minute rule', async () => {
+    const base = Date.now() - 2 * 3_600_000;
+    const at = (min: number) => String(BigInt(base + min * 60_000) * 1000n);
+    for (const m of [0, 10, 45]) {
+      assert.equal(
+        (
+          await sendMp(server, p, {
+            client_id: 'sess.1',
+            events: [{ name: 'tick', params: { timestamp_micros: at(m) } }],
+          })
+        ).status,
+        204,
+      );
+    }
+    const events = (await storedEvents(server, p, 'sess.1')).sort(
+      (a, b) => Number(a.event_timestamp) - Number(b.event_timestamp),
+    );
+    assert.equal(events.length, 3);
+    assert.equal(events[0].ga_session_id, events[1].ga_session_id);
+    assert.notEqual(events[1].ga_session_id, events[2].ga_session_id);
+    assert.equal(events[2].ga_session_number, events[1].ga_session_number + 1);
+  });
+
+  test('debug endpoint validates and stores nothing', async () => {
+    const before = (await storedEvents(server, p)).length;
+    const ok = await sendMp(server, p, { client_id: 'dbg.1', events: [{ name: 'fine' }] }, { debug: true });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.json, { validationMessages: [] });
+    const cases: [unknown, string, string][] = [
+      [{ events: [{ name: 'x' }] }, 'client_id', 'VALUE_REQUIRED'],
+      [{ client_id: '1.2', events: [] }, 'events', 'VALUE_REQUIRED'],
+      [
+        { client_id: '1.2', events: Array.from({ length: 26 }, () => ({ name: 'e' })) },
+        'events',
+        'EXCEEDED_MAX_ENTITIES',
+      ],
+      [{ client_id: '1.2', events: [{ name: '_bad' }] }, 'events', 'NAME_INVALID'],
+      [{ client_id: '1.2', events: [{ name: 'session_start' }] }, 'events', 'NAME_RESERVED'],
+      [
+        { client_id: '1.2', events: [{ name: 'e', params: { ga_x: 1 } }] },
+        'events[0].params',
+        'NAME_RESERVED',
+      ],
+      [
+        { client_id: '1.2', events: [{ name: 'e', params: { p: 'x'.repeat(101) } }] },
+        'events[0].params.p',
+        'VALUE_OUT_OF_BOUNDS',
+      ],
+      [
+        {
+          client_id: '1.2',
+          events: [
+            { name: 'e', params: Object.fromEntries(Array.from({ length: 26 }, (_, i) => [`p${i}`, 1])) },
+          ],
+        },
+        'events[0].params',
+        'EXCEEDED_MAX_ENTITIES',
+      ],
+      [
+        { client_id: '1.2', events: [{ name: 'e', params: { session_id: 'abc' } }] },
+        'events[0].params.session_id',
+        'VALUE_INVALID',
+      ],
+      [
+        { client_id: '1.2', user_properties: { first_open_time: { value: 1 } }, events: [{ name: 'e' }] },
+        'user_properties',
+        'NAME_RESERVED',
+      ],
+    ];
+    for (const [body, field, code] of cases) {
+      const res = await sendMp(server, p, body, { debug: true });
+      assert.equal(res.status, 200);
+      assert.ok(
+        res.json.validationMessages.some(
+          (m: any) => m.validationCode === code && String(m.fieldPath).startsWith(field),
+        ),
+        `${JSON.stringify(body).slice(0, 80)} -> ${JSON.stringify(res.json.validationMessages)}`,
+      );
+    }
+    const bad = await sendMp(server, p, '{not json', { debug: true });
+    assert.equal(bad.json.validationMessages[0].validationCode, 'VALUE_INVALID');
+    const big = await sendMp(
+      server,
+      p,
+      JSON.stringify({ client_id: '1.2', events: [{ name: 'e', params: { p: 'x'.repeat(140_000) } }] }),
+      { debug: true },
+    );
+    assert.equal(big.json.validationMessages[0].validationCode, 'VALUE_OUT_OF_BOUNDS');
+    assert.equal((await storedEvents(server, p)).length, before, 'debug stores nothing');
+  });
+
+  test('hostile input: 2xx, the server stays up, nothing invalid is stored', async () => {
+    const before = (await storedEvents(server, p)).length;
+    // Built as text: deeper than JSON.stringify can go, still under the 130 kB limit.
+    const deepText = `{"client_id":"h.1","events":[{"name":"e","params":{"deep":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}}]}`;
+    const deep = { a: { b: { c: { d: 1 } } } };
+    const hostile: [unknown, { secret?: string; measurementId?: string }][] = [
+      ['x'.repeat(200_000), {}],
+      ['{not json', {}],
+      [{ client_id: 'h.1', events: [{ name: 'ok' }] }, { measurementId: 'G-UNKNOWN000' }],
+      [{ client_id: 'h.1', events: [{ name: 'ok' }] }, { secret: 'wrong' }],
+      [{ client_id: 'h.1', events: Array.from({ length: 26 }, () => ({ name: 'e' })) }, {}],
+      [{ client_id: 'h.1', events: [{ name: 'first_visit' }] }, {}],
+      [{ client_id: 'h.1', events: [{ name: 'e', params: { deep } }] }, {}],
+      [deepText, {}],
+      [deepText.slice(0, 50_000), {}],
+      [{ client_id: 'h.1', events: [{ name: 'x'.repeat(41) }] }, {}],
+      [
+        {
+          client_id: 'h.1',
+          events: [{ name: 'e', params: { __proto__: { polluted: 1 }, constructor: 'x' } }],
+        },
+        {},
+      ],
+      [[1, 2, 3], {}],
+      [null, {}],
+    ];
+    for (const [body, opts] of hostile) {
+      const res = await sendMp(server, p, body, opts);
+      assert.ok(res.status >= 200 && res.status < 300, `status ${res.status}`);
+    }
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(health.status, 200);
+    const stored = (await storedEvents(server, p)).filter((e) => e.user_pseudo_id === 'h.1');
+    for (const e of stored) {
+      assert.ok(!['first_visit', 'ok'].includes(e.event_name) || e.event_name !== 'first_visit');
+      assert.match(e.event_name, /^[A-Za-z][A-Za-z0-9_]{0,39}$/);
+    }
+    assert.ok(!stored.some((e) => e.event_name === 'first_visit' || e.event_name === 'ok'));
+    assert.equal(({} as any).polluted, undefined);
+    assert.ok((await storedEvents(server, p)).length >= before);
+  });
+});
+
+describe('durability', () => {
+  test('every acknowledged event survives SIGKILL right after the 2xx', async () => {
+    let server = await startServer();
+    const p = await createTestProperty(server);
+    const n = 40;
+    const sends = Array.from({ length: n }, (_, i) =>
+      sendMp(server, p, {
+        client_id: `dur.${i}`,
+        events: Array.from({ length: 25 }, (_, j) => ({ name: 'e', params: { j } })),
+      }),
+    );
+    const results = await Promise.all(sends);
+    assert.ok(results.every((r) => r.status === 204));
+    await server.kill();
+    server = await startServer({ dataDir: server.dataDir });
+    try {
+      const events = await storedEvents(server, p);
+      assert.equal(events.length, n * 25);
+    } finally {
+      await server.stop();
+      removeDir(server.dataDir);
+    }
+  });
+});
