@@ -21,6 +21,17 @@ export interface EventStore {
    * Returns how many rows were stored.
    */
   importFile?(propertyId: bigint, path: string, format: 'parquet' | 'ndjson'): Promise<number>;
+
+  /** importFile with the rows it skipped (missing user_pseudo_id, event_name or event_timestamp). */
+  importFileReport?(propertyId: bigint, path: string, format: 'parquet' | 'ndjson'): Promise<ImportReport>;
+}
+
+/** Outcome of a bulk import: rows stored, rows rejected, and the first few rejections. */
+export interface ImportReport {
+  stored: number;
+  rejected: number;
+  /** 0-based row (line) number in the file and why it was rejected; at most a handful. */
+  examples: { row: number; reason: string }[];
 }
 
 /** One export row before dimension selection; values already in export string form. */
@@ -37,6 +48,11 @@ export interface MembershipRequest {
   config: EvaluationConfig;
   /** Membership is computed as of this instant (µs since epoch). */
   asOfMicros: bigint;
+  /**
+   * Optional high-water mark: only events with ingest_seq <= maxIngestSeq count, so events
+   * acknowledged after an export's create call never enter its snapshot, even when backdated.
+   */
+  maxIngestSeq?: bigint;
 }
 
 export interface AudienceEngine {
@@ -54,6 +70,8 @@ export interface SnapshotStore {
   /** Rows [offset, offset+limit) in the stable order; cost independent of offset. */
   read(snapshotId: string, offset: number, limit: number): Promise<MemberRow[]>;
   drop(snapshotId: string): Promise<void>;
+  /** The latest committed ingest_seq of the event store (0 when empty): a snapshot's high-water mark. */
+  highWaterMark(): Promise<bigint>;
 }
 
 export interface Storage {
