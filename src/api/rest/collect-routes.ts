@@ -7,7 +7,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminService } from '../service/admin.ts';
 import type { IngestBuffer } from '../../ingest/buffer.ts';
 import type { Sessionizer } from '../../ingest/sessionizer.ts';
-import { validateMeasurement } from '../../ingest/mp/validate.ts';
+import {
+  validateMeasurement,
+  validateMeasurementBody,
+  type MeasurementContext,
+  type ValidationResult,
+} from '../../ingest/mp/validate.ts';
+import type { ParsedEvent } from '../../ingest/common.ts';
 import { toEvents } from '../../ingest/mp/to-events.ts';
 import { parseGtagHit } from '../../ingest/gtag/parse.ts';
 import { MAX_BODY_BYTES } from '../../ingest/common.ts';
@@ -55,22 +61,40 @@ class StreamCache {
   }
 }
 
-/** Reads at most `limit` bytes; returns null (and drains the rest) when the body is larger. */
-async function readCapped(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+/** Reads at most `limit` bytes; `buf` is null (and the rest drained) when the body is larger. */
+async function readCapped(
+  req: IncomingMessage,
+  limit: number,
+): Promise<{ buf: Buffer | null; size: number }> {
   const chunks: Buffer[] = [];
   let size = 0;
-  let over = false;
   for await (const chunk of req) {
-    if (over) continue;
     size += (chunk as Buffer).length;
-    if (size > limit) {
-      over = true;
-      chunks.length = 0;
-      continue;
-    }
-    chunks.push(chunk as Buffer);
+    if (size <= limit) chunks.push(chunk as Buffer);
+    else chunks.length = 0;
   }
-  return over ? null : Buffer.concat(chunks);
+  return { buf: size <= limit ? Buffer.concat(chunks) : null, size };
+}
+
+/** The validator's view of a request body, whether it fit under the limit or not. */
+function validateBody(
+  read: { buf: Buffer | null; size: number },
+  query: URLSearchParams,
+  debug: boolean,
+): ValidationResult {
+  const ctx = { query: measurementQuery(query), debug, nowMicros: nowMicros() };
+  return read.buf === null
+    ? validateMeasurement(undefined, { ...ctx, bodyBytes: read.size })
+    : validateMeasurementBody(read.buf, ctx);
+}
+
+function measurementQuery(q: URLSearchParams): MeasurementContext['query'] {
+  const out: MeasurementContext['query'] = {};
+  for (const k of ['measurement_id', 'api_secret', 'firebase_app_id'] as const) {
+    const v = q.get(k);
+    if (v !== null) out[k] = v;
+  }
+  return out;
 }
 
 function noContent(res: ServerResponse): void {
@@ -86,119 +110,64 @@ export function registerCollectRoutes(
   const stats: CollectStats = { requests: 0, eventsStored: 0, requestsDropped: {} };
   const drop = (reason: string) => (stats.requestsDropped[reason] = (stats.requestsDropped[reason] ?? 0) + 1);
 
-  const measurementQuery = (q: URLSearchParams) => ({
-    ...(q.get('measurement_id') !== null ? { measurement_id: q.get('measurement_id')! } : {}),
-    ...(q.get('api_secret') !== null ? { api_secret: q.get('api_secret')! } : {}),
-    ...(q.get('firebase_app_id') !== null ? { firebase_app_id: q.get('firebase_app_id')! } : {}),
-  });
-
-  const parseBody = (buf: Buffer | null): { body: unknown; ok: boolean } => {
-    if (buf === null) return { body: undefined, ok: false };
+  /** Acknowledges only after the ingest buffer made the events durable. */
+  const store = async (
+    res: ServerResponse,
+    parsed: ParsedEvent[],
+    stream: StreamInfo,
+    source: 'mp' | 'gtag',
+  ) => {
+    const events = toEvents(parsed, {
+      propertyId: BigInt(stream.propertyId),
+      streamId: String(stream.streamId),
+      timeZone: stream.timeZone,
+      nowMicros: nowMicros(),
+    });
+    for (const e of events) e.source = source;
+    deps.sessionizer.assign(events);
     try {
-      return { body: JSON.parse(buf.toString('utf8')), ok: true };
-    } catch {
-      return { body: undefined, ok: false };
+      await deps.ingest.submit(events);
+      stats.eventsStored += events.length;
+      noContent(res);
+    } catch (err) {
+      // Not stored: 503 tells a retrying client that nothing was acknowledged.
+      deps.log.error(`${source} ingest failed`, { err: String(err) });
+      sendJson(res, 503, {
+        error: { code: 503, message: 'Events could not be stored; retry.', status: 'UNAVAILABLE' },
+      });
     }
   };
 
   api.raw('POST', '/mp/collect', async (req, res, { query }) => {
     stats.requests++;
-    const buf = await readCapped(req, MAX_BODY_BYTES - 1);
-    const { body, ok } = parseBody(buf);
-    if (!ok) return (drop(buf === null ? 'body_too_large' : 'invalid_json'), noContent(res));
+    const read = await readCapped(req, MAX_BODY_BYTES);
     const measurementId = query.get('measurement_id');
     const stream = measurementId ? await streams.get(measurementId) : null;
     if (!stream) return (drop('unknown_measurement_id'), noContent(res));
     const secret = query.get('api_secret');
     if (!secret || !stream.secrets.includes(secret)) return (drop('bad_api_secret'), noContent(res));
-    const now = nowMicros();
-    const result = validateMeasurement(body, {
-      query: measurementQuery(query),
-      bodyBytes: buf!.length,
-      debug: false,
-      nowMicros: now,
-    });
+    const result = validateBody(read, query, false);
     if (result.events.length === 0) return (drop('invalid_measurement'), noContent(res));
-    const events = toEvents(result.events, {
-      propertyId: BigInt(stream.propertyId),
-      streamId: String(stream.streamId),
-      timeZone: stream.timeZone,
-      nowMicros: now,
-    });
-    deps.sessionizer.assign(events);
-    try {
-      await deps.ingest.submit(events);
-      stats.eventsStored += events.length;
-      noContent(res);
-    } catch (err) {
-      // Not stored: answer 503 so a client that retries does not lose the events.
-      deps.log.error('mp ingest failed', { err: String(err) });
-      sendJson(res, 503, {
-        error: { code: 503, message: 'Events could not be stored; retry.', status: 'UNAVAILABLE' },
-      });
-    }
+    await store(res, result.events, stream, 'mp');
   });
 
+  // Debug validates everything and stores nothing; like Google's, it does not check api_secret.
   api.raw('POST', '/debug/mp/collect', async (req, res, { query }) => {
-    const buf = await readCapped(req, 4 * MAX_BODY_BYTES);
-    const tooLarge = buf === null || buf.length >= MAX_BODY_BYTES;
-    let body: unknown = undefined;
-    let parsed = true;
-    if (buf !== null) ({ body, ok: parsed } = parseBody(buf));
-    const validationMessages = [];
-    if (tooLarge) {
-      validationMessages.push({
-        fieldPath: '',
-        description: 'Post body must be smaller than 130kB.',
-        validationCode: 'VALUE_OUT_OF_BOUNDS',
-      });
-    }
-    if (buf !== null && !parsed) {
-      validationMessages.push({
-        fieldPath: '',
-        description: 'Unable to parse request body.',
-        validationCode: 'VALUE_INVALID',
-      });
-    } else if (buf !== null) {
-      const result = validateMeasurement(body, {
-        query: measurementQuery(query),
-        bodyBytes: buf.length,
-        debug: true,
-        nowMicros: nowMicros(),
-      });
-      validationMessages.push(...result.messages);
-    }
-    sendJson(res, 200, { validationMessages });
+    const read = await readCapped(req, MAX_BODY_BYTES);
+    sendJson(res, 200, { validationMessages: validateBody(read, query, true).messages });
   });
 
   const gtag = async (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
     stats.requests++;
-    const buf = req.method === 'POST' ? await readCapped(req, MAX_BODY_BYTES - 1) : Buffer.alloc(0);
+    const read =
+      req.method === 'POST' ? await readCapped(req, MAX_BODY_BYTES) : { buf: Buffer.alloc(0), size: 0 };
     if (req.method !== 'POST') req.resume();
-    if (buf === null) return (drop('body_too_large'), noContent(res));
-    const now = nowMicros();
-    const hit = parseGtagHit({ query, body: buf.toString('utf8'), nowMicros: now });
+    if (read.buf === null) return (drop('body_too_large'), noContent(res));
+    const hit = parseGtagHit({ query, body: read.buf.toString('utf8'), nowMicros: nowMicros() });
     const stream = hit.measurementId ? await streams.get(hit.measurementId) : null;
     if (!stream) return (drop('unknown_measurement_id'), noContent(res));
     if (hit.events.length === 0) return (drop('invalid_hit'), noContent(res));
-    const events = toEvents(hit.events, {
-      propertyId: BigInt(stream.propertyId),
-      streamId: String(stream.streamId),
-      timeZone: stream.timeZone,
-      nowMicros: now,
-    });
-    for (const e of events) e.source = 'gtag';
-    deps.sessionizer.assign(events);
-    try {
-      await deps.ingest.submit(events);
-      stats.eventsStored += events.length;
-      noContent(res);
-    } catch (err) {
-      deps.log.error('gtag ingest failed', { err: String(err) });
-      sendJson(res, 503, {
-        error: { code: 503, message: 'Events could not be stored; retry.', status: 'UNAVAILABLE' },
-      });
-    }
+    await store(res, hit.events, stream, 'gtag');
   };
   api.raw('POST', '/g/collect', async (req, res, { query }) => gtag(req, res, query));
   api.raw('GET', '/g/collect', async (req, res, { query }) => gtag(req, res, query));
