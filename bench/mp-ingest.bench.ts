@@ -35,7 +35,7 @@ const result = await autocannon({
   headers: { 'content-type': 'application/json' },
   connections,
   duration: seconds,
-  requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: body() }) }],
+  requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }],
 });
 
 const stored = await fetch(`${server.url}/audex/v1/metrics`, {

@@ -155,7 +155,8 @@ export function resolveField(fieldName: string, context: 'condition' | 'eventPar
     if (prefix === 'customItem') return { kind: 'dimension', item: name };
     return null;
   }
-  if (context === 'eventParameter' && CUSTOM_NAME.test(fieldName)) return { kind: 'dimension', param: fieldName };
+  if (context === 'eventParameter' && CUSTOM_NAME.test(fieldName))
+    return { kind: 'dimension', param: fieldName };
   return null;
 }
 

@@ -64,8 +64,88 @@ export interface AudiencesTable {
   create_time: number;
 }
 
+export interface AudienceExportsTable {
+  id: Generated<number>;
+  property_id: number;
+  operation_id: string;
+  audience: string;
+  audience_display_name: string;
+  definition: string;
+  eval_config: string;
+  dimensions: string;
+  state: 'CREATING' | 'ACTIVE' | 'FAILED';
+  begin_creating_time: number;
+  as_of: number;
+  max_ingest_seq: number;
+  expire_time: number;
+  percentage_completed: Generated<number>;
+  quota_tokens_charged: Generated<number>;
+  row_count: number | null;
+  error_message: string | null;
+  finish_time: number | null;
+  attempts: Generated<number>;
+  lease_owner: string | null;
+  lease_expires: number | null;
+}
+
+export interface ExportTokenUsageTable {
+  property_id: number;
+  day: string;
+  tokens: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  resource: string;
+  uri: string;
+  channel_token: string | null;
+  body: string;
+  state: 'PENDING' | 'DELIVERED' | 'FAILED';
+  attempts: Generated<number>;
+  create_time: number;
+  next_attempt_time: number;
+  last_attempt_time: number | null;
+  last_error: string | null;
+  delivered_time: number | null;
+  lease_owner: string | null;
+  lease_expires: number | null;
+}
+
+export interface RecurringAudienceListsTable {
+  id: Generated<number>;
+  property_id: number;
+  audience: string;
+  audience_display_name: string;
+  dimensions: string;
+  /** activeDaysRemaining at creation; the current value is derived from recurring_list_days. */
+  active_days: number;
+  webhook: string | null;
+  time_zone: string;
+  create_time: number;
+  exhausted: Generated<number>;
+}
+
+export interface RecurringListDaysTable {
+  recurring_id: number;
+  day: string;
+  state: 'CLAIMED' | 'DONE' | 'FAILED';
+  list_name: string | null;
+  attempts: Generated<number>;
+  claim_time: number;
+  done_time: number | null;
+  last_error: string | null;
+  next_attempt_time: number | null;
+  lease_owner: string | null;
+  lease_expires: number | null;
+}
+
 export interface CatalogSchema {
+  audience_exports: AudienceExportsTable;
+  export_token_usage: ExportTokenUsageTable;
   audiences: AudiencesTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  recurring_audience_lists: RecurringAudienceListsTable;
+  recurring_list_days: RecurringListDaysTable;
   properties: PropertiesTable;
   data_streams: DataStreamsTable;
   mp_secrets: MpSecretsTable;

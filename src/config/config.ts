@@ -36,6 +36,8 @@ const schema = z.object({
     dailyTokensPerProperty: z.coerce.number().int().positive(),
     backfillDays: z.union([z.literal('all'), z.coerce.number().int().min(0).max(3650)]),
     leaseSeconds: z.coerce.number().int().positive(),
+    /** Test hook: each export job spends this long CREATING before it materializes (0 = off). */
+    testDelayMs: z.coerce.number().int().min(0),
   }),
 });
 
@@ -79,6 +81,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       dailyTokensPerProperty: env.AUDEX_EXPORT_DAILY_TOKENS ?? '200000',
       backfillDays: env.AUDEX_BACKFILL_DAYS ?? '30',
       leaseSeconds: env.AUDEX_JOB_LEASE_SECONDS ?? '30',
+      testDelayMs: env.AUDEX_TEST_EXPORT_DELAY_MS ?? '0',
     },
   };
   const parsed = schema.safeParse(raw);

@@ -100,7 +100,9 @@ export const errors = {
   },
   /** One violation; the message names the field so a user can act on it. */
   invalidField(field: string, description: string): ApiError {
-    return new ApiError('INVALID_ARGUMENT', `${field}: ${description}`, [badRequest([{ field, description }])]);
+    return new ApiError('INVALID_ARGUMENT', `${field}: ${description}`, [
+      badRequest([{ field, description }]),
+    ]);
   },
   unauthenticated(message = 'Request is missing a valid API key.'): ApiError {
     return new ApiError('UNAUTHENTICATED', message, [errorInfo('CREDENTIALS_MISSING')]);

@@ -3,10 +3,7 @@
 // keep their typed values and are stored as JSON text (see encodeParams below).
 
 /** A typed parameter value; exactly one arm is set, as in BigQuery's event_params.value. */
-export type ParamValue =
-  | { string_value: string }
-  | { int_value: bigint }
-  | { double_value: number };
+export type ParamValue = { string_value: string } | { int_value: bigint } | { double_value: number };
 
 export type Params = Record<string, ParamValue>;
 
@@ -123,7 +120,10 @@ export const EVENT_COLUMNS = [
   ['consent_ad_user_data', 'VARCHAR'],
   ['consent_ad_personalization', 'VARCHAR'],
   ['non_personalized_ads', 'BOOLEAN'],
-] as const satisfies readonly (readonly [keyof StoredEvent, 'BIGINT' | 'VARCHAR' | 'INTEGER' | 'JSON' | 'BOOLEAN' | 'DOUBLE'])[];
+] as const satisfies readonly (readonly [
+  keyof StoredEvent,
+  'BIGINT' | 'VARCHAR' | 'INTEGER' | 'JSON' | 'BOOLEAN' | 'DOUBLE',
+])[];
 
 // Compact typed JSON for params: {"k":{"s":"text"}} | {"k":{"i":123}} | {"k":{"d":1.5}}.
 // Integers are written as bare JSON digits (exact beyond 2^53; DuckDB reads them as BIGINT).
@@ -160,7 +160,9 @@ function decodeValue(raw: { s?: string; i?: number | string; d?: number | null }
   return { double_value: raw.d ?? Number.NaN };
 }
 
-function parseWithBigInts(text: string): Record<string, { s?: string; i?: string; d?: number | null; t?: string }> {
+function parseWithBigInts(
+  text: string,
+): Record<string, { s?: string; i?: string; d?: number | null; t?: string }> {
   // Quote integer arms and the set-timestamp so JSON.parse keeps every digit.
   return JSON.parse(text.replace(BIG_INT_TOKEN, '"i":"$1"').replace(/"t":(-?\d+)/g, '"t":"$1"'));
 }

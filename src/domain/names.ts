@@ -22,7 +22,10 @@ export function parseName(kind: ResourceKind, name: unknown, field: string): num
   const m = typeof name === 'string' ? PATTERNS[kind].exec(name) : null;
   if (!m) {
     const shape = PATTERNS[kind].source.replace(/\(\[1-9\]\[0-9\]\{0,17\}\)/g, '{id}').replace(/[\^$]/g, '');
-    throw errors.invalidField(field, `must be a resource name of the form ${shape} (got ${JSON.stringify(name)}).`);
+    throw errors.invalidField(
+      field,
+      `must be a resource name of the form ${shape} (got ${JSON.stringify(name)}).`,
+    );
   }
   return m.slice(1).map(Number);
 }

@@ -9,16 +9,31 @@ import { KeyService } from '../auth/keys.ts';
 import { AdminService } from '../api/service/admin.ts';
 import { KeyAdminService } from '../api/service/keys.ts';
 import { RestApi, sendJson, type Logger } from '../api/rest/http-server.ts';
-import { registerAdminRoutes } from '../api/rest/admin-routes.ts';
-import { registerAudienceRoutes } from '../api/rest/audience-routes.ts';
+import { RpcRegistry } from '../api/rpc/registry.ts';
+import { registerAdminRpcs } from '../api/rpc/admin-rpcs.ts';
+import { GrpcTransport } from '../api/grpc/server.ts';
 import { AudienceService } from '../api/service/audiences.ts';
 import { jsonLogger } from './logger.ts';
+import { DuckDbEventStore } from '../storage/duckdb/event-store.ts';
+import { DuckDbAudienceEngine } from '../storage/duckdb/members.ts';
+import { IngestBuffer } from '../ingest/buffer.ts';
+import { Sessionizer } from '../ingest/sessionizer.ts';
+import { registerCollectRoutes } from '../api/rest/collect-routes.ts';
+import { EventReadService } from '../api/service/events.ts';
+import { registerImportRoutes } from '../api/rest/import-routes.ts';
+import { DuckDbSnapshotStore } from '../storage/duckdb/snapshots.ts';
+import { ExportService } from '../api/service/exports.ts';
+import { registerExportRoutes } from '../api/rest/export-routes.ts';
+import { ExportRunner } from '../exports/runner.ts';
 
 export interface AudexApp {
   /** http://host:port of the REST server. */
   url: string;
   port: number;
+  grpcPort: number;
   catalog: CatalogDb;
+  events: DuckDbEventStore;
+  ingest: IngestBuffer;
   /** The admin key generated on first start (null when configured or already present). */
   generatedAdminKey: string | null;
   /** Ordered shutdown; resolves to the process exit code. */
@@ -35,18 +50,46 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   const catalog = await openCatalog(config.storage.dataDir);
   const keys = new KeyService(catalog);
   const generatedAdminKey = await ensureAdminKey(keys, config.auth.adminKey);
+  const events = await DuckDbEventStore.open({
+    dataDir: config.storage.dataDir,
+    threads: config.storage.duckdbThreads,
+    memoryLimit: config.storage.duckdbMemoryLimit,
+  });
+  const ingest = new IngestBuffer(events);
+  const members = new DuckDbAudienceEngine(events.db);
+  const snapshots = new DuckDbSnapshotStore(events.db, members);
 
   const audiences = new AudienceService(catalog);
   const admin = new AdminService(catalog, keys, (id) => audiences.ensureBuiltins(id));
   const keyAdmin = new KeyAdminService(keys);
+  let exportRunner: ExportRunner | null = null;
+  const exportService = new ExportService(catalog, audiences, snapshots, {
+    ...config.exports,
+    onCreated: () => exportRunner?.kick(),
+  });
+  exportRunner = new ExportRunner(exportService.repo, snapshots, {
+    leaseSeconds: config.exports.leaseSeconds,
+    testDelayMs: config.exports.testDelayMs,
+    log,
+  });
   const api = new RestApi(keys, log, config.server.maxBodyBytes);
 
   let accepting = false;
   api.raw('GET', '/healthz', async (_req, res) => {
     sendJson(res, accepting ? 200 : 503, { status: accepting ? 'ok' : 'starting' });
   });
-  registerAdminRoutes(api, admin);
-  registerAudienceRoutes(api, audiences);
+  const rpcs = new RpcRegistry();
+  registerAdminRpcs(rpcs, admin, audiences);
+  rpcs.bindRest(api);
+  registerExportRoutes(api, exportService);
+  const sessionizer = new Sessionizer();
+  const collectStats = registerCollectRoutes(api, { admin, ingest, sessionizer, log });
+  registerImportRoutes(api, { admin, ingest, events, sessionizer, dataDir: config.storage.dataDir });
+  const eventReader = new EventReadService(events);
+  api.api('GET', '/audex/v1/{parent=properties/*}/events', async (r) =>
+    eventReader.list(r.principal, r.params.parent!, r.query),
+  );
+  api.api('GET', '/audex/v1/metrics', async () => ({ collect: collectStats, ingest: ingest.stats }));
   api
     .api('POST', '/audex/v1/keys', async (r) => keyAdmin.create(r.principal, r.body))
     .api('GET', '/audex/v1/keys', async (r) => keyAdmin.list(r.principal))
@@ -55,12 +98,23 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   const server = api.createServer();
   await listen(server, config.server.port, config.server.host);
   const port = (server.address() as AddressInfo).port;
+  const grpc = new GrpcTransport(rpcs, keys, log);
+  const grpcPort = await grpc.listen({
+    host: config.server.host,
+    port: config.server.grpcPort,
+    ...(config.server.tlsCert && config.server.tlsKey ? { tls: { cert: config.server.tlsCert, key: config.server.tlsKey } } : {}),
+  });
   accepting = true;
-  log.info('audex listening', { url: `http://${config.server.host}:${port}` });
+  exportRunner.start();
+  log.info('audex listening', { url: `http://${config.server.host}:${port}`, grpcPort });
 
   // The order matters: stop taking requests, then flush what was acknowledged, then close storage.
   const shutdown: ShutdownStep[] = [
     { name: 'http', run: () => closeServer(server) },
+    { name: 'grpc', run: () => grpc.close() },
+    { name: 'ingest buffer', run: () => ingest.drain() },
+    { name: 'export runner', run: () => exportRunner.stop() },
+    { name: 'event store', run: () => events.db.close() },
     { name: 'catalog', run: () => catalog.destroy() },
   ];
 
@@ -68,7 +122,10 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   return {
     url: `http://${config.server.host}:${port}`,
     port,
+    grpcPort,
     catalog,
+    events,
+    ingest,
     generatedAdminKey,
     close: () => (closing ??= runShutdown(shutdown, log)),
   };

@@ -1,8 +1,10 @@
 // The official Google clients pointed at a local audex, as lab-notes Q1 shows.
 
+import * as grpc from '@grpc/grpc-js';
 import { OAuth2Client } from 'google-auth-library';
 import { AnalyticsAdminServiceClient } from '@google-analytics/admin';
 import { v1beta as adminV1beta } from '@google-analytics/admin';
+import { BetaAnalyticsDataClient } from '@google-analytics/data';
 
 function authFor(key: string): OAuth2Client {
   const auth = new OAuth2Client();
@@ -30,4 +32,31 @@ export function adminBetaClient(
   key: string,
 ): InstanceType<typeof adminV1beta.AnalyticsAdminServiceClient> {
   return new adminV1beta.AnalyticsAdminServiceClient(restOptions(port, key));
+}
+
+/** The official Data API client (v1beta, REST mode) pointed at a local audex. */
+export function dataClient(port: number, key: string): BetaAnalyticsDataClient {
+  return new BetaAnalyticsDataClient(restOptions(port, key));
+}
+
+/**
+ * gRPC mode: plaintext on loopback. Over insecure channels the client attaches no credentials,
+ * so the audex key travels as call metadata (grpcCall(key)). The OAuth2Client only stops the
+ * client from probing the GCE metadata server.
+ */
+export function grpcOptions(port: number) {
+  return {
+    apiEndpoint: '127.0.0.1',
+    port,
+    sslCreds: grpc.credentials.createInsecure(),
+    authClient: authFor('unused'),
+  };
+}
+
+export function grpcCall(key: string) {
+  return { otherArgs: { headers: { authorization: `Bearer ${key}` } } };
+}
+
+export function adminGrpcClient(port: number): AnalyticsAdminServiceClient {
+  return new AnalyticsAdminServiceClient(grpcOptions(port));
 }

@@ -40,7 +40,17 @@ export async function startServer(
   const dataDir = opts.dataDir ?? tempDataDir();
   const proc = spawn(
     process.execPath,
-    [BIN, opts.command ?? 'serve', '--port', '0', '--grpc-port', '0', '--data', dataDir, ...(opts.args ?? [])],
+    [
+      BIN,
+      opts.command ?? 'serve',
+      '--port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--data',
+      dataDir,
+      ...(opts.args ?? []),
+    ],
     {
       env: { ...process.env, AUDEX_ADMIN_KEY: ADMIN_KEY, METADATA_SERVER_DETECTION: 'none', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -51,7 +61,10 @@ export async function startServer(
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const started = await new Promise<{ port: number; grpcPort: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), opts.startTimeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start:\n${out}`)),
+      opts.startTimeoutMs ?? 60_000,
+    );
     const check = () => {
       const m = /serving REST on http:\/\/[^:]+:(\d+)/.exec(out);
       const g = /serving gRPC on [^:]+:(\d+)/.exec(out);

@@ -3,8 +3,12 @@
 import type { Migration } from 'kysely';
 import * as m001 from './001_core.ts';
 import * as m002 from './002_audiences.ts';
+import * as m003 from './003_exports.ts';
+import * as m004 from './004_webhooks_recurring.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_core': m001,
   '002_audiences': m002,
+  '003_exports': m003,
+  '004_webhooks_recurring': m004,
 };

@@ -1,0 +1,164 @@
+// Audience exports at scale. Generates N events over D devices straight into a data folder's
+// events.duckdb with DuckDB SQL (the columns of EVENT_COLUMNS), starts `audex serve` on it like a
+// user, then measures with the official client: create -> ACTIVE for the built-in Purchasers
+// audience; and :query throughput over HTTP with 250,000-row pages, with plain fetch and with the
+// official client. Last, the snapshot read path at offset 0 vs offset 5,000,000 on a 6M-row
+// snapshot (cost must not grow with the offset). Prints figures; no assertions. Usage:
+//   npx tsx bench/exports.bench.ts [events=10000000] [devices=1000000]
+import { ADMIN_KEY, api, removeDir, startServer, tempDataDir } from '../test/helpers/server.ts';
+import { dataClient } from '../test/helpers/clients.ts';
+import { createTestProperty, sendMp } from '../test/helpers/property.ts';
+import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
+import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
+import { DuckDbSnapshotStore } from '../src/storage/duckdb/snapshots.ts';
+
+const EVENTS = Number(process.argv[2] ?? 10_000_000);
+const DEVICES = Number(process.argv[3] ?? 1_000_000);
+const PAGE = 250_000;
+
+const ms = (t: number) => `${(performance.now() - t).toFixed(0)} ms`;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function generate(dataDir: string): Promise<void> {
+  const store = await DuckDbEventStore.open({ dataDir });
+  const now = BigInt(Date.now()) * 1000n;
+  const span = 20n * 86_400_000_000n;
+  // Deterministic pseudo-random columns from hash(i); timestamps spread over the last 20 days,
+  // rows in ingest_seq order. ~1/8 of the events are purchases.
+  await store.db.writer.run(`INSERT INTO events
+SELECT 1::BIGINT, 's1', 'WEB', (i + 1)::BIGINT,
+  ['page_view','scroll','click','view_item','add_to_cart','purchase','session_start','user_engagement'][1 + (hash(i * 3) % 8)::INT],
+  ts, strftime(make_timestamp(ts), '%Y%m%d'), ts + 100000, 'import',
+  ((i % ${DEVICES}) * 7919 % 1000000007)::VARCHAR || '.1700000000',
+  CASE WHEN (i % ${DEVICES}) % 3 = 0 THEN 'user-' || (i % ${DEVICES})::VARCHAR END,
+  NULL, NULL, '{}', '{}',
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  CASE hash(i * 5) % 4 WHEN 0 THEN true WHEN 1 THEN false END,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '[]',
+  NULL, CASE hash(i * 7) % 5 WHEN 0 THEN 'DENIED' WHEN 1 THEN 'GRANTED' END,
+  CASE WHEN hash(i * 11) % 50 = 0 THEN true END
+FROM (SELECT i, (${now} - ${span} + (hash(i) % ${span})::BIGINT)::BIGINT AS ts FROM range(${EVENTS}) t(i))`);
+  await store.close();
+}
+
+async function main(): Promise<void> {
+  const dataDir = tempDataDir('audex-bench-exports-');
+  let t = performance.now();
+  await generate(dataDir);
+  console.log(`generated ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms(t)}`);
+
+  const server = await startServer({ dataDir });
+  try {
+    const tp = await createTestProperty(server);
+    const property = tp.property;
+    if (property !== 'properties/1') throw new Error(`expected properties/1, got ${property}`);
+    const audiences = (await api(server, 'GET', `/v1alpha/${property}/audiences`)).json.audiences as any[];
+    const audience = audiences.find((a) => a.displayName === 'Purchasers').name as string;
+    const client = dataClient(server.port, ADMIN_KEY);
+
+    t = performance.now();
+    const [operation] = await client.createAudienceExport({
+      parent: property,
+      audienceExport: {
+        audience,
+        dimensions: ['deviceId', 'userId', 'isAdsPersonalizationAllowed', 'isLimitedAdTracking'].map(
+          (dimensionName) => ({ dimensionName }),
+        ),
+      },
+    });
+    // Meanwhile, Measurement Protocol keeps sending: ingest must not stall behind the export.
+    let creating = true;
+    const latencies: number[] = [];
+    const ingestLoop = (async () => {
+      for (let k = 0; creating; k++) {
+        const t0 = performance.now();
+        await sendMp(server, tp, { client_id: `live.${k}`, events: [{ name: 'page_view' }] });
+        latencies.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const [done] = await operation.promise();
+    const createMs = performance.now() - t;
+    creating = false;
+    await ingestLoop;
+    latencies.sort((a, b) => a - b);
+    console.log(
+      `/mp/collect while the export was created: ${latencies.length} requests, p50 ${latencies[Math.floor(latencies.length / 2)]!.toFixed(0)} ms, max ${latencies[latencies.length - 1]!.toFixed(0)} ms`,
+    );
+    const rows = done.rowCount ?? 0;
+    console.log(
+      `create -> ACTIVE (official client, operation.promise()): ${createMs.toFixed(0)} ms, rowCount ${fmt(rows)}`,
+    );
+    const log = server
+      .output()
+      .split('\n')
+      .find((l) => l.includes('export job finished'));
+    if (log) console.log(`  server: ${log}`);
+
+    for (let run = 0; run < 2; run++) {
+      t = performance.now();
+      let n = 0;
+      let bytes = 0;
+      for (let offset = 0; offset < rows; offset += PAGE) {
+        const res = await fetch(`${server.url}/v1beta/${done.name}:query`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ offset: String(offset), limit: String(PAGE) }),
+        });
+        const text = await res.text();
+        bytes += text.length;
+        n += (JSON.parse(text) as { audienceRows: unknown[] }).audienceRows.length;
+      }
+      const s = (performance.now() - t) / 1000;
+      console.log(
+        `:query plain fetch, ${PAGE}-row pages: ${fmt(n)} rows in ${s.toFixed(2)} s = ${fmt(n / s)} rows/s (${(bytes / 1e6).toFixed(0)} MB JSON)`,
+      );
+    }
+    t = performance.now();
+    let n = 0;
+    for (let offset = 0; offset < rows; offset += PAGE) {
+      const [page] = await client.queryAudienceExport({ name: done.name!, offset, limit: PAGE });
+      n += page.audienceRows!.length;
+    }
+    const s = (performance.now() - t) / 1000;
+    console.log(
+      `:query official client, ${PAGE}-row pages: ${fmt(n)} rows in ${s.toFixed(2)} s = ${fmt(n / s)} rows/s`,
+    );
+    // Same page at the start and at the end of the export.
+    for (const offset of [0, Math.max(0, rows - PAGE)]) {
+      t = performance.now();
+      await fetch(`${server.url}/v1beta/${done.name}:query`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ offset: String(offset), limit: '10000' }),
+      }).then((r) => r.text());
+      console.log(`:query 10,000 rows at offset ${fmt(offset)}: ${ms(t)}`);
+    }
+  } finally {
+    await server.stop();
+  }
+
+  // The read path alone on a 6M-row snapshot: offset 0 vs 5,000,000.
+  const store = await DuckDbEventStore.open({ dataDir });
+  const snaps = new DuckDbSnapshotStore(store.db, new DuckDbAudienceEngine(store.db));
+  t = performance.now();
+  await store.db.writer.run(`CREATE OR REPLACE TABLE export_snapshot_bench6m AS
+SELECT i::BIGINT AS rn, lpad(i::VARCHAR, 10, '0') || '.1700000000' AS device_id,
+  CASE WHEN i % 3 = 0 THEN 'user-' || i::VARCHAR END AS user_id, 'true' AS ads_personalization, '(not set)' AS limited_ad_tracking
+FROM range(6000000) t(i) ORDER BY rn`);
+  console.log(`6M-row snapshot table written: ${ms(t)}`);
+  for (const offset of [0, 5_000_000, 0, 5_000_000]) {
+    for (const limit of [10_000, PAGE]) {
+      t = performance.now();
+      const r = await snaps.read('bench6m', offset, limit);
+      console.log(
+        `snapshot read offset ${fmt(offset)} limit ${fmt(limit)}: ${ms(t)} (${fmt(r.length)} rows)`,
+      );
+    }
+  }
+  await snaps.drop('bench6m');
+  await store.close();
+  removeDir(dataDir);
+}
+
+await main();

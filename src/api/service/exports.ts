@@ -1,0 +1,334 @@
+// Data API v1beta audience exports, transport-free: CreateAudienceExport (a long-running
+// operation), GetAudienceExport, ListAudienceExports, QueryAudienceExport, and GetOperation for
+// `operations/{id}` (an audex extension, so the official REST client's operation.promise() works).
+// Results are proto3 JSON with enum names and RFC 3339 timestamps; the REST layer turns enum names
+// into numbers when asked. Request parsing (int64 as strings or numbers, numeric enums, ignored
+// output-only fields) happens here so every transport behaves the same. Decisions: docs/exports.md.
+
+import { createHash } from 'node:crypto';
+import type { CatalogDb } from '../../catalog/db.ts';
+import { ApiError, errors } from '../../domain/errors.ts';
+import { parseName, parseProperty } from '../../domain/names.ts';
+import { microsToRfc3339 } from '../../domain/time.ts';
+import { requireRole, type Principal } from '../../auth/principal.ts';
+import { audienceToJson } from '../../audience/validate.ts';
+import type { MemberRow, SnapshotStore } from '../../storage/contract.ts';
+import type { AudienceService } from './audiences.ts';
+import { ExportRepo, type ExportRow } from '../../exports/repo.ts';
+import { snapshotIdOf, type StoredEvalConfig } from '../../exports/runner.ts';
+
+export const EXPORT_DIMENSIONS = [
+  'deviceId',
+  'isAdsPersonalizationAllowed',
+  'isLimitedAdTracking',
+  'userId',
+] as const;
+export type ExportDimension = (typeof EXPORT_DIMENSIONS)[number];
+
+export const TYPE_AUDIENCE_EXPORT = 'type.googleapis.com/google.analytics.data.v1beta.AudienceExport';
+export const TYPE_AUDIENCE_EXPORT_METADATA =
+  'type.googleapis.com/google.analytics.data.v1beta.AudienceExportMetadata';
+
+export const QUERY_DEFAULT_LIMIT = 10_000;
+export const QUERY_MAX_LIMIT = 250_000;
+export const LIST_DEFAULT_PAGE_SIZE = 200;
+export const LIST_MAX_PAGE_SIZE = 1000;
+
+export interface ExportServiceOptions {
+  expiryHours: number;
+  maxConcurrentPerProperty: number;
+  dailyTokensPerProperty: number;
+  /** 'all' = full history before the audience's createTime counts. */
+  backfillDays: number | 'all';
+  /** µs clock. */
+  now?: () => number;
+  /** Called after a create, to wake the runner. */
+  onCreated?: () => void;
+}
+
+/** The value of one export dimension for a member row (docs/exports.md: userId "" when unset). */
+export function dimensionValue(row: MemberRow, dim: ExportDimension): string {
+  switch (dim) {
+    case 'deviceId':
+      return row.deviceId;
+    case 'userId':
+      return row.userId ?? '';
+    case 'isAdsPersonalizationAllowed':
+      return row.isAdsPersonalizationAllowed;
+    case 'isLimitedAdTracking':
+      return row.isLimitedAdTracking;
+  }
+}
+
+/** Parses `dimensions` of a create request: non-empty, known names, no duplicates. */
+export function parseDimensions(value: unknown, field = 'audience_export.dimensions'): ExportDimension[] {
+  if (value === undefined || value === null || (Array.isArray(value) && value.length === 0))
+    throw errors.invalidField(field, `is required: give at least one of ${EXPORT_DIMENSIONS.join(', ')}.`);
+  if (!Array.isArray(value)) throw errors.invalidField(field, 'must be a list of {"dimensionName": ...}.');
+  const out: ExportDimension[] = [];
+  value.forEach((d: unknown, i) => {
+    const f = `${field}[${i}].dimension_name`;
+    const name =
+      d !== null && typeof d === 'object'
+        ? ((d as Record<string, unknown>).dimensionName ?? (d as Record<string, unknown>).dimension_name)
+        : undefined;
+    if (typeof name !== 'string' || name === '') throw errors.invalidField(f, 'is required.');
+    if (!(EXPORT_DIMENSIONS as readonly string[]).includes(name))
+      throw errors.invalidField(
+        f,
+        `"${name}" is not an audience export dimension; use one of ${EXPORT_DIMENSIONS.join(', ')}.`,
+      );
+    if (out.includes(name as ExportDimension))
+      throw errors.invalidField(f, `"${name}" is requested more than once.`);
+    out.push(name as ExportDimension);
+  });
+  return out;
+}
+
+/** A proto3 JSON int64 (string or number) as a bigint; undefined when absent. */
+export function parseInt64(value: unknown, field: string): bigint | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) throw errors.invalidField(field, `must be an integer (got ${value}).`);
+    return BigInt(value);
+  }
+  if (typeof value === 'string' && /^-?[0-9]{1,19}$/.test(value.trim())) {
+    const v = BigInt(value.trim());
+    if (v > 9223372036854775807n || v < -9223372036854775808n)
+      throw errors.invalidField(field, 'is out of the int64 range.');
+    return v;
+  }
+  throw errors.invalidField(
+    field,
+    `must be an int64, as a JSON string or number (got ${JSON.stringify(value)}).`,
+  );
+}
+
+/** offset/limit of a query: offset >= 0 (default 0); limit default 10,000, > 250,000 clamped, <= 0 rejected. */
+export function parseQueryWindow(body: unknown): { offset: bigint; limit: number } {
+  const b = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+  const offset = parseInt64(b.offset, 'offset') ?? 0n;
+  if (offset < 0n) throw errors.invalidField('offset', 'must not be negative.');
+  const limit = parseInt64(b.limit, 'limit');
+  if (limit !== undefined && limit <= 0n) throw errors.invalidField('limit', 'must be positive.');
+  const l =
+    limit === undefined
+      ? QUERY_DEFAULT_LIMIT
+      : limit > BigInt(QUERY_MAX_LIMIT)
+        ? QUERY_MAX_LIMIT
+        : Number(limit);
+  return { offset, limit: l };
+}
+
+function fingerprint(binding: string): string {
+  return createHash('sha256').update(binding).digest('base64url').slice(0, 12);
+}
+
+export class ExportService {
+  readonly repo: ExportRepo;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly db: CatalogDb,
+    private readonly audiences: AudienceService,
+    private readonly snapshots: SnapshotStore,
+    private readonly opts: ExportServiceOptions,
+  ) {
+    this.repo = new ExportRepo(db, opts);
+    this.now = opts.now ?? (() => Date.now() * 1000);
+  }
+
+  /** CreateAudienceExport: validates, checks quotas, records the snapshot point, queues the job. */
+  async create(p: Principal, parent: string, body: unknown) {
+    const propertyId = parseProperty(parent, 'parent');
+    requireRole(p, propertyId, 'editor');
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      throw errors.invalidField('audience_export', 'is required: the request body is the AudienceExport.');
+    // Only `audience` and `dimensions` are input; every other field is output-only and ignored.
+    const input = body as Record<string, unknown>;
+    const [audProperty] = parseName('audience', input.audience, 'audience_export.audience');
+    if (audProperty !== propertyId)
+      throw errors.invalidField(
+        'audience_export.audience',
+        `${String(input.audience)} does not belong to ${parent}.`,
+      );
+    const dimensions = parseDimensions(input.dimensions);
+    let audience;
+    try {
+      audience = await this.audiences.forExport(p, input.audience, 'audience_export.audience');
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 'NOT_FOUND')
+        throw errors.invalidField(
+          'audience_export.audience',
+          `audience ${String(input.audience)} was not found.`,
+        );
+      if (err instanceof ApiError && err.status === 'FAILED_PRECONDITION')
+        throw errors.invalidField('audience_export.audience', err.message);
+      throw err;
+    }
+    const property = await this.db
+      .selectFrom('properties')
+      .select('time_zone')
+      .where('id', '=', propertyId)
+      .executeTakeFirst();
+    // Snapshot point: the high-water ingest_seq first, then the clock, so every event
+    // acknowledged before this call is in the snapshot.
+    const hwm = await this.snapshots.highWaterMark();
+    const now = this.now();
+    const evalConfig: StoredEvalConfig = {
+      createTimeMicros: audience.createTimeMicros.toString(),
+      backfillDays: this.opts.backfillDays === 'all' ? null : this.opts.backfillDays,
+      timeZone: property?.time_zone ?? 'UTC',
+      ignoreEventNamesForAdjacency: [],
+    };
+    const row = await this.repo.insert({
+      property_id: propertyId,
+      audience: audience.name,
+      audience_display_name: audience.definition.displayName,
+      definition: JSON.stringify(
+        audienceToJson(
+          audience.definition,
+          { name: '', createTime: '', adsPersonalizationEnabled: true },
+          false,
+        ),
+      ),
+      eval_config: JSON.stringify(evalConfig),
+      dimensions: JSON.stringify(dimensions),
+      begin_creating_time: now,
+      as_of: now,
+      max_ingest_seq: Number(hwm),
+      expire_time: now + Math.round(this.opts.expiryHours * 3_600_000_000),
+    });
+    this.opts.onCreated?.();
+    return operationJson(row);
+  }
+
+  async get(p: Principal, name: string) {
+    return exportJson(await this.row(p, name, 'name'));
+  }
+
+  async list(p: Principal, parent: string, req: { pageSize?: unknown; pageToken?: unknown }) {
+    const propertyId = parseProperty(parent, 'parent');
+    requireRole(p, propertyId, 'viewer');
+    const raw =
+      req.pageSize === undefined || req.pageSize === null || req.pageSize === '' ? 0 : Number(req.pageSize);
+    if (!Number.isInteger(raw) || raw < 0)
+      throw errors.invalidField('page_size', 'must be a non-negative integer.');
+    const size = raw === 0 ? LIST_DEFAULT_PAGE_SIZE : Math.min(raw, LIST_MAX_PAGE_SIZE);
+    // Keyset tokens (newest first, "ids below N"), bound to the parent: exports created while a
+    // client pages never shift the pages it has not read yet.
+    const fp = fingerprint(`audienceExports|${parent}`);
+    let before: number | null = null;
+    if (typeof req.pageToken === 'string' && req.pageToken !== '') {
+      const m = /^([A-Za-z0-9_-]{12})\.([0-9]{1,15})$/.exec(
+        Buffer.from(req.pageToken, 'base64url').toString('utf8'),
+      );
+      if (!m || m[1] !== fp)
+        throw errors.invalidField(
+          'page_token',
+          'is not valid for this request (tokens are bound to the parameters of the call that returned them).',
+        );
+      before = Number(m[2]);
+    } else if (req.pageToken !== undefined && req.pageToken !== null && req.pageToken !== '') {
+      throw errors.invalidField('page_token', 'must be a string.');
+    }
+    const rows = await this.repo.list(propertyId, this.now(), before, size + 1);
+    const page = rows.slice(0, size);
+    const more = rows.length > size;
+    const last = page[page.length - 1];
+    return {
+      audienceExports: page.map(exportJson),
+      ...(more && last ? { nextPageToken: Buffer.from(`${fp}.${last.id}`).toString('base64url') } : {}),
+    };
+  }
+
+  async query(p: Principal, name: string, body: unknown) {
+    const row = await this.row(p, name, 'name');
+    const { offset, limit } = parseQueryWindow(body);
+    if (row.state === 'CREATING')
+      throw errors.failedPrecondition(
+        `${name} is still being created (${Math.floor(row.percentage_completed)}% done); query it once its state is ACTIVE.`,
+      );
+    if (row.state === 'FAILED')
+      throw errors.failedPrecondition(
+        `${name} failed and has no rows: ${row.error_message ?? 'unknown error'}`,
+      );
+    const total = row.row_count ?? 0;
+    const dims = JSON.parse(row.dimensions) as ExportDimension[];
+    const members =
+      offset >= BigInt(total) ? [] : await this.snapshots.read(snapshotIdOf(row.id), Number(offset), limit);
+    return {
+      audienceExport: exportJson(row),
+      audienceRows: members.map((m) => ({
+        dimensionValues: dims.map((d) => ({ value: dimensionValue(m, d) })),
+      })),
+      rowCount: total,
+    };
+  }
+
+  /** google.longrunning.Operations/GetOperation for `operations/{id}` (audex extension). */
+  async getOperation(p: Principal, name: string) {
+    const m = /^operations\/(audienceExport-[A-Za-z0-9_-]{1,64})$/.exec(name);
+    if (!m) throw errors.notFound(`Operation ${name} not found.`);
+    const row = await this.repo.byOperation(m[1]!, this.now());
+    // Unknown, expired, and other properties' operations all look the same: NOT_FOUND leaks
+    // nothing about a property the caller cannot see (the id is random, so it cannot be probed).
+    if (!row || !canView(p, row.property_id)) throw errors.notFound(`Operation ${name} not found.`);
+    return operationJson(row);
+  }
+
+  private async row(p: Principal, name: unknown, field: string): Promise<ExportRow> {
+    const [propertyId, id] = parseName('audienceExport', name, field);
+    requireRole(p, propertyId!, 'viewer');
+    const row = await this.repo.get(propertyId!, id!, this.now());
+    if (!row) throw errors.notFound(`Audience export ${String(name)} not found.`);
+    return row;
+  }
+}
+
+function canView(p: Principal, propertyId: number): boolean {
+  try {
+    requireRole(p, propertyId, 'viewer');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function exportName(row: ExportRow): string {
+  return `properties/${row.property_id}/audienceExports/${row.id}`;
+}
+
+/** The AudienceExport resource, proto3 JSON (optional fields present when set, even to 0). */
+export function exportJson(row: ExportRow): Record<string, unknown> {
+  const dims = JSON.parse(row.dimensions) as string[];
+  return {
+    name: exportName(row),
+    audience: row.audience,
+    audienceDisplayName: row.audience_display_name,
+    dimensions: dims.map((dimensionName) => ({ dimensionName })),
+    state: row.state,
+    beginCreatingTime: microsToRfc3339(row.begin_creating_time),
+    ...(row.quota_tokens_charged !== 0 ? { creationQuotaTokensCharged: row.quota_tokens_charged } : {}),
+    ...(row.state === 'ACTIVE' && row.row_count !== null ? { rowCount: row.row_count } : {}),
+    ...(row.state === 'FAILED' && row.error_message !== null ? { errorMessage: row.error_message } : {}),
+    percentageCompleted: row.state === 'ACTIVE' ? 100 : row.percentage_completed,
+  };
+}
+
+/** The google.longrunning.Operation of an export's creation. */
+export function operationJson(row: ExportRow): Record<string, unknown> {
+  const base = {
+    name: `operations/${row.operation_id}`,
+    metadata: { '@type': TYPE_AUDIENCE_EXPORT_METADATA },
+    done: row.state !== 'CREATING',
+  };
+  if (row.state === 'FAILED') {
+    const quota = /quota|tokens/i.test(row.error_message ?? '');
+    return {
+      ...base,
+      error: { code: quota ? 8 : 13, message: row.error_message ?? 'Audience export creation failed.' },
+    };
+  }
+  return { ...base, response: { '@type': TYPE_AUDIENCE_EXPORT, ...exportJson(row) } };
+}

@@ -1,0 +1,547 @@
+// Recurring audience lists (Data API v1alpha, spec/data-api.md §3.2): the catalog rows and the
+// daily scheduler that makes one AudienceList per property day while activeDaysRemaining > 0.
+//
+// Schedule (decided here):
+// - Days are calendar days in the property's time zone, captured when the recurring list is
+//   created (a later change of the property's zone does not move an existing schedule).
+// - Each list is labelled with `day`, the last COMPLETE property day it covers. The list for day D
+//   is due as soon as D has ended, i.e. at local 00:00 of D+1 (the scheduler runs every `tickMs`,
+//   so within tickMs of local midnight). DST needs no special case: days are local dates.
+// - The first list is made right away at creation (the first tick after create(); the service
+//   calls tick() right after create()), labelled with the day before the creation day: it holds
+//   everything up to now, and the creation day itself gets its list when it ends. So with
+//   activeDaysRemaining = N, the lists are made at creation and then at the next N-1 local
+//   midnights.
+// - Days the scheduler was down for are not backfilled: after an outage the next tick makes one
+//   list for the latest complete day (lists of missed days would all hold the same data).
+// - activeDaysRemaining counts down by one per day that was attempted: a list made (DONE) or a day
+//   given up after `maxAttempts` failed createList calls (FAILED). It is derived (active_days
+//   minus those days), so there is no counter to lose or double in a crash.
+//
+// Claims and crash safety:
+// - A day is claimed by INSERTing (recurring_id, day) into recurring_list_days, whose primary key
+//   makes the INSERT fail for everyone but one instance; the INSERT ... SELECT also checks, in the
+//   same statement, that days remain, that no later-or-equal day was claimed and that no claim of
+//   this recurring list is still open. Two schedulers over one catalog never make two lists for
+//   one day, whatever their clocks say.
+// - The claim carries a lease. The list name is recorded with one UPDATE guarded by state CLAIMED
+//   and the lease owner. If the process dies between the claim and the record, the lease lapses
+//   and a later tick (of any instance) resumes the claim: it calls createList again for the same
+//   (recurring list, day) and records it once. createList must therefore be idempotent per
+//   (recurring.id, day): if it already made that list (the process died after making it but
+//   before it was recorded), it returns the existing name instead of making another.
+// - A createList failure is retried after `retryDelayMs`, up to `maxAttempts` attempts; then the
+//   day is FAILED (logged) and the next day is claimed when it ends.
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { sql } from 'kysely';
+import { DateTime } from 'luxon';
+import type { CatalogDb } from '../catalog/db.ts';
+import type { RecurringAudienceListsTable, RecurringListDaysTable } from '../catalog/schema.ts';
+import { errors } from '../domain/errors.ts';
+import type { Clock } from '../domain/time.ts';
+import { validateWebhook, type Webhook } from './webhooks.ts';
+
+export const DEFAULT_ACTIVE_DAYS = 14;
+export const MAX_ACTIVE_DAYS = 30;
+
+// ---------------------------------------------------------------------------------------------
+// Input
+
+export interface RecurringInput {
+  /** Raw `audience`; the service resolves it (field `recurring_audience_list.audience`). */
+  audience: unknown;
+  /** Raw `dimensions`; the service validates them (field `recurring_audience_list.dimensions`). */
+  dimensions: unknown;
+  activeDaysRemaining: number;
+  webhook?: Webhook;
+}
+
+/**
+ * `activeDaysRemaining` of a create request: absent, null or 0 -> the default (14); negative ->
+ * INVALID_ARGUMENT; above the maximum (30) -> the maximum. proto3 JSON int32: a number or a
+ * decimal string.
+ */
+export function parseActiveDaysRemaining(
+  value: unknown,
+  opts: { defaultDays?: number; maxDays?: number; field?: string } = {},
+): number {
+  const field = opts.field ?? 'recurring_audience_list.active_days_remaining';
+  const def = opts.defaultDays ?? DEFAULT_ACTIVE_DAYS;
+  const max = opts.maxDays ?? MAX_ACTIVE_DAYS;
+  if (value === undefined || value === null) return def;
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) n = Number(value);
+  else throw errors.invalidField(field, `must be an integer (got ${JSON.stringify(value)}).`);
+  if (!Number.isInteger(n)) throw errors.invalidField(field, `must be an integer (got ${n}).`);
+  if (n < -2147483648 || n > 2147483647) throw errors.invalidField(field, 'is out of the int32 range.');
+  if (n < 0) throw errors.invalidField(field, `must be at least 1 (got ${n}).`);
+  if (n === 0) return def;
+  return Math.min(n, max);
+}
+
+/**
+ * The input fields of a CreateRecurringAudienceList body (the RecurringAudienceList). Output-only
+ * fields (name, audienceDisplayName, audienceLists) are ignored.
+ */
+export function parseRecurringInput(
+  body: unknown,
+  opts: { allowHttpWebhooks: boolean; defaultDays?: number; maxDays?: number },
+): RecurringInput {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw errors.invalidField(
+      'recurring_audience_list',
+      'is required: the request body is the RecurringAudienceList.',
+    );
+  const o = body as Record<string, unknown>;
+  const activeDaysRemaining = parseActiveDaysRemaining(o.activeDaysRemaining ?? o.active_days_remaining, {
+    defaultDays: opts.defaultDays,
+    maxDays: opts.maxDays,
+  });
+  const webhook = validateWebhook(o.webhookNotification ?? o.webhook_notification, {
+    allowHttp: opts.allowHttpWebhooks,
+    field: 'recurring_audience_list.webhook_notification',
+  });
+  return {
+    audience: o.audience,
+    dimensions: o.dimensions,
+    activeDaysRemaining,
+    ...(webhook ? { webhook } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Days
+
+/** The property-local calendar date (YYYY-MM-DD) of an instant. Throws on an unknown zone. */
+export function localDay(micros: bigint, timeZone: string): string {
+  const dt = DateTime.fromMillis(Number(micros / 1000n), { zone: timeZone });
+  if (!dt.isValid) throw new Error(`invalid time zone ${JSON.stringify(timeZone)}`);
+  return dt.toISODate();
+}
+
+/** The last property day that has ended at `micros`: the local date minus one day. */
+export function lastCompleteDay(micros: bigint, timeZone: string): string {
+  const today = localDay(micros, timeZone);
+  const ms = Date.parse(`${today}T00:00:00Z`) - 86_400_000;
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+export interface RecurringRow {
+  id: number;
+  propertyId: number;
+  /** `properties/{p}/recurringAudienceLists/{id}`. */
+  name: string;
+  audience: string;
+  audienceDisplayName: string;
+  dimensions: string[];
+  /** Days left (derived: days at creation minus the days done or given up). */
+  activeDaysRemaining: number;
+  webhook?: Webhook;
+  timeZone: string;
+  /** µs since the epoch. */
+  createTime: bigint;
+}
+
+export interface NewRecurring {
+  propertyId: number;
+  audience: string;
+  audienceDisplayName: string;
+  dimensions: string[];
+  /** Already parsed (parseActiveDaysRemaining): 1..max. */
+  activeDaysRemaining: number;
+  webhook?: Webhook;
+  /** The property's IANA time zone. */
+  timeZone: string;
+}
+
+export type CreateList = (recurring: RecurringRow, day: string) => Promise<string>;
+
+export interface SchedulerLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface RecurringSchedulerOptions {
+  /** Interval of the loop started by start() (ms). Default 60,000. */
+  tickMs?: number;
+  /** Lease of a claimed day while createList runs (ms). Default 5 min. */
+  leaseMs?: number;
+  /** Delay before a failed createList is retried (ms). Default 60,000. */
+  retryDelayMs?: number;
+  /** createList attempts per day before the day is FAILED. Default 5. */
+  maxAttempts?: number;
+  owner?: string;
+}
+
+export function recurringName(propertyId: number, id: number): string {
+  return `properties/${propertyId}/recurringAudienceLists/${id}`;
+}
+
+/** The RecurringAudienceList resource (proto3 JSON). */
+export function recurringJson(r: RecurringRow, audienceLists: string[]): Record<string, unknown> {
+  return {
+    name: r.name,
+    audience: r.audience,
+    audienceDisplayName: r.audienceDisplayName,
+    dimensions: r.dimensions.map((dimensionName) => ({ dimensionName })),
+    activeDaysRemaining: r.activeDaysRemaining,
+    audienceLists,
+    ...(r.webhook ? { webhookNotification: r.webhook } : {}),
+  };
+}
+
+type DbRow = Omit<RecurringAudienceListsTable, 'id' | 'exhausted'> & { id: number; used: number | bigint };
+type DayRow = Omit<RecurringListDaysTable, 'attempts'> & { attempts: number };
+
+function toRow(r: DbRow): RecurringRow {
+  return {
+    id: r.id,
+    propertyId: r.property_id,
+    name: recurringName(r.property_id, r.id),
+    audience: r.audience,
+    audienceDisplayName: r.audience_display_name,
+    dimensions: JSON.parse(r.dimensions) as string[],
+    activeDaysRemaining: Math.max(0, r.active_days - Number(r.used)),
+    ...(r.webhook === null ? {} : { webhook: JSON.parse(r.webhook) as Webhook }),
+    timeZone: r.time_zone,
+    createTime: BigInt(r.create_time),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduler
+
+export class RecurringScheduler {
+  private readonly tickMs: number;
+  private readonly leaseMs: number;
+  private readonly retryDelayMs: number;
+  private readonly maxAttempts: number;
+  readonly owner: string;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly db: CatalogDb,
+    private readonly clock: Clock,
+    private readonly createList: CreateList,
+    private readonly log: SchedulerLogger,
+    opts: RecurringSchedulerOptions = {},
+  ) {
+    this.tickMs = opts.tickMs ?? 60_000;
+    this.leaseMs = opts.leaseMs ?? 5 * 60_000;
+    this.retryDelayMs = opts.retryDelayMs ?? 60_000;
+    this.maxAttempts = opts.maxAttempts ?? 5;
+    this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  }
+
+  /** Inserts a recurring list (committed when this resolves). Call tick() to make its first list now. */
+  async create(n: NewRecurring): Promise<RecurringRow> {
+    localDay(this.clock(), n.timeZone); // throws on an unknown zone
+    const { id } = await this.db
+      .insertInto('recurring_audience_lists')
+      .values({
+        property_id: n.propertyId,
+        audience: n.audience,
+        audience_display_name: n.audienceDisplayName,
+        dimensions: JSON.stringify(n.dimensions),
+        active_days: n.activeDaysRemaining,
+        webhook: n.webhook ? JSON.stringify(n.webhook) : null,
+        time_zone: n.timeZone,
+        create_time: Number(this.clock()),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return (await this.get(n.propertyId, id))!;
+  }
+
+  async get(propertyId: number, id: number): Promise<RecurringRow | undefined> {
+    const r = await this.rows()
+      .where('r.property_id', '=', propertyId)
+      .where('r.id', '=', id)
+      .executeTakeFirst();
+    return r ? toRow(r) : undefined;
+  }
+
+  /** Recurring lists of a property, newest first, with id < before (keyset paging). */
+  async list(propertyId: number, before: number | null, limit: number): Promise<RecurringRow[]> {
+    let q = this.rows().where('r.property_id', '=', propertyId);
+    if (before !== null) q = q.where('r.id', '<', before);
+    return (await q.orderBy('r.id', 'desc').limit(limit).execute()).map(toRow);
+  }
+
+  /** Names of the AudienceLists a recurring list made, newest first. */
+  async listNames(recurringId: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('recurring_list_days')
+      .select('list_name')
+      .where('recurring_id', '=', recurringId)
+      .where('state', '=', 'DONE')
+      .orderBy('day', 'desc')
+      .execute();
+    return rows.map((r) => r.list_name!);
+  }
+
+  /**
+   * One scheduling pass: resumes claims whose lease lapsed (a process died or createList failed),
+   * then claims the newly ended day of every recurring list with days remaining, and makes those
+   * lists. Returns the number of lists recorded.
+   */
+  async tick(): Promise<number> {
+    const mine: DayRow[] = [...(await this.resumeClaims())];
+    const now = this.clock();
+    const due = await this.rows()
+      .where('r.exhausted', '=', 0)
+      .select((eb) => [
+        eb
+          .selectFrom('recurring_list_days as d')
+          .select((e) => e.fn.max('d.day').as('m'))
+          .whereRef('d.recurring_id', '=', 'r.id')
+          .as('last_day'),
+        eb
+          .selectFrom('recurring_list_days as d')
+          .select((e) => e.fn.countAll<number>().as('n'))
+          .whereRef('d.recurring_id', '=', 'r.id')
+          .where('d.state', '=', 'CLAIMED')
+          .as('open'),
+      ])
+      .execute();
+    for (const r of due) {
+      if (Number(r.used) >= r.active_days) {
+        await this.markExhausted(r.id);
+        continue;
+      }
+      if (Number(r.open) > 0) continue;
+      let day: string;
+      try {
+        day = lastCompleteDay(now, r.time_zone);
+      } catch (err) {
+        this.log.error('recurring audience list: bad time zone', { id: r.id, error: String(err) });
+        continue;
+      }
+      if (r.last_day !== null && r.last_day !== undefined && day <= r.last_day) continue;
+      const claimed = await this.claim(r.id, day, now);
+      if (claimed) mine.push(claimed);
+    }
+    let made = 0;
+    for (const c of mine) if (await this.make(c)) made++;
+    return made;
+  }
+
+  /** Runs tick() now and then every tickMs until stop(). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const loop = (): void => {
+      if (this.stopped) return;
+      this.running = this.tick()
+        .catch((err: unknown) => this.log.error('recurring scheduler tick failed', { error: String(err) }))
+        .finally(() => {
+          if (!this.stopped) {
+            this.timer = setTimeout(loop, this.tickMs);
+            this.timer.unref();
+          }
+        });
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private rows() {
+    return this.db
+      .selectFrom('recurring_audience_lists as r')
+      .selectAll('r')
+      .select((eb) =>
+        eb
+          .selectFrom('recurring_list_days as d')
+          .select((e) => e.fn.countAll<number>().as('n'))
+          .whereRef('d.recurring_id', '=', 'r.id')
+          .where('d.state', 'in', ['DONE', 'FAILED'])
+          .as('used'),
+      )
+      .$narrowType<{ used: number }>();
+  }
+
+  /** Leases open claims whose lease lapsed and whose retry time has come (one statement). */
+  private async resumeClaims(): Promise<DayRow[]> {
+    const now = Number(this.clock());
+    const rows = await this.db
+      .updateTable('recurring_list_days')
+      .set({
+        lease_owner: this.owner,
+        lease_expires: now + this.leaseMs * 1000,
+        attempts: sql<number>`attempts + 1`,
+      })
+      .where('state', '=', 'CLAIMED')
+      .where((w) => w.or([w('lease_owner', 'is', null), w('lease_expires', '<', now)]))
+      .where((w) => w.or([w('next_attempt_time', 'is', null), w('next_attempt_time', '<=', now)]))
+      .returningAll()
+      .execute();
+    for (const r of rows)
+      this.log.info('recurring audience list: resuming a claimed day', {
+        recurring: r.recurring_id,
+        day: r.day,
+        attempt: r.attempts,
+      });
+    return rows;
+  }
+
+  /**
+   * Claims (recurring, day) with one INSERT ... SELECT: only when days remain, no claim of this
+   * recurring list is open and no later-or-equal day exists; the primary key refuses a second
+   * claim of the same day. Returns the claim when this instance won it.
+   */
+  private async claim(recurringId: number, day: string, nowUs: bigint): Promise<DayRow | undefined> {
+    const now = Number(nowUs);
+    const leaseExpires = now + this.leaseMs * 1000;
+    const r = await this.db
+      .insertInto('recurring_list_days')
+      .columns(['recurring_id', 'day', 'state', 'attempts', 'claim_time', 'lease_owner', 'lease_expires'])
+      .expression((eb) =>
+        eb
+          .selectFrom('recurring_audience_lists as r')
+          .select([
+            'r.id',
+            sql.val(day).as('day'),
+            sql.val('CLAIMED').as('state'),
+            sql.val(1).as('attempts'),
+            sql.val(now).as('claim_time'),
+            sql.val(this.owner).as('lease_owner'),
+            sql.val(leaseExpires).as('lease_expires'),
+          ])
+          .where('r.id', '=', recurringId)
+          .where((w) =>
+            w(
+              w
+                .selectFrom('recurring_list_days as d')
+                .select((e) => e.fn.countAll().as('n'))
+                .whereRef('d.recurring_id', '=', 'r.id'),
+              '<',
+              w.ref('r.active_days'),
+            ),
+          )
+          .where((w) =>
+            w.not(
+              w.exists(
+                w
+                  .selectFrom('recurring_list_days as d')
+                  .select('d.day')
+                  .whereRef('d.recurring_id', '=', 'r.id')
+                  .where((x) => x.or([x('d.day', '>=', day), x('d.state', '=', 'CLAIMED')])),
+              ),
+            ),
+          ),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0n) !== 1) return undefined;
+    return {
+      recurring_id: recurringId,
+      day,
+      state: 'CLAIMED',
+      list_name: null,
+      attempts: 1,
+      claim_time: now,
+      done_time: null,
+      last_error: null,
+      next_attempt_time: null,
+      lease_owner: this.owner,
+      lease_expires: leaseExpires,
+    };
+  }
+
+  /** Calls createList for a claim this instance holds and records the outcome. True when recorded DONE. */
+  private async make(c: DayRow): Promise<boolean> {
+    const r = await this.rows().where('r.id', '=', c.recurring_id).executeTakeFirst();
+    if (!r) return false;
+    const row = toRow(r);
+    let listName: string;
+    try {
+      listName = await this.createList(row, c.day);
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      const now = Number(this.clock());
+      const give = c.attempts >= this.maxAttempts;
+      const u = await this.db
+        .updateTable('recurring_list_days')
+        .set({
+          last_error: error,
+          lease_owner: null,
+          lease_expires: null,
+          ...(give
+            ? { state: 'FAILED', done_time: now }
+            : { next_attempt_time: now + this.retryDelayMs * 1000 }),
+        })
+        .where('recurring_id', '=', c.recurring_id)
+        .where('day', '=', c.day)
+        .where('state', '=', 'CLAIMED')
+        .where('lease_owner', '=', this.owner)
+        .executeTakeFirst();
+      if (Number(u.numUpdatedRows) === 1)
+        this.log.error(
+          give
+            ? 'recurring audience list: giving up on a day'
+            : 'recurring audience list: making the list failed; will retry',
+          { recurring: row.name, day: c.day, attempt: c.attempts, error },
+        );
+      if (give) await this.markExhaustedIfDone(c.recurring_id);
+      return false;
+    }
+    const u = await this.db
+      .updateTable('recurring_list_days')
+      .set({
+        state: 'DONE',
+        list_name: listName,
+        done_time: Number(this.clock()),
+        last_error: null,
+        lease_owner: null,
+        lease_expires: null,
+      })
+      .where('recurring_id', '=', c.recurring_id)
+      .where('day', '=', c.day)
+      .where('state', '=', 'CLAIMED')
+      .where('lease_owner', '=', this.owner)
+      .executeTakeFirst();
+    if (Number(u.numUpdatedRows) !== 1) {
+      // The lease lapsed and another instance took the claim over; it records the list (createList
+      // is idempotent per (recurring, day), so it gets the same name).
+      this.log.error('recurring audience list: lost the claim before recording the list', {
+        recurring: row.name,
+        day: c.day,
+        list: listName,
+      });
+      return false;
+    }
+    this.log.info('recurring audience list: made the list of a day', {
+      recurring: row.name,
+      day: c.day,
+      list: listName,
+    });
+    await this.markExhaustedIfDone(c.recurring_id);
+    return true;
+  }
+
+  private async markExhaustedIfDone(id: number): Promise<void> {
+    const r = await this.rows().where('r.id', '=', id).executeTakeFirst();
+    if (r && Number(r.used) >= r.active_days) await this.markExhausted(id);
+  }
+
+  private async markExhausted(id: number): Promise<void> {
+    await this.db
+      .updateTable('recurring_audience_lists')
+      .set({ exhausted: 1 })
+      .where('id', '=', id)
+      .execute();
+  }
+}

@@ -1,0 +1,310 @@
+// Catalog access for audience exports: the export row doubles as the job, leased by a runner
+// (lease_owner + lease_expires), so several runners can share the queue. Per-property quotas
+// (concurrent creations, creation tokens per UTC day) are checked and charged in the same
+// transaction as the insert.
+
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import type { CatalogDb } from '../catalog/db.ts';
+import type { AudienceExportsTable } from '../catalog/schema.ts';
+import { errors } from '../domain/errors.ts';
+
+export type ExportRow = Omit<
+  AudienceExportsTable,
+  'id' | 'percentage_completed' | 'quota_tokens_charged' | 'attempts'
+> & { id: number; percentage_completed: number; quota_tokens_charged: number; attempts: number };
+
+export interface ExportLimits {
+  maxConcurrentPerProperty: number;
+  dailyTokensPerProperty: number;
+}
+
+/** Creation tokens an export of `rows` rows costs: 1 + one per full 10,000 rows (docs/exports.md). */
+export function tokensFor(rows: number): number {
+  return 1 + Math.floor(rows / 10_000);
+}
+
+/** The part charged at create time; the rest is charged when the rows are known. */
+export const CREATE_TOKENS = 1;
+
+export function utcDay(micros: number): string {
+  return new Date(Math.floor(micros / 1000)).toISOString().slice(0, 10);
+}
+
+export type NewExport = Omit<
+  ExportRow,
+  | 'id'
+  | 'operation_id'
+  | 'state'
+  | 'percentage_completed'
+  | 'quota_tokens_charged'
+  | 'row_count'
+  | 'error_message'
+  | 'finish_time'
+  | 'attempts'
+  | 'lease_owner'
+  | 'lease_expires'
+>;
+
+export class ExportRepo {
+  constructor(
+    private readonly db: CatalogDb,
+    private readonly limits: ExportLimits,
+  ) {}
+
+  /** Inserts a CREATING export after the quota checks; RESOURCE_EXHAUSTED when over a limit. */
+  async insert(e: NewExport): Promise<ExportRow> {
+    return this.db.transaction().execute(async (tx) => {
+      const creating = await tx
+        .selectFrom('audience_exports')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('property_id', '=', e.property_id)
+        .where('state', '=', 'CREATING')
+        .where('expire_time', '>', e.begin_creating_time)
+        .executeTakeFirstOrThrow();
+      if (Number(creating.n) >= this.limits.maxConcurrentPerProperty) {
+        throw errors.resourceExhausted(
+          `Too many concurrent audience export creations for properties/${e.property_id} (limit ${this.limits.maxConcurrentPerProperty}); retry when one finishes.`,
+          'audex.exports.concurrent_creations',
+        );
+      }
+      const day = utcDay(e.begin_creating_time);
+      const used = await tx
+        .selectFrom('export_token_usage')
+        .select('tokens')
+        .where('property_id', '=', e.property_id)
+        .where('day', '=', day)
+        .executeTakeFirst();
+      if ((used?.tokens ?? 0) + CREATE_TOKENS > this.limits.dailyTokensPerProperty) {
+        throw errors.resourceExhausted(
+          `Exhausted property tokens per day for audience export creation on properties/${e.property_id} (limit ${this.limits.dailyTokensPerProperty}, resets at 00:00 UTC).`,
+          'audex.exports.daily_tokens',
+        );
+      }
+      await chargeTokens(tx, e.property_id, day, CREATE_TOKENS);
+      return await tx
+        .insertInto('audience_exports')
+        .values({
+          ...e,
+          operation_id: `audienceExport-${randomBytes(9).toString('base64url')}`,
+          state: 'CREATING',
+          percentage_completed: 0,
+          quota_tokens_charged: CREATE_TOKENS,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    });
+  }
+
+  /** A live (not expired) export of the property, or undefined. */
+  async get(propertyId: number, id: number, now: number): Promise<ExportRow | undefined> {
+    return await this.db
+      .selectFrom('audience_exports')
+      .selectAll()
+      .where('property_id', '=', propertyId)
+      .where('id', '=', id)
+      .where('expire_time', '>', now)
+      .executeTakeFirst();
+  }
+
+  async byOperation(operationId: string, now: number): Promise<ExportRow | undefined> {
+    return await this.db
+      .selectFrom('audience_exports')
+      .selectAll()
+      .where('operation_id', '=', operationId)
+      .where('expire_time', '>', now)
+      .executeTakeFirst();
+  }
+
+  /** Live exports of a property, newest first, with id < before (keyset paging). */
+  async list(propertyId: number, now: number, before: number | null, limit: number): Promise<ExportRow[]> {
+    let q = this.db
+      .selectFrom('audience_exports')
+      .selectAll()
+      .where('property_id', '=', propertyId)
+      .where('expire_time', '>', now);
+    if (before !== null) q = q.where('id', '<', before);
+    return await q.orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  /**
+   * Leases the oldest CREATING export whose lease is free or lapsed (or whose owner is listed in
+   * `deadOwners`). Returns undefined when the queue is empty.
+   */
+  async claim(
+    owner: string,
+    now: number,
+    leaseMicros: number,
+    deadOwners: string[] = [],
+  ): Promise<ExportRow | undefined> {
+    return this.db.transaction().execute(async (tx) => {
+      let q = tx
+        .selectFrom('audience_exports')
+        .select('id')
+        .where('state', '=', 'CREATING')
+        .where('expire_time', '>', now);
+      q = q.where((eb) =>
+        eb.or([
+          eb('lease_owner', 'is', null),
+          eb('lease_expires', '<', now),
+          ...(deadOwners.length > 0 ? [eb('lease_owner', 'in', deadOwners)] : []),
+        ]),
+      );
+      const next = await q.orderBy('id').limit(1).executeTakeFirst();
+      if (!next) return undefined;
+      return await tx
+        .updateTable('audience_exports')
+        .set({
+          lease_owner: owner,
+          lease_expires: now + leaseMicros,
+          attempts: sql<number>`attempts + 1`,
+        })
+        .where('id', '=', next.id)
+        .returningAll()
+        .executeTakeFirst();
+    });
+  }
+
+  /** Owners of CREATING leases (to detect dead local processes). */
+  async leaseOwners(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('audience_exports')
+      .select('lease_owner')
+      .distinct()
+      .where('state', '=', 'CREATING')
+      .where('lease_owner', 'is not', null)
+      .execute();
+    return rows.map((r) => r.lease_owner!);
+  }
+
+  /** Renews the lease (and records progress); false when the lease was lost. */
+  async renew(id: number, owner: string, now: number, leaseMicros: number, pct?: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('audience_exports')
+      .set({
+        lease_expires: now + leaseMicros,
+        ...(pct === undefined ? {} : { percentage_completed: pct }),
+      })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('state', '=', 'CREATING')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async release(id: number, owner: string): Promise<void> {
+    await this.db
+      .updateTable('audience_exports')
+      .set({ lease_owner: null, lease_expires: null })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .execute();
+  }
+
+  /**
+   * Finishes a job ACTIVE, charging the tokens beyond the create-time part. When the day's
+   * budget cannot pay them, the export goes FAILED (quota exhausted during creation) instead.
+   * Returns the final state, or null when the lease was lost (another runner owns the job).
+   */
+  async finish(id: number, owner: string, rows: number, now: number): Promise<'ACTIVE' | 'FAILED' | null> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .selectFrom('audience_exports')
+        .selectAll()
+        .where('id', '=', id)
+        .where('lease_owner', '=', owner)
+        .where('state', '=', 'CREATING')
+        .executeTakeFirst();
+      if (!row) return null;
+      const extra = tokensFor(rows) - row.quota_tokens_charged;
+      const day = utcDay(row.begin_creating_time);
+      const used = await tx
+        .selectFrom('export_token_usage')
+        .select('tokens')
+        .where('property_id', '=', row.property_id)
+        .where('day', '=', day)
+        .executeTakeFirst();
+      const base = { lease_owner: null, lease_expires: null, finish_time: now };
+      if (extra > 0 && (used?.tokens ?? 0) + extra > this.limits.dailyTokensPerProperty) {
+        await tx
+          .updateTable('audience_exports')
+          .set({
+            ...base,
+            state: 'FAILED',
+            error_message: `Exhausted property tokens per day for audience export creation: the export has ${rows} rows and costs ${tokensFor(rows)} tokens, more than remain today for properties/${row.property_id}. Retry tomorrow or with a smaller audience.`,
+          })
+          .where('id', '=', id)
+          .execute();
+        return 'FAILED';
+      }
+      if (extra > 0) await chargeTokens(tx, row.property_id, day, extra);
+      await tx
+        .updateTable('audience_exports')
+        .set({
+          ...base,
+          state: 'ACTIVE',
+          row_count: rows,
+          percentage_completed: 100,
+          quota_tokens_charged: row.quota_tokens_charged + Math.max(0, extra),
+        })
+        .where('id', '=', id)
+        .execute();
+      return 'ACTIVE';
+    });
+  }
+
+  async fail(id: number, owner: string, message: string, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('audience_exports')
+      .set({
+        state: 'FAILED',
+        error_message: message,
+        lease_owner: null,
+        lease_expires: null,
+        finish_time: now,
+      })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('state', '=', 'CREATING')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Expired exports (ids), oldest first. */
+  async expired(now: number, limit = 100): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('audience_exports')
+      .select('id')
+      .where('expire_time', '<=', now)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.db.deleteFrom('audience_exports').where('id', '=', id).execute();
+  }
+
+  async exists(id: number): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('audience_exports')
+      .select('id')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+}
+
+async function chargeTokens(
+  tx: Parameters<Parameters<ReturnType<CatalogDb['transaction']>['execute']>[0]>[0],
+  propertyId: number,
+  day: string,
+  tokens: number,
+): Promise<void> {
+  await tx
+    .insertInto('export_token_usage')
+    .values({ property_id: propertyId, day, tokens })
+    .onConflict((oc) => oc.columns(['property_id', 'day']).doUpdateSet({ tokens: sql`tokens + ${tokens}` }))
+    .execute();
+}
