@@ -272,7 +272,7 @@ describe('ExportService with the runner (fake snapshot store)', () => {
 describe('registerExportRpcs', () => {
   test('names methods of the shipped protos whose http rules are the routes audex serves', async () => {
     const { RpcRegistry } = await import('../src/api/rpc/registry.ts');
-    const { registerExportRpcs } = await import('../src/api/rest/export-routes.ts');
+    const { registerExportRpcs } = await import('../src/api/rpc/export-rpcs.ts');
     const reg = new RpcRegistry();
     registerExportRpcs(reg, {} as ExportService);
     const rules = reg

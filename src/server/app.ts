@@ -23,7 +23,7 @@ import { EventReadService } from '../api/service/events.ts';
 import { registerImportRoutes } from '../api/rest/import-routes.ts';
 import { DuckDbSnapshotStore } from '../storage/duckdb/snapshots.ts';
 import { ExportService } from '../api/service/exports.ts';
-import { registerExportRoutes } from '../api/rest/export-routes.ts';
+import { registerExportRpcs } from '../api/rpc/export-rpcs.ts';
 import { ExportRunner } from '../exports/runner.ts';
 
 export interface AudexApp {
@@ -80,8 +80,8 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   });
   const rpcs = new RpcRegistry();
   registerAdminRpcs(rpcs, admin, audiences);
+  registerExportRpcs(rpcs, exportService);
   rpcs.bindRest(api);
-  registerExportRoutes(api, exportService);
   const sessionizer = new Sessionizer();
   const collectStats = registerCollectRoutes(api, { admin, ingest, sessionizer, log });
   registerImportRoutes(api, { admin, ingest, events, sessionizer, dataDir: config.storage.dataDir });

@@ -60,3 +60,7 @@ export function grpcCall(key: string) {
 export function adminGrpcClient(port: number): AnalyticsAdminServiceClient {
   return new AnalyticsAdminServiceClient(grpcOptions(port));
 }
+
+export function dataGrpcClient(port: number): BetaAnalyticsDataClient {
+  return new BetaAnalyticsDataClient(grpcOptions(port));
+}
