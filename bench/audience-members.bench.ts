@@ -1,0 +1,255 @@
+// findMembers at scale. Generates GA4-like events in DuckDB SQL into the real `events` schema
+// (N events, N/10 devices, sessions of ~3 events, 90 days, param JSON in the compact encoding),
+// then for five audiences times findMembers beside a hand-written DuckDB query that computes the
+// same members, checks that the two member lists agree, and prints a table with the ratio and the
+// peak RSS. Run by hand:
+//   npx tsx bench/audience-members.bench.ts                      (10M events)
+//   AUDEX_BENCH_EVENTS=100000000 npx tsx bench/audience-members.bench.ts
+// The database file is kept under .tmp/ (AUDEX_BENCH_DB to choose) and reused when it already
+// holds the requested number of events.
+
+import { existsSync, mkdirSync } from 'node:fs';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { AudienceDefinition, EvaluationConfig } from '../src/domain/audience.ts';
+import { parseAudience } from '../src/audience/validate.ts';
+import { createEventsTableSql } from '../src/storage/duckdb/schema.ts';
+import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
+
+const EVENTS = Number(process.env.AUDEX_BENCH_EVENTS ?? 10_000_000);
+const DEVICES = Math.max(1, Math.floor(EVENTS / 10));
+const DB = process.env.AUDEX_BENCH_DB ?? `.tmp/bench-audience-${EVENTS}.duckdb`;
+const RUNS = Number(process.env.AUDEX_BENCH_RUNS ?? 3);
+const NOW = 1_735_689_600_000_000n; // 2025-01-01T00:00:00Z
+const DAY = 86_400_000_000n;
+const CONFIG: EvaluationConfig = {
+  createTimeMicros: NOW,
+  backfillDays: 90,
+  timeZone: 'UTC',
+  ignoreEventNamesForAdjacency: [],
+};
+const WINDOW_START = NOW - 90n * DAY;
+const CUTOFF = NOW - 30n * DAY; // membershipDurationDays = 30 everywhere
+
+let peakRss = 0;
+const sampleRss = (): void => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+};
+setInterval(sampleRss, 20).unref();
+
+async function generate(con: DuckDBConnection): Promise<void> {
+  await con.run('DROP TABLE IF EXISTS events');
+  await con.run(createEventsTableSql());
+  const t = performance.now();
+  // Device u has 10 events in sessions of 3 (k // 3); a session starts at a hashed instant in the
+  // last 90 days and its events are up to 20 minutes apart. Names: 3% purchase, 5% add_to_cart,
+  // 0.3% refund, 4% view_item, 2% begin_checkout, the rest page_view/scroll/user_engagement/...
+  await con.run(
+    `INSERT INTO events
+WITH base AS (SELECT i, i % CAST($1 AS BIGINT) AS u, i // CAST($1 AS BIGINT) AS k, random() AS r FROM range(CAST($2 AS BIGINT)) t(i)),
+named AS (SELECT *,
+  (CAST($3 AS BIGINT) - (hash(u, k // 3) % (90 * 86400000000))::BIGINT + (k % 3) * (hash(i) % 1200000000)::BIGINT)::BIGINT AS ts,
+  CASE WHEN r < 0.03 THEN 'purchase' WHEN r < 0.08 THEN 'add_to_cart' WHEN r < 0.083 THEN 'refund'
+       WHEN r < 0.123 THEN 'view_item' WHEN r < 0.143 THEN 'begin_checkout'
+       ELSE (['page_view','scroll','user_engagement','session_start','click','search','view_item_list','select_item'])[1 + (hash(i, 7) % 8)::INT] END AS name,
+  CASE WHEN r < 0.03 THEN round(hash(i, 5) % 20000 / 100.0, 2) WHEN r >= 0.08 AND r < 0.083 THEN round(hash(i, 6) % 10000 / 100.0, 2) END AS value
+FROM base)
+SELECT 1::BIGINT, 's1', 'WEB', (i + 1)::BIGINT, name, ts, strftime(make_timestamp(ts), '%Y%m%d'), ts + 100000, 'mp',
+  'dev-' || u, CASE WHEN u % 3 = 0 THEN 'user-' || u END, (u * 10 + k // 3)::BIGINT, (k // 3 + 1)::INTEGER,
+  '{"page_location":{"s":"https://shop.example.com/p/' || (hash(i, 3) % 500) || '"},"engagement_time_msec":{"i":' || (hash(i, 4) % 30000) || '}'
+    || CASE WHEN value IS NOT NULL THEN ',"value":{"d":' || value || '},"currency":{"s":"USD"}' ELSE '' END || '}',
+  CASE WHEN u % 4 = 0 THEN '{"plan":{"s":"pro","t":' || ts || '}}' ELSE '{}' END,
+  (['desktop','mobile','tablet'])[1 + (hash(u, 1) % 3)::INT], NULL, NULL, NULL, NULL, 'en-us', NULL, NULL, NULL,
+  NULL, NULL, NULL, (['US','DE','FR','GB','JP','BR','IN','CA'])[1 + (hash(u, 2) % 8)::INT], NULL, NULL,
+  NULL, NULL, NULL,
+  CASE WHEN name = 'purchase' THEN 'T' || i END, CASE WHEN name = 'purchase' THEN value END, CASE WHEN name = 'refund' THEN value END,
+  '[]', NULL, NULL, NULL
+FROM named ORDER BY i`,
+    [BigInt(DEVICES), BigInt(EVENTS), NOW],
+  );
+  await con.run('CHECKPOINT');
+  console.log(
+    `generated ${EVENTS.toLocaleString('en-US')} events / ${DEVICES.toLocaleString('en-US')} devices in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+}
+
+const orGroup = (leaf: object): object => ({ orGroup: { filterExpressions: [leaf] } });
+const simple = (scope: string, groups: object[]): object => ({
+  simpleFilter: { scope, filterExpression: { andGroup: { filterExpressions: groups } } },
+});
+const event = (eventName: string, params?: object[]): object => ({
+  eventFilter: {
+    eventName,
+    ...(params ? { eventParameterFilterExpression: { andGroup: { filterExpressions: params } } } : {}),
+  },
+});
+const audience = (clauses: object[], extra: object = {}): AudienceDefinition =>
+  parseAudience({
+    displayName: 'bench',
+    description: 'bench',
+    membershipDurationDays: 30,
+    ...extra,
+    filterClauses: clauses,
+  });
+const ACROSS = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
+const WINDOW = `property_id = 1 AND event_timestamp >= ${WINDOW_START} AND event_timestamp <= ${NOW} AND source <> 'audience_trigger'`;
+
+interface Case {
+  name: string;
+  def: AudienceDefinition;
+  hand: string;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'plain event (purchase)',
+    def: audience([{ clauseType: 'INCLUDE', ...simple(ACROSS, [orGroup(event('purchase'))]) }]),
+    hand: `SELECT DISTINCT user_pseudo_id FROM events WHERE ${WINDOW} AND event_name = 'purchase' AND event_timestamp > ${CUTOFF} ORDER BY 1`,
+  },
+  {
+    name: 'param filter + count (value>100, >=2 purchases)',
+    def: audience([
+      {
+        clauseType: 'INCLUDE',
+        ...simple(ACROSS, [
+          orGroup(
+            event('purchase', [
+              {
+                dimensionOrMetricFilter: {
+                  fieldName: 'value',
+                  numericFilter: { operation: 'GREATER_THAN', value: { doubleValue: 100 } },
+                },
+              },
+            ]),
+          ),
+          orGroup(
+            event('purchase', [
+              {
+                dimensionOrMetricFilter: {
+                  fieldName: 'eventCount',
+                  numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '1' } },
+                },
+              },
+            ]),
+          ),
+        ]),
+      },
+    ]),
+    hand: `SELECT user_pseudo_id FROM events WHERE ${WINDOW} AND event_name = 'purchase' GROUP BY 1
+HAVING count(*) >= 2 AND bool_or(CAST(event_params->>'$.value.d' AS DOUBLE) > 100) AND max(event_timestamp) > ${CUTOFF} ORDER BY 1`,
+  },
+  {
+    name: 'same session (add_to_cart + begin_checkout)',
+    def: audience([
+      {
+        clauseType: 'INCLUDE',
+        ...simple('AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION', [
+          orGroup(event('add_to_cart')),
+          orGroup(event('begin_checkout')),
+        ]),
+      },
+    ]),
+    hand: `SELECT DISTINCT user_pseudo_id FROM events WHERE ${WINDOW} AND event_name IN ('add_to_cart', 'begin_checkout')
+GROUP BY user_pseudo_id, ga_session_id HAVING count_if(event_name = 'add_to_cart') > 0 AND count_if(event_name = 'begin_checkout') > 0 AND max(event_timestamp) > ${CUTOFF} ORDER BY 1`,
+  },
+  {
+    name: 'sequence view_item -> add_to_cart <= 1 h',
+    def: audience([
+      {
+        clauseType: 'INCLUDE',
+        sequenceFilter: {
+          scope: ACROSS,
+          sequenceSteps: [
+            {
+              scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+              filterExpression: { andGroup: { filterExpressions: [orGroup(event('view_item'))] } },
+            },
+            {
+              scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+              constraintDuration: '3600s',
+              filterExpression: { andGroup: { filterExpressions: [orGroup(event('add_to_cart'))] } },
+            },
+          ],
+        },
+      },
+    ]),
+    hand: `SELECT user_pseudo_id FROM (
+  SELECT user_pseudo_id, event_name, event_timestamp,
+    max(CASE WHEN event_name = 'view_item' THEN event_timestamp END) OVER (PARTITION BY user_pseudo_id ORDER BY event_timestamp, ingest_seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS lv
+  FROM events WHERE ${WINDOW} AND event_name IN ('view_item', 'add_to_cart'))
+WHERE event_name = 'add_to_cart' AND event_timestamp - lv <= 3600000000 GROUP BY 1 HAVING max(event_timestamp) > ${CUTOFF} ORDER BY 1`,
+  },
+  {
+    name: 'include + permanent exclusion (cart, never purchased)',
+    def: audience(
+      [
+        { clauseType: 'INCLUDE', ...simple(ACROSS, [orGroup(event('add_to_cart'))]) },
+        { clauseType: 'EXCLUDE', ...simple(ACROSS, [orGroup(event('purchase'))]) },
+      ],
+      { exclusionDurationMode: 'EXCLUDE_PERMANENTLY' },
+    ),
+    hand: `SELECT user_pseudo_id FROM events WHERE ${WINDOW} AND event_name IN ('add_to_cart', 'purchase') GROUP BY 1
+HAVING count_if(event_name = 'purchase') = 0 AND max(event_timestamp) > ${CUTOFF} ORDER BY 1`,
+  },
+];
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  let best = Infinity;
+  let value: T | undefined;
+  for (let r = 0; r < RUNS; r++) {
+    const t = performance.now();
+    value = await fn();
+    best = Math.min(best, performance.now() - t);
+    sampleRss();
+  }
+  return { ms: best, value: value as T };
+}
+
+async function main(): Promise<void> {
+  mkdirSync('.tmp', { recursive: true });
+  const fresh = !existsSync(DB);
+  const instance = await DuckDBInstance.create(DB, { threads: '2' });
+  const con = await instance.connect();
+  let have = 0;
+  if (!fresh) {
+    try {
+      have = Number((await con.runAndReadAll('SELECT count(*) FROM events')).getRows()[0]?.[0] ?? 0);
+    } catch {
+      have = 0;
+    }
+  }
+  if (have !== EVENTS) await generate(con);
+  const engine = new DuckDbAudienceEngine(con);
+  const rows: string[][] = [];
+  for (const c of CASES) {
+    const req = { propertyId: 1n, audience: c.def, config: CONFIG, asOfMicros: NOW };
+    const plan = engine.explain(req).plan;
+    const ours = await timed(() => engine.findMembers(req));
+    const hand = await timed(
+      async () => (await con.runAndReadAll(c.hand, [] as DuckDBValue[])).getColumns()[0]?.map(String) ?? [],
+    );
+    const same = ours.value.length === hand.value.length && ours.value.every((u, i) => u === hand.value[i]);
+    rows.push([
+      c.name,
+      plan,
+      ours.value.length.toLocaleString('en-US'),
+      same ? 'yes' : 'NO',
+      `${ours.ms.toFixed(0)} ms`,
+      `${hand.ms.toFixed(0)} ms`,
+      `${(ours.ms / hand.ms).toFixed(2)}x`,
+    ]);
+  }
+  const head = ['audience', 'path', 'members', 'agree', 'findMembers', 'hand-written', 'ratio'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((v, i) => v.padEnd(widths[i]!)).join(' | ');
+  console.log(
+    `\n${EVENTS.toLocaleString('en-US')} events, ${DEVICES.toLocaleString('en-US')} devices, threads=2, best of ${RUNS}`,
+  );
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const r of rows) console.log(line(r));
+  console.log(`peak RSS: ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+  con.closeSync();
+  instance.closeSync();
+}
+
+await main();

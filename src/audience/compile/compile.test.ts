@@ -1,0 +1,223 @@
+// Golden tests of the compiled SQL (exact text and parameters, kept as files beside this test) and
+// hostile-value tests: a filter value never changes the SQL text, only the parameters.
+// Regenerate the golden files after an intended change: AUDEX_UPDATE_GOLDEN=1 npm test -- src/audience/compile/compile.test.ts
+
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { test } from 'node:test';
+import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience.ts';
+import { parseAudience } from '../validate.ts';
+import { EXAMPLES } from '../fixtures/examples.ts';
+import { compileAudienceQuery, planAudience, type CompiledQuery } from './index.ts';
+import { ident, param, sql, render, UnsafeSqlError, type Slot } from './sql.ts';
+
+const CONFIG: EvaluationConfig = {
+  createTimeMicros: 1_717_200_000_000_000n,
+  backfillDays: 30,
+  timeZone: 'UTC',
+  ignoreEventNamesForAdjacency: [],
+};
+const CTX = { propertyId: 1n, asOfMicros: 1_717_977_600_000_000n, config: CONFIG };
+
+function serialise(q: CompiledQuery): string {
+  const params = JSON.stringify(q.parameters, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  return `-- plan parameters: ${params}\n${q.sql}\n`;
+}
+
+const GOLDEN: [string, AudienceDefinition][] = [
+  ['e1-purchasers', parseAudience(EXAMPLES.E1)],
+  ['e2-same-event-page-path', parseAudience(EXAMPLES.E2)],
+  ['e3-same-session', parseAudience(EXAMPLES.E3)],
+  ['e4-permanent-exclusion', parseAudience(EXAMPLES.E4)],
+  ['e7-sequence-max-duration', parseAudience(EXAMPLES.E7)],
+  ['e8-event-count', parseAudience(EXAMPLES.E8)],
+  ['e6-hybrid-candidates', parseAudience(EXAMPLES.E6)],
+  ['e11-hybrid-candidates', parseAudience(EXAMPLES.E11)],
+];
+
+for (const [name, def] of GOLDEN) {
+  test(`golden SQL: ${name}`, () => {
+    const { plan, query } = compileAudienceQuery(def, CTX);
+    const text = serialise(query).replace('-- plan', `-- ${plan}`);
+    const file = new URL(`./golden/${name}.sql`, import.meta.url);
+    if (process.env.AUDEX_UPDATE_GOLDEN === '1') writeFileSync(file, text);
+    assert.equal(text, readFileSync(file, 'utf8'));
+  });
+}
+
+// --- hostile values --------------------------------------------------------------------------
+
+const HOSTILE = [
+  "it's",
+  "'; DROP TABLE events; --",
+  'back\\slash\\',
+  '50%',
+  '_',
+  '%_%',
+  '.*',
+  '(a|b)[x]{2}$^',
+  '\u0000nul',
+  '$1',
+  '"quoted"',
+  '😀 ünïcödé '.repeat(90),
+];
+
+/** An audience using `value` in every kind of string position (EXACT…CONTAINS, inList, param and user property). */
+function audienceWith(
+  value: string,
+  matchType: 'EXACT' | 'BEGINS_WITH' | 'ENDS_WITH' | 'CONTAINS',
+): AudienceDefinition {
+  return parseAudience({
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses: [
+      {
+        clauseType: 'INCLUDE',
+        simpleFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+          filterExpression: {
+            andGroup: {
+              filterExpressions: [
+                {
+                  orGroup: {
+                    filterExpressions: [
+                      {
+                        eventFilter: {
+                          eventName: 'page_view',
+                          eventParameterFilterExpression: {
+                            andGroup: {
+                              filterExpressions: [
+                                {
+                                  dimensionOrMetricFilter: {
+                                    fieldName: 'page_title',
+                                    stringFilter: { matchType, value, caseSensitive: true },
+                                  },
+                                },
+                              ],
+                            },
+                          },
+                        },
+                      },
+                    ],
+                  },
+                },
+                {
+                  orGroup: {
+                    filterExpressions: [
+                      {
+                        dimensionOrMetricFilter: {
+                          fieldName: 'customUser:plan',
+                          inListFilter: { values: [value, 'pro'] },
+                        },
+                      },
+                    ],
+                  },
+                },
+                {
+                  orGroup: {
+                    filterExpressions: [
+                      {
+                        dimensionOrMetricFilter: {
+                          fieldName: 'pagePath',
+                          stringFilter: { matchType, value },
+                        },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        },
+      },
+    ],
+  });
+}
+
+for (const matchType of ['EXACT', 'BEGINS_WITH', 'ENDS_WITH', 'CONTAINS'] as const) {
+  test(`hostile values do not change the SQL text (${matchType})`, () => {
+    const plain = compileAudienceQuery(audienceWith('plain', matchType), CTX).query;
+    for (const value of HOSTILE) {
+      const q = compileAudienceQuery(audienceWith(value, matchType), CTX).query;
+      assert.equal(q.sql, plain.sql);
+      assert.ok(
+        q.parameters.includes(value) && q.parameters.includes(value.toLowerCase()),
+        'value travels as a parameter',
+      );
+    }
+  });
+}
+
+test('FULL_REGEXP patterns are bound, never pasted', () => {
+  const def = (value: string): AudienceDefinition =>
+    parseAudience({
+      displayName: 'x',
+      description: 'x',
+      membershipDurationDays: 30,
+      filterClauses: [
+        {
+          clauseType: 'INCLUDE',
+          simpleFilter: {
+            scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+            filterExpression: {
+              andGroup: {
+                filterExpressions: [
+                  {
+                    orGroup: {
+                      filterExpressions: [
+                        {
+                          dimensionOrMetricFilter: {
+                            fieldName: 'pageTitle',
+                            stringFilter: { matchType: 'FULL_REGEXP', value, caseSensitive: true },
+                          },
+                        },
+                      ],
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        },
+      ],
+    });
+  const plain = compileAudienceQuery(def('abc'), CTX).query;
+  for (const value of ["a'b", '.*%_', '(?:x|y)\\d+', 'a\\\\b']) {
+    const q = compileAudienceQuery(def(value), CTX).query;
+    assert.equal(q.sql, plain.sql);
+    assert.ok(q.parameters.includes(value));
+  }
+});
+
+test('the fragment builder refuses anything but fragments and parameters', () => {
+  assert.throws(() => sql`SELECT ${'1; DROP TABLE events' as unknown as Slot}`, UnsafeSqlError);
+  assert.throws(() => ident('user_pseudo_id; --'), UnsafeSqlError);
+  assert.throws(() => ident('geo_city', new Set(['event_name'])), UnsafeSqlError);
+  assert.deepEqual(
+    render(sql`a = ${param("x'y")} AND b = ${param(2n)}`, (i) => `$${i}`),
+    { sql: 'a = $1 AND b = $2', parameters: ["x'y", 2n] },
+  );
+});
+
+test('planner: which constructs take the SQL path', () => {
+  const plans = Object.fromEntries(
+    Object.entries(EXAMPLES).map(([n, e]) => [n, planAudience(parseAudience(e))]),
+  );
+  assert.deepEqual(plans, {
+    E1: 'sql',
+    E2: 'sql',
+    E3: 'sql',
+    E4: 'sql',
+    E5: 'hybrid', // temporary exclusion
+    E6: 'hybrid', // immediatelyFollows
+    E7: 'sql',
+    E8: 'sql',
+    E9: 'hybrid', // metric in an N-day window
+    E9B: 'hybrid',
+    E10: 'hybrid', // dynamic dimension
+    E10S: 'sql',
+    E11: 'hybrid',
+    E12: 'hybrid', // metric
+  });
+});

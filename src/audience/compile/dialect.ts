@@ -1,0 +1,71 @@
+// The few places where engines spell things differently. The compiler calls only these hooks;
+// a ClickHouse dialect implements the same interface ({p1:Type} placeholders, JSONExtract*,
+// match(), lowerUTF8, toDate(…, tz)).
+
+import { param, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
+
+export interface SqlDialect {
+  readonly name: 'duckdb' | 'clickhouse';
+  /** Placeholder text for the index-th (1-based) parameter. */
+  placeholder(index: number, value: SqlValue): string;
+  /** The JSON path value (bound as a parameter) that addresses `keys` inside a JSON document. */
+  jsonPath(keys: readonly string[]): string;
+  /** A scalar inside JSON text as VARCHAR (strings unquoted; numbers in their stored text); NULL when absent or null. */
+  jsonText(json: Fragment, path: Param): Fragment;
+  /** A JSON integer as an exact BIGINT. */
+  jsonBigint(json: Fragment, path: Param): Fragment;
+  /** A JSON number as DOUBLE. */
+  jsonDouble(json: Fragment, path: Param): Fragment;
+  /** The array of JSON sub-documents at `path` (for items), as something `exists`/`any` can range over. */
+  jsonAny(json: Fragment, path: Param, element: (item: Fragment) => Fragment): Fragment;
+  /** RE2 full match of `value` against a bound pattern. */
+  regexFullMatch(value: Fragment, pattern: Param): Fragment;
+  /** Capture group 1 of a bound RE2 pattern ('' when it does not match). */
+  regexGroup1(value: Fragment, pattern: Param): Fragment;
+  lower(value: Fragment): Fragment;
+  /** A DOUBLE as JavaScript's String(n) prints it (paramString): 50 not 50.0, 1e-7 not 1e-07. */
+  jsNumberText(value: Fragment): Fragment;
+  startsWith(value: Fragment, prefix: Param): Fragment;
+  endsWith(value: Fragment, suffix: Param): Fragment;
+  contains(value: Fragment, needle: Param): Fragment;
+  /** Whole days since 1970-01-01 of a µs timestamp, in a bound IANA time zone. */
+  localDay(micros: Fragment, timeZone: Param): Fragment;
+}
+
+export const duckdbDialect: SqlDialect = Object.freeze({
+  name: 'duckdb' as const,
+  placeholder: (index: number) => `$${index}`,
+  // Quoted keys, so that any key text is addressed literally.
+  jsonPath: (keys: readonly string[]) => `$${keys.map((k) => `.${JSON.stringify(k)}`).join('')}`,
+  jsonText: (json: Fragment, path: Param) => sql`json_extract_string(${json}, ${path})`,
+  jsonBigint: (json: Fragment, path: Param) => sql`TRY_CAST(json_extract_string(${json}, ${path}) AS BIGINT)`,
+  jsonDouble: (json: Fragment, path: Param) => sql`TRY_CAST(json_extract_string(${json}, ${path}) AS DOUBLE)`,
+  jsonAny: (json: Fragment, path: Param, element: (item: Fragment) => Fragment) =>
+    sql`COALESCE(list_bool_or(list_transform(CAST(json_extract(${json}, ${path}) AS JSON[]), lambda __it: ${element(sql`__it`)})), FALSE)`,
+  regexFullMatch: (value: Fragment, pattern: Param) => sql`regexp_full_match(${value}, ${pattern})`,
+  regexGroup1: (value: Fragment, pattern: Param) => sql`regexp_extract(${value}, ${pattern}, 1)`,
+  lower: (value: Fragment) => sql`lower(${value})`,
+  // Integers below 2^53 print exactly. Otherwise DuckDB's shortest round-trip digits match
+  // JavaScript's, but the layout differs: DuckDB writes an exponent below 1e-4 and from about
+  // 1e16 (JavaScript: below 1e-6 and from 1e21), pads the exponent to two digits, and ends
+  // integral values with ".0".
+  jsNumberText: (x: Fragment) => {
+    const v = sql`CAST(${x} AS VARCHAR)`;
+    const exp = sql`CAST(regexp_extract(${v}, ${param('e[+-]0*([0-9]+)$')}, 1) AS INTEGER)`;
+    const digits = sql`replace(regexp_extract(${v}, ${param('^-?([0-9.]+)e')}, 1), '.', '')`;
+    const sign = sql`(CASE WHEN ${x} < 0 THEN '-' ELSE '' END)`;
+    const small = sql`regexp_full_match(${v}, ${param('-?[0-9](\\.[0-9]+)?e-0*[1-6]')})`;
+    const large = sql`regexp_full_match(${v}, ${param('-?[0-9](\\.[0-9]+)?e\\+0*([0-9]|1[0-9]|20)')})`;
+    return sql`CASE WHEN NOT isfinite(${x}) THEN NULL
+ WHEN ${x} = trunc(${x}) AND abs(${x}) < 9007199254740992 THEN CAST(CAST(${x} AS BIGINT) AS VARCHAR)
+ WHEN ${small} THEN ${sign} || '0.' || repeat('0', ${exp} - 1) || ${digits}
+ WHEN ${large} THEN ${sign} || ${digits} || repeat('0', ${exp} + 1 - length(${digits}))
+ ELSE regexp_replace(regexp_replace(${v}, ${param('\\.0$')}, ''), ${param('e([+-])0*([0-9])')}, ${param('e\\1\\2')}) END`;
+  },
+  startsWith: (value: Fragment, prefix: Param) => sql`starts_with(${value}, ${prefix})`,
+  endsWith: (value: Fragment, suffix: Param) => sql`ends_with(${value}, ${suffix})`,
+  contains: (value: Fragment, needle: Param) => sql`contains(${value}, ${needle})`,
+  // epoch days of the wall-clock date in the zone (ICU's timezone() gives local wall time).
+  localDay: (micros: Fragment, timeZone: Param) =>
+    sql`(CAST(timezone(${timeZone}, make_timestamptz(${micros})) AS DATE) - DATE '1970-01-01')`,
+});

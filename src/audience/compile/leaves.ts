@@ -1,0 +1,221 @@
+// Event-level predicates: one boolean SQL expression per event row for the leaves that can be
+// judged on a single event (eventFilter without eventCount, dimension filters, NOT of those).
+// A visitor with one short method per node; values are always bound parameters.
+
+import type {
+  BetweenFilter,
+  DimensionOrMetricFilter,
+  EventFilter,
+  FilterExpression,
+  InListFilter,
+  NumericFilter,
+  NumericValue,
+  StringFilter,
+} from '../../domain/audience.ts';
+import { NUMERIC_STRING_PATTERN } from '../../domain/event.ts';
+import {
+  HOST_NAME_PATTERN,
+  PAGE_PATH_PATTERN,
+  resolveField,
+  type ColumnName,
+  type FieldRef,
+} from '../fields.ts';
+import type { SqlDialect } from './dialect.ts';
+import { and, ident, join, or, param, sql, type Fragment, type Param } from './sql.ts';
+
+/** Thrown when a leaf cannot be judged on one event (metrics, eventCount); callers route elsewhere. */
+export class NotEventLevelError extends Error {
+  override readonly name = 'NotEventLevelError';
+}
+
+/** A dimension value as SQL: its string form and its number form (both NULL when absent). */
+export interface ValueSql {
+  str: Fragment;
+  num: Fragment;
+}
+
+const COLUMN_NAMES: ReadonlySet<string> = new Set<ColumnName>([
+  'event_name',
+  'platform',
+  'stream_id',
+  'user_id',
+  'device_category',
+  'device_operating_system',
+  'device_operating_system_version',
+  'device_browser',
+  'device_browser_version',
+  'device_language',
+  'device_mobile_brand_name',
+  'device_mobile_model_name',
+  'geo_continent',
+  'geo_sub_continent',
+  'geo_country',
+  'geo_country_id',
+  'geo_region',
+  'geo_city',
+  'traffic_source_source',
+  'traffic_source_medium',
+  'traffic_source_name',
+  'ecommerce_transaction_id',
+]);
+
+export function numericValue(v: NumericValue): number {
+  return 'int64Value' in v ? Number(v.int64Value) : v.doubleValue;
+}
+
+/** True when the eventFilter's parameter expression holds an eventCount leaf (spec §2.7). */
+export function eventCountLeaf(f: EventFilter): DimensionOrMetricFilter | undefined {
+  for (const e of f.eventParameterFilterExpression?.andGroup?.filterExpressions ?? []) {
+    const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
+    if (leaf?.fieldName === 'eventCount') return leaf;
+  }
+  return undefined;
+}
+
+export class EventPredicateCompiler {
+  constructor(private readonly dialect: SqlDialect) {}
+
+  /** A CNF expression (or any sub-expression) judged on one event. */
+  visitExpression(e: FilterExpression, context: 'condition' | 'eventParameter' = 'condition'): Fragment {
+    if (e.andGroup) return this.visitAnd(e.andGroup.filterExpressions, context);
+    if (e.orGroup) return this.visitOr(e.orGroup.filterExpressions, context);
+    if (e.notExpression) return this.visitNot(e.notExpression, context);
+    if (e.eventFilter) return this.visitEventFilter(e.eventFilter);
+    if (e.dimensionOrMetricFilter) return this.visitDimension(e.dimensionOrMetricFilter, context);
+    throw new NotEventLevelError('empty expression');
+  }
+
+  visitAnd(items: FilterExpression[], context: 'condition' | 'eventParameter'): Fragment {
+    return and(items.map((i) => this.visitExpression(i, context)));
+  }
+
+  visitOr(items: FilterExpression[], context: 'condition' | 'eventParameter'): Fragment {
+    return or(items.map((i) => this.visitExpression(i, context)));
+  }
+
+  // A missing value makes the leaf false, so NOT of it is true (spec §3.2).
+  visitNot(inner: FilterExpression, context: 'condition' | 'eventParameter'): Fragment {
+    return sql`(NOT COALESCE(${this.visitExpression(inner, context)}, FALSE))`;
+  }
+
+  visitEventFilter(f: EventFilter): Fragment {
+    if (eventCountLeaf(f)) throw new NotEventLevelError('eventCount is an aggregate');
+    const name = sql`event_name = ${param(f.eventName)}`;
+    if (!f.eventParameterFilterExpression) return name;
+    return and([name, this.visitExpression(f.eventParameterFilterExpression, 'eventParameter')]);
+  }
+
+  visitDimension(f: DimensionOrMetricFilter, context: 'condition' | 'eventParameter'): Fragment {
+    const ref = resolveField(f.fieldName, context);
+    if (!ref || ref.kind === 'metric')
+      throw new NotEventLevelError(`not an event-level field: ${f.fieldName}`);
+    if ('item' in ref) return this.visitItem(ref.item, f);
+    return sql`COALESCE(${this.visitFilter(this.valueOf(ref), f)}, FALSE)`;
+  }
+
+  // Item values (own field, else item_params[key], spec D8) are left to the per-user fold for now.
+  visitItem(key: string, _f: DimensionOrMetricFilter): Fragment {
+    throw new NotEventLevelError(`item field ${key} is judged by the fold`);
+  }
+
+  visitFilter(v: ValueSql, f: DimensionOrMetricFilter): Fragment {
+    if (f.stringFilter) return this.visitStringFilter(v.str, f.stringFilter);
+    if (f.inListFilter) return this.visitInListFilter(v.str, f.inListFilter);
+    if (f.numericFilter) return this.visitNumericFilter(v.num, f.numericFilter);
+    if (f.betweenFilter) return this.visitBetweenFilter(v.num, f.betweenFilter);
+    throw new NotEventLevelError('filter without a condition');
+  }
+
+  visitStringFilter(value: Fragment, f: StringFilter): Fragment {
+    const d = this.dialect;
+    const x = f.caseSensitive ? value : d.lower(value);
+    const p = param(f.caseSensitive ? f.value : f.value.toLowerCase());
+    switch (f.matchType) {
+      case 'EXACT':
+        return sql`(${x} = ${p})`;
+      case 'BEGINS_WITH':
+        return d.startsWith(x, p);
+      case 'ENDS_WITH':
+        return d.endsWith(x, p);
+      case 'CONTAINS':
+        return d.contains(x, p);
+      case 'FULL_REGEXP':
+        return d.regexFullMatch(
+          f.caseSensitive ? value : x,
+          param(f.caseSensitive ? f.value : `(?i)${f.value}`),
+        );
+    }
+  }
+
+  visitInListFilter(value: Fragment, f: InListFilter): Fragment {
+    const x = f.caseSensitive ? value : this.dialect.lower(value);
+    const values = f.values.map((v) => param(f.caseSensitive ? v : v.toLowerCase()));
+    return sql`(${x} IN (${join(
+      values.map((v) => sql`${v}`),
+      ', ',
+    )}))`;
+  }
+
+  visitNumericFilter(num: Fragment, f: NumericFilter): Fragment {
+    const p = param(numericValue(f.value));
+    switch (f.operation) {
+      case 'EQUAL':
+        return sql`(${num} = ${p})`;
+      case 'LESS_THAN':
+        return sql`(${num} < ${p})`;
+      case 'GREATER_THAN':
+        return sql`(${num} > ${p})`;
+    }
+  }
+
+  visitBetweenFilter(num: Fragment, f: BetweenFilter): Fragment {
+    return sql`(${num} >= ${param(numericValue(f.fromValue))} AND ${num} <= ${param(numericValue(f.toValue))})`;
+  }
+
+  // --- values -------------------------------------------------------------------------------
+
+  valueOf(ref: Exclude<FieldRef, { kind: 'metric' } | { item: string }>): ValueSql {
+    if ('column' in ref) {
+      const col = ident(ref.column, COLUMN_NAMES);
+      return { str: col, num: this.parseNumber(col) };
+    }
+    if ('param' in ref) return this.typedJson(sql`event_params`, ref.param);
+    if ('userProperty' in ref) return this.typedJson(sql`user_properties`, ref.userProperty);
+    return this.derived(ref.derived);
+  }
+
+  /** A compact typed JSON value {"s"|"i"|"d": …}, with paramString's string form and paramNumber's number. */
+  typedJson(column: Fragment, key: string): ValueSql {
+    const d = this.dialect;
+    const at = (arm: 's' | 'i' | 'd'): Param => param(d.jsonPath([key, arm]));
+    const [s, i, x] = [at('s'), at('i'), at('d')].map((p) => d.jsonText(column, p)) as [
+      Fragment,
+      Fragment,
+      Fragment,
+    ];
+    return {
+      // Doubles are re-rendered from their value: imports store DuckDB's text ("50.0").
+      str: sql`COALESCE(${s}, ${i}, ${d.jsNumberText(sql`TRY_CAST(${x} AS DOUBLE)`)})`,
+      num: sql`COALESCE(TRY_CAST(${i} AS DOUBLE), TRY_CAST(${x} AS DOUBLE), ${this.parseNumber(s)})`,
+    };
+  }
+
+  derived(name: 'pagePath' | 'hostName' | 'unifiedPagePathScreen'): ValueSql {
+    const d = this.dialect;
+    const location = this.typedJson(sql`event_params`, 'page_location').str;
+    const path = sql`CASE WHEN ${location} IS NULL THEN NULL ELSE COALESCE(NULLIF(${d.regexGroup1(location, param(PAGE_PATH_PATTERN))}, ''), '/') END`;
+    let str: Fragment;
+    if (name === 'pagePath') str = path;
+    else if (name === 'hostName') str = sql`NULLIF(${d.regexGroup1(location, param(HOST_NAME_PATTERN))}, '')`;
+    else str = sql`COALESCE(${this.typedJson(sql`event_params`, 'firebase_screen').str}, ${path})`;
+    return { str, num: this.parseNumber(str) };
+  }
+
+  /** parseDecimal: only plain decimals count as numbers; non-finite results are NULL. */
+  parseNumber(str: Fragment): Fragment {
+    const n = sql`TRY_CAST(${str} AS DOUBLE)`;
+    return sql`CASE WHEN ${this.dialect.regexFullMatch(str, this.numericPattern)} AND isfinite(${n}) THEN ${n} END`;
+  }
+
+  private readonly numericPattern = param(NUMERIC_STRING_PATTERN);
+}

@@ -1,0 +1,327 @@
+// The 'sql' path (plan.ts decides which audiences take it). Per clause, each user gets `f`, the
+// stream position at which the clause first held, and `l`, the position of its last qualifying
+// event (reference D13). A member as of asOf is a user for whom every INCLUDE clause holds, no
+// EXCLUDE clause ever held (permanent mode), and whose last qualifying event at or after the join
+// is younger than membershipDurationDays (reference evaluate.ts, static conditions).
+//
+// A stream position is (event_timestamp, ingest_seq) packed into one HUGEINT, so min/max give
+// "first"/"last" in stream order and ties on the timestamp keep the ingest order (or just the
+// timestamp when no two positions are compared, see exactPositions).
+
+import type {
+  AudienceDefinition,
+  FilterClause,
+  FilterExpression,
+  SequenceFilter,
+} from '../../domain/audience.ts';
+import type { SqlDialect } from './dialect.ts';
+import { EventPredicateCompiler, eventCountLeaf, numericValue } from './leaves.ts';
+import { and, ident, join, or, param, sql, type Fragment } from './sql.ts';
+import { groupsOf } from './walk.ts';
+import { MICROS_PER_DAY, eventWindow, type QueryContext } from './window.ts';
+
+interface Flag {
+  name: Fragment;
+  expr: Fragment;
+  /** Event names outside which the flag is false (null: any event may set it). */
+  names: string[] | null;
+}
+
+/**
+ * A clause's SQL. 'user': its aggregates go into the shared per-user GROUP BY (`pu`) and f/l are
+ * expressions over them (one scan for all such clauses). 'cte': its own CTEs, the last named c<i>
+ * with columns (u, f, l), one row per user for whom it held.
+ */
+type ClauseSql =
+  | { kind: 'user'; flags: Flag[]; aggs: Fragment[]; f: Fragment; l: Fragment }
+  | { kind: 'cte'; flags: Flag[]; ctes: Fragment[] };
+
+/** A leaf as per-user aggregates: its first true position and its last positive position. */
+interface LeafAgg {
+  first: Fragment;
+  lastPositive: Fragment | null;
+}
+
+const POS = sql`((CAST(event_timestamp AS HUGEINT) << 64) | ingest_seq)`;
+/** Null ga_session_id: every such event is a session of its own (reference D3). */
+const SESSION_KEY = sql`s, CASE WHEN s IS NULL THEN q END`;
+
+/** The smallest event count that passes `eventCount > x`. */
+export function countThreshold(x: number): number {
+  return Math.max(0, Math.floor(x) + 1);
+}
+
+export class MembersSqlCompiler {
+  private readonly leaf: EventPredicateCompiler;
+  /**
+   * Positions must order ties on the timestamp only when positions of different INCLUDE clauses
+   * are compared (the join is the latest clause's first position); otherwise the timestamp alone
+   * gives the same answer, and BIGINT aggregates are cheaper than HUGEINT ones.
+   */
+  private readonly exactPositions: boolean;
+
+  constructor(
+    dialect: SqlDialect,
+    private readonly def: AudienceDefinition,
+    private readonly ctx: QueryContext,
+  ) {
+    this.leaf = new EventPredicateCompiler(dialect);
+    this.exactPositions = def.filterClauses.filter((c) => c.clauseType === 'INCLUDE').length > 1;
+  }
+
+  compile(): Fragment {
+    const clauses = this.def.filterClauses.map((c, i) => ({ c, i, out: this.visitClause(c, i) }));
+    const flags = clauses.flatMap((x) => x.out.flags);
+    const columns = join(
+      [
+        sql`user_pseudo_id AS u`,
+        sql`ga_session_id AS s`,
+        sql`event_timestamp AS t`,
+        sql`ingest_seq AS q`,
+        sql`${this.exactPositions ? POS : sql`event_timestamp`} AS pos`,
+        ...flags.map((f) => sql`${f.expr} AS ${f.name}`),
+      ],
+      ', ',
+    );
+    // When every flag needs one of a few event names, say so in the scan's WHERE: DuckDB pushes
+    // `event_name = …` into the table scan (the flags themselves are not pushed through the projection).
+    const names = flags.every((f) => f.names !== null)
+      ? [...new Set(flags.flatMap((f) => f.names ?? []))]
+      : null;
+    const scanFilter = names === null ? undefined : or(names.map((n) => sql`event_name = ${param(n)}`));
+    const ctes = [
+      sql`ev AS (SELECT * FROM (${eventWindow(this.ctx, columns, scanFilter)}) WHERE ${or(flags.map((f) => f.name))})`,
+    ];
+    const perUser = clauses.flatMap((x) => (x.out.kind === 'user' ? [{ ...x, out: x.out }] : []));
+    if (perUser.length > 0) {
+      ctes.push(
+        sql`pu AS (SELECT u, ${join(
+          perUser.flatMap((x) => x.out.aggs),
+          ', ',
+        )} FROM ev GROUP BY u)`,
+      );
+      const fl = perUser.flatMap((x) => [
+        sql`${x.out.f} AS ${ident(`c${x.i}_f`)}`,
+        sql`${x.out.l} AS ${ident(`c${x.i}_l`)}`,
+      ]);
+      ctes.push(sql`cl AS (SELECT u, ${join(fl, ', ')} FROM pu)`);
+    }
+    for (const x of clauses) if (x.out.kind === 'cte') ctes.push(...x.out.ctes);
+    return sql`WITH ${join(ctes, ',\n')}
+${this.visitMembership(clauses.map((x) => ({ i: x.i, include: x.c.clauseType === 'INCLUDE', perUser: x.out.kind === 'user' })))}`;
+  }
+
+  /**
+   * Members: every INCLUDE clause held (f not null), no EXCLUDE clause held, and the last qualifying
+   * event at or after the join (the latest f) is younger than the membership duration.
+   */
+  visitMembership(clauses: { i: number; include: boolean; perUser: boolean }[]): Fragment {
+    const f = (x: { i: number; perUser: boolean }): Fragment =>
+      x.perUser ? ident(`c${x.i}_f`) : sql`${ident(`c${x.i}`)}.f`;
+    const l = (x: { i: number; perUser: boolean }): Fragment =>
+      x.perUser ? ident(`c${x.i}_l`) : sql`${ident(`c${x.i}`)}.l`;
+    const includes = clauses.filter((x) => x.include);
+    const excludes = clauses.filter((x) => !x.include);
+    const baseIsCl = includes.some((x) => x.perUser);
+    const joins: Fragment[] = [];
+    const where: Fragment[] = [];
+    const ctesIncluded = includes.filter((x) => !x.perUser);
+    const base = baseIsCl ? sql`cl` : ident(`c${ctesIncluded[0]!.i}`);
+    for (const x of ctesIncluded.slice(baseIsCl ? 0 : 1)) joins.push(sql`JOIN ${ident(`c${x.i}`)} USING (u)`);
+    if (!baseIsCl && excludes.some((x) => x.perUser)) joins.push(sql`LEFT JOIN cl USING (u)`);
+    for (const x of excludes) {
+      if (x.perUser) where.push(sql`${f(x)} IS NULL`);
+      else joins.push(sql`ANTI JOIN ${ident(`c${x.i}`)} USING (u)`);
+    }
+    for (const x of includes) if (x.perUser) where.push(sql`${f(x)} IS NOT NULL`);
+    let last: Fragment;
+    if (includes.length === 1) last = l(includes[0]!);
+    else {
+      const joinedAt = sql`greatest(${join(includes.map(f), ', ')})`;
+      last = sql`greatest(${join(
+        includes.map((x) => sql`CASE WHEN ${l(x)} >= ${joinedAt} THEN ${l(x)} END`),
+        ', ',
+      )})`;
+    }
+    const cutoff = this.ctx.asOfMicros - BigInt(this.def.membershipDurationDays) * MICROS_PER_DAY;
+    where.push(sql`${this.exactPositions ? sql`CAST(${last} >> 64 AS BIGINT)` : last} > ${param(cutoff)}`);
+    const from = joins.length === 0 ? base : sql`${base}\n${join(joins, '\n')}`;
+    return sql`SELECT u FROM ${from}
+WHERE ${join(where, ' AND ')}
+ORDER BY u`;
+  }
+
+  visitClause(c: FilterClause, i: number): ClauseSql {
+    if (c.sequenceFilter) return this.visitSequence(c.sequenceFilter, i);
+    const f = c.simpleFilter!;
+    const groups = groupsOf(f.filterExpression);
+    switch (f.scope) {
+      case 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT':
+        return this.visitSameEvent(groups, i);
+      case 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION':
+        return this.visitUnits(groups, i, true);
+      case 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS':
+        return this.visitUnits(groups, i, false);
+    }
+  }
+
+  /** One event satisfies every group: f/l are the first and last such event. */
+  visitSameEvent(groups: FilterExpression[][], i: number): ClauseSql {
+    const name = ident(`c${i}_all`);
+    return {
+      kind: 'user',
+      flags: [{ name, expr: and(groups.map((g) => this.visitGroup(g))), names: namesOfGroups(groups) }],
+      aggs: [
+        sql`min(pos) FILTER (WHERE ${name}) AS ${ident(`c${i}_first`)}`,
+        sql`max(pos) FILTER (WHERE ${name}) AS ${ident(`c${i}_last`)}`,
+      ],
+      f: ident(`c${i}_first`),
+      l: ident(`c${i}_last`),
+    };
+  }
+
+  /**
+   * Across all sessions (unit = the user's window) or within one session (unit = a session):
+   * every group holds from its earliest leaf; the clause from its latest group (f). Qualifying
+   * events are f and every later event matching a positive leaf.
+   */
+  visitUnits(groups: FilterExpression[][], i: number, perSession: boolean): ClauseSql {
+    const flags: Flag[] = [];
+    const aggs: Fragment[] = [];
+    const groupFirsts: Fragment[] = [];
+    const lasts: Fragment[] = [];
+    groups.forEach((g, k) => {
+      const firsts = g.map((e, j) => {
+        const name = `c${i}_g${k}_${j}`;
+        const leaf = this.visitUnitLeaf(e, ident(name), flags);
+        aggs.push(sql`${leaf.first} AS ${ident(`${name}_f`)}`);
+        if (leaf.lastPositive) {
+          aggs.push(sql`${leaf.lastPositive} AS ${ident(`${name}_l`)}`);
+          lasts.push(ident(`${name}_l`));
+        }
+        return ident(`${name}_f`);
+      });
+      groupFirsts.push(firsts.length === 1 ? firsts[0]! : sql`least(${join(firsts, ', ')})`);
+    });
+    const f =
+      groupFirsts.length === 1
+        ? groupFirsts[0]!
+        : sql`CASE WHEN ${or(groupFirsts.map((x) => sql`${x} IS NULL`))} THEN NULL ELSE greatest(${join(groupFirsts, ', ')}) END`;
+    if (!perSession) {
+      const fi = ident(`c${i}_f`);
+      return {
+        kind: 'user',
+        flags,
+        aggs,
+        f,
+        l: lasts.length === 0 ? fi : sql`greatest(${fi}, ${join(lasts, ', ')})`,
+      };
+    }
+    const l = lasts.length === 0 ? sql`f` : sql`greatest(f, ${join(lasts, ', ')})`;
+    const perUnit = sql`SELECT u, ${f} AS f, ${l} AS l FROM (SELECT u, ${join(aggs, ', ')} FROM ev GROUP BY u, ${SESSION_KEY}) WHERE f IS NOT NULL`;
+    return {
+      kind: 'cte',
+      flags,
+      ctes: [sql`${ident(`c${i}`)} AS (SELECT u, min(f) AS f, max(l) AS l FROM (${perUnit}) GROUP BY u)`],
+    };
+  }
+
+  /** A leaf of a unit: event-level (first match; positive unless negated) or an eventCount threshold. */
+  visitUnitLeaf(e: FilterExpression, name: Fragment, flags: Flag[]): LeafAgg {
+    const count = e.eventFilter && eventCountLeaf(e.eventFilter);
+    if (count && e.eventFilter) {
+      // plan.ts admits only `eventCount > x` (non-negated) here, with m = smallest passing count >= 1.
+      const m = countThresholdOf(e);
+      flags.push({
+        name,
+        expr: sql`event_name = ${param(e.eventFilter.eventName)}`,
+        names: [e.eventFilter.eventName],
+      });
+      const passes = sql`count(*) FILTER (WHERE ${name}) >= ${param(m)}`;
+      // The leaf's first position is the m-th event's. Without exactPositions only l and the
+      // null-ness of f are used, and there the first event's position gives the same answer:
+      // the leaf's own last position (>= the m-th) is among the clause's last positions.
+      const first = this.exactPositions
+        ? sql`(min(pos, ${param(m)}) FILTER (WHERE ${name}))[${param(m)}]`
+        : sql`CASE WHEN ${passes} THEN min(pos) FILTER (WHERE ${name}) END`;
+      return {
+        first,
+        lastPositive: sql`CASE WHEN ${passes} THEN max(pos) FILTER (WHERE ${name}) END`,
+      };
+    }
+    flags.push({
+      name,
+      expr: this.leaf.visitExpression(e),
+      names: e.eventFilter ? [e.eventFilter.eventName] : null,
+    });
+    const first = sql`min(pos) FILTER (WHERE ${name})`;
+    return { first, lastPositive: e.notExpression ? null : sql`max(pos) FILTER (WHERE ${name})` };
+  }
+
+  /**
+   * Sequences whose steps are single events (reference sequenceCompletions): b_i is the latest
+   * start t(a_0) of a valid chain ending at this event as step i. Step i takes the maximum b_{i-1}
+   * over earlier events (within constraintDuration when set), then checks sequenceMaximumDuration.
+   */
+  visitSequence(seq: SequenceFilter, i: number): ClauseSql {
+    const flags: Flag[] = seq.sequenceSteps.map((st, k) => {
+      const groups = groupsOf(st.filterExpression);
+      return { name: ident(`c${i}_h${k}`), expr: this.visitGroups(groups), names: namesOfGroups(groups) };
+    });
+    const part = seq.scope === 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION' ? sql`u, ${SESSION_KEY}` : sql`u`;
+    const rel = (k: number): Fragment => ident(`c${i}_s${k}`);
+    const b = (k: number): Fragment => ident(`b${k}`);
+    const ctes: Fragment[] = [
+      sql`${rel(0)} AS (SELECT *, CASE WHEN ${flags[0]!.name} THEN t END AS ${b(0)} FROM ev WHERE ${or(flags.map((f) => f.name))})`,
+    ];
+    seq.sequenceSteps.forEach((st, k) => {
+      if (k === 0) return;
+      const prev = b(k - 1);
+      const m = ident(`m${k}`);
+      const allEarlier = sql`max(${prev}) OVER (PARTITION BY ${part} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)`;
+      let earlier = allEarlier;
+      const checks: Fragment[] = [sql`${m} IS NOT NULL`];
+      if (st.constraintDurationMicros !== undefined) {
+        if (k === 1) {
+          // b0 is the event's own time, so the best earlier anchor is simply the latest one.
+          checks.push(sql`t - ${m} <= ${param(st.constraintDurationMicros)}`);
+        } else {
+          // Earlier anchors within the constraint: earlier timestamps in the RANGE frame, plus
+          // same-timestamp events before this one in ingest order.
+          earlier = sql`greatest(max(${prev}) OVER (PARTITION BY ${part} ORDER BY t RANGE BETWEEN ${param(st.constraintDurationMicros)} PRECEDING AND CURRENT ROW EXCLUDE GROUP), max(${prev}) OVER (PARTITION BY ${part}, t ORDER BY q ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))`;
+        }
+      }
+      if (seq.sequenceMaximumDurationMicros !== undefined)
+        checks.push(sql`t - ${m} <= ${param(seq.sequenceMaximumDurationMicros)}`);
+      ctes.push(
+        sql`${rel(k)} AS (SELECT *, CASE WHEN ${flags[k]!.name} AND ${and(checks)} THEN ${m} END AS ${b(k)} FROM (SELECT *, ${earlier} AS ${m} FROM ${rel(k - 1)}))`,
+      );
+    });
+    const lastStep = seq.sequenceSteps.length - 1;
+    // A one-step sequence still applies sequenceMaximumDuration trivially (0 <= D).
+    ctes.push(
+      sql`${ident(`c${i}`)} AS (SELECT u, min(pos) AS f, max(pos) AS l FROM ${rel(lastStep)} WHERE ${b(lastStep)} IS NOT NULL GROUP BY u)`,
+    );
+    return { kind: 'cte', flags, ctes };
+  }
+
+  visitGroups(groups: FilterExpression[][]): Fragment {
+    return and(groups.map((g) => this.visitGroup(g)));
+  }
+
+  visitGroup(leaves: FilterExpression[]): Fragment {
+    return or(leaves.map((e) => this.leaf.visitExpression(e)));
+  }
+}
+
+/** The names of the first group made only of eventFilters: an event satisfying all groups has one. */
+function namesOfGroups(groups: FilterExpression[][]): string[] | null {
+  const g = groups.find((leaves) => leaves.every((e) => e.eventFilter));
+  return g ? g.map((e) => e.eventFilter!.eventName) : null;
+}
+
+export function countThresholdOf(e: FilterExpression): number {
+  const leaf = e.eventFilter && eventCountLeaf(e.eventFilter);
+  if (!leaf?.numericFilter) throw new Error('expected an eventCount > x leaf');
+  return countThreshold(numericValue(leaf.numericFilter.value));
+}

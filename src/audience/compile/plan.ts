@@ -1,0 +1,88 @@
+// Which path evaluates an audience. 'sql' covers the constructs whose membership as of asOf has a
+// closed form over the event table (static conditions, see members-sql.ts); everything else
+// ('hybrid') pre-filters in SQL and finishes with the reference evaluator's per-user fold.
+
+import type {
+  AudienceDefinition,
+  FilterClause,
+  FilterExpression,
+  FilterScope,
+  SequenceFilter,
+} from '../../domain/audience.ts';
+import { resolveField } from '../fields.ts';
+import { eventCountLeaf, numericValue } from './leaves.ts';
+import { countThreshold } from './members-sql.ts';
+import { groupsOf } from './walk.ts';
+
+export type AudiencePlan = 'sql' | 'hybrid';
+
+const ACROSS: FilterScope = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
+
+/** Judged on one event by a column, param, user property or derived value (items go to the fold). */
+function isEventLevelField(fieldName: string, context: 'condition' | 'eventParameter'): boolean {
+  const ref = resolveField(fieldName, context);
+  return ref !== null && ref.kind === 'dimension' && !('item' in ref);
+}
+
+/** An eventFilter whose parameter leaves are all event-level and which has no eventCount leaf. */
+function isEventLevelEventFilter(e: FilterExpression): boolean {
+  const f = e.eventFilter;
+  if (!f || eventCountLeaf(f)) return false;
+  return (f.eventParameterFilterExpression?.andGroup?.filterExpressions ?? []).every((p) => {
+    const leaf = p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter;
+    return leaf !== undefined && isEventLevelField(leaf.fieldName, 'eventParameter');
+  });
+}
+
+/** A leaf judged on one event; across all sessions it must also be static (true once seen). */
+function isStaticEventLeaf(e: FilterExpression, scope: FilterScope): boolean {
+  if (e.eventFilter) return isEventLevelEventFilter(e);
+  const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
+  if (!leaf || !isEventLevelField(leaf.fieldName, 'condition')) return false;
+  // Across all sessions only static leaves: "some event so far matched", with or without N (D10).
+  return scope !== ACROSS || leaf.atAnyPointInTime;
+}
+
+/** `eventCount > x` (x >= 0) over the whole window: monotone, so static and dynamic agree. */
+function isGrowingCount(e: FilterExpression): boolean {
+  const count = e.eventFilter && eventCountLeaf(e.eventFilter);
+  if (!count) return false;
+  const top = e.eventFilter!.eventParameterFilterExpression!.andGroup!.filterExpressions;
+  const plain = top.some((x) => x.dimensionOrMetricFilter === count);
+  return (
+    plain &&
+    count.numericFilter?.operation === 'GREATER_THAN' &&
+    count.inAnyNDayPeriod === undefined &&
+    countThreshold(numericValue(count.numericFilter.value)) >= 1
+  );
+}
+
+function isSqlSimple(c: FilterClause): boolean {
+  const f = c.simpleFilter!;
+  return groupsOf(f.filterExpression).every((g) =>
+    g.every((e) => isStaticEventLeaf(e, f.scope) || (f.scope === ACROSS && isGrowingCount(e))),
+  );
+}
+
+/** Steps that are single events, without immediatelyFollows (window functions replace the DP). */
+function isSqlSequence(s: SequenceFilter): boolean {
+  return s.sequenceSteps.every(
+    (st, k) =>
+      st.scope === 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT' &&
+      (k === 0 || !st.immediatelyFollows) &&
+      groupsOf(st.filterExpression).every((g) => g.every((e) => isStaticEventLeaf(e, st.scope))),
+  );
+}
+
+export function isSqlClause(c: FilterClause): boolean {
+  if (c.sequenceFilter) return isSqlSequence(c.sequenceFilter);
+  return c.simpleFilter !== undefined && isSqlSimple(c);
+}
+
+export function planAudience(def: AudienceDefinition): AudiencePlan {
+  for (const c of def.filterClauses) {
+    if (c.clauseType === 'EXCLUDE' && def.exclusionDurationMode !== 'EXCLUDE_PERMANENTLY') return 'hybrid';
+    if (!isSqlClause(c)) return 'hybrid';
+  }
+  return 'sql';
+}

@@ -1,0 +1,165 @@
+// Hand-made edge cases for the SQL path, each checked against the reference evaluator at instants
+// on both sides of the edge: inclusive duration limits, equal timestamps (ingest_seq order), null
+// session ids, the window start, trigger events, expiry at exactly t + duration.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { StoredEvent } from '../src/domain/event.ts';
+import { parseAudience } from '../src/audience/validate.ts';
+import { EXAMPLES } from '../src/audience/fixtures/examples.ts';
+import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
+import { ev, micros, resetSeq, specConfig } from '../src/audience/reference/test-helpers.ts';
+import { planAudience } from '../src/audience/compile/index.ts';
+import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
+import { insertEvents, openTestDb } from './audience-duckdb.helpers.ts';
+
+let instance: DuckDBInstance;
+let connection: DuckDBConnection;
+before(async () => {
+  ({ instance, connection } = await openTestDb());
+});
+after(() => {
+  connection.closeSync();
+  instance.closeSync();
+});
+
+const step = (eventName: string, extra: object = {}): object => ({
+  scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+  ...extra,
+  filterExpression: {
+    andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [{ eventFilter: { eventName } }] } }] },
+  },
+});
+
+function sequence(
+  steps: object[],
+  extra: object = {},
+  scope = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+): unknown {
+  return {
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 1,
+    filterClauses: [{ clauseType: 'INCLUDE', sequenceFilter: { scope, ...extra, sequenceSteps: steps } }],
+  };
+}
+
+interface Case {
+  name: string;
+  audience: unknown;
+  events: () => StoredEvent[];
+  at: string[];
+}
+
+const CASES: Case[] = [
+  {
+    name: 'constraintDuration is inclusive (exactly 60 s)',
+    audience: sequence([step('a'), step('b', { constraintDuration: '60s' })]),
+    events: () => [
+      ev('u1', 'a', '2024-06-02T10:00:00'),
+      ev('u1', 'b', '2024-06-02T10:01:00'),
+      ev('u2', 'a', '2024-06-02T10:00:00'),
+      ev('u2', 'b', '2024-06-02T10:01:00.000001'),
+    ],
+    at: ['2024-06-02T10:01:00', '2024-06-03T10:00:59', '2024-06-03T10:01:00'],
+  },
+  {
+    name: 'three steps: constraint on step 2 with equal timestamps (ingest order decides)',
+    audience: sequence([step('a'), step('b'), step('c', { constraintDuration: '600s' })], {
+      sequenceMaximumDuration: '3600s',
+    }),
+    events: () => [
+      ev('u1', 'a', '2024-06-02T10:00:00'),
+      ev('u1', 'c', '2024-06-02T10:05:00'),
+      ev('u1', 'b', '2024-06-02T10:05:00'),
+      ev('u2', 'a', '2024-06-02T10:00:00'),
+      ev('u2', 'b', '2024-06-02T10:05:00'),
+      ev('u2', 'c', '2024-06-02T10:05:00'),
+      ev('u3', 'a', '2024-06-02T10:00:00'),
+      ev('u3', 'b', '2024-06-02T10:05:00'),
+      ev('u3', 'c', '2024-06-02T11:00:00'),
+      ev('u4', 'a', '2024-06-02T09:59:59'),
+      ev('u4', 'b', '2024-06-02T10:55:00'),
+      ev('u4', 'c', '2024-06-02T11:00:00'),
+    ],
+    at: ['2024-06-02T12:00:00'],
+  },
+  {
+    name: 'same-session clause: events without a session id never share a session',
+    audience: EXAMPLES.E3,
+    events: () => [
+      ev('u1', 'add_to_cart', '2024-06-02T10:00', { session: null }),
+      ev('u1', 'begin_checkout', '2024-06-02T10:01', { session: null }),
+      ev('u2', 'add_to_cart', '2024-06-02T10:00', { session: 5 }),
+      ev('u2', 'begin_checkout', '2024-06-02T10:01', { session: 5 }),
+    ],
+    at: ['2024-06-05'],
+  },
+  {
+    name: 'session-scoped sequence: anchors in one session; null sessions are separate',
+    audience: sequence([step('a'), step('b')], {}, 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION'),
+    events: () => [
+      ev('u1', 'a', '2024-06-02T10:00', { session: 1 }),
+      ev('u1', 'b', '2024-06-02T10:01', { session: 2 }),
+      ev('u2', 'a', '2024-06-02T10:00', { session: null }),
+      ev('u2', 'b', '2024-06-02T10:01', { session: null }),
+      ev('u3', 'a', '2024-06-02T10:00', { session: 7 }),
+      ev('u3', 'b', '2024-06-02T10:01', { session: 7 }),
+    ],
+    at: ['2024-06-02T11:00'],
+  },
+  {
+    name: 'window start is inclusive; trigger events are ignored; expiry at exactly t + duration',
+    audience: EXAMPLES.E1,
+    events: () => [
+      ev('u1', 'purchase', '2024-05-02T00:00:00'),
+      ev('u2', 'purchase', '2024-05-01T23:59:59.999999'),
+      ev('u3', 'purchase', '2024-06-02T00:00:00', { source: 'audience_trigger' }),
+      ev('u4', 'purchase', '2024-06-02T00:00:00'),
+    ],
+    at: [
+      '2024-05-31T23:59:59.999999',
+      '2024-06-01T00:00:00',
+      '2024-07-02T00:00:00',
+      '2024-07-01T23:59:59.999999',
+    ],
+  },
+  {
+    name: 'eventCount > 2: the third event joins, later ones renew',
+    audience: EXAMPLES.E8,
+    events: () => [
+      ev('u1', 'purchase', '2024-05-10'),
+      ev('u1', 'purchase', '2024-05-10'),
+      ev('u1', 'purchase', '2024-05-10'),
+      ev('u1', 'purchase', '2024-08-01'),
+      ev('u2', 'purchase', '2024-05-11'),
+    ],
+    at: ['2024-05-09', '2024-05-10', '2024-08-08T00:00', '2024-08-09', '2024-10-30'],
+  },
+];
+
+for (const c of CASES) {
+  test(c.name, async () => {
+    resetSeq();
+    const def = parseAudience(c.audience);
+    assert.equal(planAudience(def), 'sql');
+    const events = c.events();
+    const config = specConfig();
+    await connection.run('DELETE FROM events');
+    await insertEvents(connection, events);
+    const engine = new DuckDbAudienceEngine(connection);
+    let nonEmpty = 0;
+    for (const iso of c.at) {
+      const now = micros(iso);
+      const expected = membersAt(evaluateAudience(def, events, now, config), now);
+      nonEmpty += expected.length;
+      assert.deepEqual(
+        await engine.findMembers({ propertyId: 1n, audience: def, config, asOfMicros: now }),
+        expected,
+        iso,
+      );
+    }
+    assert.ok(nonEmpty > 0, 'the case has members somewhere');
+  });
+}
