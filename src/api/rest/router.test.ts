@@ -26,5 +26,7 @@ test('google.api.http templates bind variables, custom verbs and wildcards', () 
   });
   assert.equal(r.match('DELETE', '/v1beta/properties/1/audienceExports/9'), 'method-not-allowed');
   assert.equal(r.match('GET', '/v1beta/properties/1/x/audienceExports'), null);
-  assert.equal(r.match('GET', '/v1beta/properties/1/audienceExports/9:query'), null);
+  // The custom verb is part of the path: a GET on it finds only the POST route.
+  assert.equal(r.match('GET', '/v1beta/properties/1/audienceExports/9:query'), 'method-not-allowed');
+  assert.equal(r.match('POST', '/v1beta/properties/1/audienceExports/9:export'), null);
 });
