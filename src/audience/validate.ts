@@ -10,6 +10,10 @@
 // Validation collects every violation it can find, then throws one INVALID_ARGUMENT whose
 // BadRequest lists them with snake_case field paths (`filter_clauses[0].simple_filter.scope`).
 
+import {
+  RESERVED_APP_EVENT_NAMES,
+  RESERVED_EVENT_NAMES as MP_RESERVED_EVENT_NAMES,
+} from '../ingest/common.ts';
 import { RE2 } from 're2-wasm';
 import type {
   AudienceDefinition,
@@ -469,42 +473,13 @@ function readDuration(c: Collector, v: unknown, path: string): bigint | undefine
 /** [DOC] MP event-name rule: letter first, then letters, digits, underscores; ≤ 40 chars. */
 const EVENT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
-/** [DOC] Event names that clients must not send (spec §6.3); a trigger logs an event, so it may not use them. */
+/**
+ * [DOC] Event names that clients must not send (spec §6.3), web and app lists together: a trigger
+ * logs an event, so it may not use any of them. The lists live with the Measurement Protocol rules.
+ */
 export const RESERVED_EVENT_NAMES: ReadonlySet<string> = new Set([
-  'ad_activeview',
-  'ad_click',
-  'ad_exposure',
-  'ad_query',
-  'ad_reward',
-  'adunit_exposure',
-  'app_clear_data',
-  'app_exception',
-  'app_install',
-  'app_remove',
-  'app_store_refund',
-  'app_update',
-  'app_upgrade',
-  'dynamic_link_app_open',
-  'dynamic_link_app_update',
-  'dynamic_link_first_open',
-  'error',
-  'firebase_campaign',
-  'firebase_in_app_message_action',
-  'firebase_in_app_message_dismiss',
-  'firebase_in_app_message_impression',
-  'first_open',
-  'first_visit',
-  'notification_dismiss',
-  'notification_foreground',
-  'notification_open',
-  'notification_receive',
-  'notification_send',
-  'os_update',
-  'session_start',
-  'user_engagement',
-  'ad_impression',
-  'in_app_purchase',
-  'screen_view',
+  ...MP_RESERVED_EVENT_NAMES,
+  ...RESERVED_APP_EVENT_NAMES,
 ]);
 const RESERVED_EVENT_PREFIXES = ['_', 'firebase_', 'ga_', 'google_', 'gtag.'];
 
