@@ -86,6 +86,15 @@ export interface AudienceExportsTable {
   attempts: Generated<number>;
   lease_owner: string | null;
   lease_expires: number | null;
+  /** 'export' (v1beta AudienceExport) | 'list' (v1alpha AudienceList); migration 005. */
+  kind: Generated<'export' | 'list'>;
+  /** The recurring audience list (id) and property day that made this list, else null. */
+  recurring_id: number | null;
+  recurring_day: string | null;
+  /** The WebhookNotification JSON `{uri, channelToken?}`, else null. */
+  webhook: string | null;
+  /** Webhook notifications enqueued: 0 none, 1 CREATING, 2 the final one. */
+  webhook_stage: Generated<number>;
 }
 
 export interface ExportTokenUsageTable {

@@ -39,6 +39,21 @@ const schema = z.object({
     /** Test hook: each export job spends this long CREATING before it materializes (0 = off). */
     testDelayMs: z.coerce.number().int().min(0),
   }),
+  /** v1alpha webhook notifications (src/exports/webhooks.ts). */
+  webhooks: z.object({
+    /** Retry backoff base and cap (full jitter). */
+    baseDelayMs: z.coerce.number().int().positive(),
+    maxDelayMs: z.coerce.number().int().positive(),
+    /** A receiver must answer 2xx within this time. */
+    timeoutMs: z.coerce.number().int().positive(),
+    maxAttempts: z.coerce.number().int().positive(),
+    /** No retry after this long since the notification was enqueued. */
+    giveUpHours: z.coerce.number().positive(),
+  }),
+  recurring: z.object({
+    /** How often the recurring-list scheduler looks for ended days. */
+    tickMs: z.coerce.number().int().positive(),
+  }),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -83,6 +98,14 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       leaseSeconds: env.AUDEX_JOB_LEASE_SECONDS ?? '30',
       testDelayMs: env.AUDEX_TEST_EXPORT_DELAY_MS ?? '0',
     },
+    webhooks: {
+      baseDelayMs: env.AUDEX_WEBHOOK_BASE_DELAY_MS ?? '2000',
+      maxDelayMs: env.AUDEX_WEBHOOK_MAX_DELAY_MS ?? String(30 * 60 * 1000),
+      timeoutMs: env.AUDEX_WEBHOOK_TIMEOUT_MS ?? '5000',
+      maxAttempts: env.AUDEX_WEBHOOK_MAX_ATTEMPTS ?? '100',
+      giveUpHours: env.AUDEX_WEBHOOK_GIVE_UP_HOURS ?? '24',
+    },
+    recurring: { tickMs: env.AUDEX_RECURRING_TICK_MS ?? '60000' },
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

@@ -2,6 +2,10 @@
 // (lease_owner + lease_expires), so several runners can share the queue. Per-property quotas
 // (concurrent creations, creation tokens per UTC day) are checked and charged in the same
 // transaction as the insert.
+//
+// Rows have a `kind` (migration 005): 'export' is a v1beta AudienceExport, 'list' a v1alpha
+// AudienceList. Both kinds share the job queue, the snapshots, the expiry and the per-property
+// quotas; reads by name (get, list) are per kind, so an export id is never an audience list.
 
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
@@ -9,10 +13,25 @@ import type { CatalogDb } from '../catalog/db.ts';
 import type { AudienceExportsTable } from '../catalog/schema.ts';
 import { errors } from '../domain/errors.ts';
 
+export type ExportKind = 'export' | 'list';
+
 export type ExportRow = Omit<
   AudienceExportsTable,
-  'id' | 'percentage_completed' | 'quota_tokens_charged' | 'attempts'
-> & { id: number; percentage_completed: number; quota_tokens_charged: number; attempts: number };
+  'id' | 'percentage_completed' | 'quota_tokens_charged' | 'attempts' | 'kind' | 'webhook_stage'
+> & {
+  id: number;
+  percentage_completed: number;
+  quota_tokens_charged: number;
+  attempts: number;
+  kind: ExportKind;
+  webhook_stage: number;
+};
+
+/** The operation id prefix of each kind (`operations/audienceExport-…`, `operations/audienceList-…`). */
+export const OPERATION_PREFIX: Record<ExportKind, string> = {
+  export: 'audienceExport',
+  list: 'audienceList',
+};
 
 export interface ExportLimits {
   maxConcurrentPerProperty: number;
@@ -44,7 +63,19 @@ export type NewExport = Omit<
   | 'attempts'
   | 'lease_owner'
   | 'lease_expires'
->;
+  | 'kind'
+  | 'recurring_id'
+  | 'recurring_day'
+  | 'webhook'
+  | 'webhook_stage'
+> & {
+  /** Default 'export'. */
+  kind?: ExportKind;
+  recurring_id?: number | null;
+  recurring_day?: string | null;
+  /** WebhookNotification JSON. */
+  webhook?: string | null;
+};
 
 export class ExportRepo {
   constructor(
@@ -62,9 +93,10 @@ export class ExportRepo {
         .where('state', '=', 'CREATING')
         .where('expire_time', '>', e.begin_creating_time)
         .executeTakeFirstOrThrow();
+      const what = e.kind === 'list' ? 'audience list' : 'audience export';
       if (Number(creating.n) >= this.limits.maxConcurrentPerProperty) {
         throw errors.resourceExhausted(
-          `Too many concurrent audience export creations for properties/${e.property_id} (limit ${this.limits.maxConcurrentPerProperty}); retry when one finishes.`,
+          `Too many concurrent ${what} creations for properties/${e.property_id} (limit ${this.limits.maxConcurrentPerProperty}); retry when one finishes.`,
           'audex.exports.concurrent_creations',
         );
       }
@@ -77,7 +109,7 @@ export class ExportRepo {
         .executeTakeFirst();
       if ((used?.tokens ?? 0) + CREATE_TOKENS > this.limits.dailyTokensPerProperty) {
         throw errors.resourceExhausted(
-          `Exhausted property tokens per day for audience export creation on properties/${e.property_id} (limit ${this.limits.dailyTokensPerProperty}, resets at 00:00 UTC).`,
+          `Exhausted property tokens per day for ${what} creation on properties/${e.property_id} (limit ${this.limits.dailyTokensPerProperty}, resets at 00:00 UTC).`,
           'audex.exports.daily_tokens',
         );
       }
@@ -86,7 +118,7 @@ export class ExportRepo {
         .insertInto('audience_exports')
         .values({
           ...e,
-          operation_id: `audienceExport-${randomBytes(9).toString('base64url')}`,
+          operation_id: `${OPERATION_PREFIX[e.kind ?? 'export']}-${randomBytes(9).toString('base64url')}`,
           state: 'CREATING',
           percentage_completed: 0,
           quota_tokens_charged: CREATE_TOKENS,
@@ -96,15 +128,67 @@ export class ExportRepo {
     });
   }
 
-  /** A live (not expired) export of the property, or undefined. */
-  async get(propertyId: number, id: number, now: number): Promise<ExportRow | undefined> {
+  /** A live (not expired) export (or list, by kind) of the property, or undefined. */
+  async get(
+    propertyId: number,
+    id: number,
+    now: number,
+    kind: ExportKind = 'export',
+  ): Promise<ExportRow | undefined> {
     return await this.db
       .selectFrom('audience_exports')
       .selectAll()
       .where('property_id', '=', propertyId)
       .where('id', '=', id)
+      .where('kind', '=', kind)
       .where('expire_time', '>', now)
       .executeTakeFirst();
+  }
+
+  /** A row by id whatever its kind or expiry (the runner's completion path). */
+  async byId(id: number): Promise<ExportRow | undefined> {
+    return await this.db.selectFrom('audience_exports').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The list a recurring audience list made for a day, if any (expired or not). */
+  async byRecurringDay(recurringId: number, day: string): Promise<ExportRow | undefined> {
+    return await this.db
+      .selectFrom('audience_exports')
+      .selectAll()
+      .where('recurring_id', '=', recurringId)
+      .where('recurring_day', '=', day)
+      .executeTakeFirst();
+  }
+
+  /** Records which webhook notifications of a row were enqueued (only ever moves forward). */
+  async setWebhookStage(id: number, stage: number): Promise<void> {
+    await this.db
+      .updateTable('audience_exports')
+      .set({ webhook_stage: stage })
+      .where('id', '=', id)
+      .where('webhook_stage', '<', stage)
+      .execute();
+  }
+
+  /**
+   * Rows with a webhook whose notifications were not all enqueued: CREATING ones without their
+   * first notification, finished ones without their last (a crash between a state change and the
+   * enqueue).
+   */
+  async webhooksBehind(limit = 100): Promise<ExportRow[]> {
+    return await this.db
+      .selectFrom('audience_exports')
+      .selectAll()
+      .where('webhook', 'is not', null)
+      .where((w) =>
+        w.or([
+          w.and([w('state', '=', 'CREATING'), w('webhook_stage', '=', 0)]),
+          w.and([w('state', '!=', 'CREATING'), w('webhook_stage', '<', 2)]),
+        ]),
+      )
+      .orderBy('id')
+      .limit(limit)
+      .execute();
   }
 
   async byOperation(operationId: string, now: number): Promise<ExportRow | undefined> {
@@ -116,12 +200,19 @@ export class ExportRepo {
       .executeTakeFirst();
   }
 
-  /** Live exports of a property, newest first, with id < before (keyset paging). */
-  async list(propertyId: number, now: number, before: number | null, limit: number): Promise<ExportRow[]> {
+  /** Live exports (or lists, by kind) of a property, newest first, with id < before (keyset paging). */
+  async list(
+    propertyId: number,
+    now: number,
+    before: number | null,
+    limit: number,
+    kind: ExportKind = 'export',
+  ): Promise<ExportRow[]> {
     let q = this.db
       .selectFrom('audience_exports')
       .selectAll()
       .where('property_id', '=', propertyId)
+      .where('kind', '=', kind)
       .where('expire_time', '>', now);
     if (before !== null) q = q.where('id', '<', before);
     return await q.orderBy('id', 'desc').limit(limit).execute();
@@ -150,6 +241,9 @@ export class ExportRepo {
           ...(deadOwners.length > 0 ? [eb('lease_owner', 'in', deadOwners)] : []),
         ]),
       );
+      // A row with a webhook is a job only once its CREATING notification is enqueued, so the
+      // ACTIVE/FAILED notification can never be enqueued before it.
+      q = q.where((eb) => eb.or([eb('webhook', 'is', null), eb('webhook_stage', '>=', 1)]));
       const next = await q.orderBy('id').limit(1).executeTakeFirst();
       if (!next) return undefined;
       return await tx

@@ -39,6 +39,11 @@ export interface RunnerOptions {
   log: RunnerLogger;
   /** µs clock. */
   now?: () => number;
+  /**
+   * Called once a job this runner owned reached ACTIVE or FAILED (the v1alpha webhook's second
+   * notification hangs off it). Errors are logged, never fail the job.
+   */
+  onFinished?: (id: number) => Promise<void> | void;
 }
 
 export function snapshotIdOf(exportId: number): string {
@@ -199,12 +204,13 @@ export class ExportRunner {
         definition = parseAudience(JSON.parse(job.definition));
         config = decodeEvalConfig(job.eval_config);
       } catch (err) {
-        await this.repo.fail(
+        const failed = await this.repo.fail(
           id,
           this.owner,
           `The audience definition could not be read: ${String(err)}`,
           this.now(),
         );
+        if (failed) await this.finished(id);
         return;
       }
       const phase = { start: Date.now(), members: 0 };
@@ -226,6 +232,7 @@ export class ExportRunner {
       if (state.released || lost) return;
       const final = await this.repo.finish(id, this.owner, rows, this.now());
       if (final === 'FAILED') await this.snapshots.drop(snapshotIdOf(id));
+      if (final !== null) await this.finished(id);
       log.info('export job finished', {
         export: id,
         state: final,
@@ -242,12 +249,21 @@ export class ExportRunner {
       }
       log.error('export job failed', { export: id, err: String(err) });
       const reason = err instanceof Error ? err.message : String(err);
-      await this.repo
+      const failed = await this.repo
         .fail(id, this.owner, `Audience export creation failed: ${reason}`, this.now())
-        .catch(() => undefined);
+        .catch(() => false);
       await this.snapshots.drop(snapshotIdOf(id)).catch(() => undefined);
+      if (failed) await this.finished(id);
     } finally {
       clearInterval(timer);
+    }
+  }
+
+  private async finished(id: number): Promise<void> {
+    try {
+      await this.opts.onFinished?.(id);
+    } catch (err) {
+      this.opts.log.error('export completion hook failed', { export: id, err: String(err) });
     }
   }
 

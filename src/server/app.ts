@@ -25,6 +25,11 @@ import { DuckDbSnapshotStore } from '../storage/duckdb/snapshots.ts';
 import { ExportService } from '../api/service/exports.ts';
 import { registerExportRpcs } from '../api/rpc/export-rpcs.ts';
 import { ExportRunner } from '../exports/runner.ts';
+import { registerListRpcs } from '../api/rpc/list-rpcs.ts';
+import { RecurringListService } from '../api/service/recurring.ts';
+import { WebhookOutbox } from '../exports/webhooks.ts';
+import { RecurringScheduler } from '../exports/recurring.ts';
+import { nowMicros } from '../domain/time.ts';
 
 export interface AudexApp {
   /** http://host:port of the REST server. */
@@ -62,14 +67,37 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   const audiences = new AudienceService(catalog);
   const admin = new AdminService(catalog, keys, (id) => audiences.ensureBuiltins(id));
   const keyAdmin = new KeyAdminService(keys);
+  const webhooks = new WebhookOutbox(catalog, nowMicros, log, {
+    baseDelayMs: config.webhooks.baseDelayMs,
+    maxDelayMs: config.webhooks.maxDelayMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    maxAttempts: config.webhooks.maxAttempts,
+    giveUpAfterMs: config.webhooks.giveUpHours * 3_600_000,
+  });
   let exportRunner: ExportRunner | null = null;
   const exportService = new ExportService(catalog, audiences, snapshots, {
     ...config.exports,
     onCreated: () => exportRunner?.kick(),
+    webhooks,
+    allowHttpWebhooks: config.server.allowHttpWebhooks,
+    log,
   });
   exportRunner = new ExportRunner(exportService.repo, snapshots, {
     leaseSeconds: config.exports.leaseSeconds,
     testDelayMs: config.exports.testDelayMs,
+    log,
+    onFinished: (id) => exportService.notifyFinished(id),
+  });
+  // Lists of recurring audience lists: idempotent per (recurring list, day), see recurring.ts.
+  const recurringScheduler = new RecurringScheduler(
+    catalog,
+    nowMicros,
+    (rec, day) => exportService.createForRecurring(rec, day),
+    log,
+    { tickMs: config.recurring.tickMs },
+  );
+  const recurringService = new RecurringListService(catalog, audiences, recurringScheduler, {
+    allowHttpWebhooks: config.server.allowHttpWebhooks,
     log,
   });
   const api = new RestApi(keys, log, config.server.maxBodyBytes);
@@ -81,7 +109,13 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   const rpcs = new RpcRegistry();
   registerAdminRpcs(rpcs, admin, audiences);
   registerExportRpcs(rpcs, exportService);
+  registerListRpcs(rpcs, exportService, recurringService);
   rpcs.bindRest(api);
+  // audex extension: delivery status of an audience list's webhook notifications.
+  api.api('GET', '/audex/v1/{name=properties/*/audienceLists/*}/webhookDeliveries', async (r) => {
+    const list = await exportService.getList(r.principal, r.params.name!); // viewer role, NOT_FOUND
+    return { deliveries: await webhooks.status(list.name as string) };
+  });
   const sessionizer = new Sessionizer();
   const collectStats = registerCollectRoutes(api, { admin, ingest, sessionizer, log });
   registerImportRoutes(api, { admin, ingest, events, sessionizer, dataDir: config.storage.dataDir });
@@ -95,6 +129,8 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     .api('GET', '/audex/v1/keys', async (r) => keyAdmin.list(r.principal))
     .api('POST', '/audex/v1/{name=keys/*}:revoke', async (r) => keyAdmin.revoke(r.principal, r.params.name!));
 
+  // Notifications a crash left un-enqueued, before any request can create more.
+  await exportService.resumeWebhooks();
   const server = api.createServer();
   await listen(server, config.server.port, config.server.host);
   const port = (server.address() as AddressInfo).port;
@@ -102,10 +138,14 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   const grpcPort = await grpc.listen({
     host: config.server.host,
     port: config.server.grpcPort,
-    ...(config.server.tlsCert && config.server.tlsKey ? { tls: { cert: config.server.tlsCert, key: config.server.tlsKey } } : {}),
+    ...(config.server.tlsCert && config.server.tlsKey
+      ? { tls: { cert: config.server.tlsCert, key: config.server.tlsKey } }
+      : {}),
   });
   accepting = true;
+  webhooks.start();
   exportRunner.start();
+  recurringScheduler.start();
   log.info('audex listening', { url: `http://${config.server.host}:${port}`, grpcPort });
 
   // The order matters: stop taking requests, then flush what was acknowledged, then close storage.
@@ -113,7 +153,9 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     { name: 'http', run: () => closeServer(server) },
     { name: 'grpc', run: () => grpc.close() },
     { name: 'ingest buffer', run: () => ingest.drain() },
+    { name: 'recurring scheduler', run: () => recurringScheduler.stop() },
     { name: 'export runner', run: () => exportRunner.stop() },
+    { name: 'webhook outbox', run: () => webhooks.stop() },
     { name: 'event store', run: () => events.db.close() },
     { name: 'catalog', run: () => catalog.destroy() },
   ];

@@ -66,7 +66,11 @@ export interface SnapshotStore {
    * under snapshotId in a stable order (deviceId ascending). Returns the row count. Idempotent:
    * a retry replaces a partial snapshot of the same id.
    */
-  materialize(snapshotId: string, req: MembershipRequest, onProgress?: (pct: number) => void): Promise<number>;
+  materialize(
+    snapshotId: string,
+    req: MembershipRequest,
+    onProgress?: (pct: number) => void,
+  ): Promise<number>;
   /** Rows [offset, offset+limit) in the stable order; cost independent of offset. */
   read(snapshotId: string, offset: number, limit: number): Promise<MemberRow[]>;
   drop(snapshotId: string): Promise<void>;

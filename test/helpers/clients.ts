@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { OAuth2Client } from 'google-auth-library';
 import { AnalyticsAdminServiceClient } from '@google-analytics/admin';
 import { v1beta as adminV1beta } from '@google-analytics/admin';
-import { BetaAnalyticsDataClient } from '@google-analytics/data';
+import { BetaAnalyticsDataClient, v1alpha } from '@google-analytics/data';
 
 function authFor(key: string): OAuth2Client {
   const auth = new OAuth2Client();
@@ -63,4 +63,20 @@ export function adminGrpcClient(port: number): AnalyticsAdminServiceClient {
 
 export function dataGrpcClient(port: number): BetaAnalyticsDataClient {
   return new BetaAnalyticsDataClient(grpcOptions(port));
+}
+
+/**
+ * The official v1alpha Data API client (AlphaAnalyticsDataClient; the package exports it only as
+ * `v1alpha.AlphaAnalyticsDataClient`), REST mode.
+ */
+export function alphaDataClient(
+  port: number,
+  key: string,
+): InstanceType<typeof v1alpha.AlphaAnalyticsDataClient> {
+  return new v1alpha.AlphaAnalyticsDataClient(restOptions(port, key));
+}
+
+/** The v1alpha client in gRPC mode (the key goes as call metadata: grpcCall(key)). */
+export function alphaDataGrpcClient(port: number): InstanceType<typeof v1alpha.AlphaAnalyticsDataClient> {
+  return new v1alpha.AlphaAnalyticsDataClient(grpcOptions(port));
 }

@@ -78,8 +78,7 @@ export class GrpcTransport {
       };
       impls.get(serviceName)![m.method.name] = this.unary(m.fullName);
     }
-    for (const [name, def] of byService)
-      this.server.addService(def, impls.get(name)!);
+    for (const [name, def] of byService) this.server.addService(def, impls.get(name)!);
   }
 
   private unary(fullName: string): grpc.handleUnaryCall<Record<string, unknown>, unknown> {

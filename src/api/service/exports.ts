@@ -4,6 +4,12 @@
 // Results are proto3 JSON with enum names and RFC 3339 timestamps; the REST layer turns enum names
 // into numbers when asked. Request parsing (int64 as strings or numbers, numeric enums, ignored
 // output-only fields) happens here so every transport behaves the same. Decisions: docs/exports.md.
+//
+// The same service serves the Data API v1alpha audience lists (CreateAudienceList, GetAudienceList,
+// ListAudienceLists, QueryAudienceList): a list is an export row of kind 'list' (same snapshot,
+// job, quotas and expiry), rendered as an AudienceList (percentageCompleted, recurringAudienceList,
+// webhookNotification). A list with a webhook gets its notifications through the webhook sink:
+// one when it is created (CREATING), one when its job finishes (notifyFinished, ACTIVE or FAILED).
 
 import { createHash } from 'node:crypto';
 import type { CatalogDb } from '../../catalog/db.ts';
@@ -14,8 +20,10 @@ import { requireRole, type Principal } from '../../auth/principal.ts';
 import { audienceToJson } from '../../audience/validate.ts';
 import type { MemberRow, SnapshotStore } from '../../storage/contract.ts';
 import type { AudienceService } from './audiences.ts';
-import { ExportRepo, type ExportRow } from '../../exports/repo.ts';
+import { ExportRepo, type ExportKind, type ExportRow } from '../../exports/repo.ts';
 import { snapshotIdOf, type StoredEvalConfig } from '../../exports/runner.ts';
+import { validateWebhook, type NewDelivery, type Webhook } from '../../exports/webhooks.ts';
+import { recurringName, type RecurringRow } from '../../exports/recurring.ts';
 
 export const EXPORT_DIMENSIONS = [
   'deviceId',
@@ -28,6 +36,55 @@ export type ExportDimension = (typeof EXPORT_DIMENSIONS)[number];
 export const TYPE_AUDIENCE_EXPORT = 'type.googleapis.com/google.analytics.data.v1beta.AudienceExport';
 export const TYPE_AUDIENCE_EXPORT_METADATA =
   'type.googleapis.com/google.analytics.data.v1beta.AudienceExportMetadata';
+export const TYPE_AUDIENCE_LIST = 'type.googleapis.com/google.analytics.data.v1alpha.AudienceList';
+export const TYPE_AUDIENCE_LIST_METADATA =
+  'type.googleapis.com/google.analytics.data.v1alpha.AudienceListMetadata';
+
+/** What differs between the two kinds of export rows on the wire. */
+interface KindSpec {
+  kind: ExportKind;
+  /** Collection segment of resource names. */
+  collection: 'audienceExports' | 'audienceLists';
+  nameKind: 'audienceExport' | 'audienceList';
+  /** Request field of the resource in the create request (error messages). */
+  bodyField: 'audience_export' | 'audience_list';
+  label: string;
+  typeResource: string;
+  typeMetadata: string;
+  /** Field of the resource in QueryXResponse. */
+  queryField: 'audienceExport' | 'audienceList';
+}
+
+const SPECS: Record<ExportKind, KindSpec> = {
+  export: {
+    kind: 'export',
+    collection: 'audienceExports',
+    nameKind: 'audienceExport',
+    bodyField: 'audience_export',
+    label: 'Audience export',
+    typeResource: TYPE_AUDIENCE_EXPORT,
+    typeMetadata: TYPE_AUDIENCE_EXPORT_METADATA,
+    queryField: 'audienceExport',
+  },
+  list: {
+    kind: 'list',
+    collection: 'audienceLists',
+    nameKind: 'audienceList',
+    bodyField: 'audience_list',
+    label: 'Audience list',
+    typeResource: TYPE_AUDIENCE_LIST,
+    typeMetadata: TYPE_AUDIENCE_LIST_METADATA,
+    queryField: 'audienceList',
+  },
+};
+
+/** Where webhook notifications go (the WebhookOutbox). */
+export interface WebhookSink {
+  enqueue(n: NewDelivery): Promise<number>;
+}
+
+/** The principal the recurring scheduler creates lists as (it acts for the recurring list's creator). */
+const SYSTEM: Principal = { keyId: 0, superuser: true, roles: new Map() };
 
 export const QUERY_DEFAULT_LIMIT = 10_000;
 export const QUERY_MAX_LIMIT = 250_000;
@@ -44,6 +101,11 @@ export interface ExportServiceOptions {
   now?: () => number;
   /** Called after a create, to wake the runner. */
   onCreated?: () => void;
+  /** v1alpha webhook notifications; without it webhooks are accepted and echoed but never sent. */
+  webhooks?: WebhookSink;
+  /** Allow http:// webhook URIs (config.server.allowHttpWebhooks). */
+  allowHttpWebhooks?: boolean;
+  log?: { error(msg: string, fields?: Record<string, unknown>): void };
 }
 
 /** The value of one export dimension for a member row (docs/exports.md: userId "" when unset). */
@@ -124,6 +186,38 @@ function fingerprint(binding: string): string {
   return createHash('sha256').update(binding).digest('base64url').slice(0, 12);
 }
 
+/**
+ * pageSize/pageToken of a List call: pageSize default 200, above 1000 coerced, negative rejected.
+ * Keyset tokens ("ids below N", newest first) are bound to `binding` (the collection and parent):
+ * items created while a client pages never shift the pages it has not read yet.
+ */
+export function parsePage(
+  req: { pageSize?: unknown; pageToken?: unknown },
+  binding: string,
+): { size: number; before: number | null; token: (lastId: number) => string } {
+  const raw =
+    req.pageSize === undefined || req.pageSize === null || req.pageSize === '' ? 0 : Number(req.pageSize);
+  if (!Number.isInteger(raw) || raw < 0)
+    throw errors.invalidField('page_size', 'must be a non-negative integer.');
+  const size = raw === 0 ? LIST_DEFAULT_PAGE_SIZE : Math.min(raw, LIST_MAX_PAGE_SIZE);
+  const fp = fingerprint(binding);
+  let before: number | null = null;
+  if (typeof req.pageToken === 'string' && req.pageToken !== '') {
+    const m = /^([A-Za-z0-9_-]{12})\.([0-9]{1,15})$/.exec(
+      Buffer.from(req.pageToken, 'base64url').toString('utf8'),
+    );
+    if (!m || m[1] !== fp)
+      throw errors.invalidField(
+        'page_token',
+        'is not valid for this request (tokens are bound to the parameters of the call that returned them).',
+      );
+    before = Number(m[2]);
+  } else if (req.pageToken !== undefined && req.pageToken !== null && req.pageToken !== '') {
+    throw errors.invalidField('page_token', 'must be a string.');
+  }
+  return { size, before, token: (lastId) => Buffer.from(`${fp}.${lastId}`).toString('base64url') };
+}
+
 export class ExportService {
   readonly repo: ExportRepo;
   private readonly now: () => number;
@@ -140,30 +234,79 @@ export class ExportService {
 
   /** CreateAudienceExport: validates, checks quotas, records the snapshot point, queues the job. */
   async create(p: Principal, parent: string, body: unknown) {
+    return operationJson(await this.createRow(SPECS.export, p, parent, body));
+  }
+
+  /** CreateAudienceList (v1alpha): CreateAudienceExport plus an optional webhookNotification. */
+  async createList(p: Principal, parent: string, body: unknown) {
+    return operationJson(await this.createRow(SPECS.list, p, parent, body));
+  }
+
+  /**
+   * The recurring scheduler's createList: the list of (recurring list, day), made once. A second
+   * call for the same pair (a resumed claim) returns the list the first one made.
+   */
+  async createForRecurring(rec: RecurringRow, day: string): Promise<string> {
+    const existing = await this.repo.byRecurringDay(rec.id, day);
+    if (existing) return resourceName(existing);
+    try {
+      const row = await this.createRow(
+        SPECS.list,
+        SYSTEM,
+        `properties/${rec.propertyId}`,
+        { audience: rec.audience, dimensions: rec.dimensions.map((dimensionName) => ({ dimensionName })) },
+        { recurring: { id: rec.id, day }, webhook: rec.webhook ?? null },
+      );
+      return resourceName(row);
+    } catch (err) {
+      // Another instance made it between the lookup and the insert (unique (recurring_id, day)).
+      const raced = await this.repo.byRecurringDay(rec.id, day);
+      if (raced) return resourceName(raced);
+      throw err;
+    }
+  }
+
+  /**
+   * Validates, checks audience/dimensions and quotas, records the snapshot point, queues the job.
+   * `internal` is the recurring scheduler's path: the webhook is already validated and copied.
+   */
+  private async createRow(
+    spec: KindSpec,
+    p: Principal,
+    parent: string,
+    body: unknown,
+    internal?: { recurring: { id: number; day: string }; webhook: Webhook | null },
+  ): Promise<ExportRow> {
     const propertyId = parseProperty(parent, 'parent');
     requireRole(p, propertyId, 'editor');
+    const f = spec.bodyField;
+    const resourceType = spec.kind === 'list' ? 'AudienceList' : 'AudienceExport';
     if (body === null || typeof body !== 'object' || Array.isArray(body))
-      throw errors.invalidField('audience_export', 'is required: the request body is the AudienceExport.');
-    // Only `audience` and `dimensions` are input; every other field is output-only and ignored.
+      throw errors.invalidField(f, `is required: the request body is the ${resourceType}.`);
+    // Only `audience` and `dimensions` (and, for lists, `webhookNotification`) are input; every
+    // other field is output-only and ignored. The v1beta AudienceExport has no webhook field.
     const input = body as Record<string, unknown>;
-    const [audProperty] = parseName('audience', input.audience, 'audience_export.audience');
+    const [audProperty] = parseName('audience', input.audience, `${f}.audience`);
     if (audProperty !== propertyId)
-      throw errors.invalidField(
-        'audience_export.audience',
-        `${String(input.audience)} does not belong to ${parent}.`,
-      );
-    const dimensions = parseDimensions(input.dimensions);
+      throw errors.invalidField(`${f}.audience`, `${String(input.audience)} does not belong to ${parent}.`);
+    const dimensions = parseDimensions(input.dimensions, `${f}.dimensions`);
+    const webhook =
+      internal !== undefined
+        ? (internal.webhook ?? undefined)
+        : spec.kind === 'list'
+          ? validateWebhook(input.webhookNotification ?? input.webhook_notification, {
+              allowHttp: this.opts.allowHttpWebhooks ?? false,
+              field: `${f}.webhook_notification`,
+            })
+          : undefined;
     let audience;
     try {
-      audience = await this.audiences.forExport(p, input.audience, 'audience_export.audience');
+      audience = await this.audiences.forExport(p, input.audience, `${f}.audience`);
     } catch (err) {
       if (err instanceof ApiError && err.status === 'NOT_FOUND')
-        throw errors.invalidField(
-          'audience_export.audience',
-          `audience ${String(input.audience)} was not found.`,
-        );
+        throw errors.invalidField(`${f}.audience`, `audience ${String(input.audience)} was not found.`);
       if (err instanceof ApiError && err.status === 'FAILED_PRECONDITION')
-        throw errors.invalidField('audience_export.audience', err.message);
+        throw errors.invalidField(`${f}.audience`, err.message);
       throw err;
     }
     const property = await this.db
@@ -198,52 +341,107 @@ export class ExportService {
       as_of: now,
       max_ingest_seq: Number(hwm),
       expire_time: now + Math.round(this.opts.expiryHours * 3_600_000_000),
+      kind: spec.kind,
+      recurring_id: internal?.recurring.id ?? null,
+      recurring_day: internal?.recurring.day ?? null,
+      webhook: webhook ? JSON.stringify(webhook) : null,
     });
+    if (webhook) {
+      // Before the job can be claimed (claim() waits for webhook_stage >= 1), so the CREATING
+      // notification always precedes the final one.
+      try {
+        await this.enqueueWebhook(row, webhook);
+      } catch (err) {
+        this.opts.log?.error('webhook: could not enqueue the CREATING notification', {
+          resource: resourceName(row),
+          err: String(err),
+        });
+      }
+      await this.repo.setWebhookStage(row.id, 1);
+    }
     this.opts.onCreated?.();
-    return operationJson(row);
+    return row;
+  }
+
+  private async enqueueWebhook(row: ExportRow, webhook: Webhook): Promise<void> {
+    if (!this.opts.webhooks) return;
+    await this.opts.webhooks.enqueue({
+      resource: resourceName(row),
+      uri: webhook.uri,
+      ...(webhook.channelToken ? { channelToken: webhook.channelToken } : {}),
+      body: resourceJson(row),
+    });
+  }
+
+  /** The runner's completion hook: enqueues the ACTIVE/FAILED notification of a row with a webhook. */
+  async notifyFinished(id: number): Promise<void> {
+    const row = await this.repo.byId(id);
+    if (!row?.webhook || row.state === 'CREATING' || row.webhook_stage >= 2) return;
+    await this.enqueueWebhook(row, JSON.parse(row.webhook) as Webhook);
+    await this.repo.setWebhookStage(row.id, 2);
+  }
+
+  /**
+   * At start: enqueues the notifications a crash left behind (between a create or a job's end and
+   * the enqueue). At least once: a crash right after an enqueue may send that notification twice.
+   */
+  async resumeWebhooks(): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const rows = await this.repo.webhooksBehind();
+      for (const row of rows) {
+        const webhook = JSON.parse(row.webhook!) as Webhook;
+        await this.enqueueWebhook(row, webhook);
+        await this.repo.setWebhookStage(row.id, row.state === 'CREATING' ? 1 : 2);
+        n++;
+      }
+      if (rows.length < 100) return n;
+    }
   }
 
   async get(p: Principal, name: string) {
-    return exportJson(await this.row(p, name, 'name'));
+    return exportJson(await this.row(SPECS.export, p, name, 'name'));
+  }
+
+  async getList(p: Principal, name: string) {
+    return listJson(await this.row(SPECS.list, p, name, 'name'));
   }
 
   async list(p: Principal, parent: string, req: { pageSize?: unknown; pageToken?: unknown }) {
+    const r = await this.listRows(SPECS.export, p, parent, req);
+    return { audienceExports: r.rows.map(exportJson), ...r.next };
+  }
+
+  async listLists(p: Principal, parent: string, req: { pageSize?: unknown; pageToken?: unknown }) {
+    const r = await this.listRows(SPECS.list, p, parent, req);
+    return { audienceLists: r.rows.map(listJson), ...r.next };
+  }
+
+  private async listRows(
+    spec: KindSpec,
+    p: Principal,
+    parent: string,
+    req: { pageSize?: unknown; pageToken?: unknown },
+  ) {
     const propertyId = parseProperty(parent, 'parent');
     requireRole(p, propertyId, 'viewer');
-    const raw =
-      req.pageSize === undefined || req.pageSize === null || req.pageSize === '' ? 0 : Number(req.pageSize);
-    if (!Number.isInteger(raw) || raw < 0)
-      throw errors.invalidField('page_size', 'must be a non-negative integer.');
-    const size = raw === 0 ? LIST_DEFAULT_PAGE_SIZE : Math.min(raw, LIST_MAX_PAGE_SIZE);
-    // Keyset tokens (newest first, "ids below N"), bound to the parent: exports created while a
-    // client pages never shift the pages it has not read yet.
-    const fp = fingerprint(`audienceExports|${parent}`);
-    let before: number | null = null;
-    if (typeof req.pageToken === 'string' && req.pageToken !== '') {
-      const m = /^([A-Za-z0-9_-]{12})\.([0-9]{1,15})$/.exec(
-        Buffer.from(req.pageToken, 'base64url').toString('utf8'),
-      );
-      if (!m || m[1] !== fp)
-        throw errors.invalidField(
-          'page_token',
-          'is not valid for this request (tokens are bound to the parameters of the call that returned them).',
-        );
-      before = Number(m[2]);
-    } else if (req.pageToken !== undefined && req.pageToken !== null && req.pageToken !== '') {
-      throw errors.invalidField('page_token', 'must be a string.');
-    }
-    const rows = await this.repo.list(propertyId, this.now(), before, size + 1);
+    const { size, before, token } = parsePage(req, `${spec.collection}|${parent}`);
+    const rows = await this.repo.list(propertyId, this.now(), before, size + 1, spec.kind);
     const page = rows.slice(0, size);
-    const more = rows.length > size;
     const last = page[page.length - 1];
-    return {
-      audienceExports: page.map(exportJson),
-      ...(more && last ? { nextPageToken: Buffer.from(`${fp}.${last.id}`).toString('base64url') } : {}),
-    };
+    return { rows: page, next: rows.length > size && last ? { nextPageToken: token(last.id) } : {} };
   }
 
   async query(p: Principal, name: string, body: unknown) {
-    const row = await this.row(p, name, 'name');
+    return this.queryOf(SPECS.export, p, name, body);
+  }
+
+  async queryList(p: Principal, name: string, body: unknown) {
+    return this.queryOf(SPECS.list, p, name, body);
+  }
+
+  private async queryOf(spec: KindSpec, p: Principal, name: string, body: unknown) {
+    const row = await this.row(spec, p, name, 'name');
     const { offset, limit } = parseQueryWindow(body);
     if (row.state === 'CREATING')
       throw errors.failedPrecondition(
@@ -258,7 +456,7 @@ export class ExportService {
     const members =
       offset >= BigInt(total) ? [] : await this.snapshots.read(snapshotIdOf(row.id), Number(offset), limit);
     return {
-      audienceExport: exportJson(row),
+      [spec.queryField]: resourceJson(row),
       audienceRows: members.map((m) => ({
         dimensionValues: dims.map((d) => ({ value: dimensionValue(m, d) })),
       })),
@@ -268,7 +466,7 @@ export class ExportService {
 
   /** google.longrunning.Operations/GetOperation for `operations/{id}` (audex extension). */
   async getOperation(p: Principal, name: string) {
-    const m = /^operations\/(audienceExport-[A-Za-z0-9_-]{1,64})$/.exec(name);
+    const m = /^operations\/((?:audienceExport|audienceList)-[A-Za-z0-9_-]{1,64})$/.exec(name);
     if (!m) throw errors.notFound(`Operation ${name} not found.`);
     const row = await this.repo.byOperation(m[1]!, this.now());
     // Unknown, expired, and other properties' operations all look the same: NOT_FOUND leaks
@@ -277,11 +475,11 @@ export class ExportService {
     return operationJson(row);
   }
 
-  private async row(p: Principal, name: unknown, field: string): Promise<ExportRow> {
-    const [propertyId, id] = parseName('audienceExport', name, field);
+  private async row(spec: KindSpec, p: Principal, name: unknown, field: string): Promise<ExportRow> {
+    const [propertyId, id] = parseName(spec.nameKind, name, field);
     requireRole(p, propertyId!, 'viewer');
-    const row = await this.repo.get(propertyId!, id!, this.now());
-    if (!row) throw errors.notFound(`Audience export ${String(name)} not found.`);
+    const row = await this.repo.get(propertyId!, id!, this.now(), spec.kind);
+    if (!row) throw errors.notFound(`${spec.label} ${String(name)} not found.`);
     return row;
   }
 }
@@ -299,11 +497,35 @@ export function exportName(row: ExportRow): string {
   return `properties/${row.property_id}/audienceExports/${row.id}`;
 }
 
+/** `properties/{p}/audienceExports/{id}` or `properties/{p}/audienceLists/{id}`, by kind. */
+export function resourceName(row: ExportRow): string {
+  return `properties/${row.property_id}/${SPECS[row.kind].collection}/${row.id}`;
+}
+
+/** The row as its resource: an AudienceExport or an AudienceList. */
+export function resourceJson(row: ExportRow): Record<string, unknown> {
+  return row.kind === 'list' ? listJson(row) : exportJson(row);
+}
+
+/**
+ * The v1alpha AudienceList: the AudienceExport fields (percentageCompleted is field 11 there),
+ * plus recurringAudienceList when a recurring list made it and the webhookNotification echoed.
+ */
+export function listJson(row: ExportRow): Record<string, unknown> {
+  return {
+    ...exportJson(row),
+    ...(row.recurring_id !== null
+      ? { recurringAudienceList: recurringName(row.property_id, row.recurring_id) }
+      : {}),
+    ...(row.webhook !== null ? { webhookNotification: JSON.parse(row.webhook) as Webhook } : {}),
+  };
+}
+
 /** The AudienceExport resource, proto3 JSON (optional fields present when set, even to 0). */
 export function exportJson(row: ExportRow): Record<string, unknown> {
   const dims = JSON.parse(row.dimensions) as string[];
   return {
-    name: exportName(row),
+    name: resourceName(row),
     audience: row.audience,
     audienceDisplayName: row.audience_display_name,
     dimensions: dims.map((dimensionName) => ({ dimensionName })),
@@ -318,17 +540,18 @@ export function exportJson(row: ExportRow): Record<string, unknown> {
 
 /** The google.longrunning.Operation of an export's creation. */
 export function operationJson(row: ExportRow): Record<string, unknown> {
+  const spec = SPECS[row.kind];
   const base = {
     name: `operations/${row.operation_id}`,
-    metadata: { '@type': TYPE_AUDIENCE_EXPORT_METADATA },
+    metadata: { '@type': spec.typeMetadata },
     done: row.state !== 'CREATING',
   };
   if (row.state === 'FAILED') {
     const quota = /quota|tokens/i.test(row.error_message ?? '');
     return {
       ...base,
-      error: { code: quota ? 8 : 13, message: row.error_message ?? 'Audience export creation failed.' },
+      error: { code: quota ? 8 : 13, message: row.error_message ?? `${spec.label} creation failed.` },
     };
   }
-  return { ...base, response: { '@type': TYPE_AUDIENCE_EXPORT, ...exportJson(row) } };
+  return { ...base, response: { '@type': spec.typeResource, ...resourceJson(row) } };
 }
