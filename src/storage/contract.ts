@@ -73,6 +73,16 @@ export interface SnapshotStore {
   ): Promise<number>;
   /** Rows [offset, offset+limit) in the stable order; cost independent of offset. */
   read(snapshotId: string, offset: number, limit: number): Promise<MemberRow[]>;
+  /**
+   * Optional fast path: the same rows as the JSON text of AudienceRow objects (comma separated, no
+   * brackets), values in the order of `dimensions`, rendered by the engine.
+   */
+  readRowsJson?(
+    snapshotId: string,
+    offset: number,
+    limit: number,
+    dimensions: ('deviceId' | 'userId' | 'isAdsPersonalizationAllowed' | 'isLimitedAdTracking')[],
+  ): Promise<string>;
   drop(snapshotId: string): Promise<void>;
   /** The latest committed ingest_seq of the event store (0 when empty): a snapshot's high-water mark. */
   highWaterMark(): Promise<bigint>;

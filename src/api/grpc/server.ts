@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { ApiError, errors, toApiError } from '../../domain/errors.ts';
+import { RawJson } from '../../domain/raw-json.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { KeyService } from '../../auth/keys.ts';
 import type { Logger } from '../rest/http-server.ts';
@@ -33,6 +34,16 @@ function toServiceError(err: ApiError): grpc.ServiceError {
     details: err.message,
     metadata,
   });
+}
+
+/** Protobuf encoding needs objects: pre-rendered JSON (src/domain/raw-json.ts) is parsed back. */
+function withoutRaw(value: unknown): unknown {
+  if (value instanceof RawJson) return value.toValue();
+  if (Array.isArray(value)) return value.map(withoutRaw);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutRaw(v)]));
+  }
+  return value;
 }
 
 function keyFromMetadata(md: grpc.Metadata): string | null {
@@ -90,7 +101,7 @@ export class GrpcTransport {
         return handler(principal, call.request);
       };
       run().then(
-        (result) => callback(null, result ?? {}),
+        (result) => callback(null, withoutRaw(result ?? {})),
         (err: unknown) => {
           if (!(err instanceof ApiError))
             this.log.error('grpc internal error', { rpc: fullName, err: String(err) });

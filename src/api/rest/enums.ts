@@ -2,6 +2,8 @@
 // `$alt=json;enum-encoding=int` (what the official REST clients always ask for) responses carry
 // numbers; otherwise names. Inputs accept both.
 
+import { RawJson } from '../../domain/raw-json.ts';
+
 const ENUMS: Record<string, Record<string, number>> = {
   state: { STATE_UNSPECIFIED: 0, CREATING: 1, ACTIVE: 2, FAILED: 3 },
   clauseType: { AUDIENCE_CLAUSE_TYPE_UNSPECIFIED: 0, INCLUDE: 1, EXCLUDE: 2 },
@@ -72,6 +74,7 @@ const ENUMS: Record<string, Record<string, number>> = {
 
 /** Rewrites enum names to numbers, in place, everywhere in a response object. */
 export function numericEnums(value: unknown): unknown {
+  if (value instanceof RawJson) return value; // pre-rendered rows carry no enums
   if (Array.isArray(value)) {
     for (const v of value) numericEnums(v);
   } else if (value !== null && typeof value === 'object') {

@@ -2,6 +2,7 @@
 // enum-encoding=int), the AIP-193 error envelope, and API-key authentication. Handlers are
 // transport-free service calls; raw routes (collection endpoints, file import) get the streams.
 
+import { stringifyWithRaw } from '../../domain/raw-json.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApiError, errors, toApiError } from '../../domain/errors.ts';
 import type { Principal } from '../../auth/principal.ts';
@@ -172,7 +173,7 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body ?? {});
+  const text = stringifyWithRaw(body ?? {});
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),

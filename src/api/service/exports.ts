@@ -11,6 +11,7 @@
 // webhookNotification). A list with a webhook gets its notifications through the webhook sink:
 // one when it is created (CREATING), one when its job finishes (notifyFinished, ACTIVE or FAILED).
 
+import { RawJson } from '../../domain/raw-json.ts';
 import { createHash } from 'node:crypto';
 import type { CatalogDb } from '../../catalog/db.ts';
 import { ApiError, errors } from '../../domain/errors.ts';
@@ -453,15 +454,15 @@ export class ExportService {
       );
     const total = row.row_count ?? 0;
     const dims = JSON.parse(row.dimensions) as ExportDimension[];
-    const members =
-      offset >= BigInt(total) ? [] : await this.snapshots.read(snapshotIdOf(row.id), Number(offset), limit);
-    return {
-      [spec.queryField]: resourceJson(row),
-      audienceRows: members.map((m) => ({
-        dimensionValues: dims.map((d) => ({ value: dimensionValue(m, d) })),
-      })),
-      rowCount: total,
-    };
+    const past = offset >= BigInt(total);
+    const id = snapshotIdOf(row.id);
+    // The engine renders big pages straight to JSON when it can (see src/domain/raw-json.ts).
+    const audienceRows = this.snapshots.readRowsJson
+      ? new RawJson(`[${past ? '' : await this.snapshots.readRowsJson(id, Number(offset), limit, dims)}]`)
+      : (past ? [] : await this.snapshots.read(id, Number(offset), limit)).map((m) => ({
+          dimensionValues: dims.map((d) => ({ value: dimensionValue(m, d) })),
+        }));
+    return { [spec.queryField]: resourceJson(row), audienceRows, rowCount: total };
   }
 
   /** google.longrunning.Operations/GetOperation for `operations/{id}` (audex extension). */

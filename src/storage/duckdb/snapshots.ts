@@ -28,6 +28,17 @@ import { EVENTS_TABLE } from './schema.ts';
 
 const PREFIX = 'export_snapshot_';
 
+export type ExportDimensionName =
+  'deviceId' | 'userId' | 'isAdsPersonalizationAllowed' | 'isLimitedAdTracking';
+
+/** Column expression of each export dimension; a member without a user id exports "". */
+const DIMENSION_SQL: Record<ExportDimensionName, string> = {
+  deviceId: 'device_id',
+  userId: "coalesce(user_id, '')",
+  isAdsPersonalizationAllowed: 'ads_personalization',
+  isLimitedAdTracking: 'limited_ad_tracking',
+};
+
 function tableFor(snapshotId: string): string {
   if (!/^[A-Za-z0-9_]{1,64}$/.test(snapshotId))
     throw new StorageError('other', `invalid snapshot id ${JSON.stringify(snapshotId)}`);
@@ -134,6 +145,27 @@ WHERE rn >= $1 AND rn < $2 ORDER BY rn`;
         };
       }
       return out;
+    }, sql);
+  }
+
+  /**
+   * Rows [offset, offset+limit) rendered by DuckDB as the JSON text of AudienceRow objects, comma
+   * separated (no brackets), values in the order of `dimensions`. Same rows, same order as read().
+   */
+  async readRowsJson(
+    snapshotId: string,
+    offset: number,
+    limit: number,
+    dimensions: ExportDimensionName[],
+  ): Promise<string> {
+    const table = tableFor(snapshotId);
+    if (limit <= 0 || dimensions.length === 0) return '';
+    const values = dimensions.map((d) => `json_object('value', ${DIMENSION_SQL[d]})`).join(', ');
+    const sql = `SELECT coalesce(string_agg(json_object('dimensionValues', json_array(${values}))::VARCHAR, ',' ORDER BY rn), '') AS j
+FROM ${table} WHERE rn >= $1 AND rn < $2`;
+    return this.db.reader().exclusive(async (con) => {
+      const reader = await con.runAndReadAll(sql, [BigInt(offset), BigInt(offset) + BigInt(limit)]);
+      return String(reader.getColumns()[0]?.[0] ?? '');
     }, sql);
   }
 
