@@ -58,6 +58,12 @@ export interface MembershipRequest {
 export interface AudienceEngine {
   /** The user_pseudo_ids that are members as of asOf, sorted ascending (byte order). */
   findMembers(req: MembershipRequest): Promise<string[]>;
+  /**
+   * Optional: the members as one SQL statement (one column of user_pseudo_ids) over the engine's own
+   * tables, when the audience compiles to pure SQL; null otherwise. A snapshot store in the same
+   * engine uses it to keep member ids inside the engine instead of a round trip through JS.
+   */
+  membersQuery?(req: MembershipRequest): { sql: string; parameters: readonly unknown[] } | null;
 }
 
 export interface SnapshotStore {

@@ -41,6 +41,11 @@ export class DuckDbAudienceEngine implements AudienceEngine {
     return compileAudienceQuery(req.audience, req);
   }
 
+  membersQuery(req: MembershipRequest): CompiledQuery | null {
+    const { plan, query } = this.explain(req);
+    return plan === 'sql' ? query : null;
+  }
+
   async findMembers(req: MembershipRequest): Promise<string[]> {
     const { plan, query } = this.explain(req);
     if (plan === 'sql') return this.runSql(query);

@@ -20,7 +20,7 @@
 //   exists; otherwise '(not set)'.
 // - isLimitedAdTracking: latest non-null device_is_limited_ad_tracking, '(not set)' when none.
 
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { AudienceEngine, MemberRow, MembershipRequest, SnapshotStore } from '../contract.ts';
 import { StorageError } from '../errors.ts';
 import type { DuckDbDatabase } from './connection.ts';
@@ -45,6 +45,20 @@ function tableFor(snapshotId: string): string {
   return `${PREFIX}${snapshotId}`;
 }
 
+/** Name of a table's first column (the compiled members query names its column itself). */
+async function firstColumn(con: DuckDBConnection, table: string): Promise<string> {
+  const rows = (
+    await con.runAndReadAll(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position LIMIT 1`,
+      [table],
+    )
+  ).getRowObjectsJS();
+  const name = typeof rows[0]?.column_name === 'string' ? rows[0].column_name : '';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new StorageError('other', `unexpected members column ${name}`);
+  return name;
+}
+
 const LATEST = (col: string) =>
   `arg_max(${col}, (event_timestamp, ingest_seq)) FILTER (WHERE ${col} IS NOT NULL)`;
 
@@ -67,8 +81,10 @@ export class DuckDbSnapshotStore implements SnapshotStore {
     const table = tableFor(snapshotId);
     const stage = `${table}_members`;
     onProgress?.(5);
-    const members = await this.engine.findMembers(req);
-    onProgress?.(50);
+    // Pure-SQL audiences stage their members inside DuckDB; others come back through JS.
+    const inEngine = this.engine.membersQuery?.(req) ?? null;
+    const members = inEngine ? [] : await this.engine.findMembers(req);
+    onProgress?.(inEngine ? 10 : 50);
     const maxSeq = req.maxIngestSeq ?? 1n << 62n;
     const sql = `CREATE OR REPLACE TABLE ${table} AS
 WITH m AS (SELECT device_id, (row_number() OVER (ORDER BY device_id) - 1)::BIGINT AS rn FROM ${stage}),
@@ -96,7 +112,16 @@ ORDER BY m.rn`;
     const count = await this.db.reader().exclusive(async (con) => {
       await con.run('BEGIN TRANSACTION');
       try {
-        await con.run(`CREATE OR REPLACE TABLE ${stage} (device_id VARCHAR NOT NULL)`);
+        if (inEngine) {
+          // The compiled query's only column is the user_pseudo_id; its placeholders are $1..$n.
+          await con.run(
+            `CREATE OR REPLACE TABLE ${stage} AS SELECT m.* FROM (${inEngine.sql}) AS m`,
+            inEngine.parameters as DuckDBValue[],
+          );
+          const column = await firstColumn(con, stage);
+          if (column !== 'device_id')
+            await con.run(`ALTER TABLE ${stage} RENAME COLUMN ${column} TO device_id`);
+        } else await con.run(`CREATE OR REPLACE TABLE ${stage} (device_id VARCHAR NOT NULL)`);
         const ap = await con.createAppender(stage);
         try {
           for (let i = 0; i < members.length; i++) {
