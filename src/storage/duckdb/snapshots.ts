@@ -96,6 +96,9 @@ a AS (
     ${LATEST('device_is_limited_ad_tracking')} AS lat
   FROM ${EVENTS_TABLE}
   WHERE property_id = $1 AND event_timestamp <= $2 AND ingest_seq <= $3
+    -- Only events that carry an attribute can change one (members without any get defaults).
+    AND (user_id IS NOT NULL OR consent_ad_personalization IS NOT NULL
+         OR non_personalized_ads IS NOT NULL OR device_is_limited_ad_tracking IS NOT NULL)
     AND user_pseudo_id IN (SELECT device_id FROM ${stage})
   GROUP BY user_pseudo_id
 )
