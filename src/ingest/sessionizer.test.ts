@@ -2,54 +2,22 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sessionizer } from './sessionizer.ts';
 import type { NewEvent } from '../domain/event.ts';
+import { baseEvent } from '../storage/duckdb/event-fixtures.ts';
 
 const T0 = 1_717_200_000_000_000n; // 2024-06-01T00:00:00Z
 const S = 1_000_000n;
 const MIN = 60n * S;
 
 function ev(user: string, t: bigint, over: Partial<NewEvent> = {}): NewEvent {
-  return {
-    property_id: 1n,
-    stream_id: '1',
-    platform: 'WEB',
-    event_name: 'page_view',
+  return baseEvent({
     event_timestamp: t,
     event_date: '20240601',
     received_at: t,
-    source: 'mp',
     user_pseudo_id: user,
-    user_id: null,
     ga_session_id: null,
     ga_session_number: null,
-    event_params: {},
-    user_properties: {},
-    device_category: null,
-    device_operating_system: null,
-    device_operating_system_version: null,
-    device_browser: null,
-    device_browser_version: null,
-    device_language: null,
-    device_mobile_brand_name: null,
-    device_mobile_model_name: null,
-    device_is_limited_ad_tracking: null,
-    geo_continent: null,
-    geo_sub_continent: null,
-    geo_country: null,
-    geo_country_id: null,
-    geo_region: null,
-    geo_city: null,
-    traffic_source_source: null,
-    traffic_source_medium: null,
-    traffic_source_name: null,
-    ecommerce_transaction_id: null,
-    ecommerce_purchase_revenue: null,
-    ecommerce_refund_value: null,
-    items: [],
-    consent_ad_user_data: null,
-    consent_ad_personalization: null,
-    non_personalized_ads: null,
     ...over,
-  };
+  });
 }
 
 function sessions(events: NewEvent[]): [bigint | null, number | null][] {
