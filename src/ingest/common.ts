@@ -197,6 +197,21 @@ export function hasReservedPrefix(name: string, prefixes: readonly string[]): bo
   return false;
 }
 
+/** The name rule and the reserved names of user properties (MP and gtag alike); null when valid. */
+export function userPropertyNameIssue(name: string): { code: ValidationCode; description: string } | null {
+  const problem = nameProblem(name, MAX_USER_PROPERTY_NAME_LENGTH);
+  if (problem) {
+    return {
+      code: 'NAME_INVALID',
+      description: `User property [${name}] has invalid name. ${nameProblemText(problem, MAX_USER_PROPERTY_NAME_LENGTH)}`,
+    };
+  }
+  if (RESERVED_USER_PROPERTY_NAMES.has(name) || hasReservedPrefix(name, RESERVED_USER_PROPERTY_PREFIXES)) {
+    return { code: 'NAME_RESERVED', description: `User property name [${name}] is reserved.` };
+  }
+  return null;
+}
+
 /** Length in characters (code points), as GA counts them. */
 export function charLength(s: string): number {
   let n = s.length;

@@ -10,12 +10,9 @@ import {
   MAX_PARAMS,
   MAX_USER_ID_LENGTH,
   MAX_USER_PROPERTIES,
-  MAX_USER_PROPERTY_NAME_LENGTH,
   MAX_USER_PROPERTY_VALUE_LENGTH,
   RESERVED_PARAM_NAMES,
   RESERVED_PARAM_PREFIXES,
-  RESERVED_USER_PROPERTY_NAMES,
-  RESERVED_USER_PROPERTY_PREFIXES,
   charLength,
   hasReservedPrefix,
   nameProblem,
@@ -29,6 +26,7 @@ import {
   type ParsedEvent,
   type ParsedUserProperty,
   type ValidationMessage,
+  userPropertyNameIssue,
 } from '../common.ts';
 import { buildItem } from '../items.ts';
 
@@ -301,17 +299,9 @@ function parseEvent(c: Collector, m: Map<string, string>, i: number, nowMicros: 
       const numeric = k.startsWith('upn.');
       const key = k.slice(numeric ? 4 : 3);
       const upPath = `${at}.user_properties.${key}`;
-      const upProblem = nameProblem(key, MAX_USER_PROPERTY_NAME_LENGTH);
-      if (upProblem) {
-        c.add(
-          upPath,
-          'NAME_INVALID',
-          `User property [${key}] has invalid name. ${nameProblemText(upProblem, MAX_USER_PROPERTY_NAME_LENGTH)}`,
-        );
-        continue;
-      }
-      if (RESERVED_USER_PROPERTY_NAMES.has(key) || hasReservedPrefix(key, RESERVED_USER_PROPERTY_PREFIXES)) {
-        c.add(upPath, 'NAME_RESERVED', `User property name [${key}] is reserved.`);
+      const upIssue = userPropertyNameIssue(key);
+      if (upIssue) {
+        c.add(upPath, upIssue.code, upIssue.description);
         continue;
       }
       if (upCount >= MAX_USER_PROPERTIES) {

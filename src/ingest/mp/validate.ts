@@ -14,14 +14,11 @@ import {
   MAX_PARAMS,
   MAX_USER_ID_LENGTH,
   MAX_USER_PROPERTIES,
-  MAX_USER_PROPERTY_NAME_LENGTH,
   MAX_USER_PROPERTY_VALUE_LENGTH,
   RESERVED_APP_EVENT_NAMES,
   RESERVED_EVENT_NAMES,
   RESERVED_PARAM_NAMES,
   RESERVED_PARAM_PREFIXES,
-  RESERVED_USER_PROPERTY_NAMES,
-  RESERVED_USER_PROPERTY_PREFIXES,
   SESSION_PARAM_NAMES,
   charLength,
   hasReservedPrefix,
@@ -39,6 +36,7 @@ import {
   type ParsedUserProperty,
   type ValidationCode,
   type ValidationMessage,
+  userPropertyNameIssue,
 } from '../common.ts';
 import { buildItem } from '../items.ts';
 
@@ -176,17 +174,9 @@ function validateUserProperties(
     const name = names[idx]!;
     const path = `user_properties.${name}`;
     const keep = idx < MAX_USER_PROPERTIES;
-    const problem = nameProblem(name, MAX_USER_PROPERTY_NAME_LENGTH);
-    if (problem) {
-      run.add(
-        path,
-        'NAME_INVALID',
-        `User property [${name}] has invalid name. ${nameProblemText(problem, MAX_USER_PROPERTY_NAME_LENGTH)}`,
-      );
-      continue;
-    }
-    if (RESERVED_USER_PROPERTY_NAMES.has(name) || hasReservedPrefix(name, RESERVED_USER_PROPERTY_PREFIXES)) {
-      run.add(path, 'NAME_RESERVED', `User property name [${name}] is reserved.`);
+    const issue = userPropertyNameIssue(name);
+    if (issue) {
+      run.add(path, issue.code, issue.description);
       continue;
     }
     const entry = raw[name];
