@@ -5,7 +5,7 @@
 import type { CatalogDb } from '../../catalog/db.ts';
 import type { AudiencesTable } from '../../catalog/schema.ts';
 import type { AudienceDefinition } from '../../domain/audience.ts';
-import { errors } from '../../domain/errors.ts';
+import { ApiError, errors } from '../../domain/errors.ts';
 import { parseName, parseProperty } from '../../domain/names.ts';
 import { microsToRfc3339, nowMicros } from '../../domain/time.ts';
 import { requireRole, type Principal } from '../../auth/principal.ts';
@@ -191,6 +191,22 @@ export class AudienceService {
     if (stored.archived)
       throw errors.failedPrecondition(`${stored.name} is archived and cannot be exported.`);
     return stored;
+  }
+
+  /**
+   * forExport for a create request whose `field` names the audience: a missing or archived audience
+   * is a bad argument of that request (INVALID_ARGUMENT naming the field), not a missing resource.
+   */
+  async forExportRequest(p: Principal, name: unknown, field: string): Promise<StoredAudience> {
+    try {
+      return await this.forExport(p, name, field);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 'NOT_FOUND')
+        throw errors.invalidField(field, `audience ${String(name)} was not found.`);
+      if (err instanceof ApiError && err.status === 'FAILED_PRECONDITION')
+        throw errors.invalidField(field, err.message);
+      throw err;
+    }
   }
 
   private async requireProperty(propertyId: number): Promise<void> {

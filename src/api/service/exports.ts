@@ -14,7 +14,7 @@
 import { RawJson } from '../../domain/raw-json.ts';
 import { createHash } from 'node:crypto';
 import type { CatalogDb } from '../../catalog/db.ts';
-import { ApiError, errors } from '../../domain/errors.ts';
+import { errors } from '../../domain/errors.ts';
 import { parseName, parseProperty } from '../../domain/names.ts';
 import { microsToRfc3339 } from '../../domain/time.ts';
 import { requireRole, type Principal } from '../../auth/principal.ts';
@@ -300,16 +300,7 @@ export class ExportService {
               field: `${f}.webhook_notification`,
             })
           : undefined;
-    let audience;
-    try {
-      audience = await this.audiences.forExport(p, input.audience, `${f}.audience`);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 'NOT_FOUND')
-        throw errors.invalidField(`${f}.audience`, `audience ${String(input.audience)} was not found.`);
-      if (err instanceof ApiError && err.status === 'FAILED_PRECONDITION')
-        throw errors.invalidField(`${f}.audience`, err.message);
-      throw err;
-    }
+    const audience = await this.audiences.forExportRequest(p, input.audience, `${f}.audience`);
     const property = await this.db
       .selectFrom('properties')
       .select('time_zone')

@@ -6,7 +6,7 @@
 // create returns.
 
 import type { CatalogDb } from '../../catalog/db.ts';
-import { ApiError, errors } from '../../domain/errors.ts';
+import { errors } from '../../domain/errors.ts';
 import { parseName, parseProperty } from '../../domain/names.ts';
 import { requireRole, type Principal } from '../../auth/principal.ts';
 import {
@@ -41,16 +41,7 @@ export class RecurringListService {
     if (audProperty !== propertyId)
       throw errors.invalidField(`${F}.audience`, `${String(input.audience)} does not belong to ${parent}.`);
     const dimensions = parseDimensions(input.dimensions, `${F}.dimensions`);
-    let audience;
-    try {
-      audience = await this.audiences.forExport(p, input.audience, `${F}.audience`);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 'NOT_FOUND')
-        throw errors.invalidField(`${F}.audience`, `audience ${String(input.audience)} was not found.`);
-      if (err instanceof ApiError && err.status === 'FAILED_PRECONDITION')
-        throw errors.invalidField(`${F}.audience`, err.message);
-      throw err;
-    }
+    const audience = await this.audiences.forExportRequest(p, input.audience, `${F}.audience`);
     const property = await this.db
       .selectFrom('properties')
       .select('time_zone')
