@@ -1,42 +1,76 @@
 // Measurement Protocol ingest over loopback: concurrent clients POST 25-event requests to
 // /mp/collect on a server started like a user starts it; every 204 is a durable acknowledgement.
-// Prints events/s and request latency percentiles. Usage:
+// Prints events/s, request latency percentiles and the CPU used by the server and by the load
+// generator (this process: autocannon shares the machine's cores with the server). Usage:
 //   npx tsx bench/mp-ingest.bench.ts [seconds=15] [connections=64]
+// Bodies are built before the run (a pool of distinct requests, 100,000 client ids in all), so the
+// load generator only copies buffers. AUDEX_CPU_PROFILE_DIR=<dir> writes a CPU profile of the
+// server's main thread there (bench/cpu-profile.mjs; summarize with bench/profile-summary.mjs).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { removeDir, startServer } from '../test/helpers/server.ts';
 import { createTestProperty } from '../test/helpers/property.ts';
 
 const seconds = Number(process.argv[2] ?? 15);
 const connections = Number(process.argv[3] ?? 64);
+const POOL = 4096;
 
-const server = await startServer();
+const profileDir = process.env.AUDEX_CPU_PROFILE_DIR;
+const server = await startServer(
+  profileDir ? { env: { NODE_OPTIONS: `--import ${join(import.meta.dirname, 'cpu-profile.mjs')}` } } : {},
+);
 const p = await createTestProperty(server);
-let n = 0;
-const body = () => {
-  n++;
-  return JSON.stringify({
-    client_id: `${n % 100_000}.1700000000`,
-    user_id: n % 3 === 0 ? `user-${n % 100_000}` : undefined,
-    events: Array.from({ length: 25 }, (_, i) => ({
-      name: i % 5 === 0 ? 'add_to_cart' : 'page_view',
-      params: {
-        session_id: String(1_700_000_000 + (n % 1000)),
-        page_location: `https://shop.example/p/${i}`,
-        value: i * 1.5,
-        engagement_time_msec: 100,
-      },
-    })),
-  });
-};
 
+const body = (n: number): Buffer =>
+  Buffer.from(
+    JSON.stringify({
+      client_id: `${n % 100_000}.1700000000`,
+      user_id: n % 3 === 0 ? `user-${n % 100_000}` : undefined,
+      events: Array.from({ length: 25 }, (_, i) => ({
+        name: i % 5 === 0 ? 'add_to_cart' : 'page_view',
+        params: {
+          session_id: String(1_700_000_000 + (n % 1000)),
+          page_location: `https://shop.example/p/${i}`,
+          value: i * 1.5,
+          engagement_time_msec: 100,
+        },
+      })),
+    }),
+  );
+// Client ids n, n + POOL, n + 2·POOL… share a body shape; the id prefix varies per round.
+const pool = Array.from({ length: POOL }, (_, i) => body(i));
+let sent = 0;
+
+/** Clock ticks (1/100 s) of user + system time of a process, from /proc. */
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+const serverPid = server.proc.pid!;
+const serverCpu0 = cpuTicks(serverPid);
+const selfCpu0 = process.cpuUsage();
+const wall0 = performance.now();
 const result = await autocannon({
   url: `${server.url}/mp/collect?measurement_id=${p.measurementId}&api_secret=${p.secret}`,
   method: 'POST',
   headers: { 'content-type': 'application/json' },
   connections,
   duration: seconds,
-  requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }],
+  requests: [
+    {
+      setupRequest: (req) => {
+        req.body = pool[sent++ % POOL]!;
+        return req;
+      },
+    },
+  ],
 });
+const wall = (performance.now() - wall0) / 1000;
+const serverCpu = (cpuTicks(serverPid) - serverCpu0) / 100;
+const selfCpu = process.cpuUsage(selfCpu0);
 
 const stored = await fetch(`${server.url}/audex/v1/metrics`, {
   headers: { authorization: 'Bearer test-admin-key-0123456789abcdef' },
@@ -56,4 +90,8 @@ console.log(
 );
 console.log(
   `ingest appends: ${stored.ingest.appends} (mean batch ${Math.round(stored.ingest.events / Math.max(1, stored.ingest.appends))} events)`,
+);
+console.log(
+  `cpu over ${wall.toFixed(1)} s wall: server ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / wall).toFixed(0)}%, all threads), ` +
+    `load generator ${((selfCpu.user + selfCpu.system) / 1e6).toFixed(1)} s (${((100 * (selfCpu.user + selfCpu.system)) / 1e6 / wall).toFixed(0)}%)`,
 );

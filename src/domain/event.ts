@@ -130,25 +130,45 @@ export const EVENT_COLUMNS = [
 // In SQL: a param's string form is coalesce(p.s, p.i::VARCHAR, p.d::VARCHAR); its number is
 // coalesce(p.i, p.d, TRY_CAST(p.s AS DOUBLE)).
 
-function encodeValue(v: ParamValue): string {
-  if ('string_value' in v) return `{"s":${JSON.stringify(v.string_value)}}`;
-  if ('int_value' in v) return `{"i":${v.int_value.toString()}}`;
-  return `{"d":${Number.isFinite(v.double_value) ? JSON.stringify(v.double_value) : 'null'}}`;
+// The encoders run for every stored event (event-store.ts), so they avoid per-call arrays and
+// closures. Keys made only of [A-Za-z0-9_] (every valid GA name) need no JSON escaping and are
+// written as they are; any other key goes through JSON.stringify. Output is byte-identical to
+// JSON.stringify of the same structure (event.test.ts checks against a reference encoder).
+const PLAIN_KEY = /^[A-Za-z0-9_]*$/;
+
+function encodeKey(k: string): string {
+  return PLAIN_KEY.test(k) ? `"${k}"` : JSON.stringify(k);
+}
+
+/** The value's arm without the closing brace: `{"s":"x"`, `{"i":1`, `{"d":1.5`. */
+function encodeValueOpen(v: ParamValue): string {
+  if ('string_value' in v) return '{"s":' + JSON.stringify(v.string_value);
+  if ('int_value' in v) return '{"i":' + v.int_value.toString();
+  // String(d) and JSON.stringify(d) print finite numbers identically.
+  return '{"d":' + (Number.isFinite(v.double_value) ? String(v.double_value) : 'null');
 }
 
 export function encodeParams(params: Params): string {
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(params)) parts.push(`${JSON.stringify(k)}:${encodeValue(v)}`);
-  return `{${parts.join(',')}}`;
+  const keys = Object.keys(params);
+  let out = '{';
+  for (let n = 0; n < keys.length; n++) {
+    const k = keys[n] as string;
+    if (n > 0) out += ',';
+    out += encodeKey(k) + ':' + encodeValueOpen(params[k] as ParamValue) + '}';
+  }
+  return out + '}';
 }
 
 export function encodeUserProperties(props: Record<string, UserPropertyValue>): string {
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(props)) {
-    const inner = encodeValue(v.value).slice(0, -1);
-    parts.push(`${JSON.stringify(k)}:${inner},"t":${v.set_timestamp_micros.toString()}}`);
+  const keys = Object.keys(props);
+  let out = '{';
+  for (let n = 0; n < keys.length; n++) {
+    const k = keys[n] as string;
+    const v = props[k] as UserPropertyValue;
+    if (n > 0) out += ',';
+    out += encodeKey(k) + ':' + encodeValueOpen(v.value) + ',"t":' + v.set_timestamp_micros.toString() + '}';
   }
-  return `{${parts.join(',')}}`;
+  return out + '}';
 }
 
 // Integers beyond 2^53 must survive the JSON round trip, so they are re-read from the raw text.

@@ -92,6 +92,8 @@ export class Sessionizer {
     // Late events: their own mini-sessionisation, not touching the user state.
     let lateLast: bigint | null = null;
     let lateId = 0n;
+    // The LRU is touched once per user and batch (the same order as touching at every event).
+    let touched = false;
     for (const e of group) {
       const t = e.event_timestamp;
       if (e.ga_session_id !== null) {
@@ -126,7 +128,7 @@ export class Sessionizer {
           state.startTs = t;
         }
         e.ga_session_number ??= state.sessionNumber;
-        this.touch(key, state);
+        touched = true;
         continue;
       }
       if (!state) {
@@ -156,8 +158,9 @@ export class Sessionizer {
       }
       e.ga_session_id = state.sessionId;
       e.ga_session_number ??= state.sessionNumber;
-      this.touch(key, state);
+      touched = true;
     }
+    if (touched && state) this.touch(key, state);
   }
 
   private remember(state: UserState): void {

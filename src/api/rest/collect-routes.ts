@@ -61,19 +61,37 @@ class StreamCache {
   }
 }
 
-/** Reads at most `limit` bytes; `buf` is null (and the rest drained) when the body is larger. */
-async function readCapped(
+/**
+ * Reads at most `limit` bytes; `buf` is null (and the rest drained) when the body is larger.
+ * Plain 'data'/'end' listeners: this runs for every collected hit, and an async iterator over the
+ * request costs several promise allocations per chunk.
+ */
+export function readCapped(
   req: IncomingMessage,
   limit: number,
 ): Promise<{ buf: Buffer | null; size: number }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size <= limit) chunks.push(chunk as Buffer);
-    else chunks.length = 0;
-  }
-  return { buf: size <= limit ? Buffer.concat(chunks) : null, size };
+  return new Promise((resolve, reject) => {
+    let first: Buffer | null = null;
+    let chunks: Buffer[] | null = null;
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        first = null;
+        chunks = null;
+      } else if (first === null) first = chunk;
+      else (chunks ??= [first]).push(chunk);
+    });
+    req.once('end', () => {
+      if (size > limit) resolve({ buf: null, size });
+      else resolve({ buf: chunks ? Buffer.concat(chunks) : (first ?? Buffer.alloc(0)), size });
+    });
+    req.once('error', reject);
+    // A client that goes away mid-body never sends 'end' (a settled promise ignores this).
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('request aborted'));
+    });
+  });
 }
 
 /** The validator's view of a request body, whether it fit under the limit or not. */

@@ -379,7 +379,6 @@ function validateEvent(
     let seen = 0;
     for (const k of keys) {
       const v = rawParams[k];
-      const path = `${at}.params.${k}`;
       if (k === 'items') {
         items = validateItems(run, v, `${at}.params.items`, ctx.debug);
         continue;
@@ -397,13 +396,17 @@ function validateEvent(
           continue;
         }
         eventTsRaw = v;
-        eventTsPath = path;
+        eventTsPath = `${at}.params.${k}`;
         continue;
       }
       if (SESSION_PARAM_NAMES.has(k)) {
         const sid = parseSessionId(v);
         if (sid === null) {
-          run.add(path, 'VALUE_INVALID', `Event param [${k}] at index [${i}] must contain only digits.`);
+          run.add(
+            `${at}.params.${k}`,
+            'VALUE_INVALID',
+            `Event param [${k}] at index [${i}] must contain only digits.`,
+          );
         } else if (sessionKey !== null && sessionId !== sid) {
           run.add(
             `${at}.params`,
@@ -435,7 +438,7 @@ function validateEvent(
         const len = charLength(v);
         if (len > max) {
           run.add(
-            path,
+            `${at}.params.${k}`,
             'VALUE_OUT_OF_BOUNDS',
             `Event param [${k}] has value with length [${len}], the maximum is ${max}.`,
           );
@@ -446,7 +449,7 @@ function validateEvent(
       else if (typeof v === 'boolean') value = { string_value: v ? 'true' : 'false' };
       else {
         run.add(
-          path,
+          `${at}.params.${k}`,
           'VALUE_INVALID',
           `Event param [${k}] at index [${i}] has a value of an unsupported type; use a string or a number.`,
         );
@@ -455,15 +458,19 @@ function validateEvent(
       // Recommendations (reported always; enforced only under ENFORCE_RECOMMENDATIONS).
       if (k === 'currency' && (typeof v !== 'string' || !CURRENCY.test(v))) {
         run.add(
-          path,
+          `${at}.params.${k}`,
           'VALUE_INVALID',
           `Event param [currency] at index [${i}] must be a 3-letter ISO 4217 code.`,
         );
       } else if (k === 'value' && typeof v !== 'number') {
-        run.add(path, 'VALUE_INVALID', `Event param [value] at index [${i}] must be a number.`);
+        run.add(
+          `${at}.params.${k}`,
+          'VALUE_INVALID',
+          `Event param [value] at index [${i}] must be a number.`,
+        );
       } else if (k === 'engagement_time_msec' && !(typeof v === 'number' && v >= 0)) {
         run.add(
-          path,
+          `${at}.params.${k}`,
           'VALUE_INVALID',
           `Event param [engagement_time_msec] at index [${i}] must be a non-negative number.`,
         );
