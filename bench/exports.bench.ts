@@ -2,8 +2,13 @@
 // events.duckdb with DuckDB SQL (the columns of EVENT_COLUMNS), starts `audex serve` on it like a
 // user, then measures with the official client: create -> ACTIVE for the built-in Purchasers
 // audience; and :query throughput over HTTP with 250,000-row pages, with plain fetch and with the
-// official client. Last, the snapshot read path at offset 0 vs offset 5,000,000 on a 6M-row
-// snapshot (cost must not grow with the offset). Prints figures; no assertions. Usage:
+// official client (the first plain-fetch run includes the one-time rendering of the snapshot's
+// rows file, src/storage/duckdb/rendered-rows.ts; its first page is timed apart). The plain-fetch
+// line includes the client's JSON.parse of every page; the "bytes only" lines (fetch, node:http)
+// show what the server and the transport deliver without it; then
+// `audex exports download` (src/cli/exports.ts, the CLI's own code in this process) to CSV, NDJSON
+// and Parquet. Last, the snapshot read paths at offset 0 vs offset 5,000,000 on a 6M-row snapshot
+// (cost must not grow with the offset). Prints figures; no assertions. Usage:
 //   npx tsx bench/exports.bench.ts [events=10000000] [devices=1000000]
 import { ADMIN_KEY, api, removeDir, startServer, tempDataDir } from '../test/helpers/server.ts';
 import { dataClient } from '../test/helpers/clients.ts';
@@ -11,6 +16,11 @@ import { createTestProperty, sendMp } from '../test/helpers/property.ts';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { DuckDbSnapshotStore } from '../src/storage/duckdb/snapshots.ts';
+import { AudexClient } from '../src/cli/client.ts';
+import { downloadExport, type DownloadFormat } from '../src/cli/exports.ts';
+import { statSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
 
 const EVENTS = Number(process.argv[2] ?? 10_000_000);
 const DEVICES = Number(process.argv[3] ?? 1_000_000);
@@ -99,6 +109,7 @@ async function main(): Promise<void> {
       t = performance.now();
       let n = 0;
       let bytes = 0;
+      let firstPageMs = 0;
       for (let offset = 0; offset < rows; offset += PAGE) {
         const res = await fetch(`${server.url}/v1beta/${done.name}:query`, {
           method: 'POST',
@@ -108,12 +119,79 @@ async function main(): Promise<void> {
         const text = await res.text();
         bytes += text.length;
         n += (JSON.parse(text) as { audienceRows: unknown[] }).audienceRows.length;
+        if (offset === 0) firstPageMs = performance.now() - t;
       }
       const s = (performance.now() - t) / 1000;
       console.log(
-        `:query plain fetch, ${PAGE}-row pages: ${fmt(n)} rows in ${s.toFixed(2)} s = ${fmt(n / s)} rows/s (${(bytes / 1e6).toFixed(0)} MB JSON)`,
+        `:query plain fetch, ${PAGE}-row pages: ${fmt(n)} rows in ${s.toFixed(2)} s = ${fmt(n / s)} rows/s (${(bytes / 1e6).toFixed(0)} MB JSON; first page ${firstPageMs.toFixed(0)} ms${run === 0 ? ', includes rendering the rows file' : ''})`,
       );
     }
+    // The same pages, read as bytes without JSON.parse: what the server and the transport deliver
+    // (the line above also pays the client's JSON.parse of ~110 bytes/row, which dominates it).
+    t = performance.now();
+    let bytesOnly = 0;
+    let parseMs = 0;
+    for (let offset = 0; offset < rows; offset += PAGE) {
+      const res = await fetch(`${server.url}/v1beta/${done.name}:query`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ offset: String(offset), limit: String(PAGE) }),
+      });
+      bytesOnly += (await res.arrayBuffer()).byteLength;
+    }
+    const sBytes = (performance.now() - t) / 1000;
+    // And with node:http, the plainest client (fetch's own body handling costs ~0.2-0.3 s of CPU per
+    // 28 MB page on the bench VM, where first-touch page faults are expensive).
+    const agent = new http.Agent({ keepAlive: true });
+    const httpPage = (offset: number) =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ offset: String(offset), limit: String(PAGE) });
+        const req = http.request(
+          `${server.url}/v1beta/${done.name}:query`,
+          {
+            method: 'POST',
+            agent,
+            headers: {
+              authorization: `Bearer ${ADMIN_KEY}`,
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+            },
+          },
+          (res) => {
+            let size = 0;
+            res.on('data', (c: Buffer) => (size += c.length));
+            res.on('end', () => resolve(size));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const httpRuns: string[] = [];
+    for (let run = 0; run < 2; run++) {
+      const t0 = performance.now();
+      let size = 0;
+      for (let offset = 0; offset < rows; offset += PAGE) size += await httpPage(offset);
+      const s = (performance.now() - t0) / 1000;
+      httpRuns.push(`${fmt(rows / s)} rows/s (${(size / 1e6).toFixed(0)} MB in ${s.toFixed(2)} s)`);
+    }
+    agent.destroy();
+    {
+      // The client's JSON.parse of one full page, alone.
+      const res = await fetch(`${server.url}/v1beta/${done.name}:query`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ offset: '0', limit: String(PAGE) }),
+      });
+      const text = await res.text();
+      const t0 = performance.now();
+      JSON.parse(text);
+      parseMs = performance.now() - t0;
+    }
+    console.log(
+      `:query plain fetch, bytes only (no JSON.parse): ${fmt(rows)} rows in ${sBytes.toFixed(2)} s = ${fmt(rows / sBytes)} rows/s (${(bytesOnly / 1e6).toFixed(0)} MB); client JSON.parse of one ${fmt(Math.min(rows, PAGE))}-row page: ${parseMs.toFixed(0)} ms`,
+    );
+    console.log(`:query plain node:http, bytes only, ${PAGE}-row pages: ${httpRuns.join('; ')}`);
     t = performance.now();
     let n = 0;
     for (let offset = 0; offset < rows; offset += PAGE) {
@@ -124,6 +202,17 @@ async function main(): Promise<void> {
     console.log(
       `:query official client, ${PAGE}-row pages: ${fmt(n)} rows in ${s.toFixed(2)} s = ${fmt(n / s)} rows/s`,
     );
+    // The CLI's download (pages of 250,000 rows through :query, written as they arrive).
+    const cli = new AudexClient(server.url, ADMIN_KEY);
+    for (const format of ['csv', 'ndjson', 'parquet'] as DownloadFormat[]) {
+      const out = join(dataDir, `download.${format}`);
+      t = performance.now();
+      const r = await downloadExport(cli, done.name!, { format, out });
+      const s = (performance.now() - t) / 1000;
+      console.log(
+        `exports download --format ${format}: ${fmt(r.rowsWritten)} rows in ${s.toFixed(2)} s = ${fmt(r.rowsWritten / s)} rows/s (${(statSync(out).size / 1e6).toFixed(0)} MB)`,
+      );
+    }
     // Same page at the start and at the end of the export.
     for (const offset of [0, Math.max(0, rows - PAGE)]) {
       t = performance.now();
@@ -155,6 +244,18 @@ FROM range(6000000) t(i) ORDER BY rn`);
         `snapshot read offset ${fmt(offset)} limit ${fmt(limit)}: ${ms(t)} (${fmt(r.length)} rows)`,
       );
     }
+  }
+  const dims = ['deviceId', 'userId', 'isAdsPersonalizationAllowed', 'isLimitedAdTracking'] as const;
+  t = performance.now();
+  await snaps.readRowsJson('bench6m', 0, 1, [...dims]);
+  console.log(`6M-row snapshot rows file rendered (first JSON page): ${ms(t)}`);
+  for (const offset of [0, 5_000_000, 0, 5_000_000]) {
+    t = performance.now();
+    const r = await snaps.readRowsJson('bench6m', offset, PAGE, [...dims]);
+    console.log(
+      `snapshot JSON page offset ${fmt(offset)} limit ${fmt(PAGE)}: ${ms(t)} (${fmt(r.data.length)} bytes)`,
+    );
+    r.release(); // as the REST transport does once written: the next page reuses the memory
   }
   await snaps.drop('bench6m');
   await store.close();

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { DuckDbSnapshotStore } from '../src/storage/duckdb/snapshots.ts';
+import { DeviceAttributeIndex } from '../src/storage/duckdb/device-attributes.ts';
 import { baseEvent } from '../src/storage/duckdb/event-fixtures.ts';
 import { BUILTIN_AUDIENCES } from '../src/audience/validate.ts';
 import type { MembershipRequest } from '../src/storage/contract.ts';
@@ -112,6 +113,22 @@ describe('DuckDbSnapshotStore', () => {
     ]);
   });
 
+  test('the folded device attributes change nothing, late and future events included', async () => {
+    const expected = await (async () => {
+      await snapshots.materialize('f0', req());
+      return snapshots.read('f0', 0, 10);
+    })();
+    const index = new DeviceAttributeIndex(store.db, { chunk: 2n });
+    // Part of the history, then all of it: the state then holds the late (after the high-water
+    // mark) and future (after asOf) events, so d1 and d2 must be recomputed from their events.
+    for (const upTo of [3n, undefined]) {
+      await index.catchUp(upTo);
+      await snapshots.materialize('f1', req());
+      assert.deepEqual(await snapshots.read('f1', 0, 10), expected);
+    }
+    await index.stop();
+  });
+
   test('pages by rn: no overlap, no gap, empty past the end', async () => {
     await snapshots.materialize('t2', req());
     const pages = [await snapshots.read('t2', 0, 3), await snapshots.read('t2', 3, 3)];
@@ -131,5 +148,40 @@ describe('DuckDbSnapshotStore', () => {
     await snapshots.drop('t3');
     assert.ok(!(await snapshots.list()).includes('t3'));
     await assert.rejects(snapshots.read('t3', 0, 1));
+  });
+});
+
+describe('DuckDbSnapshotStore at a few thousand members', () => {
+  test('rn follows deviceId byte order on the in-engine path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audex-snap-order-'));
+    const store = await DuckDbEventStore.open({ dataDir: dir, threads: 2 });
+    try {
+      const snapshots = new DuckDbSnapshotStore(store.db, new DuckDbAudienceEngine(store.db));
+      const ids = Array.from({ length: 30_000 }, (_, i) => `${((i * 7919) % 30_011).toString(36)}.${i % 7}`);
+      for (let i = 0; i < ids.length; i += 5000)
+        await store.append(
+          ids.slice(i, i + 5000).map((id) => ev({ user_pseudo_id: id, event_name: 'purchase' })),
+        );
+      const n = await snapshots.materialize('o1', {
+        propertyId: 1n,
+        audience: purchasers,
+        config: {
+          createTimeMicros: NOW - 100n * HOUR,
+          backfillDays: 30,
+          timeZone: 'UTC',
+          ignoreEventNamesForAdjacency: [],
+        },
+        asOfMicros: NOW,
+      });
+      const unique = [...new Set(ids)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      assert.equal(n, unique.length);
+      const got: string[] = [];
+      for (let offset = 0; offset < n; offset += 7000)
+        got.push(...(await snapshots.read('o1', offset, 7000)).map((r) => r.deviceId));
+      assert.deepEqual(got, unique);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -21,6 +21,7 @@ import { Sessionizer } from '../ingest/sessionizer.ts';
 import { registerCollectRoutes } from '../api/rest/collect-routes.ts';
 import { EventReadService } from '../api/service/events.ts';
 import { registerImportRoutes } from '../api/rest/import-routes.ts';
+import { DeviceAttributeIndex } from '../storage/duckdb/device-attributes.ts';
 import { DuckDbSnapshotStore } from '../storage/duckdb/snapshots.ts';
 import { ExportService } from '../api/service/exports.ts';
 import { registerExportRpcs } from '../api/rpc/export-rpcs.ts';
@@ -63,6 +64,8 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   const ingest = new IngestBuffer(events);
   const members = new DuckDbAudienceEngine(events.db);
   const snapshots = new DuckDbSnapshotStore(events.db, members);
+  // Keeps exports from aggregating every event for their members' attributes (see the module).
+  const deviceAttributes = new DeviceAttributeIndex(events.db, { log });
 
   const audiences = new AudienceService(catalog);
   const admin = new AdminService(catalog, keys, (id) => audiences.ensureBuiltins(id));
@@ -86,7 +89,13 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     leaseSeconds: config.exports.leaseSeconds,
     testDelayMs: config.exports.testDelayMs,
     log,
-    onFinished: (id) => exportService.notifyFinished(id),
+    onFinished: async (id) => {
+      // Not awaited: rendering a big export's pages must not hold up the next job.
+      exportService
+        .warmRows(id)
+        .catch((err: unknown) => log.error('pre-rendering export rows failed', { id, error: String(err) }));
+      await exportService.notifyFinished(id);
+    },
   });
   // Lists of recurring audience lists: idempotent per (recurring list, day), see recurring.ts.
   const recurringScheduler = new RecurringScheduler(
@@ -123,7 +132,11 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   api.api('GET', '/audex/v1/{parent=properties/*}/events', async (r) =>
     eventReader.list(r.principal, r.params.parent!, r.query),
   );
-  api.api('GET', '/audex/v1/metrics', async () => ({ collect: collectStats, ingest: ingest.stats }));
+  api.api('GET', '/audex/v1/metrics', async () => ({
+    collect: collectStats,
+    ingest: ingest.stats,
+    deviceAttributes: deviceAttributes.stats,
+  }));
   api
     .api('POST', '/audex/v1/keys', async (r) => keyAdmin.create(r.principal, r.body))
     .api('GET', '/audex/v1/keys', async (r) => keyAdmin.list(r.principal))
@@ -144,6 +157,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   });
   accepting = true;
   webhooks.start();
+  deviceAttributes.start();
   exportRunner.start();
   recurringScheduler.start();
   log.info('audex listening', { url: `http://${config.server.host}:${port}`, grpcPort });
@@ -156,6 +170,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     { name: 'recurring scheduler', run: () => recurringScheduler.stop() },
     { name: 'export runner', run: () => exportRunner.stop() },
     { name: 'webhook outbox', run: () => webhooks.stop() },
+    { name: 'device attributes', run: () => deviceAttributes.stop() },
     { name: 'event store', run: () => events.db.close() },
     { name: 'catalog', run: () => catalog.destroy() },
   ];

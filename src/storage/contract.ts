@@ -3,6 +3,7 @@
 
 import type { AudienceDefinition, EvaluationConfig } from '../domain/audience.ts';
 import type { NewEvent, StoredEvent } from '../domain/event.ts';
+import type { RawJson } from '../domain/raw-json.ts';
 
 export interface EventStore {
   /**
@@ -80,15 +81,21 @@ export interface SnapshotStore {
   /** Rows [offset, offset+limit) in the stable order; cost independent of offset. */
   read(snapshotId: string, offset: number, limit: number): Promise<MemberRow[]>;
   /**
-   * Optional fast path: the same rows as the JSON text of AudienceRow objects (comma separated, no
-   * brackets), values in the order of `dimensions`, rendered by the engine.
+   * Optional fast path: the same rows as one JSON array of AudienceRow objects
+   * (`[{"dimensionValues":[{"value":"…"},…]},…]`, `[]` past the end), values in the order of
+   * `dimensions`, pre-rendered by the engine as text or UTF-8 bytes.
    */
   readRowsJson?(
     snapshotId: string,
     offset: number,
     limit: number,
     dimensions: ('deviceId' | 'userId' | 'isAdsPersonalizationAllowed' | 'isLimitedAdTracking')[],
-  ): Promise<string>;
+  ): Promise<RawJson>;
+  /** Optional: prepares the readRowsJson fast path ahead of the first query (best effort). */
+  warmRowsJson?(
+    snapshotId: string,
+    dimensions: ('deviceId' | 'userId' | 'isAdsPersonalizationAllowed' | 'isLimitedAdTracking')[],
+  ): Promise<void>;
   drop(snapshotId: string): Promise<void>;
   /** The latest committed ingest_seq of the event store (0 when empty): a snapshot's high-water mark. */
   highWaterMark(): Promise<bigint>;

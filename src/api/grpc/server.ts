@@ -38,7 +38,11 @@ function toServiceError(err: ApiError): grpc.ServiceError {
 
 /** Protobuf encoding needs objects: pre-rendered JSON (src/domain/raw-json.ts) is parsed back. */
 function withoutRaw(value: unknown): unknown {
-  if (value instanceof RawJson) return value.toValue();
+  if (value instanceof RawJson) {
+    const parsed = value.toValue();
+    value.release(); // parsed into new objects: the bytes are no longer needed
+    return parsed;
+  }
   if (Array.isArray(value)) return value.map(withoutRaw);
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutRaw(v)]));

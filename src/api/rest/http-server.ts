@@ -2,7 +2,7 @@
 // enum-encoding=int), the AIP-193 error envelope, and API-key authentication. Handlers are
 // transport-free service calls; raw routes (collection endpoints, file import) get the streams.
 
-import { stringifyWithRaw } from '../../domain/raw-json.ts';
+import { jsonChunks, type RawJson } from '../../domain/raw-json.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApiError, errors, toApiError } from '../../domain/errors.ts';
 import type { Principal } from '../../auth/principal.ts';
@@ -172,13 +172,28 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
   }
 }
 
+/**
+ * Writes body as JSON. Pre-rendered RawJson bytes (a query page) go to the socket as they are,
+ * between the text before and after them: a 17 MB page is never turned into a JS string.
+ */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = stringifyWithRaw(body ?? {});
+  const raws: RawJson[] = [];
+  const chunks = jsonChunks(body ?? {}, raws);
+  let length = 0;
+  for (const c of chunks) length += typeof c === 'string' ? Buffer.byteLength(c) : c.length;
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
+    'content-length': length,
   });
-  res.end(text);
+  if (chunks.length === 1) {
+    res.end(chunks[0]);
+    return;
+  }
+  for (const c of chunks) res.write(c);
+  // Pooled page bytes are reused only once handed to the OS ('finish'); never after an abort.
+  res.end(() => {
+    for (const r of raws) r.release();
+  });
 }
 
 export function sendError(res: ServerResponse, err: ApiError): void {

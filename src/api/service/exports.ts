@@ -373,6 +373,13 @@ export class ExportService {
     await this.repo.setWebhookStage(row.id, 2);
   }
 
+  /** Prepares a finished export's JSON pages before the first query asks for them. */
+  async warmRows(id: number): Promise<void> {
+    const row = await this.repo.byId(id);
+    if (!row || row.state !== 'ACTIVE' || !this.snapshots.warmRowsJson) return;
+    await this.snapshots.warmRowsJson(snapshotIdOf(row.id), JSON.parse(row.dimensions) as ExportDimension[]);
+  }
+
   /**
    * At start: enqueues the notifications a crash left behind (between a create or a job's end and
    * the enqueue). At least once: a crash right after an enqueue may send that notification twice.
@@ -447,9 +454,12 @@ export class ExportService {
     const dims = JSON.parse(row.dimensions) as ExportDimension[];
     const past = offset >= BigInt(total);
     const id = snapshotIdOf(row.id);
-    // The engine renders big pages straight to JSON when it can (see src/domain/raw-json.ts).
+    // The engine serves pages as pre-rendered JSON when it can (text or bytes that the REST
+    // transport writes as they are; see src/domain/raw-json.ts and docs/exports.md).
     const audienceRows = this.snapshots.readRowsJson
-      ? new RawJson(`[${past ? '' : await this.snapshots.readRowsJson(id, Number(offset), limit, dims)}]`)
+      ? past
+        ? new RawJson('[]')
+        : await this.snapshots.readRowsJson(id, Number(offset), limit, dims)
       : (past ? [] : await this.snapshots.read(id, Number(offset), limit)).map((m) => ({
           dimensionValues: dims.map((d) => ({ value: dimensionValue(m, d) })),
         }));

@@ -109,6 +109,9 @@ export class DuckDbDatabase {
     /** The only connection that writes. */
     readonly writer: Session,
     private readonly readers: Session[],
+    /** A connection of its own for background maintenance (device-attributes.ts), so a long fold
+     * never queues reads behind it. */
+    readonly maintenance: Session,
     readonly path: string,
   ) {}
 
@@ -142,7 +145,8 @@ export class DuckDbDatabase {
       const readers: Session[] = [];
       for (let i = 0; i < Math.max(1, options.readers ?? 2); i++)
         readers.push(new Session(await instance.connect()));
-      return new DuckDbDatabase(instance, writer, readers, path);
+      const maintenance = new Session(await instance.connect());
+      return new DuckDbDatabase(instance, writer, readers, maintenance, path);
     } catch (err) {
       instance.closeSync();
       throw wrapDuckDbError(err);
@@ -165,7 +169,11 @@ export class DuckDbDatabase {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.writer.close(), ...this.readers.map((r) => r.close())]);
+    await Promise.all([
+      this.writer.close(),
+      this.maintenance.close(),
+      ...this.readers.map((r) => r.close()),
+    ]);
     this.instance.closeSync();
   }
 }

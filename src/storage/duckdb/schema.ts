@@ -16,6 +16,7 @@ import { EVENT_COLUMNS } from '../../domain/event.ts';
 import type { Session } from './connection.ts';
 import { quoteIdent } from './sql.ts';
 import { StorageError } from '../errors.ts';
+import { ensureDeviceAttributesSchema } from './device-attributes.ts';
 
 export const EVENTS_TABLE = 'events';
 
@@ -63,6 +64,7 @@ export function createEventsTableSql(): string {
 /** Creates the table if missing and checks that an existing one has exactly EVENT_COLUMNS. */
 export async function ensureSchema(writer: Session): Promise<void> {
   await writer.run(createEventsTableSql());
+  await ensureDeviceAttributesSchema(writer);
   const rows = await writer.all(
     `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
     [EVENTS_TABLE],

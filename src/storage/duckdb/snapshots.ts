@@ -6,8 +6,9 @@
 //   page costs the same at offset 0 and at offset 5,000,000 (bench/exports.bench.ts measures it).
 // - One table per snapshot (not one shared table) because dropping an expired snapshot is then a
 //   DROP TABLE that returns the space, instead of DELETEs that leave holes in a shared table.
-// - materialize() runs in one transaction: stage the member ids, compute their attributes with one
-//   aggregate over the events, CREATE OR REPLACE the snapshot table. A crash leaves nothing behind
+// - materialize() runs in one transaction: stage the member ids, take their attributes from the
+//   incrementally folded per-device state plus the events the fold has not reached
+//   (device-attributes.ts), CREATE OR REPLACE the snapshot table. A crash leaves nothing behind
 //   and a retry replaces whatever a previous attempt wrote. It runs on a read connection (an
 //   exception to "only the writer writes": it writes only its own new tables, which no append
 //   touches), so ingest is not blocked while a big snapshot is written.
@@ -19,12 +20,24 @@
 //   DENIED or the latest non-null non_personalized_ads is true; otherwise 'true' if either signal
 //   exists; otherwise '(not set)'.
 // - isLimitedAdTracking: latest non-null device_is_limited_ad_tracking, '(not set)' when none.
+//
+// JSON pages (readRowsJson, the :query fast path): the snapshot's rows are rendered once, at its
+// first JSON query, into a file of AudienceRow JSON plus an index of byte offsets in
+// `<data>/export-rows/` (rendered-rows.ts: why and how), so a page is one byte range read from disk
+// whatever its offset, and the REST transport sends those bytes as they are. The file is made by a
+// DuckDB COPY of the same JSON text the SQL path renders (to_json of each value, byte-identical to
+// json_object's), reused after a restart, and deleted by drop(). When it cannot be made, pages are
+// rendered by SQL per page as before (readRowsJsonSql), with identical output.
 
+import { dirname, join } from 'node:path';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { RawJson } from '../../domain/raw-json.ts';
 import type { AudienceEngine, MemberRow, MembershipRequest, SnapshotStore } from '../contract.ts';
 import { StorageError } from '../errors.ts';
 import type { DuckDbDatabase } from './connection.ts';
+import { RenderedRows } from './rendered-rows.ts';
 import { EVENTS_TABLE } from './schema.ts';
+import { stageMemberAttributes } from './device-attributes.ts';
 
 const PREFIX = 'export_snapshot_';
 
@@ -45,11 +58,11 @@ function tableFor(snapshotId: string): string {
   return `${PREFIX}${snapshotId}`;
 }
 
-/** Name of a table's first column (the compiled members query names its column itself). */
-async function firstColumn(con: DuckDBConnection, table: string): Promise<string> {
+/** Name of a table's second column (the compiled members query names its column itself). */
+async function secondColumn(con: DuckDBConnection, table: string): Promise<string> {
   const rows = (
     await con.runAndReadAll(
-      `SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position LIMIT 1`,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position LIMIT 1 OFFSET 1`,
       [table],
     )
   ).getRowObjectsJS();
@@ -58,9 +71,6 @@ async function firstColumn(con: DuckDBConnection, table: string): Promise<string
     throw new StorageError('other', `unexpected members column ${name}`);
   return name;
 }
-
-const LATEST = (col: string) =>
-  `arg_max(${col}, (event_timestamp, ingest_seq)) FILTER (WHERE ${col} IS NOT NULL)`;
 
 export class DuckDbSnapshotStore implements SnapshotStore {
   constructor(
@@ -80,65 +90,68 @@ export class DuckDbSnapshotStore implements SnapshotStore {
   ): Promise<number> {
     const table = tableFor(snapshotId);
     const stage = `${table}_members`;
+    // Rows rendered from an earlier attempt would no longer match the table written below.
+    await this.renderedRows().drop(snapshotId);
     onProgress?.(5);
     // Pure-SQL audiences stage their members inside DuckDB; others come back through JS.
     const inEngine = this.engine.membersQuery?.(req) ?? null;
     const members = inEngine ? [] : await this.engine.findMembers(req);
     onProgress?.(inEngine ? 10 : 50);
-    const maxSeq = req.maxIngestSeq ?? 1n << 62n;
-    const sql = `CREATE OR REPLACE TABLE ${table} AS
-WITH m AS (SELECT device_id, (row_number() OVER (ORDER BY device_id) - 1)::BIGINT AS rn FROM ${stage}),
-a AS (
-  SELECT user_pseudo_id AS device_id,
-    ${LATEST('user_id')} AS user_id,
-    ${LATEST('consent_ad_personalization')} AS consent,
-    ${LATEST('non_personalized_ads')} AS npa,
-    ${LATEST('device_is_limited_ad_tracking')} AS lat
-  FROM ${EVENTS_TABLE}
-  WHERE property_id = $1 AND event_timestamp <= $2 AND ingest_seq <= $3
-    -- Only events that carry an attribute can change one (members without any get defaults).
-    AND (user_id IS NOT NULL OR consent_ad_personalization IS NOT NULL
-         OR non_personalized_ads IS NOT NULL OR device_is_limited_ad_tracking IS NOT NULL)
-    AND user_pseudo_id IN (SELECT device_id FROM ${stage})
-  GROUP BY user_pseudo_id
-)
+    const cut = {
+      propertyId: req.propertyId,
+      asOfMicros: req.asOfMicros,
+      maxIngestSeq: req.maxIngestSeq ?? 1n << 62n,
+    };
+    // On a read connection, not the writer: the snapshot tables are this transaction's own, so it
+    // cannot conflict with appends, and ingest keeps committing while a big export is written.
+    const count = await this.db.reader().exclusive(async (con) => {
+      await con.run('BEGIN TRANSACTION');
+      try {
+        // The stage holds the member ids in deviceId byte order with their row number rn; created
+        // and dropped inside this transaction, it never reaches the disk.
+        if (inEngine) {
+          // The compiled query's only column is the user_pseudo_id, its placeholders are $1..$n,
+          // and it ends in ORDER BY: row_number() OVER () numbers its rows in that order as they
+          // stream (a second sort in a windowed row_number cost ~3x as much, measured at 700k).
+          // rn is dense whatever the order; the deviceId order is checked by the tests.
+          await con.run(
+            `CREATE OR REPLACE TABLE ${stage} AS SELECT (row_number() OVER () - 1)::BIGINT AS rn, m.* FROM (${inEngine.sql}) AS m`,
+            inEngine.parameters as DuckDBValue[],
+          );
+          const column = await secondColumn(con, stage);
+          if (column !== 'device_id')
+            await con.run(`ALTER TABLE ${stage} RENAME COLUMN ${column} TO device_id`);
+        } else {
+          await con.run(`CREATE OR REPLACE TABLE ${stage} (rn BIGINT NOT NULL, device_id VARCHAR NOT NULL)`);
+          const ap = await con.createAppender(stage);
+          try {
+            // findMembers returns the ids sorted ascending.
+            for (let i = 0; i < members.length; i++) {
+              ap.appendBigInt(BigInt(i));
+              ap.appendVarchar(members[i]!);
+              ap.endRow();
+              // Yield now and then: a million appends would otherwise block the event loop (HTTP).
+              if ((i + 1) % 8192 === 0) await new Promise<void>((r) => setImmediate(r));
+            }
+            ap.flushSync();
+          } finally {
+            ap.closeSync();
+          }
+        }
+        onProgress?.(60);
+        const attrs = await stageMemberAttributes(con, stage, table, cut);
+        await con.run(
+          `CREATE OR REPLACE TABLE ${table} AS
 SELECT m.rn, m.device_id, a.user_id,
   CASE WHEN a.consent = 'DENIED' OR a.npa THEN 'false'
        WHEN a.consent IS NOT NULL OR a.npa IS NOT NULL THEN 'true'
        ELSE '(not set)' END AS ads_personalization,
   CASE WHEN a.lat IS NULL THEN '(not set)' WHEN a.lat THEN 'true' ELSE 'false' END AS limited_ad_tracking
-FROM m LEFT JOIN a USING (device_id)
-ORDER BY m.rn`;
-    // On a read connection, not the writer: the snapshot tables are this transaction's own, so it
-    // cannot conflict with appends, and ingest keeps committing while a big export is written
-    // (measured at 10M events: ~7 s of attribute work that would otherwise stall every append).
-    const count = await this.db.reader().exclusive(async (con) => {
-      await con.run('BEGIN TRANSACTION');
-      try {
-        if (inEngine) {
-          // The compiled query's only column is the user_pseudo_id; its placeholders are $1..$n.
-          await con.run(
-            `CREATE OR REPLACE TABLE ${stage} AS SELECT m.* FROM (${inEngine.sql}) AS m`,
-            inEngine.parameters as DuckDBValue[],
-          );
-          const column = await firstColumn(con, stage);
-          if (column !== 'device_id')
-            await con.run(`ALTER TABLE ${stage} RENAME COLUMN ${column} TO device_id`);
-        } else await con.run(`CREATE OR REPLACE TABLE ${stage} (device_id VARCHAR NOT NULL)`);
-        const ap = await con.createAppender(stage);
-        try {
-          for (let i = 0; i < members.length; i++) {
-            ap.appendVarchar(members[i]!);
-            ap.endRow();
-            // Yield now and then: a million appends would otherwise block the event loop (HTTP).
-            if ((i + 1) % 8192 === 0) await new Promise<void>((r) => setImmediate(r));
-          }
-          ap.flushSync();
-        } finally {
-          ap.closeSync();
-        }
-        await con.run(sql, [req.propertyId, req.asOfMicros, maxSeq] as DuckDBValue[]);
-        await con.run(`DROP TABLE ${stage}`);
+FROM ${stage} m LEFT JOIN ${attrs.relation} a USING (device_id)
+ORDER BY m.rn`,
+          [req.propertyId] as DuckDBValue[],
+        );
+        for (const t of [stage, ...attrs.tables]) await con.run(`DROP TABLE ${t}`);
         const n = (await con.runAndReadAll(`SELECT count(*) AS n FROM ${table}`)).getRowObjectsJS();
         await con.run('COMMIT');
         return Number(n[0]?.n ?? 0);
@@ -177,10 +190,47 @@ WHERE rn >= $1 AND rn < $2 ORDER BY rn`;
   }
 
   /**
-   * Rows [offset, offset+limit) rendered by DuckDB as the JSON text of AudienceRow objects, comma
-   * separated (no brackets), values in the order of `dimensions`. Same rows, same order as read().
+   * Rows [offset, offset+limit) as one JSON array of AudienceRow objects, values in the order of
+   * `dimensions`: a byte range of the snapshot's pre-rendered file (made at the first call), or,
+   * when that file cannot be made, rendered by SQL (readRowsJsonSql). Same rows, same order as read().
    */
   async readRowsJson(
+    snapshotId: string,
+    offset: number,
+    limit: number,
+    dimensions: ExportDimensionName[],
+  ): Promise<RawJson> {
+    const table = tableFor(snapshotId);
+    if (limit <= 0 || dimensions.length === 0) return new RawJson('[]');
+    const bytes = await this.renderedRows().page(
+      snapshotId,
+      dimensions,
+      offset,
+      limit,
+      async (path, ordered) => {
+        // Physical order is rn order (the table is written ORDER BY rn); the module checks it.
+        await this.db.reader().run(
+          `COPY (SELECT rn, ${renderRowSql(dimensions)} FROM ${table}${ordered ? ' ORDER BY rn' : ''})
+TO ${sqlString(path)} (FORMAT csv, HEADER false, DELIMITER '\x01', QUOTE '\x02', ESCAPE '\x02')`,
+        );
+      },
+      async () => Number((await this.db.reader().all(`SELECT count(*) AS n FROM ${table}`))[0]?.n ?? -1),
+    );
+    if (bytes) return new RawJson(bytes, () => this.renderedRows().release(bytes));
+    return new RawJson(`[${await this.readRowsJsonSql(snapshotId, offset, limit, dimensions)}]`);
+  }
+
+  /** Renders the JSON rows file now (after the job, before the first query asks for it). */
+  async warmRowsJson(snapshotId: string, dimensions: ExportDimensionName[]): Promise<void> {
+    (await this.readRowsJson(snapshotId, 0, 1, dimensions)).release();
+  }
+
+  /**
+   * Rows [offset, offset+limit) rendered by DuckDB as the JSON text of AudienceRow objects, comma
+   * separated (no brackets), values in the order of `dimensions`: the path without a rendered file,
+   * and the reference the rendered file must equal byte for byte.
+   */
+  async readRowsJsonSql(
     snapshotId: string,
     offset: number,
     limit: number,
@@ -197,19 +247,55 @@ FROM ${table} WHERE rn >= $1 AND rn < $2`;
     }, sql);
   }
 
+  private rendered: RenderedRows | null = null;
+
+  /** The pre-rendered rows of this database, in `<data>/export-rows/` next to events.duckdb. */
+  renderedRows(): RenderedRows {
+    this.rendered ??= new RenderedRows({
+      dir: join(dirname(this.db.path), 'export-rows'),
+      onError: (err, id) =>
+        process.emitWarning(
+          `pre-rendering the rows of snapshot ${id} failed, serving them from SQL: ${String(err)}`,
+          { code: 'AUDEX_RENDERED_ROWS' },
+        ),
+    });
+    return this.rendered;
+  }
+
   async drop(snapshotId: string): Promise<void> {
     const table = tableFor(snapshotId);
     await this.db.writer.run(`DROP TABLE IF EXISTS ${table}`);
     await this.db.writer.run(`DROP TABLE IF EXISTS ${table}_members`);
+    // After the table: a render that starts now fails, one in flight is awaited, then files go.
+    await this.renderedRows().drop(snapshotId);
   }
 
-  /** Snapshot ids that have a table (for sweeping orphans). */
+  /** Snapshot ids that have a table or rendered rows files (for sweeping orphans). */
   async list(): Promise<string[]> {
     const rows = await this.db
       .reader()
       .all(
         `SELECT table_name FROM information_schema.tables WHERE table_name LIKE '${PREFIX}%' AND table_name NOT LIKE '%\\_members' ESCAPE '\\'`,
       );
-    return rows.map((r) => String(r.table_name).slice(PREFIX.length));
+    const ids = new Set(rows.map((r) => String(r.table_name).slice(PREFIX.length)));
+    for (const id of await this.renderedRows().snapshotIds()) ids.add(id);
+    return [...ids];
   }
+}
+
+/**
+ * The JSON text of one AudienceRow, built by concatenation around to_json of each value: the same
+ * bytes as json_object('dimensionValues', json_array(json_object('value', …), …)) (both are
+ * DuckDB's JSON writer; the rendered-rows tests check hostile strings), at a fifth of the cost.
+ */
+function renderRowSql(dimensions: ExportDimensionName[]): string {
+  const values = dimensions.map(
+    (d) => `'{"value":', coalesce(to_json(${DIMENSION_SQL[d]})::VARCHAR, 'null'), '}'`,
+  );
+  return `concat('{"dimensionValues":[', ${values.join(", ',', ")}, ']}')`;
+}
+
+/** A SQL string literal (COPY takes no parameter for its file name). */
+function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
 }
