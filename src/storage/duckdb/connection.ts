@@ -169,11 +169,7 @@ export class DuckDbDatabase {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([
-      this.writer.close(),
-      this.maintenance.close(),
-      ...this.readers.map((r) => r.close()),
-    ]);
+    await Promise.all([this.writer.close(), this.maintenance.close(), ...this.readers.map((r) => r.close())]);
     this.instance.closeSync();
   }
 }

@@ -274,7 +274,7 @@ export async function stageMemberAttributes(
   const dirty = `${prefix}_dirty`;
   const fresh = `${prefix}_fresh`;
   const params = [cut.propertyId, cut.asOfMicros, cut.maxIngestSeq] as DuckDBValue[];
-  const count = async (sql: string) => Number((await con.runAndReadAll(sql)).getRows()[0]?.[0] as bigint);
+  const count = async (sql: string) => Number((await con.runAndReadAll(sql)).getRows()[0]?.[0]);
   const wm = BigInt((await con.runAndReadAll(WATERMARK_SQL)).getRows()[0]?.[0] as bigint);
   // Folded rows that may include an event past the cut (a plain scan of the state, no join).
   await con.run(
