@@ -102,7 +102,9 @@ export class EventPredicateCompiler {
     if (eventCountLeaf(f)) throw new NotEventLevelError('eventCount is an aggregate');
     const name = sql`event_name = ${param(f.eventName)}`;
     if (!f.eventParameterFilterExpression) return name;
-    return and([name, this.visitExpression(f.eventParameterFilterExpression, 'eventParameter')]);
+    // CASE rather than AND: DuckDB evaluates both sides of an AND in a projection, and the
+    // parameter side (JSON extraction) is the costly one; a CASE evaluates it only on this name.
+    return sql`CASE WHEN ${name} THEN ${this.visitExpression(f.eventParameterFilterExpression, 'eventParameter')} ELSE FALSE END`;
   }
 
   visitDimension(f: DimensionOrMetricFilter, context: 'condition' | 'eventParameter'): Fragment {

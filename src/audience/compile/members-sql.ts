@@ -1,12 +1,21 @@
-// The 'sql' path (plan.ts decides which audiences take it). Per clause, each user gets `f`, the
-// stream position at which the clause first held, and `l`, the position of its last qualifying
-// event (reference D13). A member as of asOf is a user for whom every INCLUDE clause holds, no
-// EXCLUDE clause ever held (permanent mode), and whose last qualifying event at or after the join
-// is younger than membershipDurationDays (reference evaluate.ts, static conditions).
+// The 'sql' path (plan.ts decides which audiences take it). A member as of asOf is a user for
+// whom every INCLUDE clause holds, no EXCLUDE clause ever held (permanent mode), and whose last
+// qualifying event at or after the join is younger than membershipDurationDays (reference
+// evaluate.ts, static conditions; D13 for which events qualify).
 //
-// A stream position is (event_timestamp, ingest_seq) packed into one HUGEINT, so min/max give
-// "first"/"last" in stream order and ties on the timestamp keep the ingest order (or just the
-// timestamp when no two positions are compared, see exactPositions).
+// Two shapes of query:
+// - One INCLUDE clause whose qualifying events are known per event or per unit (the common case,
+//   compileByQualifyingEvents): the join is that clause's first qualifying event, so a member is a
+//   user with a qualifying event in (asOf - duration, asOf] (for ACROSS_ALL_SESSIONS and
+//   WITHIN_SAME_SESSION clauses: and for whom the clause holds), minus the users for whom an
+//   EXCLUDE clause ever held. No positions: semi-joins, DISTINCT, and per-user or per-session
+//   boolean aggregates, with the timestamp window pushed into the scan where it is exact.
+// - Otherwise (several INCLUDE clauses, NOT leaves across sessions or within a session): per
+//   clause, each user gets `f`, the stream position at which the clause first held, and `l`, the
+//   position of its last qualifying event (compileByPositions). A stream position is
+//   (event_timestamp, ingest_seq) packed into one HUGEINT, so min/max give "first"/"last" in
+//   stream order and ties on the timestamp keep the ingest order (or just the timestamp when no
+//   two positions are compared, see exactPositions).
 
 import type {
   AudienceDefinition,
@@ -16,7 +25,7 @@ import type {
 } from '../../domain/audience.ts';
 import type { SqlDialect } from './dialect.ts';
 import { EventPredicateCompiler, eventCountLeaf, numericValue } from './leaves.ts';
-import { and, ident, join, or, param, sql, type Fragment } from './sql.ts';
+import { and, ident, join, or, param, sql, type Fragment, type Param } from './sql.ts';
 import { groupsOf } from './walk.ts';
 import { MICROS_PER_DAY, eventWindow, type QueryContext } from './window.ts';
 
@@ -25,6 +34,8 @@ interface Flag {
   expr: Fragment;
   /** Event names outside which the flag is false (null: any event may set it). */
   names: string[] | null;
+  /** The flag is exactly `event_name IN names` (no other condition). */
+  plain?: boolean;
 }
 
 /**
@@ -70,6 +81,189 @@ export class MembersSqlCompiler {
   }
 
   compile(): Fragment {
+    return this.compileByQualifyingEvents() ?? this.compileByPositions();
+  }
+
+  // --- one INCLUDE clause: members by their qualifying events -------------------------------------
+
+  /**
+   * When the audience has one INCLUDE clause, the join is that clause's first qualifying event and
+   * its qualifying events after it are known without positions when (D13):
+   * - WITHIN_SAME_EVENT: an event qualifies iff it satisfies the expression;
+   * - sequences: an event qualifies iff it completes the sequence;
+   * - ACROSS_ALL_SESSIONS and WITHIN_SAME_SESSION without NOT leaves: once the clause (the
+   *   session) holds, an event qualifies iff it matches a positive leaf, and the event at which it
+   *   came to hold is one of those; so the last qualifying event is the last positive match (of a
+   *   satisfied session), counting an eventCount leaf's events only when its count passes.
+   * Permanent EXCLUDE clauses only ask whether they ever held. Null when this does not apply.
+   */
+  compileByQualifyingEvents(): Fragment | null {
+    const clauses = this.def.filterClauses.map((c, i) => ({ c, i }));
+    const includes = clauses.filter((x) => x.c.clauseType === 'INCLUDE');
+    if (includes.length !== 1 || !qualifiesByPositiveMatches(includes[0]!.c)) return null;
+    const cutoff = this.ctx.asOfMicros - BigInt(this.def.membershipDurationDays) * MICROS_PER_DAY;
+    const ctes: Fragment[] = [];
+    const include = includes[0]!;
+    const base = sql`(${this.visitClauseUsers(include.c, include.i, param(cutoff), ctes)}) AS ${ident(`c${include.i}`)}`;
+    const antiJoins = clauses
+      .filter((x) => x.c.clauseType === 'EXCLUDE')
+      .map(
+        (x) =>
+          sql`ANTI JOIN (${this.visitClauseUsers(x.c, x.i, null, ctes)}) AS ${ident(`c${x.i}`)} USING (u)`,
+      );
+    const from = antiJoins.length === 0 ? base : sql`${base}\n${join(antiJoins, '\n')}`;
+    const select = sql`SELECT u FROM ${from}\nORDER BY u`;
+    return ctes.length === 0 ? select : sql`WITH ${join(ctes, ',\n')}\n${select}`;
+  }
+
+  /**
+   * The users (column u) for whom clause c held, and with `after`, only those with a qualifying
+   * event later than `after` (no duplicates then; without `after` duplicates may remain).
+   */
+  visitClauseUsers(c: FilterClause, i: number, after: Param | null, ctes: Fragment[]): Fragment {
+    if (c.sequenceFilter) return this.visitSequenceUsers(c.sequenceFilter, i, after, ctes);
+    const f = c.simpleFilter!;
+    const groups = groupsOf(f.filterExpression);
+    switch (f.scope) {
+      case 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT': {
+        const flag: Flag = {
+          name: ident(`c${i}_all`),
+          expr: this.visitGroups(groups),
+          names: namesOfGroups(groups),
+          plain: groups.length === 1 && groups[0]!.every(isPlainEvent),
+        };
+        return this.visitMatchingUsers(flag, after);
+      }
+      case 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS':
+        // One group without eventCount: the clause holds at the first match, and every match qualifies.
+        if (groups.length === 1 && !groups[0]!.some(isCountLeaf)) {
+          const flag: Flag = {
+            name: ident(`c${i}_any`),
+            expr: this.visitGroup(groups[0]!),
+            names: namesOfGroups(groups),
+            plain: groups[0]!.every(isPlainEvent),
+          };
+          return this.visitMatchingUsers(flag, after);
+        }
+        return this.visitUnitUsers(groups, i, after, false);
+      case 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION':
+        return this.visitUnitUsers(groups, i, after, true);
+    }
+  }
+
+  /** Users with an event on which `flag` holds (later than `after` when given). */
+  visitMatchingUsers(flag: Flag, after: Param | null): Fragment {
+    const later = after === null ? [] : [sql`event_timestamp > ${after}`];
+    const distinct = after === null ? sql`` : sql`DISTINCT `;
+    if (flag.plain && flag.names !== null)
+      return eventWindow(
+        this.ctx,
+        sql`${distinct}user_pseudo_id AS u`,
+        and([nameFilter(flag.names), ...later]),
+      );
+    if (flag.names === null) {
+      // Any event may match: filter on the flag itself (DuckDB pushes it into the scan).
+      return eventWindow(this.ctx, sql`${distinct}user_pseudo_id AS u`, and([flag.expr, ...later]));
+    }
+    // The flag is judged only on the few named events, and in an aggregate, so that DuckDB does not
+    // push it into the scan as an expression filter (which then reads every row's JSON).
+    const scan = eventWindow(
+      this.ctx,
+      sql`user_pseudo_id AS u, ${flag.expr} AS ${flag.name}`,
+      and([nameFilter(flag.names), ...later]),
+    );
+    return sql`SELECT u FROM (${scan}) GROUP BY u HAVING bool_or(${flag.name})`;
+  }
+
+  /**
+   * ACROSS_ALL_SESSIONS (unit = the user's window) or WITHIN_SAME_SESSION (unit = a session): the
+   * unit holds when every group has a leaf that holds in it (an event matched, or an eventCount
+   * passed); with `after`, its last positive match must be later than `after`.
+   */
+  visitUnitUsers(
+    groups: FilterExpression[][],
+    i: number,
+    after: Param | null,
+    perSession: boolean,
+  ): Fragment {
+    const leaves = groups.flatMap((g, k) =>
+      g.map((e, j) => {
+        const name = ident(`c${i}_g${k}_${j}`);
+        const count = isCountLeaf(e) ? countThresholdOf(e) : null;
+        const names = e.eventFilter ? [e.eventFilter.eventName] : null;
+        const expr =
+          count === null
+            ? this.leaf.visitExpression(e)
+            : sql`event_name = ${param(e.eventFilter!.eventName)}`;
+        const flag: Flag = { name, expr, names, plain: count !== null || isPlainEvent(e) };
+        return { flag, group: k, count: count === null ? null : param(count), alone: g.length === 1 };
+      }),
+    );
+    const flags = leaves.map((x) => x.flag);
+    const scanNames = namesOfFlags(flags);
+    /** The rows on which one of `fs` holds, as a FILTER clause (nothing when that is every scanned row). */
+    const where = (fs: Flag[]): Fragment =>
+      coversScan(fs, scanNames) ? sql`` : sql` FILTER (WHERE ${or(fs.map((f) => f.name))})`;
+    const holds = (x: (typeof leaves)[number]): Fragment =>
+      x.count === null ? sql`bool_or(${x.flag.name})` : sql`count(*)${where([x.flag])} >= ${x.count}`;
+    const having = groups.map((_, k) => or(leaves.filter((x) => x.group === k).map(holds)));
+    if (after !== null) {
+      // An eventCount leaf's events are positive once its count passes: always so when it is alone
+      // in its group (the unit holds), otherwise only when its count passes.
+      const always = leaves.filter((x) => x.count === null || x.alone).map((x) => x.flag);
+      const lasts = always.length === 0 ? [] : [sql`max(t)${where(always)} > ${after}`];
+      for (const x of leaves)
+        if (x.count !== null && !x.alone)
+          lasts.push(sql`(${holds(x)} AND max(t)${where([x.flag])} > ${after})`);
+      having.push(or(lasts));
+    }
+    const columns = join(
+      [
+        sql`user_pseudo_id AS u`,
+        ...(perSession ? [sql`ga_session_id AS s`, sql`ingest_seq AS q`] : []),
+        sql`event_timestamp AS t`,
+        ...flags.map((f) => sql`${f.expr} AS ${f.name}`),
+      ],
+      ', ',
+    );
+    const scan = eventWindow(
+      this.ctx,
+      columns,
+      scanNames === null ? or(flags.map((f) => f.expr)) : nameFilter(scanNames),
+    );
+    const key = perSession ? sql`u, ${SESSION_KEY}` : sql`u`;
+    const units = sql`SELECT u FROM (${scan}) GROUP BY ${key} HAVING ${and(having)}`;
+    return perSession && after !== null ? sql`SELECT DISTINCT u FROM (${units})` : units;
+  }
+
+  /** Users with an event completing the sequence (later than `after` when given). */
+  visitSequenceUsers(seq: SequenceFilter, i: number, after: Param | null, ctes: Fragment[]): Fragment {
+    const flags = this.sequenceFlags(seq, i);
+    const scanNames = namesOfFlags(flags);
+    const columns = join(
+      [
+        sql`user_pseudo_id AS u`,
+        sql`ga_session_id AS s`,
+        sql`event_timestamp AS t`,
+        sql`ingest_seq AS q`,
+        ...flags.map((f) => sql`${f.expr} AS ${f.name}`),
+      ],
+      ', ',
+    );
+    const source = ident(`c${i}_ev`);
+    const scanFilter = scanNames === null ? or(flags.map((f) => f.expr)) : nameFilter(scanNames);
+    ctes.push(sql`${source} AS (${eventWindow(this.ctx, columns, scanFilter)})`);
+    const chain = this.visitSequenceChain(seq, i, flags, source, false);
+    ctes.push(...chain.ctes);
+    const done = sql`${chain.b} IS NOT NULL`;
+    return after === null
+      ? sql`SELECT u FROM ${chain.rel} WHERE ${done}`
+      : sql`SELECT DISTINCT u FROM ${chain.rel} WHERE ${done} AND t > ${after}`;
+  }
+
+  // --- general case: first and last positions per clause ------------------------------------------
+
+  compileByPositions(): Fragment {
     const clauses = this.def.filterClauses.map((c, i) => ({ c, i, out: this.visitClause(c, i) }));
     const flags = clauses.flatMap((x) => x.out.flags);
     const columns = join(
@@ -83,15 +277,12 @@ export class MembersSqlCompiler {
       ],
       ', ',
     );
-    // When every flag needs one of a few event names, say so in the scan's WHERE: DuckDB pushes
-    // `event_name = …` into the table scan (the flags themselves are not pushed through the projection).
-    const names = flags.every((f) => f.names !== null)
-      ? [...new Set(flags.flatMap((f) => f.names ?? []))]
-      : null;
-    const scanFilter = names === null ? undefined : or(names.map((n) => sql`event_name = ${param(n)}`));
-    const ctes = [
-      sql`ev AS (SELECT * FROM (${eventWindow(this.ctx, columns, scanFilter)}) WHERE ${or(flags.map((f) => f.name))})`,
-    ];
+    // When every flag needs one of a few event names, the scan keeps only those (DuckDB pushes
+    // `event_name = …` into the table scan); rows on which no flag holds change no aggregate. Else
+    // the scan keeps the rows on which some flag holds.
+    const names = namesOfFlags(flags);
+    const scanFilter = names === null ? or(flags.map((f) => f.expr)) : nameFilter(names);
+    const ctes = [sql`ev AS (${eventWindow(this.ctx, columns, scanFilter)})`];
     const perUser = clauses.flatMap((x) => (x.out.kind === 'user' ? [{ ...x, out: x.out }] : []));
     if (perUser.length > 0) {
       ctes.push(
@@ -258,21 +449,45 @@ ORDER BY u`;
     return { first, lastPositive: e.notExpression ? null : sql`max(pos) FILTER (WHERE ${name})` };
   }
 
+  visitSequence(seq: SequenceFilter, i: number): ClauseSql {
+    const flags = this.sequenceFlags(seq, i);
+    const chain = this.visitSequenceChain(seq, i, flags, sql`ev`, true);
+    // A one-step sequence still applies sequenceMaximumDuration trivially (0 <= D).
+    const ctes = [
+      ...chain.ctes,
+      sql`${ident(`c${i}`)} AS (SELECT u, min(pos) AS f, max(pos) AS l FROM ${chain.rel} WHERE ${chain.b} IS NOT NULL GROUP BY u)`,
+    ];
+    return { kind: 'cte', flags, ctes };
+  }
+
+  sequenceFlags(seq: SequenceFilter, i: number): Flag[] {
+    return seq.sequenceSteps.map((st, k) => {
+      const groups = groupsOf(st.filterExpression);
+      return { name: ident(`c${i}_h${k}`), expr: this.visitGroups(groups), names: namesOfGroups(groups) };
+    });
+  }
+
   /**
    * Sequences whose steps are single events (reference sequenceCompletions): b_i is the latest
    * start t(a_0) of a valid chain ending at this event as step i. Step i takes the maximum b_{i-1}
    * over earlier events (within constraintDuration when set), then checks sequenceMaximumDuration.
+   * `source` has columns u, s, t, q and the step flags; `filter` keeps only rows matching a step
+   * (rows matching none change no b_i). The result: CTEs whose last, `rel`, has `b` non-null on
+   * the events that complete the sequence.
    */
-  visitSequence(seq: SequenceFilter, i: number): ClauseSql {
-    const flags: Flag[] = seq.sequenceSteps.map((st, k) => {
-      const groups = groupsOf(st.filterExpression);
-      return { name: ident(`c${i}_h${k}`), expr: this.visitGroups(groups), names: namesOfGroups(groups) };
-    });
+  visitSequenceChain(
+    seq: SequenceFilter,
+    i: number,
+    flags: Flag[],
+    source: Fragment,
+    filter: boolean,
+  ): { ctes: Fragment[]; rel: Fragment; b: Fragment } {
     const part = seq.scope === 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION' ? sql`u, ${SESSION_KEY}` : sql`u`;
     const rel = (k: number): Fragment => ident(`c${i}_s${k}`);
     const b = (k: number): Fragment => ident(`b${k}`);
+    const where = filter ? sql` WHERE ${or(flags.map((f) => f.name))}` : sql``;
     const ctes: Fragment[] = [
-      sql`${rel(0)} AS (SELECT *, CASE WHEN ${flags[0]!.name} THEN t END AS ${b(0)} FROM ev WHERE ${or(flags.map((f) => f.name))})`,
+      sql`${rel(0)} AS (SELECT *, CASE WHEN ${flags[0]!.name} THEN t END AS ${b(0)} FROM ${source}${where})`,
     ];
     seq.sequenceSteps.forEach((st, k) => {
       if (k === 0) return;
@@ -297,12 +512,8 @@ ORDER BY u`;
         sql`${rel(k)} AS (SELECT *, CASE WHEN ${flags[k]!.name} AND ${and(checks)} THEN ${m} END AS ${b(k)} FROM (SELECT *, ${earlier} AS ${m} FROM ${rel(k - 1)}))`,
       );
     });
-    const lastStep = seq.sequenceSteps.length - 1;
-    // A one-step sequence still applies sequenceMaximumDuration trivially (0 <= D).
-    ctes.push(
-      sql`${ident(`c${i}`)} AS (SELECT u, min(pos) AS f, max(pos) AS l FROM ${rel(lastStep)} WHERE ${b(lastStep)} IS NOT NULL GROUP BY u)`,
-    );
-    return { kind: 'cte', flags, ctes };
+    const last = seq.sequenceSteps.length - 1;
+    return { ctes, rel: rel(last), b: b(last) };
   }
 
   visitGroups(groups: FilterExpression[][]): Fragment {
@@ -318,6 +529,43 @@ ORDER BY u`;
 function namesOfGroups(groups: FilterExpression[][]): string[] | null {
   const g = groups.find((leaves) => leaves.every((e) => e.eventFilter));
   return g ? g.map((e) => e.eventFilter!.eventName) : null;
+}
+
+/** An eventFilter without parameter conditions: exactly `event_name = …`. */
+function isPlainEvent(e: FilterExpression): boolean {
+  return e.eventFilter !== undefined && e.eventFilter.eventParameterFilterExpression === undefined;
+}
+
+function isCountLeaf(e: FilterExpression): boolean {
+  return e.eventFilter !== undefined && eventCountLeaf(e.eventFilter) !== undefined;
+}
+
+/**
+ * Whether the clause's last qualifying event is its last positive match (see
+ * compileByQualifyingEvents): always for events and sequences; across all sessions and within a
+ * session only without NOT leaves (a NOT leaf's match can be the event at which the clause holds).
+ */
+function qualifiesByPositiveMatches(c: FilterClause): boolean {
+  const f = c.simpleFilter;
+  if (!f || f.scope === 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT') return true;
+  return groupsOf(f.filterExpression).every((g) => g.every((e) => !e.notExpression));
+}
+
+/** The event names outside which no flag holds (null: some flag may hold on any event). */
+function namesOfFlags(flags: Flag[]): string[] | null {
+  if (flags.some((f) => f.names === null)) return null;
+  return [...new Set(flags.flatMap((f) => f.names ?? []))];
+}
+
+function nameFilter(names: string[]): Fragment {
+  return or(names.map((n) => sql`event_name = ${param(n)}`));
+}
+
+/** Some flag of `fs` holds on every row of a scan restricted to `scanNames`. */
+function coversScan(fs: Flag[], scanNames: string[] | null): boolean {
+  if (scanNames === null) return false;
+  const plain = new Set(fs.flatMap((f) => (f.plain ? (f.names ?? []) : [])));
+  return scanNames.every((n) => plain.has(n));
 }
 
 export function countThresholdOf(e: FilterExpression): number {
