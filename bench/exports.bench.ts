@@ -16,6 +16,7 @@ import { createTestProperty, sendMp } from '../test/helpers/property.ts';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { DuckDbSnapshotStore } from '../src/storage/duckdb/snapshots.ts';
+import { E8 } from '../src/audience/fixtures/examples.ts';
 import { AudexClient } from '../src/cli/client.ts';
 import { downloadExport, type DownloadFormat } from '../src/cli/exports.ts';
 import { statSync } from 'node:fs';
@@ -120,52 +121,18 @@ async function main(): Promise<void> {
       return done;
     };
 
-    // A more typical size: devices with 3+ purchases in 30 days (~13% of the devices).
+    // A more typical size: devices with 3+ purchases in 30 days (~13% of the devices): spec example
+    // E8 without its currency leaf (the generated events carry no parameters).
+    const e8 = structuredClone(E8) as any;
+    const purchase =
+      e8.filterClauses[0].simpleFilter.filterExpression.andGroup.filterExpressions[0].orGroup
+        .filterExpressions[0].eventFilter.eventParameterFilterExpression.andGroup;
+    purchase.filterExpressions = purchase.filterExpressions.slice(0, 1); // the eventCount > 2 leaf
     const frequent = (
       await api(server, 'POST', `/v1alpha/${property}/audiences`, {
+        ...e8,
         displayName: 'Frequent purchasers',
-        description: '3+ purchases in 30 days',
         membershipDurationDays: 30,
-        filterClauses: [
-          {
-            clauseType: 'INCLUDE',
-            simpleFilter: {
-              scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
-              filterExpression: {
-                andGroup: {
-                  filterExpressions: [
-                    {
-                      orGroup: {
-                        filterExpressions: [
-                          {
-                            eventFilter: {
-                              eventName: 'purchase',
-                              eventParameterFilterExpression: {
-                                andGroup: {
-                                  filterExpressions: [
-                                    {
-                                      dimensionOrMetricFilter: {
-                                        fieldName: 'eventCount',
-                                        numericFilter: {
-                                          operation: 'GREATER_THAN',
-                                          value: { int64Value: '2' },
-                                        },
-                                      },
-                                    },
-                                  ],
-                                },
-                              },
-                            },
-                          },
-                        ],
-                      },
-                    },
-                  ],
-                },
-              },
-            },
-          },
-        ],
       })
     ).json.name as string;
     await createExport('Frequent purchasers (typical audience)', frequent);

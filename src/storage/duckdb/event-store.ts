@@ -24,7 +24,7 @@ import {
 } from '../../domain/event.ts';
 import { StorageError } from '../errors.ts';
 import { DuckDbDatabase, type DuckDbOptions } from './connection.ts';
-import { EVENTS_TABLE, ensureSchema, isNullableColumn, nextIngestSeq } from './schema.ts';
+import { EVENTS_TABLE, ensureSchema, nextIngestSeq } from './schema.ts';
 import { buildImportSql, describeSource, type ImportFormat } from './import-sql.ts';
 
 /** Rows appended between yields to the event loop, so a 50k batch does not stall HTTP traffic. */
@@ -39,8 +39,9 @@ function bigintReplacer(_key: string, v: unknown): unknown {
 
 // One row = 40 appender calls, in EVENT_COLUMNS order. Written out by hand (not a loop over
 // per-column closures reading e[name]) because this runs ~40 times per event on the main thread:
-// direct property reads stay monomorphic. event-store.duckdb.test.ts checks that appendRow
-// covers EVENT_COLUMNS in order (ROW_ORDER) and stores every type, NULL and edge value.
+// direct property reads stay monomorphic. event-store-rows.duckdb.test.ts checks that it stores
+// exactly what a generic per-column writer over EVENT_COLUMNS stores (order, types, NULLs, edge
+// values) and that it requires exactly the schema's NOT NULL columns.
 
 function required(name: string): never {
   throw new StorageError('constraint', `event field ${name} is required`);
@@ -77,73 +78,7 @@ function itemsJson(items: Record<string, unknown>[] | null | undefined): string 
   return !items || items.length === 0 ? '[]' : JSON.stringify(items, bigintReplacer);
 }
 
-/** The column order appendRow writes; must equal EVENT_COLUMNS (checked at load and in tests). */
-export const ROW_ORDER = [
-  'property_id',
-  'stream_id',
-  'platform',
-  'ingest_seq',
-  'event_name',
-  'event_timestamp',
-  'event_date',
-  'received_at',
-  'source',
-  'user_pseudo_id',
-  'user_id',
-  'ga_session_id',
-  'ga_session_number',
-  'event_params',
-  'user_properties',
-  'device_category',
-  'device_operating_system',
-  'device_operating_system_version',
-  'device_browser',
-  'device_browser_version',
-  'device_language',
-  'device_mobile_brand_name',
-  'device_mobile_model_name',
-  'device_is_limited_ad_tracking',
-  'geo_continent',
-  'geo_sub_continent',
-  'geo_country',
-  'geo_country_id',
-  'geo_region',
-  'geo_city',
-  'traffic_source_source',
-  'traffic_source_medium',
-  'traffic_source_name',
-  'ecommerce_transaction_id',
-  'ecommerce_purchase_revenue',
-  'ecommerce_refund_value',
-  'items',
-  'consent_ad_user_data',
-  'consent_ad_personalization',
-  'non_personalized_ads',
-] as const;
-/** The columns appendRow refuses to leave NULL; must be exactly the NOT NULL columns of schema.ts. */
-const ROW_REQUIRED: ReadonlySet<string> = new Set([
-  'property_id',
-  'stream_id',
-  'platform',
-  'ingest_seq',
-  'event_name',
-  'event_timestamp',
-  'event_date',
-  'received_at',
-  'source',
-  'user_pseudo_id',
-  'event_params',
-  'user_properties',
-  'items',
-]);
-if (
-  ROW_ORDER.join(',') !== EVENT_COLUMNS.map(([n]) => n).join(',') ||
-  EVENT_COLUMNS.some(([n]) => ROW_REQUIRED.has(n) === isNullableColumn(n))
-) {
-  throw new Error('event-store appendRow is out of date with EVENT_COLUMNS or the schema');
-}
-
-/** Appends one event as one row (ROW_ORDER). Throws StorageError 'constraint' on a missing required field. */
+/** Appends one event as one row, in EVENT_COLUMNS order. Throws StorageError 'constraint' on a missing required field. */
 export function appendRow(ap: DuckDBAppender, e: NewEvent, seq: bigint): void {
   reqBig(ap, e.property_id, 'property_id');
   reqStr(ap, e.stream_id, 'stream_id');
