@@ -55,6 +55,8 @@ const caseArb = fc.record({
   foldLate: fc.boolean(),
   asOfMinute: fc.integer({ min: 0, max: 6 }),
   members: fc.subarray([...DEVICES, 'nobody'], { minLength: 1 }),
+  // Stage for the members only, or for every device (the in-engine export path).
+  allDevices: fc.boolean(),
 });
 
 const MINUTE = 60_000_000n;
@@ -113,7 +115,7 @@ test('export attributes are the same whatever the fold has reached', { timeout: 
         try {
           await con.run('CREATE TEMP TABLE t_members (device_id VARCHAR)');
           for (const m of c.members) await con.run('INSERT INTO t_members VALUES ($1)', [m] as DuckDBValue[]);
-          const staged = await stageMemberAttributes(con, 't_members', 't_snap', {
+          const staged = await stageMemberAttributes(con, c.allDevices ? null : 't_members', 't_snap', {
             propertyId: property,
             asOfMicros: asOf,
             maxIngestSeq: maxSeq,

@@ -250,7 +250,7 @@ export interface AttributeCut {
 export interface StagedAttributes {
   /**
    * A relation (device_id, user_id, consent, npa, lat) over the state and the staged temp tables,
-   * with one placeholder: $1 = property_id.
+   * with one placeholder, `propertyParam` (default $1), for the property_id.
    */
   relation: string;
   /** Temp tables to drop once the relation has been used. */
@@ -262,14 +262,17 @@ export interface StagedAttributes {
 /**
  * Inside the caller's transaction on `con`: stages in temp tables (named after `prefix`) what the
  * export attributes of the devices in the table `members` (a device_id column) need beyond the
- * folded state, as of `cut`. Devices without any attribute-carrying event may be absent from the
- * relation (the caller LEFT JOINs and applies defaults).
+ * folded state, as of `cut`. With `members` null, it stages that for every device (cheap when the
+ * fold is current: only devices with events after the watermark or past the cut), so the caller
+ * need not write its members down first. Devices without any attribute-carrying event may be
+ * absent from the relation (the caller LEFT JOINs and applies defaults).
  */
 export async function stageMemberAttributes(
   con: DuckDBConnection,
-  members: string,
+  members: string | null,
   prefix: string,
   cut: AttributeCut,
+  propertyParam = '$1',
 ): Promise<StagedAttributes> {
   const dirty = `${prefix}_dirty`;
   const fresh = `${prefix}_fresh`;
@@ -286,14 +289,14 @@ WHERE property_id = $1 AND (max_ts > $2 OR max_seq > $3)`,
   // Per-device aggregate of the attribute-carrying events within the cut that match `where`,
   // joined to `devices`. An inner join after the aggregate lets DuckDB build its hash table on
   // the smaller side: usually the few devices seen since the last fold, not the members.
-  const eventsOf = (where: string, devices: string) => `
+  const eventsOf = (where: string, devices: string | null) => `
 SELECT d.* FROM (
   SELECT user_pseudo_id AS device_id,
     ${EVENT_AGGREGATES}
   FROM ${EVENTS_TABLE}
   WHERE property_id = $1 AND event_timestamp <= $2 AND ingest_seq <= $3 AND ${CARRIES_ATTRIBUTE} AND ${where}
   GROUP BY user_pseudo_id
-) d JOIN ${devices} m ON d.device_id = m.device_id`;
+) d${devices === null ? '' : ` JOIN ${devices} m ON d.device_id = m.device_id`}`;
   // Events the fold has not reached yet (ingest_seq zonemaps skip everything before the watermark).
   await con.run(`CREATE OR REPLACE TEMP TABLE ${fresh} AS ${eventsOf('ingest_seq > $4', members)}`, [
     ...params,
@@ -306,14 +309,14 @@ SELECT d.* FROM (
       params,
     );
   const freshDevices = await count(`SELECT count(DISTINCT device_id) FROM ${fresh}`);
-  const folded = `SELECT device_id, ${STATE_COLUMN_LIST} FROM ${DEVICE_ATTRIBUTES_TABLE} WHERE property_id = $1`;
+  const folded = `SELECT device_id, ${STATE_COLUMN_LIST} FROM ${DEVICE_ATTRIBUTES_TABLE} WHERE property_id = ${propertyParam}`;
   const notDirty = dirtyCount > 0 ? ` AND device_id NOT IN (SELECT device_id FROM ${dirty})` : '';
   const relation =
     freshDevices === 0
       ? `(SELECT device_id, user_id, consent, npa, lat FROM ${DEVICE_ATTRIBUTES_TABLE}
-  WHERE property_id = $1${notDirty})`
+  WHERE property_id = ${propertyParam}${notDirty})`
       : `(SELECT device_id, user_id, consent, npa, lat FROM ${DEVICE_ATTRIBUTES_TABLE}
-  WHERE property_id = $1${notDirty} AND device_id NOT IN (SELECT device_id FROM ${fresh})
+  WHERE property_id = ${propertyParam}${notDirty} AND device_id NOT IN (SELECT device_id FROM ${fresh})
 UNION ALL
 SELECT device_id, user_id, consent, npa, lat FROM (
   SELECT device_id,

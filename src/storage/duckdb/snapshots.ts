@@ -30,7 +30,7 @@
 // rendered by SQL per page as before (readRowsJsonSql), with identical output.
 
 import { dirname, join } from 'node:path';
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBValue } from '@duckdb/node-api';
 import { RawJson } from '../../domain/raw-json.ts';
 import type { AudienceEngine, MemberRow, MembershipRequest, SnapshotStore } from '../contract.ts';
 import { StorageError } from '../errors.ts';
@@ -56,20 +56,6 @@ function tableFor(snapshotId: string): string {
   if (!/^[A-Za-z0-9_]{1,64}$/.test(snapshotId))
     throw new StorageError('other', `invalid snapshot id ${JSON.stringify(snapshotId)}`);
   return `${PREFIX}${snapshotId}`;
-}
-
-/** Name of a table's second column (the compiled members query names its column itself). */
-async function secondColumn(con: DuckDBConnection, table: string): Promise<string> {
-  const rows = (
-    await con.runAndReadAll(
-      `SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position LIMIT 1 OFFSET 1`,
-      [table],
-    )
-  ).getRowObjectsJS();
-  const name = typeof rows[0]?.column_name === 'string' ? rows[0].column_name : '';
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-    throw new StorageError('other', `unexpected members column ${name}`);
-  return name;
 }
 
 export class DuckDbSnapshotStore implements SnapshotStore {
@@ -107,22 +93,23 @@ export class DuckDbSnapshotStore implements SnapshotStore {
     const count = await this.db.reader().exclusive(async (con) => {
       await con.run('BEGIN TRANSACTION');
       try {
-        // The stage holds the member ids in deviceId byte order with their row number rn; created
-        // and dropped inside this transaction, it never reaches the disk.
+        // The members with their row number rn, in deviceId byte order. In-engine audiences: a
+        // relation over the compiled query (nothing written down first). Its only column is the
+        // user_pseudo_id, its placeholders are $1..$n, and it ends in ORDER BY: row_number()
+        // OVER () numbers the rows in that order as they stream (a second sort in a windowed
+        // row_number cost ~3x as much, measured at 700k). rn is dense whatever the order; the
+        // deviceId order is checked by the tests. Others: a stage table of the ids from JS,
+        // created and dropped inside this transaction (it never reaches the disk).
+        let membersSql: string;
+        const params: DuckDBValue[] = [];
+        const tables: string[] = [];
         if (inEngine) {
-          // The compiled query's only column is the user_pseudo_id, its placeholders are $1..$n,
-          // and it ends in ORDER BY: row_number() OVER () numbers its rows in that order as they
-          // stream (a second sort in a windowed row_number cost ~3x as much, measured at 700k).
-          // rn is dense whatever the order; the deviceId order is checked by the tests.
-          await con.run(
-            `CREATE OR REPLACE TABLE ${stage} AS SELECT (row_number() OVER () - 1)::BIGINT AS rn, m.* FROM (${inEngine.sql}) AS m`,
-            inEngine.parameters as DuckDBValue[],
-          );
-          const column = await secondColumn(con, stage);
-          if (column !== 'device_id')
-            await con.run(`ALTER TABLE ${stage} RENAME COLUMN ${column} TO device_id`);
+          params.push(...(inEngine.parameters as DuckDBValue[]));
+          membersSql = `(SELECT (row_number() OVER () - 1)::BIGINT AS rn, m.device_id FROM (${inEngine.sql}) AS m(device_id))`;
         } else {
           await con.run(`CREATE OR REPLACE TABLE ${stage} (rn BIGINT NOT NULL, device_id VARCHAR NOT NULL)`);
+          tables.push(stage);
+          membersSql = stage;
           const ap = await con.createAppender(stage);
           try {
             // findMembers returns the ids sorted ascending.
@@ -139,7 +126,15 @@ export class DuckDbSnapshotStore implements SnapshotStore {
           }
         }
         onProgress?.(60);
-        const attrs = await stageMemberAttributes(con, stage, table, cut);
+        params.push(req.propertyId);
+        const attrs = await stageMemberAttributes(
+          con,
+          inEngine ? null : stage,
+          table,
+          cut,
+          `$${params.length}`,
+        );
+        tables.push(...attrs.tables);
         await con.run(
           `CREATE OR REPLACE TABLE ${table} AS
 SELECT m.rn, m.device_id, a.user_id,
@@ -147,11 +142,11 @@ SELECT m.rn, m.device_id, a.user_id,
        WHEN a.consent IS NOT NULL OR a.npa IS NOT NULL THEN 'true'
        ELSE '(not set)' END AS ads_personalization,
   CASE WHEN a.lat IS NULL THEN '(not set)' WHEN a.lat THEN 'true' ELSE 'false' END AS limited_ad_tracking
-FROM ${stage} m LEFT JOIN ${attrs.relation} a USING (device_id)
+FROM ${membersSql} m LEFT JOIN ${attrs.relation} a USING (device_id)
 ORDER BY m.rn`,
-          [req.propertyId] as DuckDBValue[],
+          params,
         );
-        for (const t of [stage, ...attrs.tables]) await con.run(`DROP TABLE ${t}`);
+        for (const t of tables) await con.run(`DROP TABLE ${t}`);
         const n = (await con.runAndReadAll(`SELECT count(*) AS n FROM ${table}`)).getRowObjectsJS();
         await con.run('COMMIT');
         return Number(n[0]?.n ?? 0);
