@@ -15,6 +15,7 @@ import type {
   SequenceStep,
 } from '../src/domain/audience.ts';
 import type { Params, ParamValue, StoredEvent, UserPropertyValue } from '../src/domain/event.ts';
+import { baseEvent } from '../src/storage/duckdb/event-fixtures.ts';
 
 export const EVENT_NAMES = [
   'page_view',
@@ -502,6 +503,7 @@ export function buildEvents(raw: readonly [number, RawEvent][], propertyId: bigi
     const isPurchase = r.name === 'purchase';
     const isRefund = r.name === 'refund';
     return {
+      ...baseEvent(),
       property_id: propertyId,
       stream_id: 's1',
       platform: 'WEB',
@@ -518,30 +520,11 @@ export function buildEvents(raw: readonly [number, RawEvent][], propertyId: bigi
       event_params: r.params,
       user_properties: userProps,
       device_category: r.device,
-      device_operating_system: null,
-      device_operating_system_version: null,
-      device_browser: null,
-      device_browser_version: null,
-      device_language: null,
-      device_mobile_brand_name: null,
-      device_mobile_model_name: null,
-      device_is_limited_ad_tracking: null,
-      geo_continent: null,
-      geo_sub_continent: null,
-      geo_country: null,
       geo_country_id: r.country,
-      geo_region: null,
-      geo_city: null,
-      traffic_source_source: null,
-      traffic_source_medium: null,
-      traffic_source_name: null,
       ecommerce_transaction_id: isPurchase && r.revenue !== null ? `T${i}` : null,
       ecommerce_purchase_revenue: isPurchase ? r.revenue : null,
       ecommerce_refund_value: isRefund ? r.revenue : null,
       items: r.items,
-      consent_ad_user_data: null,
-      consent_ad_personalization: null,
-      non_personalized_ads: null,
     };
   });
 }

@@ -6,9 +6,8 @@
 // with other suites, hence the generous timeout).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { AudienceDefinition, EvaluationConfig } from '../src/domain/audience.ts';
 import { ApiError } from '../src/domain/errors.ts';
 import { audienceToJson, parseAudience } from '../src/audience/validate.ts';
@@ -24,19 +23,10 @@ import {
   resolveNows,
   timeZoneArb,
 } from './audience-arbitraries.ts';
-import { insertEvents, openTestDb } from './audience-duckdb.helpers.ts';
+import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';
 
 const PROPERTY = 1n;
-let instance: DuckDBInstance;
-let connection: DuckDBConnection;
-
-before(async () => {
-  ({ instance, connection } = await openTestDb());
-});
-after(() => {
-  connection.closeSync();
-  instance.closeSync();
-});
+const db = useTestDb();
 
 /** Round-trips through the API form so the test sees exactly what validation produces. */
 function validated(def: AudienceDefinition): AudienceDefinition | null {
@@ -76,7 +66,7 @@ test(
   'findMembers equals the reference evaluator on random audiences and histories',
   { timeout: 1_200_000 },
   async () => {
-    const engine = new DuckDbAudienceEngine(connection);
+    const engine = new DuckDbAudienceEngine(db.connection);
     const property = fc.asyncProperty(
       audienceArb,
       historyArb,
@@ -94,8 +84,8 @@ test(
         };
         const events = buildEvents(history, PROPERTY);
         const nows = resolveNows(nowSpecs, events, def.membershipDurationDays);
-        await connection.run('DELETE FROM events');
-        await insertEvents(connection, events);
+        await db.connection.run('DELETE FROM events');
+        await insertEvents(db.connection, events);
         plans[planAudience(def)]++;
         for (const now of nows) {
           const expected = membersAt(evaluateAudience(def, events, now, config), now);

@@ -1,6 +1,7 @@
 // Shared set-up for the audience engine tests: an in-memory DuckDB with an `events` table built
 // from EVENT_COLUMNS (JSON columns as VARCHAR), filled with the Appender.
 
+import { after, before } from 'node:test';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { EVENT_COLUMNS, encodeParams, encodeUserProperties, type StoredEvent } from '../src/domain/event.ts';
 
@@ -12,6 +13,30 @@ export async function openTestDb(): Promise<{ instance: DuckDBInstance; connecti
   );
   await connection.run(`CREATE TABLE IF NOT EXISTS events (${cols})`);
   return { instance, connection };
+}
+
+/**
+ * openTestDb before the file's tests (then `seed`, if given), closed after them; `connection` is
+ * valid inside tests.
+ */
+export function useTestDb(seed?: (connection: DuckDBConnection) => Promise<void>): {
+  readonly connection: DuckDBConnection;
+} {
+  let db: Awaited<ReturnType<typeof openTestDb>> | null = null;
+  before(async () => {
+    db = await openTestDb();
+    await seed?.(db.connection);
+  });
+  after(() => {
+    db?.connection.closeSync();
+    db?.instance.closeSync();
+  });
+  return {
+    get connection(): DuckDBConnection {
+      if (!db) throw new Error('useTestDb: the database is opened in before()');
+      return db.connection;
+    },
+  };
 }
 
 export function encodeItems(items: Record<string, unknown>[]): string {

@@ -3,8 +3,7 @@
 // session ids, the window start, trigger events, expiry at exactly t + duration.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { test } from 'node:test';
 import type { StoredEvent } from '../src/domain/event.ts';
 import { parseAudience } from '../src/audience/validate.ts';
 import { EXAMPLES } from '../src/audience/fixtures/examples.ts';
@@ -12,17 +11,9 @@ import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.
 import { ev, micros, resetSeq, specConfig } from '../src/audience/reference/test-helpers.ts';
 import { planAudience } from '../src/audience/compile/index.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
-import { insertEvents, openTestDb } from './audience-duckdb.helpers.ts';
+import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';
 
-let instance: DuckDBInstance;
-let connection: DuckDBConnection;
-before(async () => {
-  ({ instance, connection } = await openTestDb());
-});
-after(() => {
-  connection.closeSync();
-  instance.closeSync();
-});
+const db = useTestDb();
 
 const step = (eventName: string, extra: object = {}): object => ({
   scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
@@ -146,9 +137,9 @@ for (const c of CASES) {
     assert.equal(planAudience(def), 'sql');
     const events = c.events();
     const config = specConfig();
-    await connection.run('DELETE FROM events');
-    await insertEvents(connection, events);
-    const engine = new DuckDbAudienceEngine(connection);
+    await db.connection.run('DELETE FROM events');
+    await insertEvents(db.connection, events);
+    const engine = new DuckDbAudienceEngine(db.connection);
     let nonEmpty = 0;
     for (const iso of c.at) {
       const now = micros(iso);

@@ -3,8 +3,7 @@
 // the path (sql / hybrid) the planner chose, so a planner change is visible here.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { test } from 'node:test';
 import type { EvaluationConfig } from '../src/domain/audience.ts';
 import type { ParamValue, StoredEvent } from '../src/domain/event.ts';
 import { parseAudience } from '../src/audience/validate.ts';
@@ -12,7 +11,8 @@ import { EXAMPLES, type ExampleName } from '../src/audience/fixtures/examples.ts
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
 import { planAudience, type AudiencePlan } from '../src/audience/compile/index.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
-import { insertEvents, openTestDb } from './audience-duckdb.helpers.ts';
+import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';
+import { baseEvent } from '../src/storage/duckdb/event-fixtures.ts';
 
 const PROPERTY = 1n;
 const CONFIG: EvaluationConfig = {
@@ -50,6 +50,7 @@ function ev(user: string, name: string, iso: string, o: Opts = {}): StoredEvent 
           : { double_value: v };
   }
   return {
+    ...baseEvent(),
     property_id: PROPERTY,
     stream_id: 's',
     platform: 'WEB',
@@ -60,36 +61,14 @@ function ev(user: string, name: string, iso: string, o: Opts = {}): StoredEvent 
     received_at: ts,
     source: 'mp',
     user_pseudo_id: user,
-    user_id: null,
     ga_session_id: BigInt(o.session ?? 100_000 + Number(seq)),
     ga_session_number: 1,
     event_params: params,
     user_properties: o.plan ? { plan: { value: { string_value: o.plan }, set_timestamp_micros: ts } } : {},
     device_category: o.device ?? null,
-    device_operating_system: null,
-    device_operating_system_version: null,
-    device_browser: null,
-    device_browser_version: null,
-    device_language: null,
-    device_mobile_brand_name: null,
-    device_mobile_model_name: null,
-    device_is_limited_ad_tracking: null,
-    geo_continent: null,
-    geo_sub_continent: null,
-    geo_country: null,
     geo_country_id: o.country ?? null,
-    geo_region: null,
-    geo_city: null,
-    traffic_source_source: null,
-    traffic_source_medium: null,
-    traffic_source_name: null,
-    ecommerce_transaction_id: null,
     ecommerce_purchase_revenue: o.revenue ?? null,
     ecommerce_refund_value: o.refund ?? null,
-    items: [],
-    consent_ad_user_data: null,
-    consent_ad_personalization: null,
-    non_personalized_ads: null,
   };
 }
 
@@ -226,24 +205,16 @@ const CASES: [ExampleName, string, string[], AudiencePlan][] = [
   ['E12', '2024-06-10T00:00:00', ['u1', 'u2'], 'hybrid'],
 ];
 
-let instance: DuckDBInstance;
-let connection: DuckDBConnection;
-before(async () => {
-  ({ instance, connection } = await openTestDb());
-});
-after(() => {
-  connection.closeSync();
-  instance.closeSync();
-});
+const db = useTestDb();
 
 for (const [name, iso, expected, path] of CASES) {
   test(`${name} at ${iso}: ${JSON.stringify(expected)} via ${path}`, async () => {
     const def = parseAudience(EXAMPLES[name]);
     const events = HISTORIES[name]!;
-    await connection.run('DELETE FROM events');
-    await insertEvents(connection, events);
+    await db.connection.run('DELETE FROM events');
+    await insertEvents(db.connection, events);
     const now = at(iso);
-    const engine = new DuckDbAudienceEngine(connection);
+    const engine = new DuckDbAudienceEngine(db.connection);
     const req = { propertyId: PROPERTY, audience: def, config: CONFIG, asOfMicros: now };
     assert.equal(planAudience(def), path);
     assert.deepEqual(await engine.findMembers(req), expected);

@@ -2,15 +2,14 @@
 // and long unicode match literally (the same users as the reference evaluator), on both paths.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { test } from 'node:test';
 import type { AudienceDefinition, EvaluationConfig, FilterScope, MatchType } from '../src/domain/audience.ts';
 import { parseAudience } from '../src/audience/validate.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
 import { ev, resetSeq } from '../src/audience/reference/test-helpers.ts';
 import { planAudience } from '../src/audience/compile/index.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
-import { insertEvents, openTestDb } from './audience-duckdb.helpers.ts';
+import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';
 
 const VALUES = [
   "it's",
@@ -36,8 +35,6 @@ const CONFIG: EvaluationConfig = {
 };
 const NOW = 1_717_977_600_000_000n; // 2024-06-10
 
-let instance: DuckDBInstance;
-let connection: DuckDBConnection;
 resetSeq();
 const EVENTS = VALUES.flatMap((v, i) => [
   ev(`h${i}`, 'page_view', '2024-06-03T10:00', {
@@ -51,14 +48,7 @@ const EVENTS = VALUES.flatMap((v, i) => [
   }),
 ]);
 
-before(async () => {
-  ({ instance, connection } = await openTestDb());
-  await insertEvents(connection, EVENTS);
-});
-after(() => {
-  connection.closeSync();
-  instance.closeSync();
-});
+const db = useTestDb((connection) => insertEvents(connection, EVENTS));
 
 function audience(fieldName: string, filter: object, scope: FilterScope): AudienceDefinition {
   return parseAudience({
@@ -98,7 +88,7 @@ function audience(fieldName: string, filter: object, scope: FilterScope): Audien
 const MATCHES: MatchType[] = ['EXACT', 'BEGINS_WITH', 'ENDS_WITH', 'CONTAINS'];
 
 test('hostile values match literally, on the SQL path and the hybrid path', async () => {
-  const engine = new DuckDbAudienceEngine(connection);
+  const engine = new DuckDbAudienceEngine(db.connection);
   let checks = 0;
   for (const [i, value] of VALUES.entries()) {
     const defs: AudienceDefinition[] = [

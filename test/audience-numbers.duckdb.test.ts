@@ -2,27 +2,18 @@
 // any finite double and whatever text the store holds ("50.0" from an import, "50" from ingest).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { duckdbDialect } from '../src/audience/compile/dialect.ts';
 import { param, render, sql } from '../src/audience/compile/sql.ts';
-import { openTestDb } from './audience-duckdb.helpers.ts';
+import { useTestDb } from './audience-duckdb.helpers.ts';
 
-let instance: DuckDBInstance;
-let connection: DuckDBConnection;
-before(async () => {
-  ({ instance, connection } = await openTestDb());
-});
-after(() => {
-  connection.closeSync();
-  instance.closeSync();
-});
+const db = useTestDb();
 
 async function jsText(stored: string): Promise<string | null> {
   const x = sql`TRY_CAST(${param(stored)} AS DOUBLE)`;
   const q = render(sql`SELECT ${duckdbDialect.jsNumberText(x)}`, (i) => `$${i}`);
-  const r = await connection.runAndReadAll(q.sql, q.parameters as string[]);
+  const r = await db.connection.runAndReadAll(q.sql, q.parameters as string[]);
   return r.getRows()[0]?.[0] as string | null;
 }
 

@@ -9,9 +9,8 @@
 // Size: AUDEX_FC_RUNS (default 400, about 25 s).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Params, StoredEvent } from '../../domain/event.ts';
 import type {
   AudienceDefinition,
@@ -32,7 +31,7 @@ import {
   nowsArb,
   resolveNows,
 } from '../../../test/audience-arbitraries.ts';
-import { insertEvents, openTestDb } from '../../../test/audience-duckdb.helpers.ts';
+import { insertEvents, useTestDb } from '../../../test/audience-duckdb.helpers.ts';
 import { duckdbDialect } from './dialect.ts';
 import { MembersSqlCompiler } from './members-sql.ts';
 import { planAudience } from './plan.ts';
@@ -166,16 +165,7 @@ const audienceArb: fc.Arbitrary<AudienceDefinition | null> = fc
     }
   });
 
-let instance: DuckDBInstance;
-let connection: DuckDBConnection;
-
-before(async () => {
-  ({ instance, connection } = await openTestDb());
-});
-after(() => {
-  connection.closeSync();
-  instance.closeSync();
-});
+const db = useTestDb();
 
 // --- worked cases: which events count as the last qualifying one ---------------------------------
 
@@ -326,11 +316,11 @@ for (const [title, raw, evs, members] of CASES) {
     const asOf = T0 + 10n * DAY + 3_600_000_000n;
     const events = history(evs);
     assert.deepEqual(membersAt(evaluateAudience(def, events, asOf, config), asOf), members);
-    await connection.run('DELETE FROM events');
-    await insertEvents(connection, events);
+    await db.connection.run('DELETE FROM events');
+    await insertEvents(db.connection, events);
     const req = { propertyId: PROPERTY, audience: def, config, asOfMicros: asOf };
     assert.notEqual(new MembersSqlCompiler(duckdbDialect, def, req).compileByQualifyingEvents(), null);
-    assert.deepEqual(await new DuckDbAudienceEngine(connection).findMembers(req), members);
+    assert.deepEqual(await new DuckDbAudienceEngine(db.connection).findMembers(req), members);
   });
 }
 
@@ -340,7 +330,7 @@ test(
   'one INCLUDE clause: members by qualifying events equal the reference evaluator',
   { timeout: 600_000 },
   async () => {
-    const engine = new DuckDbAudienceEngine(connection);
+    const engine = new DuckDbAudienceEngine(db.connection);
     let checks = 0;
     let withMembers = 0;
     const property = fc.asyncProperty(
@@ -358,8 +348,8 @@ test(
         };
         const events = buildEvents(history, PROPERTY);
         const nows = resolveNows(nowSpecs, events, def.membershipDurationDays);
-        await connection.run('DELETE FROM events');
-        await insertEvents(connection, events);
+        await db.connection.run('DELETE FROM events');
+        await insertEvents(db.connection, events);
         for (const now of nows) {
           const ctx = { propertyId: PROPERTY, asOfMicros: now, config };
           // The shape under test: the query must come from compileByQualifyingEvents.

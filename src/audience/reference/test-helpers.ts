@@ -7,6 +7,7 @@
 import { DateTime } from 'luxon';
 import type { EvaluationConfig } from '../../domain/audience.ts';
 import { paramNumber, paramString, type ParamValue, type StoredEvent } from '../../domain/event.ts';
+import { baseEvent } from '../../storage/duckdb/event-fixtures.ts';
 
 /** A param given as a plain value: string → string_value, bigint → int_value, number → double_value. */
 export type ParamInput = string | number | bigint | ParamValue;
@@ -78,6 +79,7 @@ export function ev(user: string, name: string, time: string | bigint, opts: EvOp
   const ingestSeq = seq === undefined ? nextSeq++ : BigInt(seq);
   const floorSeconds = ts >= 0n || ts % 1_000_000n === 0n ? ts / 1_000_000n : ts / 1_000_000n - 1n;
   return {
+    ...baseEvent(),
     property_id: 1n,
     stream_id: '1',
     platform: 'WEB',
@@ -88,36 +90,12 @@ export function ev(user: string, name: string, time: string | bigint, opts: EvOp
     received_at: ts,
     source: 'mp',
     user_pseudo_id: user,
-    user_id: null,
     ga_session_id: session === undefined ? floorSeconds : session === null ? null : BigInt(session),
-    ga_session_number: null,
     event_params,
     user_properties,
-    device_category: null,
-    device_operating_system: null,
-    device_operating_system_version: null,
-    device_browser: null,
-    device_browser_version: null,
-    device_language: null,
-    device_mobile_brand_name: null,
-    device_mobile_model_name: null,
-    device_is_limited_ad_tracking: null,
-    geo_continent: null,
-    geo_sub_continent: null,
-    geo_country: null,
-    geo_country_id: null,
-    geo_region: null,
-    geo_city: null,
-    traffic_source_source: null,
-    traffic_source_medium: null,
-    traffic_source_name: null,
     ecommerce_transaction_id: paramString(event_params['transaction_id']),
     ecommerce_purchase_revenue: name === 'purchase' ? value : null,
     ecommerce_refund_value: name === 'refund' ? value : null,
-    items: [],
-    consent_ad_user_data: null,
-    consent_ad_personalization: null,
-    non_personalized_ads: null,
     ...rest,
   };
 }

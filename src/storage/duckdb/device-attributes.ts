@@ -29,7 +29,7 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { DuckDbDatabase, Session } from './connection.ts';
 import { EVENTS_TABLE } from './schema.ts';
 
-export const DEVICE_ATTRIBUTES_TABLE = 'device_attributes';
+const DEVICE_ATTRIBUTES_TABLE = 'device_attributes';
 const WATERMARK_TABLE = 'device_attributes_watermark';
 
 /** (column, type) of the folded attributes; each has a `<name>_k` HUGEINT ordering key beside it. */
@@ -43,13 +43,13 @@ const ATTRIBUTES = [
 const KEY = '(event_timestamp::HUGEINT * 9223372036854775808 + ingest_seq)';
 
 /** Only events that carry an attribute can change one. */
-export const CARRIES_ATTRIBUTE = `(${ATTRIBUTES.map(([, , src]) => `${src} IS NOT NULL`).join(' OR ')})`;
+const CARRIES_ATTRIBUTE = `(${ATTRIBUTES.map(([, , src]) => `${src} IS NOT NULL`).join(' OR ')})`;
 
 /** State columns in table order, after property_id and device_id. */
 const STATE_COLUMNS = [...ATTRIBUTES.flatMap(([name]) => [name, `${name}_k`]), 'max_ts', 'max_seq'];
 
 /** Aggregates over event rows that produce the state columns (GROUP BY the device). */
-export const EVENT_AGGREGATES = [
+const EVENT_AGGREGATES = [
   ...ATTRIBUTES.flatMap(([name, , src]) => [
     `arg_max(${src}, ${KEY}) FILTER (WHERE ${src} IS NOT NULL) AS ${name}`,
     `max(${KEY}) FILTER (WHERE ${src} IS NOT NULL) AS ${name}_k`,
@@ -59,7 +59,7 @@ export const EVENT_AGGREGATES = [
 ].join(',\n    ');
 
 /** Aggregates that merge state rows (of the same device) into one. */
-export const STATE_AGGREGATES = [
+const STATE_AGGREGATES = [
   ...ATTRIBUTES.flatMap(([name]) => [
     `arg_max(${name}, ${name}_k) FILTER (WHERE ${name}_k IS NOT NULL) AS ${name}`,
     `max(${name}_k) AS ${name}_k`,
@@ -68,7 +68,7 @@ export const STATE_AGGREGATES = [
   'max(max_seq) AS max_seq',
 ].join(',\n    ');
 
-export const STATE_COLUMN_LIST = STATE_COLUMNS.join(', ');
+const STATE_COLUMN_LIST = STATE_COLUMNS.join(', ');
 
 export async function ensureDeviceAttributesSchema(writer: Session): Promise<void> {
   const cols = ATTRIBUTES.flatMap(([name, type]) => [`${name} ${type}`, `${name}_k HUGEINT`]);
@@ -82,7 +82,7 @@ export async function ensureDeviceAttributesSchema(writer: Session): Promise<voi
 }
 
 /** The fold watermark as seen by the caller's transaction. */
-export const WATERMARK_SQL = `SELECT seq FROM ${WATERMARK_TABLE}`;
+const WATERMARK_SQL = `SELECT seq FROM ${WATERMARK_TABLE}`;
 
 export interface FoldResult {
   /** Watermark before and after. */
@@ -236,7 +236,7 @@ WHERE s.property_id = d.property_id AND s.device_id = d.device_id`);
 }
 
 /** The state columns qualified with a table alias. */
-export function prefixed(alias: string): string {
+function prefixed(alias: string): string {
   return STATE_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
 }
 

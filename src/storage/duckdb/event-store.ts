@@ -124,16 +124,18 @@ export function appendRow(ap: DuckDBAppender, e: NewEvent, seq: bigint): void {
 
 const SELECT_COLUMNS = EVENT_COLUMNS.map(([n]) => n).join(', ');
 
+/** One stored column value as the StoredEvent field (JSON columns decoded, BIGINTs as bigint). */
+export function decodeEventColumn(name: string, type: string, v: unknown): unknown {
+  if (name === 'event_params') return decodeParams(v as string | null);
+  if (name === 'user_properties') return decodeUserProperties(v as string | null);
+  if (name === 'items') return v ? JSON.parse(v as string) : [];
+  if (type === 'BIGINT') return v === null || v === undefined ? null : BigInt(v as bigint);
+  return v ?? null;
+}
+
 function toStoredEvent(r: Record<string, unknown>): StoredEvent {
   const out: Record<string, unknown> = {};
-  for (const [name, type] of EVENT_COLUMNS) {
-    const v = r[name];
-    if (name === 'event_params') out[name] = decodeParams(v as string | null);
-    else if (name === 'user_properties') out[name] = decodeUserProperties(v as string | null);
-    else if (name === 'items') out[name] = v ? JSON.parse(v as string) : [];
-    else if (type === 'BIGINT') out[name] = v === null || v === undefined ? null : BigInt(v as bigint);
-    else out[name] = v ?? null;
-  }
+  for (const [name, type] of EVENT_COLUMNS) out[name] = decodeEventColumn(name, type, r[name]);
   return out as unknown as StoredEvent;
 }
 

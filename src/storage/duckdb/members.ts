@@ -6,7 +6,8 @@
 
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience.ts';
-import { EVENT_COLUMNS, decodeParams, decodeUserProperties, type StoredEvent } from '../../domain/event.ts';
+import { EVENT_COLUMNS, type StoredEvent } from '../../domain/event.ts';
+import { decodeEventColumn } from './event-store.ts';
 import { compileAudienceQuery, type AudiencePlan, type CompiledQuery } from '../../audience/compile/index.ts';
 import { compileAudience, evaluateUser, type MembershipInterval } from '../../audience/reference/evaluate.ts';
 import type { AudienceEngine, MembershipRequest } from '../contract.ts';
@@ -110,14 +111,7 @@ function rowDecoder(names: string[]): (columns: DuckDBValue[][], row: number) =>
   });
   return (columns, row) => {
     const out: Record<string, unknown> = {};
-    for (const { name, type, i } of plan) {
-      const v = columns[i]![row];
-      if (name === 'event_params') out[name] = decodeParams(v as string | null);
-      else if (name === 'user_properties') out[name] = decodeUserProperties(v as string | null);
-      else if (name === 'items') out[name] = v ? JSON.parse(v as string) : [];
-      else if (type === 'BIGINT') out[name] = v === null || v === undefined ? null : BigInt(v as bigint);
-      else out[name] = v ?? null;
-    }
+    for (const { name, type, i } of plan) out[name] = decodeEventColumn(name, type, columns[i]![row]);
     return out as unknown as StoredEvent;
   };
 }
