@@ -203,6 +203,50 @@ describe('pre-rendered snapshot rows (DuckDB store)', () => {
     }
   });
 
+  test('without waitForRender, pages asked for during the render come from SQL, identical; later ones from the file', async () => {
+    await makeSnapshot(snapshots, store.db, 'w1', 400);
+    const rendered = snapshots.renderedRows();
+    const page = rendered.page.bind(rendered);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let produced = 0;
+    rendered.page = (id, dims, offset, limit, produce, expected, wait) =>
+      page(
+        id,
+        dims,
+        offset,
+        limit,
+        async (p, o) => {
+          produced++;
+          await gate;
+          await produce(p, o);
+        },
+        expected,
+        wait,
+      );
+    try {
+      const warming = snapshots.warmRowsJson('w1', ALL);
+      for (const [offset, limit] of [
+        [0, 10],
+        [123, 200],
+      ] as const) {
+        const got = await snapshots.readRowsJson('w1', offset, limit, ALL, { waitForRender: false });
+        assert.equal(typeof got.data, 'string', 'served by SQL while rendering');
+        assert.deepEqual(bytesOf(got), await sqlPage('w1', offset, limit, ALL));
+      }
+      assert.equal(filesOf('w1').filter((f) => /\.(rows|idx)$/.test(f)).length, 0, 'not rendered yet');
+      open();
+      await warming;
+      const got = await snapshots.readRowsJson('w1', 123, 200, ALL, { waitForRender: false });
+      assert.ok(Buffer.isBuffer(got.data), 'served from the file once rendered');
+      assert.deepEqual(bytesOf(got), await sqlPage('w1', 123, 200, ALL));
+      assert.equal(produced, 1, 'one render');
+    } finally {
+      open();
+      rendered.page = page;
+    }
+  });
+
   test('drop removes the files (and list() reports snapshots that only have files)', async () => {
     await makeSnapshot(snapshots, store.db, 'd1', 50);
     await snapshots.readRowsJson('d1', 0, 10, ALL);

@@ -90,6 +90,8 @@ export interface SnapshotStore {
     offset: number,
     limit: number,
     dimensions: ('deviceId' | 'userId' | 'isAdsPersonalizationAllowed' | 'isLimitedAdTracking')[],
+    /** false: never wait for a pre-rendering in progress (serve the page another way). */
+    opts?: { waitForRender?: boolean },
   ): Promise<RawJson>;
   /** Optional: prepares the readRowsJson fast path ahead of the first query (best effort). */
   warmRowsJson?(

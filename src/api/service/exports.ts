@@ -455,11 +455,12 @@ export class ExportService {
     const past = offset >= BigInt(total);
     const id = snapshotIdOf(row.id);
     // The engine serves pages as pre-rendered JSON when it can (text or bytes that the REST
-    // transport writes as they are; see src/domain/raw-json.ts and docs/exports.md).
+    // transport writes as they are; see src/domain/raw-json.ts and docs/exports.md). A page never
+    // waits for the rows file being rendered right after ACTIVE: it is rendered by SQL meanwhile.
     const audienceRows = this.snapshots.readRowsJson
       ? past
         ? new RawJson('[]')
-        : await this.snapshots.readRowsJson(id, Number(offset), limit, dims)
+        : await this.snapshots.readRowsJson(id, Number(offset), limit, dims, { waitForRender: false })
       : (past ? [] : await this.snapshots.read(id, Number(offset), limit)).map((m) => ({
           dimensionValues: dims.map((d) => ({ value: dimensionValue(m, d) })),
         }));

@@ -27,9 +27,11 @@
 // Nothing is fsynced (a lost file is only a re-render): files found at start are reused after
 // checks (magic, sizes, last offset = .rows size, and the row count the caller expects).
 //
-// Rendering is lazy (first JSON query of a snapshot), memoized per snapshot and dimension list so
-// that concurrent first queries render once. A failed render is remembered for RETRY_MS, during
-// which page() answers null at once and the caller serves from SQL instead.
+// Rendering is lazy (first JSON query of a snapshot, or right after the export turns ACTIVE),
+// memoized per snapshot and dimension list so that concurrent first queries render once. Queries
+// that arrive while it runs are served from SQL rather than made to wait (page(…, wait = false)).
+// A failed render is remembered for RETRY_MS, during which page() answers null at once and the
+// caller serves from SQL instead.
 //
 // Page memory comes from a small pool (PagePool below) and goes back once the transport has
 // written it: on the bench VM, touching a fresh 28 MB buffer (page faults) cost ten times the read.
@@ -69,6 +71,8 @@ interface Rendered {
 interface Entry {
   snapshotId: string;
   promise: Promise<Rendered>;
+  /** Set once the render (or the check of files found on disk) has finished. */
+  ready?: boolean;
   failedAt?: number;
 }
 
@@ -225,7 +229,9 @@ export class RenderedRows {
    * Rows [offset, offset+limit) as the bytes of a JSON array (`[{…},{…}]`), rendering the
    * snapshot's file first when needed; null when the file cannot be made (serve from SQL then).
    * `expectedRows` gives the snapshot's row count, checked once per process before a file found
-   * on disk is trusted.
+   * on disk is trusted. With `wait` false, a page asked for while the file is still being made
+   * answers null at once (the caller serves it from SQL) and the render goes on in the background:
+   * the first pages of a big export do not wait seconds for its file.
    */
   async page(
     snapshotId: string,
@@ -234,6 +240,7 @@ export class RenderedRows {
     limit: number,
     produce: RowsProducer,
     expectedRows: () => Promise<number>,
+    wait = true,
   ): Promise<Buffer | null> {
     const base = baseName(snapshotId, dimensions);
     let entry = this.entries.get(base);
@@ -243,14 +250,17 @@ export class RenderedRows {
     }
     if (!entry) {
       const e: Entry = { snapshotId, promise: this.prepare(base, produce, expectedRows) };
-      e.promise.catch((err: unknown) => {
-        e.failedAt = Date.now();
-        this.opts.onError?.(err, snapshotId);
-      });
+      e.promise.then(
+        () => (e.ready = true),
+        (err: unknown) => {
+          e.failedAt = Date.now();
+          this.opts.onError?.(err, snapshotId);
+        },
+      );
       this.entries.set(base, e);
       entry = e;
     }
-    if (entry.failedAt !== undefined) return null;
+    if (entry.failedAt !== undefined || (!wait && !entry.ready)) return null;
     let rendered: Rendered;
     try {
       rendered = await entry.promise;

@@ -188,12 +188,14 @@ WHERE rn >= $1 AND rn < $2 ORDER BY rn`;
    * Rows [offset, offset+limit) as one JSON array of AudienceRow objects, values in the order of
    * `dimensions`: a byte range of the snapshot's pre-rendered file (made at the first call), or,
    * when that file cannot be made, rendered by SQL (readRowsJsonSql). Same rows, same order as read().
+   * With `waitForRender: false`, a page asked for while the file is being made comes from SQL too.
    */
   async readRowsJson(
     snapshotId: string,
     offset: number,
     limit: number,
     dimensions: ExportDimensionName[],
+    opts: { waitForRender?: boolean } = {},
   ): Promise<RawJson> {
     const table = tableFor(snapshotId);
     if (limit <= 0 || dimensions.length === 0) return new RawJson('[]');
@@ -210,6 +212,7 @@ TO ${sqlString(path)} (FORMAT csv, HEADER false, DELIMITER '\x01', QUOTE '\x02',
         );
       },
       async () => Number((await this.db.reader().all(`SELECT count(*) AS n FROM ${table}`))[0]?.n ?? -1),
+      opts.waitForRender ?? true,
     );
     if (bytes) return new RawJson(bytes, () => this.renderedRows().release(bytes));
     return new RawJson(`[${await this.readRowsJsonSql(snapshotId, offset, limit, dimensions)}]`);
