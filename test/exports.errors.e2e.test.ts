@@ -73,12 +73,6 @@ describe('audience export errors', () => {
       /audience_export\.audience/,
     );
     expectError(
-      await create({ audience: `${p.property}/audiences/999`, dimensions: [{ dimensionName: 'deviceId' }] }),
-      'INVALID_ARGUMENT',
-      400,
-      /audience_export\.audience.*not found/,
-    );
-    expectError(
       await create({
         audience: `${other.property}/audiences/1`,
         dimensions: [{ dimensionName: 'deviceId' }],
@@ -124,6 +118,57 @@ describe('audience export errors', () => {
       'INVALID_ARGUMENT',
       400,
       /parent/,
+    );
+  });
+
+  test('an unknown audience, an unknown property and a deleted property are NOT_FOUND', async () => {
+    const deviceId = [{ dimensionName: 'deviceId' }];
+    expectError(
+      await create({ audience: `${p.property}/audiences/999`, dimensions: deviceId }),
+      'NOT_FOUND',
+      404,
+      /audience_export\.audience.*audiences\/999.*not found/,
+    );
+    // The admin key may see every property, so these are about existence, not permission.
+    expectError(
+      await create(
+        { audience: 'properties/424242/audiences/1', dimensions: deviceId },
+        ADMIN_KEY,
+        'properties/424242',
+      ),
+      'NOT_FOUND',
+      404,
+      /properties\/424242/,
+    );
+    expectError(
+      await api(server, 'GET', '/v1beta/properties/424242/audienceExports'),
+      'NOT_FOUND',
+      404,
+      /properties\/424242/,
+    );
+    // A property with an ACTIVE export, then deleted: the export goes with it.
+    const gone = await createTestProperty(server);
+    const goneAudience = await purchasersOf(server, gone.property);
+    const op = (
+      await api(server, 'POST', `/v1beta/${gone.property}/audienceExports`, {
+        audience: goneAudience,
+        dimensions: deviceId,
+      })
+    ).json;
+    const name = op.response.name as string;
+    await waitState(server, name, 'ACTIVE');
+    assert.equal((await api(server, 'DELETE', `/v1beta/${gone.property}`)).status, 200);
+    expectError(await api(server, 'GET', `/v1beta/${name}`), 'NOT_FOUND', 404);
+    expectError(await api(server, 'POST', `/v1beta/${name}:query`, {}), 'NOT_FOUND', 404);
+    expectError(await api(server, 'GET', `/v1beta/${gone.property}/audienceExports`), 'NOT_FOUND', 404);
+    expectError(await api(server, 'GET', `/v1/${op.name}`), 'NOT_FOUND', 404);
+    // The official client sees code 5 for an unknown audience.
+    await assert.rejects(
+      dataClient(server.port, ADMIN_KEY).createAudienceExport({
+        parent: p.property,
+        audienceExport: { audience: `${p.property}/audiences/999`, dimensions: deviceId },
+      }),
+      (e: { code: number; message: string }) => e.code === 5 && /audience/.test(e.message),
     );
   });
 

@@ -17,6 +17,7 @@ import {
   parseAudienceUpdate,
 } from '../../audience/validate.ts';
 import { pageOf, parsePage, type PageRequest } from './paging.ts';
+import { requireProperty } from './properties.ts';
 
 type AudienceRow = Omit<AudiencesTable, 'id' | 'archived'> & { id: number; archived: number };
 
@@ -119,7 +120,7 @@ export class AudienceService {
   async create(p: Principal, parent: string, body: unknown) {
     const propertyId = parseProperty(parent, 'parent');
     requireRole(p, propertyId, 'editor');
-    await this.requireProperty(propertyId);
+    await requireProperty(this.db, propertyId);
     const def = parseAudience(body);
     checkPropertyLimits(def, await this.active(propertyId), 'create');
     const row = await this.db
@@ -143,7 +144,7 @@ export class AudienceService {
   async list(p: Principal, parent: string, req: PageRequest) {
     const propertyId = parseProperty(parent, 'parent');
     requireRole(p, propertyId, 'viewer');
-    await this.requireProperty(propertyId);
+    await requireProperty(this.db, propertyId);
     const rows = await this.db
       .selectFrom('audiences')
       .selectAll()
@@ -194,27 +195,19 @@ export class AudienceService {
   }
 
   /**
-   * forExport for a create request whose `field` names the audience: a missing or archived audience
-   * is a bad argument of that request (INVALID_ARGUMENT naming the field), not a missing resource.
+   * forExport for a create request whose `field` names the audience: a missing audience is
+   * NOT_FOUND (data-api.md §6: "audience not found → 404"), an archived one a bad argument of that
+   * request (INVALID_ARGUMENT); both messages name the field.
    */
   async forExportRequest(p: Principal, name: unknown, field: string): Promise<StoredAudience> {
     try {
       return await this.forExport(p, name, field);
     } catch (err) {
       if (err instanceof ApiError && err.status === 'NOT_FOUND')
-        throw errors.invalidField(field, `audience ${String(name)} was not found.`);
+        throw errors.notFound(`${field}: audience ${String(name)} was not found.`);
       if (err instanceof ApiError && err.status === 'FAILED_PRECONDITION')
         throw errors.invalidField(field, err.message);
       throw err;
     }
-  }
-
-  private async requireProperty(propertyId: number): Promise<void> {
-    const row = await this.db
-      .selectFrom('properties')
-      .select('id')
-      .where('id', '=', propertyId)
-      .executeTakeFirst();
-    if (!row) throw errors.notFound(`Property properties/${propertyId} not found.`);
   }
 }

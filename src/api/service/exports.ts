@@ -21,6 +21,7 @@ import { requireRole, type Principal } from '../../auth/principal.ts';
 import { audienceToJson } from '../../audience/validate.ts';
 import type { MemberRow, SnapshotStore } from '../../storage/contract.ts';
 import type { AudienceService } from './audiences.ts';
+import { propertyExists, requireProperty } from './properties.ts';
 import { ExportRepo, type ExportKind, type ExportRow } from '../../exports/repo.ts';
 import { snapshotIdOf, type StoredEvalConfig } from '../../exports/runner.ts';
 import { validateWebhook, type NewDelivery, type Webhook } from '../../exports/webhooks.ts';
@@ -291,6 +292,7 @@ export class ExportService {
     if (audProperty !== propertyId)
       throw errors.invalidField(`${f}.audience`, `${String(input.audience)} does not belong to ${parent}.`);
     const dimensions = parseDimensions(input.dimensions, `${f}.dimensions`);
+    await requireProperty(this.db, propertyId);
     const webhook =
       internal !== undefined
         ? (internal.webhook ?? undefined)
@@ -425,6 +427,7 @@ export class ExportService {
     const propertyId = parseProperty(parent, 'parent');
     requireRole(p, propertyId, 'viewer');
     const { size, before, token } = parsePage(req, `${spec.collection}|${parent}`);
+    await requireProperty(this.db, propertyId);
     const rows = await this.repo.list(propertyId, this.now(), before, size + 1, spec.kind);
     const page = rows.slice(0, size);
     const last = page[page.length - 1];
@@ -474,13 +477,15 @@ export class ExportService {
     const row = await this.repo.byOperation(m[1]!, this.now());
     // Unknown, expired, and other properties' operations all look the same: NOT_FOUND leaks
     // nothing about a property the caller cannot see (the id is random, so it cannot be probed).
-    if (!row || !canView(p, row.property_id)) throw errors.notFound(`Operation ${name} not found.`);
+    if (!row || !canView(p, row.property_id) || !(await propertyExists(this.db, row.property_id)))
+      throw errors.notFound(`Operation ${name} not found.`);
     return operationJson(row);
   }
 
   private async row(spec: KindSpec, p: Principal, name: unknown, field: string): Promise<ExportRow> {
     const [propertyId, id] = parseName(spec.nameKind, name, field);
     requireRole(p, propertyId!, 'viewer');
+    await requireProperty(this.db, propertyId!);
     const row = await this.repo.get(propertyId!, id!, this.now(), spec.kind);
     if (!row) throw errors.notFound(`${spec.label} ${String(name)} not found.`);
     return row;

@@ -17,6 +17,7 @@ import {
 } from '../../exports/recurring.ts';
 import type { AudienceService } from './audiences.ts';
 import { parseDimensions, parsePage } from './exports.ts';
+import { requireProperty } from './properties.ts';
 
 export interface RecurringServiceOptions {
   allowHttpWebhooks: boolean;
@@ -41,6 +42,7 @@ export class RecurringListService {
     if (audProperty !== propertyId)
       throw errors.invalidField(`${F}.audience`, `${String(input.audience)} does not belong to ${parent}.`);
     const dimensions = parseDimensions(input.dimensions, `${F}.dimensions`);
+    await requireProperty(this.db, propertyId);
     const audience = await this.audiences.forExportRequest(p, input.audience, `${F}.audience`);
     const property = await this.db
       .selectFrom('properties')
@@ -72,6 +74,7 @@ export class RecurringListService {
   async get(p: Principal, name: string) {
     const [propertyId, id] = parseName('recurringAudienceList', name, 'name');
     requireRole(p, propertyId!, 'viewer');
+    await requireProperty(this.db, propertyId!);
     const row = await this.scheduler.get(propertyId!, id!);
     if (!row) throw errors.notFound(`Recurring audience list ${String(name)} not found.`);
     return this.json(row);
@@ -81,6 +84,7 @@ export class RecurringListService {
     const propertyId = parseProperty(parent, 'parent');
     requireRole(p, propertyId, 'viewer');
     const { size, before, token } = parsePage(req, `recurringAudienceLists|${parent}`);
+    await requireProperty(this.db, propertyId);
     const rows = await this.scheduler.list(propertyId, before, size + 1);
     const page = rows.slice(0, size);
     const last = page[page.length - 1];
