@@ -120,8 +120,9 @@ describe('v1alpha audience lists with the official AlphaAnalyticsDataClient', ()
       );
       assert.match(rec.name!, new RegExp(`^${p.property}/recurringAudienceLists/\\d+$`));
       assert.equal(rec.audienceDisplayName, 'Purchasers');
-      // 99 is coerced to 30; the first list is made during the create call and counts one day.
-      assert.equal(rec.activeDaysRemaining, 29);
+      // 99 is coerced to 30. The first list is made during the create call; its day counts when
+      // the day ends, so the response shows the coerced value itself (spec data-api.md §3.2).
+      assert.equal(rec.activeDaysRemaining, 30);
       assert.equal(rec.audienceLists!.length, 1);
       const [first] = await c.getAudienceList({ name: rec.audienceLists![0]! }, call());
       assert.equal(first.recurringAudienceList, rec.name);
@@ -131,17 +132,20 @@ describe('v1alpha audience lists with the official AlphaAnalyticsDataClient', ()
         { parent: p.property, recurringAudienceList: { audience: purchasers, dimensions } },
         call(),
       );
-      assert.equal(dflt.activeDaysRemaining, 13, 'default 14, minus the first list');
-      await assert.rejects(
-        c.createRecurringAudienceList(
-          {
-            parent: p.property,
-            recurringAudienceList: { audience: purchasers, dimensions, activeDaysRemaining: -1 },
-          },
-          call(),
-        ),
-        (e: { code: number; message: string }) => e.code === 3 && /active_days_remaining/.test(e.message),
-      );
+      assert.equal(dflt.activeDaysRemaining, 14, 'default 14');
+      // The minimum at creation is 1; the field has presence, so an explicit 0 is refused too.
+      for (const activeDaysRemaining of [-1, 0])
+        await assert.rejects(
+          c.createRecurringAudienceList(
+            {
+              parent: p.property,
+              recurringAudienceList: { audience: purchasers, dimensions, activeDaysRemaining },
+            },
+            call(),
+          ),
+          (e: { code: number; message: string }) =>
+            e.code === 3 && /active_days_remaining.*at least 1/.test(e.message),
+        );
 
       const [got] = await c.getRecurringAudienceList({ name: rec.name! }, call());
       assert.deepEqual(got.audienceLists, rec.audienceLists);
@@ -197,7 +201,8 @@ describe('v1alpha audience lists with the official AlphaAnalyticsDataClient', ()
       Number(got.audienceLists![0]!.split('/').pop()) > Number(got.audienceLists![1]!.split('/').pop()),
       'newest first',
     );
-    assert.equal(got.activeDaysRemaining, 1);
+    // Three days, one ended (the earlier list's), today's list made: 3 - 2 + 1.
+    assert.equal(got.activeDaysRemaining, 2);
     const [second] = await c.getAudienceList({ name: got.audienceLists![0]! });
     assert.equal(second.recurringAudienceList, rec.name);
   });

@@ -63,13 +63,20 @@ describe('recurring input', () => {
   test('activeDaysRemaining: default 14, minimum 1, coerced to 30', () => {
     assert.equal(parseActiveDaysRemaining(undefined), 14);
     assert.equal(parseActiveDaysRemaining(null), 14);
-    assert.equal(parseActiveDaysRemaining(0), 14);
-    assert.equal(parseActiveDaysRemaining('0'), 14);
     assert.equal(parseActiveDaysRemaining(1), 1);
     assert.equal(parseActiveDaysRemaining('7'), 7);
     assert.equal(parseActiveDaysRemaining(30), 30);
     assert.equal(parseActiveDaysRemaining(31), 30);
     assert.equal(parseActiveDaysRemaining(2147483647), 30);
+    // proto3 optional: an explicit 0 was set by the caller, and the minimum at creation is 1.
+    bad(
+      () => parseActiveDaysRemaining(0),
+      /^recurring_audience_list\.active_days_remaining: must be at least 1/,
+    );
+    bad(
+      () => parseActiveDaysRemaining('0'),
+      /^recurring_audience_list\.active_days_remaining: must be at least 1/,
+    );
     bad(
       () => parseActiveDaysRemaining(-1),
       /^recurring_audience_list\.active_days_remaining: must be at least 1/,
@@ -173,6 +180,7 @@ describe('RecurringScheduler', () => {
     assert.equal(r.activeDaysRemaining, days);
     assert.equal(await s.tick(), 1, 'the first list is made right away');
     assert.equal(await s.tick(), 0);
+    assert.equal((await s.get(1, r.id))?.activeDaysRemaining, days, 'a day counts when it ends');
     const end = at(until, zone);
     while (now < end) {
       now += BigInt(stepMin) * 60_000_000n;
@@ -250,7 +258,14 @@ describe('RecurringScheduler', () => {
       rec.calls.filter((c) => c.id === r.id).map((c) => c.day),
       ['2024-04-30', '2024-05-04'],
     );
+    // Two days used; today's (the list made this morning) counts from tomorrow.
+    assert.equal((await s.get(1, r.id))?.activeDaysRemaining, 2);
+    now = at('2024-05-06T09:00:00', zone);
+    assert.equal(await s.tick(), 1);
     assert.equal((await s.get(1, r.id))?.activeDaysRemaining, 1);
+    now = at('2024-05-07T09:00:00', zone);
+    assert.equal(await s.tick(), 0);
+    assert.equal((await s.get(1, r.id))?.activeDaysRemaining, 0);
   });
 
   test('two schedulers over two catalog handles never make two lists for one day', async () => {
@@ -336,18 +351,19 @@ describe('RecurringScheduler', () => {
       );
       const names = await b.listNames(r.id);
       assert.equal(names.length, 1);
-      assert.equal((await b.get(1, r.id))?.activeDaysRemaining, 1);
+      assert.equal((await b.get(1, r.id))?.activeDaysRemaining, 2, "today's list counts from tomorrow");
       // A wakes up: its record is refused (the claim is no longer its own).
       releaseA('properties/1/audienceLists/999');
       assert.equal(await zombie, 0);
       assert.deepEqual(await b.listNames(r.id), names);
-      assert.equal((await b.get(1, r.id))?.activeDaysRemaining, 1);
+      assert.equal((await b.get(1, r.id))?.activeDaysRemaining, 2);
       // The next day goes on normally.
       now = at('2024-07-02T00:00:00', zone);
       assert.equal(await b.tick(), 1);
-      assert.equal((await b.get(1, r.id))?.activeDaysRemaining, 0);
+      assert.equal((await b.get(1, r.id))?.activeDaysRemaining, 1);
       now = at('2024-07-05T00:00:00', zone);
       assert.equal(await b.tick(), 0);
+      assert.equal((await b.get(1, r.id))?.activeDaysRemaining, 0);
       assert.equal(await a.tick(), 0);
       assert.equal((await b.listNames(r.id)).length, 2);
     } finally {
@@ -399,9 +415,12 @@ describe('RecurringScheduler', () => {
     assert.equal(day.attempts, 3);
     assert.equal(day.last_error, 'always broken');
     assert.ok(errs.includes('recurring audience list: giving up on a day'));
-    assert.equal((await s.get(1, r.id))?.activeDaysRemaining, 1);
+    assert.equal((await s.get(1, r.id))?.activeDaysRemaining, 2);
     now = at('2024-08-12T00:00:00', zone);
     assert.equal(await s.tick(), 1);
+    assert.equal((await s.get(1, r.id))?.activeDaysRemaining, 1);
+    now = at('2024-08-13T00:00:00', zone);
+    assert.equal(await s.tick(), 0);
     assert.equal((await s.get(1, r.id))?.activeDaysRemaining, 0);
     assert.equal((await s.listNames(r.id)).length, 2);
   });

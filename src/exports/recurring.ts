@@ -15,8 +15,12 @@
 // - Days the scheduler was down for are not backfilled: after an outage the next tick makes one
 //   list for the latest complete day (lists of missed days would all hold the same data).
 // - activeDaysRemaining counts down by one per day that was attempted: a list made (DONE) or a day
-//   given up after `maxAttempts` failed createList calls (FAILED). It is derived (active_days
-//   minus those days), so there is no counter to lose or double in a crash.
+//   given up after `maxAttempts` failed createList calls (FAILED). A day's count goes when that
+//   day ends, as Google's counter "decreases by one each day": the list made on a day (for the day
+//   before) leaves the counter as it was until the next midnight, so the create response shows the
+//   requested value (spec data-api.md §3.2: default 14, at least 1, coerced to 30) although its
+//   first list is already made. It is derived (active_days minus the attempted days, plus one
+//   while today's list is made), so there is no counter to lose or double in a crash.
 //
 // Claims and crash safety:
 // - A day is claimed by INSERTing (recurring_id, day) into recurring_list_days, whose primary key
@@ -59,9 +63,10 @@ export interface RecurringInput {
 }
 
 /**
- * `activeDaysRemaining` of a create request: absent, null or 0 -> the default (14); negative ->
- * INVALID_ARGUMENT; above the maximum (30) -> the maximum. proto3 JSON int32: a number or a
- * decimal string.
+ * `activeDaysRemaining` of a create request: absent or null -> the default (14); 0 or negative ->
+ * INVALID_ARGUMENT (the minimum at creation is 1); above the maximum (30) -> the maximum. proto3
+ * JSON int32: a number or a decimal string. The field is proto3 `optional`, so an explicit 0 is a
+ * value the caller set (the official client sends it), not "unset".
  */
 export function parseActiveDaysRemaining(
   value: unknown,
@@ -77,8 +82,7 @@ export function parseActiveDaysRemaining(
   else throw errors.invalidField(field, `must be an integer (got ${JSON.stringify(value)}).`);
   if (!Number.isInteger(n)) throw errors.invalidField(field, `must be an integer (got ${n}).`);
   if (n < -2147483648 || n > 2147483647) throw errors.invalidField(field, 'is out of the int32 range.');
-  if (n < 0) throw errors.invalidField(field, `must be at least 1 (got ${n}).`);
-  if (n === 0) return def;
+  if (n < 1) throw errors.invalidField(field, `must be at least 1 (got ${n}).`);
   return Math.min(n, max);
 }
 
@@ -196,10 +200,26 @@ export function recurringJson(r: RecurringRow, audienceLists: string[]): Record<
   };
 }
 
-type DbRow = Omit<RecurringAudienceListsTable, 'id' | 'exhausted'> & { id: number; used: number | bigint };
+type DbRow = Omit<RecurringAudienceListsTable, 'id' | 'exhausted'> & {
+  id: number;
+  used: number | bigint;
+  /** The latest attempted (DONE or FAILED) day, null before the first. */
+  last_used_day: string | null;
+};
 type DayRow = Omit<RecurringListDaysTable, 'attempts'> & { attempts: number };
 
-function toRow(r: DbRow): RecurringRow {
+/** The days left as of `now` (see the header: today's attempted day counts from tomorrow). */
+function remainingDays(r: DbRow, now: bigint): number {
+  let today = 0;
+  try {
+    if (r.last_used_day !== null && r.last_used_day >= lastCompleteDay(now, r.time_zone)) today = 1;
+  } catch {
+    // an unknown zone (logged by the scheduler): count every attempted day
+  }
+  return Math.max(0, Math.min(r.active_days, r.active_days - Number(r.used) + today));
+}
+
+function toRow(r: DbRow, now: bigint): RecurringRow {
   return {
     id: r.id,
     propertyId: r.property_id,
@@ -207,7 +227,7 @@ function toRow(r: DbRow): RecurringRow {
     audience: r.audience,
     audienceDisplayName: r.audience_display_name,
     dimensions: JSON.parse(r.dimensions) as string[],
-    activeDaysRemaining: Math.max(0, r.active_days - Number(r.used)),
+    activeDaysRemaining: remainingDays(r, now),
     ...(r.webhook === null ? {} : { webhook: JSON.parse(r.webhook) as Webhook }),
     timeZone: r.time_zone,
     createTime: BigInt(r.create_time),
@@ -266,14 +286,15 @@ export class RecurringScheduler {
       .where('r.property_id', '=', propertyId)
       .where('r.id', '=', id)
       .executeTakeFirst();
-    return r ? toRow(r) : undefined;
+    return r ? toRow(r, this.clock()) : undefined;
   }
 
   /** Recurring lists of a property, newest first, with id < before (keyset paging). */
   async list(propertyId: number, before: number | null, limit: number): Promise<RecurringRow[]> {
     let q = this.rows().where('r.property_id', '=', propertyId);
     if (before !== null) q = q.where('r.id', '<', before);
-    return (await q.orderBy('r.id', 'desc').limit(limit).execute()).map(toRow);
+    const now = this.clock();
+    return (await q.orderBy('r.id', 'desc').limit(limit).execute()).map((r) => toRow(r, now));
   }
 
   /** Names of the AudienceLists a recurring list made, newest first. */
@@ -370,7 +391,15 @@ export class RecurringScheduler {
           .where('d.state', 'in', ['DONE', 'FAILED'])
           .as('used'),
       )
-      .$narrowType<{ used: number }>();
+      .select((eb) =>
+        eb
+          .selectFrom('recurring_list_days as d')
+          .select((e) => e.fn.max('d.day').as('m'))
+          .whereRef('d.recurring_id', '=', 'r.id')
+          .where('d.state', 'in', ['DONE', 'FAILED'])
+          .as('last_used_day'),
+      )
+      .$narrowType<{ used: number; last_used_day: string | null }>();
   }
 
   /** Leases open claims whose lease lapsed and whose retry time has come (one statement). */
@@ -465,7 +494,7 @@ export class RecurringScheduler {
   private async make(c: DayRow): Promise<boolean> {
     const r = await this.rows().where('r.id', '=', c.recurring_id).executeTakeFirst();
     if (!r) return false;
-    const row = toRow(r);
+    const row = toRow(r, this.clock());
     let listName: string;
     try {
       listName = await this.createList(row, c.day);
