@@ -91,5 +91,19 @@ describe('Admin API with the official client', () => {
     assert.equal(missing.json.error.status, 'NOT_FOUND');
     const badName = await api(server, 'GET', '/v1beta/properties/abc');
     assert.equal(badName.status, 400);
+    assert.equal(
+      badName.json.error.message,
+      'name: must be a resource name of the form properties/{id} (got "properties/abc").',
+    );
+    const badSecret = await api(
+      server,
+      'GET',
+      '/v1beta/properties/1/dataStreams/x/measurementProtocolSecrets/1',
+    );
+    assert.equal(badSecret.status, 400);
+    assert.match(
+      badSecret.json.error.message,
+      /of the form properties\/\{id\}\/dataStreams\/\{id\}\/measurementProtocolSecrets\/\{id\} /,
+    );
   });
 });

@@ -102,8 +102,13 @@ describe('Admin API over gRPC', () => {
     );
     await assert.rejects(
       client.getProperty({ name: 'properties/1' }),
-      (e: { code: number }) => e.code === 16,
-      'no key: UNAUTHENTICATED',
+      (e: { code: number; reason?: string }) => e.code === 16 && e.reason === 'CREDENTIALS_MISSING',
+      'no key: UNAUTHENTICATED, CREDENTIALS_MISSING',
+    );
+    await assert.rejects(
+      client.getProperty({ name: 'properties/1' }, grpcCall('audex_unknown-key-0000000000000000')),
+      (e: { code: number; reason?: string }) => e.code === 16 && e.reason === 'API_KEY_INVALID',
+      'an unknown key: UNAUTHENTICATED, API_KEY_INVALID',
     );
     await assert.rejects(
       client.createProperty(

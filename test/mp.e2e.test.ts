@@ -2,8 +2,28 @@
 // hostile input, and durability across SIGKILL.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { removeDir, startServer, type RunningServer } from './helpers/server.ts';
+import { api, removeDir, startServer, type RunningServer } from './helpers/server.ts';
 import { createTestProperty, sendMp, storedEvents, type TestProperty } from './helpers/property.ts';
+
+/** A gtag.js hit (GET /g/collect); 2xx whatever happens. */
+async function sendGtag(
+  server: { url: string },
+  measurementId: string,
+  cid: string,
+  en: string,
+): Promise<number> {
+  const qs = new URLSearchParams({ v: '2', tid: measurementId, cid, en });
+  const res = await fetch(`${server.url}/g/collect?${qs}`);
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function collectMetrics(server: {
+  url: string;
+}): Promise<{ eventsStored: number; dropped: Record<string, number> }> {
+  const m = (await api(server, 'GET', '/audex/v1/metrics')).json.collect;
+  return { eventsStored: m.eventsStored, dropped: m.requestsDropped };
+}
 
 describe('Measurement Protocol', () => {
   let server: RunningServer;
@@ -212,6 +232,106 @@ describe('Measurement Protocol', () => {
     assert.ok(!stored.some((e) => e.event_name === 'first_visit' || e.event_name === 'ok'));
     assert.equal(({} as any).polluted, undefined);
     assert.ok((await storedEvents(server, p)).length >= before);
+  });
+
+  test('a secret created just now is honoured by the very next hit', async () => {
+    // Warm the stream lookup with the existing secret, then create a second one and use it at once.
+    assert.equal((await sendMp(server, p, { client_id: 'sec.1', events: [{ name: 'warm' }] })).status, 204);
+    const created = (
+      await api(server, 'POST', `/v1beta/${p.stream}/measurementProtocolSecrets`, { displayName: 'new' })
+    ).json;
+    const res = await sendMp(
+      server,
+      p,
+      { client_id: 'sec.1', events: [{ name: 'with_new_secret' }] },
+      { secret: created.secretValue },
+    );
+    assert.equal(res.status, 204);
+    const names = (await storedEvents(server, p, 'sec.1')).map((e) => e.event_name).sort();
+    assert.deepEqual(names, ['warm', 'with_new_secret']);
+  });
+
+  test('a secret deleted just now is refused by the very next hit', async () => {
+    const created = (
+      await api(server, 'POST', `/v1beta/${p.stream}/measurementProtocolSecrets`, { displayName: 'doomed' })
+    ).json;
+    const secret = created.secretValue as string;
+    const hit = (name: string) => sendMp(server, p, { client_id: 'sec.2', events: [{ name }] }, { secret });
+    assert.equal((await hit('before_delete')).status, 204);
+    assert.equal((await api(server, 'DELETE', `/v1beta/${created.name}`)).status, 200);
+    assert.equal((await hit('after_delete')).status, 204, 'still 2xx, as Google answers');
+    const names = (await storedEvents(server, p, 'sec.2')).map((e) => e.event_name);
+    assert.deepEqual(names, ['before_delete']);
+    // The stream's other secret still works.
+    assert.equal(
+      (await sendMp(server, p, { client_id: 'sec.2', events: [{ name: 'old_secret' }] })).status,
+      204,
+    );
+    assert.equal((await storedEvents(server, p, 'sec.2')).length, 2);
+  });
+
+  test('deleting a stream or a property stops its collection (MP and gtag) at once', async () => {
+    // A stream of its own in this property: delete it and keep the property.
+    const stream = (
+      await api(server, 'POST', `/v1beta/${p.property}/dataStreams`, {
+        type: 'WEB_DATA_STREAM',
+        displayName: 'short-lived',
+      })
+    ).json;
+    const secret = (
+      await api(server, 'POST', `/v1beta/${stream.name}/measurementProtocolSecrets`, { displayName: 's' })
+    ).json.secretValue as string;
+    const mid = stream.webStreamData.measurementId as string;
+    const mp = (name: string) =>
+      sendMp(server, p, { client_id: 'del.1', events: [{ name }] }, { measurementId: mid, secret });
+    assert.equal((await mp('mp_before')).status, 204);
+    assert.equal(await sendGtag(server, mid, 'del.1', 'gtag_before'), 204);
+    assert.equal((await api(server, 'DELETE', `/v1beta/${stream.name}`)).status, 200);
+    assert.equal((await mp('mp_after')).status, 204);
+    assert.equal(await sendGtag(server, mid, 'del.1', 'gtag_after'), 204);
+    const names = (await storedEvents(server, p, 'del.1')).map((e) => e.event_name).sort();
+    assert.deepEqual(names, ['gtag_before', 'mp_before']);
+
+    // A whole property: its events can no longer be listed, so count through the metrics.
+    const q = await createTestProperty(server);
+    assert.equal((await sendMp(server, q, { client_id: 'del.2', events: [{ name: 'e' }] })).status, 204);
+    assert.equal(await sendGtag(server, q.measurementId, 'del.2', 'e'), 204);
+    assert.equal((await api(server, 'DELETE', `/v1beta/${q.property}`)).status, 200);
+    const before = await collectMetrics(server);
+    assert.equal((await sendMp(server, q, { client_id: 'del.2', events: [{ name: 'e' }] })).status, 204);
+    assert.equal(await sendGtag(server, q.measurementId, 'del.2', 'e'), 204);
+    const after = await collectMetrics(server);
+    assert.equal(after.eventsStored, before.eventsStored, 'nothing stored for a deleted property');
+    assert.equal(
+      (after.dropped.unknown_measurement_id ?? 0) - (before.dropped.unknown_measurement_id ?? 0),
+      2,
+    );
+  });
+
+  test('the body limit is 130,000 bytes: 129,999 stored, 130,000 dropped (and reported by debug)', async () => {
+    // A valid body padded (with an unknown top-level key) to an exact byte size.
+    const sized = (clientId: string, bytes: number) => {
+      const base = JSON.stringify({ client_id: clientId, events: [{ name: 'sized' }], pad: '' });
+      const text = base.replace('"pad":""', `"pad":"${'x'.repeat(bytes - Buffer.byteLength(base))}"`);
+      assert.equal(Buffer.byteLength(text), bytes);
+      return text;
+    };
+    assert.equal((await sendMp(server, p, sized('size.ok', 129_999))).status, 204);
+    assert.equal((await sendMp(server, p, sized('size.big', 130_000))).status, 204);
+    assert.equal((await storedEvents(server, p, 'size.ok')).length, 1);
+    assert.equal((await storedEvents(server, p, 'size.big')).length, 0);
+    const ok = await sendMp(server, p, sized('size.ok', 129_999), { debug: true });
+    assert.deepEqual(ok.json, { validationMessages: [] });
+    const big = await sendMp(server, p, sized('size.big', 130_000), { debug: true });
+    assert.deepEqual(big.json, {
+      validationMessages: [
+        {
+          fieldPath: '',
+          description: 'Post body must be smaller than 130kB.',
+          validationCode: 'VALUE_OUT_OF_BOUNDS',
+        },
+      ],
+    });
   });
 });
 

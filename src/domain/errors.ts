@@ -104,8 +104,13 @@ export const errors = {
       badRequest([{ field, description }]),
     ]);
   },
+  /** No credentials at all (no key in a header or `?key=`). */
   unauthenticated(message = 'Request is missing a valid API key.'): ApiError {
     return new ApiError('UNAUTHENTICATED', message, [errorInfo('CREDENTIALS_MISSING')]);
+  },
+  /** A key was given but is unknown or revoked (Google's reason for a bad API key). */
+  apiKeyInvalid(message = 'API key not valid. Please pass a valid API key.'): ApiError {
+    return new ApiError('UNAUTHENTICATED', message, [errorInfo('API_KEY_INVALID')]);
   },
   permissionDenied(message = 'User does not have sufficient permissions for this property.'): ApiError {
     return new ApiError('PERMISSION_DENIED', message, [errorInfo('ACCESS_DENIED')]);

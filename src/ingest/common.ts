@@ -82,8 +82,8 @@ export interface ParsedEvent {
 // ---------------------------------------------------------------------------------------------
 // Limits (spec §6.3)
 
-/** "The POST body must be < 130 kB": we read kB as KiB, so a body of 133,120 bytes or more is rejected. */
-export const MAX_BODY_BYTES = 130 * 1024;
+/** "The POST body must be < 130 kB" (kB as written: 1,000 bytes), so a body of 130,000 bytes or more is rejected. */
+export const MAX_BODY_BYTES = 130_000;
 export const MAX_EVENTS = 25;
 export const MAX_PARAMS = 25;
 export const MAX_USER_PROPERTIES = 25;

@@ -119,7 +119,7 @@ export class GrpcTransport {
     const key = keyFromMetadata(md);
     if (!key) throw errors.unauthenticated();
     const principal = await this.keys.authenticate(key);
-    if (!principal) throw errors.unauthenticated('API key not valid. Please pass a valid API key.');
+    if (!principal) throw errors.apiKeyInvalid();
     return principal;
   }
 

@@ -38,12 +38,23 @@ export interface CollectStats {
 /**
  * Stream lookups by measurement id, cached for a few seconds (misses too), so hostile or busy
  * traffic does not hit the catalog on every request. Bounded: the cache is cleared when full.
+ * Exact for changes made through this process's AdminService: any stream, secret or property
+ * change bumps `admin.collectionVersion`, which drops every cached lookup before the next request
+ * (a secret created just now works, a deleted one or a deleted stream's is refused at once).
  */
 class StreamCache {
   private readonly entries = new Map<string, { info: StreamInfo | null; at: number }>();
-  constructor(private readonly admin: AdminService) {}
+  private version: number;
+  constructor(private readonly admin: AdminService) {
+    this.version = admin.collectionVersion;
+  }
 
   async get(measurementId: string): Promise<StreamInfo | null> {
+    const version = this.admin.collectionVersion;
+    if (version !== this.version) {
+      this.entries.clear();
+      this.version = version;
+    }
     const hit = this.entries.get(measurementId);
     if (hit && Date.now() - hit.at < 5_000) return hit.info;
     const row = await this.admin.streamByMeasurementId(measurementId);
@@ -55,6 +66,8 @@ class StreamCache {
           secrets: await this.admin.secretValues(row.streamId),
         }
       : null;
+    // A change during the lookup may have made it stale: use it for this request, never cache it.
+    if (this.admin.collectionVersion !== version) return info;
     if (this.entries.size > 10_000) this.entries.clear();
     this.entries.set(measurementId, { info, at: Date.now() });
     return info;

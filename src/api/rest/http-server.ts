@@ -56,7 +56,7 @@ export class RestApi {
   createServer(): Server {
     const server = createServer((req, res) => {
       this.dispatch(req, res).catch((err: unknown) => {
-        this.log.error('request failed', { err: String(err), url: req.url });
+        this.log.error('request failed', { err: String(err), url: redactUrl(req.url ?? '/') });
         if (!res.headersSent) sendError(res, toApiError(err));
         else res.destroy();
       });
@@ -81,7 +81,7 @@ export class RestApi {
         new ApiError('UNIMPLEMENTED', `${req.method} is not supported on ${url.pathname}.`),
       );
     }
-    const authenticate = () => this.authenticate(req);
+    const authenticate = () => this.authenticate(req, url.searchParams);
     const route = match.handler;
     if (route.kind === 'raw') {
       await route.handler(req, res, { params: match.params, query: url.searchParams, authenticate });
@@ -105,17 +105,20 @@ export class RestApi {
     }
   }
 
-  private async authenticate(req: IncomingMessage): Promise<Principal> {
-    const key = extractKey(req.headers);
+  private async authenticate(req: IncomingMessage, query: URLSearchParams): Promise<Principal> {
+    const key = extractKey(req.headers, query);
     if (!key) throw errors.unauthenticated();
     const principal = await this.keys.authenticate(key);
-    if (!principal) throw errors.unauthenticated('API key not valid. Please pass a valid API key.');
+    if (!principal) throw errors.apiKeyInvalid();
     return principal;
   }
 }
 
-/** `Authorization: Bearer <key>` or `X-Goog-Api-Key: <key>`, as the official clients send them. */
-export function extractKey(headers: IncomingMessage['headers']): string | null {
+/**
+ * `Authorization: Bearer <key>` or `X-Goog-Api-Key: <key>` (as the official clients send them), else
+ * the `key` query parameter (Google's `?key=` style). The first one present wins.
+ */
+export function extractKey(headers: IncomingMessage['headers'], query?: URLSearchParams): string | null {
   const auth = headers.authorization;
   if (typeof auth === 'string') {
     const m = /^Bearer\s+(\S+)$/i.exec(auth.trim());
@@ -123,7 +126,32 @@ export function extractKey(headers: IncomingMessage['headers']): string | null {
   }
   const apiKey = headers['x-goog-api-key'];
   if (typeof apiKey === 'string' && apiKey.trim() !== '') return apiKey.trim();
+  const param = query?.get('key')?.trim();
+  if (param) return param;
   return null;
+}
+
+/** Query parameters that carry credentials; their values never reach a log. */
+const SECRET_PARAMS = ['key', 'api_secret'];
+
+/** The request URL with credential parameters (`key`, `api_secret`) blanked out, for logs. */
+export function redactUrl(rawUrl: string): string {
+  const q = rawUrl.indexOf('?');
+  if (q < 0) return rawUrl;
+  const parts = rawUrl
+    .slice(q + 1)
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      let name = eq < 0 ? part : part.slice(0, eq);
+      try {
+        name = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // an undecodable name is kept as it is
+      }
+      return SECRET_PARAMS.includes(name) ? `${part.slice(0, eq < 0 ? part.length : eq)}=REDACTED` : part;
+    });
+  return `${rawUrl.slice(0, q)}?${parts.join('&')}`;
 }
 
 function wantsNumericEnums(query: URLSearchParams): boolean {

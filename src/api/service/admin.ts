@@ -130,6 +130,21 @@ function measurementId(): string {
 }
 
 export class AdminService {
+  /**
+   * Bumped after every change that collection's stream cache depends on (streams, secrets, a
+   * property's deletion or time zone). Readers compare it to drop their cached lookups at once.
+   */
+  private collectionVersionValue = 0;
+
+  get collectionVersion(): number {
+    return this.collectionVersionValue;
+  }
+
+  /** Called after the catalog write: a lookup that started earlier sees the bump and is not kept. */
+  private collectionChanged(): void {
+    this.collectionVersionValue++;
+  }
+
   constructor(
     private readonly db: CatalogDb,
     private readonly keys: KeyService,
@@ -232,6 +247,7 @@ export class AdminService {
       .where('id', '=', row.id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    this.collectionChanged();
     return propertyJson(updated);
   }
 
@@ -240,6 +256,7 @@ export class AdminService {
     const row = await this.property(p, name, 'name', 'admin');
     await this.db.deleteFrom('properties').where('id', '=', row.id).execute();
     this.keys.invalidate();
+    this.collectionChanged();
     const now = nowMicros();
     return { ...propertyJson(row), deleteTime: microsToRfc3339(now), expireTime: microsToRfc3339(now) };
   }
@@ -269,6 +286,7 @@ export class AdminService {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+    this.collectionChanged();
     return streamJson(row);
   }
 
@@ -333,6 +351,7 @@ export class AdminService {
   async deleteDataStream(p: Principal, name: string) {
     const row = await this.stream(p, name, 'name', 'admin');
     await this.db.deleteFrom('data_streams').where('id', '=', row.id).execute();
+    this.collectionChanged();
     return {};
   }
 
@@ -358,6 +377,7 @@ export class AdminService {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+    this.collectionChanged();
     return secretJson(row);
   }
 
@@ -415,6 +435,7 @@ export class AdminService {
   async deleteSecret(p: Principal, name: string) {
     const row = await this.secret(p, name, 'name', 'admin');
     await this.db.deleteFrom('mp_secrets').where('id', '=', row.id).execute();
+    this.collectionChanged();
     return {};
   }
 

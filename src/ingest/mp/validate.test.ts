@@ -42,8 +42,9 @@ describe('validateMeasurement: request level', () => {
     assert.equal(r.events[0]!.platform, 'WEB');
   });
 
-  it('rejects a body of 130 KiB or more (boundary)', () => {
-    const over = validateMeasurement(body(), ctx({ bodyBytes: MAX_BODY_BYTES }));
+  it('rejects a body of 130 kB (130,000 bytes) or more (boundary)', () => {
+    assert.equal(MAX_BODY_BYTES, 130_000);
+    const over = validateMeasurement(body(), ctx({ bodyBytes: 130_000 }));
     assert.deepEqual(over.messages, [
       {
         fieldPath: '',
@@ -52,7 +53,21 @@ describe('validateMeasurement: request level', () => {
       },
     ]);
     assert.equal(over.events.length, 0);
-    assert.equal(validateMeasurement(body(), ctx({ bodyBytes: MAX_BODY_BYTES - 1 })).events.length, 1);
+    assert.equal(validateMeasurement(body(), ctx({ bodyBytes: 129_999 })).events.length, 1);
+    // The same boundary on raw bodies: the size is counted in bytes (UTF-8), not characters.
+    const sized = (bytes: number, fill = 'x') => {
+      const base = JSON.stringify(body({ pad: '' }));
+      const n = (bytes - Buffer.byteLength(base)) / Buffer.byteLength(fill);
+      const text = base.replace('"pad":""', `"pad":"${fill.repeat(n)}"`);
+      assert.equal(Buffer.byteLength(text), bytes);
+      return text;
+    };
+    const raw = { query: { measurement_id: 'G-1', api_secret: 's' }, debug: true, nowMicros: NOW };
+    assert.deepEqual(validateMeasurementBody(sized(129_999), raw).messages, []);
+    assert.equal(validateMeasurementBody(sized(129_999), raw).events.length, 1);
+    assert.deepEqual(codes(validateMeasurementBody(sized(130_000), raw).messages), ['|VALUE_OUT_OF_BOUNDS']);
+    assert.equal(validateMeasurementBody(Buffer.from(sized(130_000)), raw).events.length, 0);
+    assert.deepEqual(codes(validateMeasurementBody(sized(130_001), raw).messages), ['|VALUE_OUT_OF_BOUNDS']);
   });
 
   it('rejects non-object bodies', () => {
@@ -733,7 +748,7 @@ describe('validateMeasurement: user properties', () => {
     );
     assert.deepEqual(codes(r.messages), [
       `user_properties.${'n'.repeat(25)}|NAME_INVALID`,
-      'user_properties.long.value|VALUE_OUT_OF_BOUNDS',
+      'user_properties.long|VALUE_OUT_OF_BOUNDS',
       'user_properties.user_id|NAME_RESERVED',
       'user_properties.first_open_time|NAME_RESERVED',
       'user_properties.ga_x|NAME_RESERVED',
@@ -778,9 +793,9 @@ describe('validateMeasurement: user properties', () => {
     );
     assert.deepEqual(codes(r.messages), [
       'user_properties.a|VALUE_INVALID',
-      'user_properties.b.value|VALUE_REQUIRED',
-      'user_properties.c.value|VALUE_INVALID',
-      'user_properties.d.value|VALUE_INVALID',
+      'user_properties.b|VALUE_REQUIRED',
+      'user_properties.c|VALUE_INVALID',
+      'user_properties.d|VALUE_INVALID',
       'user_properties.e.timestamp_micros|VALUE_INVALID',
     ]);
     assert.deepEqual(r.events[0]!.userProperties, {

@@ -172,6 +172,8 @@ function validateUserProperties(
   const limit = debug ? names.length : Math.min(names.length, MAX_USER_PROPERTIES);
   for (let idx = 0; idx < limit; idx++) {
     const name = names[idx]!;
+    // Spec §6.4: every issue of a property (name or value) is reported at `user_properties.<name>`;
+    // only its own timestamp_micros gets a deeper path.
     const path = `user_properties.${name}`;
     const keep = idx < MAX_USER_PROPERTIES;
     const issue = userPropertyNameIssue(name);
@@ -187,13 +189,13 @@ function validateUserProperties(
     const v = entry['value'];
     let value: ParamValue;
     if (v === undefined) {
-      run.add(`${path}.value`, 'VALUE_REQUIRED', `User property [${name}] requires a value.`);
+      run.add(path, 'VALUE_REQUIRED', `User property [${name}] requires a value.`);
       continue;
     } else if (typeof v === 'string') {
       const len = charLength(v);
       if (len > MAX_USER_PROPERTY_VALUE_LENGTH) {
         run.add(
-          `${path}.value`,
+          path,
           'VALUE_OUT_OF_BOUNDS',
           `User property [${name}] has value with length [${len}], the maximum is ${MAX_USER_PROPERTY_VALUE_LENGTH}.`,
         );
@@ -204,7 +206,7 @@ function validateUserProperties(
     else if (typeof v === 'boolean') value = { string_value: v ? 'true' : 'false' };
     else {
       run.add(
-        `${path}.value`,
+        path,
         'VALUE_INVALID',
         `User property [${name}] has a value of an unsupported type; use a string or a number.`,
       );
