@@ -13,6 +13,7 @@ import { ExportRunner } from '../src/exports/runner.ts';
 import { tokensFor } from '../src/exports/repo.ts';
 import { ApiError } from '../src/domain/errors.ts';
 import type { MemberRow, MembershipRequest, SnapshotStore } from '../src/storage/contract.ts';
+import { RawJson } from '../src/domain/raw-json.ts';
 import type { Principal } from '../src/auth/principal.ts';
 
 const ADMIN: Principal = { keyId: 0, superuser: true, roles: new Map() };
@@ -190,6 +191,24 @@ describe('ExportService with the runner (fake snapshot store)', () => {
       assert.deepEqual(rowsOf(r), []);
       assert.equal(r.rowCount, 300_000);
     }
+  });
+
+  test("a page waits for the engine's rows file only when it is a third or more of the snapshot", async () => {
+    snapshots.rows = 300;
+    const e = await createAndWait();
+    const seen: (boolean | undefined)[] = [];
+    const fast = snapshots as FakeSnapshots & { readRowsJson?: SnapshotStore['readRowsJson'] };
+    fast.readRowsJson = async (_id, _offset, _limit, _dims, opts) => {
+      seen.push(opts?.waitForRender);
+      return new RawJson('[]');
+    };
+    try {
+      for (const limit of [1, 99, 100, 250_000]) await service.query(ADMIN, e.name as string, { limit });
+      await service.query(ADMIN, e.name as string, { offset: 300, limit: 1 }); // past the end: no read
+    } finally {
+      delete fast.readRowsJson;
+    }
+    assert.deepEqual(seen, [false, false, true, true]);
   });
 
   test('dimension order is the requested order', async () => {
