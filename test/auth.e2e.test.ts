@@ -34,8 +34,14 @@ describe('auth matrix', () => {
     removeDir(server.dataDir);
   });
 
-  const reasonOf = (json: any): string | undefined =>
-    json.error.details?.find((d: any) => d['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo')?.reason;
+  // The ErrorInfo reason, checked to sit in Google's domain for credential reasons.
+  const reasonOf = (json: any): string | undefined => {
+    const info = json.error.details?.find(
+      (d: any) => d['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo',
+    );
+    if (info) assert.equal(info.domain, 'googleapis.com');
+    return info?.reason;
+  };
 
   test('no key: 401 UNAUTHENTICATED', async () => {
     const res = await api(server, 'GET', `/v1beta/${p1}`, undefined, null);

@@ -84,7 +84,9 @@ export class ApiError extends Error {
   }
 }
 
-const DOMAIN = 'audex';
+// Google puts its credential and permission reasons (CREDENTIALS_MISSING, API_KEY_INVALID,
+// ACCESS_DENIED) under this domain; clients that branch on err.domain see the value they expect.
+const DOMAIN = 'googleapis.com';
 
 export function errorInfo(reason: string, metadata: Record<string, string> = {}): ErrorDetail {
   return { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: DOMAIN, metadata };
