@@ -6,15 +6,14 @@
 // Bodies are built before the run (a pool of distinct requests, 100,000 client ids in all), so the
 // load generator only copies buffers. AUDEX_CPU_PROFILE_DIR=<dir> writes a CPU profile of the
 // server's main thread there (bench/cpu-profile.mjs; summarize with bench/profile-summary.mjs).
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { removeDir, startServer } from '../test/helpers/server.ts';
 import { createTestProperty } from '../test/helpers/property.ts';
+import { POOL, cpuTicks, mpBodyPool } from './mp-requests.ts';
 
 const seconds = Number(process.argv[2] ?? 15);
 const connections = Number(process.argv[3] ?? 64);
-const POOL = 4096;
 
 const profileDir = process.env.AUDEX_CPU_PROFILE_DIR;
 const server = await startServer(
@@ -22,32 +21,9 @@ const server = await startServer(
 );
 const p = await createTestProperty(server);
 
-const body = (n: number): Buffer =>
-  Buffer.from(
-    JSON.stringify({
-      client_id: `${n % 100_000}.1700000000`,
-      user_id: n % 3 === 0 ? `user-${n % 100_000}` : undefined,
-      events: Array.from({ length: 25 }, (_, i) => ({
-        name: i % 5 === 0 ? 'add_to_cart' : 'page_view',
-        params: {
-          session_id: String(1_700_000_000 + (n % 1000)),
-          page_location: `https://shop.example/p/${i}`,
-          value: i * 1.5,
-          engagement_time_msec: 100,
-        },
-      })),
-    }),
-  );
 // Client ids n, n + POOL, n + 2·POOL… share a body shape; the id prefix varies per round.
-const pool = Array.from({ length: POOL }, (_, i) => body(i));
+const pool = mpBodyPool();
 let sent = 0;
-
-/** Clock ticks (1/100 s) of user + system time of a process, from /proc. */
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 const serverPid = server.proc.pid!;
 const serverCpu0 = cpuTicks(serverPid);
