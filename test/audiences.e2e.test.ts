@@ -74,6 +74,24 @@ describe('audiences with the official admin client', () => {
         err.code === 3 && /membership_duration_days/.test(err.message),
     );
 
+    // Clearing the trigger: the client sends an Audience with only its name (moved into the URL),
+    // i.e. an empty message, as the body "".
+    assert.ok(created[2]!.eventTrigger?.eventName);
+    const [cleared] = await client.updateAudience({
+      audience: { name: created[2]!.name! },
+      updateMask: { paths: ['event_trigger'] },
+    });
+    assert.equal(cleared.eventTrigger, null);
+    assert.equal((await client.getAudience({ name: created[2]!.name! }))[0].eventTrigger, null);
+    // A required field named by the mask but absent from that empty body is refused, naming it.
+    await assert.rejects(
+      client.updateAudience({
+        audience: { name: created[2]!.name! },
+        updateMask: { paths: ['display_name'] },
+      }),
+      (err: { code: number; message: string }) => err.code === 3 && /display_name/.test(err.message),
+    );
+
     await client.archiveAudience({ name: created[0]!.name! });
     const after = [];
     for await (const a of client.listAudiencesAsync({ parent: property })) after.push(a.name);

@@ -89,6 +89,10 @@ export function transcode(
   body: unknown,
 ): RpcRequest {
   const request: RpcRequest = {};
+  // The official REST client sends an empty message as the JSON string "" (e.g. an Audience whose
+  // only field, its name, went into the URL, to clear event_trigger by updateMask); null is the
+  // JSON form of an absent message. Both mean {}.
+  if (body === '' || body === null) body = {};
   if (bodyRule === '*') {
     if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
       throw errors.invalidArgument('Invalid JSON payload: the request body must be a JSON object.');
