@@ -742,7 +742,10 @@ describe('§2.9 rules', () => {
     const twenty = Array.from({ length: 20 }, (_, i) => withTrigger(`trigger_${i}`, E10));
     assert.throws(
       () => checkPropertyLimits(withTrigger('trigger_new', E10), twenty),
-      (e: unknown) => e instanceof ApiError && e.status === 'RESOURCE_EXHAUSTED' && /20/.test(e.message),
+      (e: unknown) =>
+        e instanceof ApiError &&
+        e.status === 'INVALID_ARGUMENT' &&
+        /^audience\.event_trigger\.event_name: .*20/.test(e.message),
     );
     checkPropertyLimits(withTrigger('trigger_3', E10), twenty);
 
@@ -750,7 +753,8 @@ describe('§2.9 rules', () => {
     const hundred = Array.from({ length: LIMITS.maxAudiencesPerProperty }, () => parseAudience(E10));
     assert.throws(
       () => checkPropertyLimits(parseAudience(E10), hundred),
-      (e: unknown) => e instanceof ApiError && e.status === 'RESOURCE_EXHAUSTED',
+      (e: unknown) =>
+        e instanceof ApiError && e.status === 'INVALID_ARGUMENT' && /^audience: .*100/.test(e.message),
     );
     checkPropertyLimits(parseAudience(E10), hundred.slice(1));
     checkPropertyLimits(parseAudience(E10), hundred, 'update');
@@ -1119,6 +1123,32 @@ describe('hostile input', () => {
 });
 
 describe('audienceToJson', () => {
+  test('exclusionDurationMode: echoed when the request set it, default shown with EXCLUDE clauses, else omitted', () => {
+    const modeOf = (a: unknown) =>
+      (audienceToJson(parseAudience(a), META, false) as Json).exclusionDurationMode;
+    // No EXCLUDE clause: only what the request set (it has no effect there, but a client reads it back).
+    assert.equal(modeOf(E6), undefined);
+    assert.equal(
+      modeOf({ ...clone(E6), exclusionDurationMode: 'EXCLUDE_TEMPORARILY' }),
+      'EXCLUDE_TEMPORARILY',
+    );
+    assert.equal(
+      modeOf({ ...clone(E6), exclusionDurationMode: 'EXCLUDE_PERMANENTLY' }),
+      'EXCLUDE_PERMANENTLY',
+    );
+    assert.equal(
+      modeOf({ ...clone(E6), exclusionDurationMode: 'AUDIENCE_EXCLUSION_DURATION_MODE_UNSPECIFIED' }),
+      undefined,
+    );
+    // With an EXCLUDE clause and no mode: the default of rule 15 is shown.
+    const e4 = clone(E4) as Json;
+    delete e4.exclusionDurationMode;
+    assert.equal(modeOf(e4), 'EXCLUDE_TEMPORARILY');
+    // The stored form (this JSON) parses back to the same echo.
+    const set = { ...clone(E6), exclusionDurationMode: 'EXCLUDE_TEMPORARILY' };
+    assert.equal(modeOf(audienceToJson(parseAudience(set), META, false)), 'EXCLUDE_TEMPORARILY');
+  });
+
   test('renders proto3 JSON with defaults omitted', () => {
     const out = audienceToJson(parseAudience(E6), { ...META, adsPersonalizationEnabled: false }, false);
     assert.deepEqual(Object.keys(out), [

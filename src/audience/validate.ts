@@ -561,9 +561,13 @@ function readAudience(c: Collector, input: unknown, path: string): AudienceDefin
   if (a.eventTrigger !== undefined)
     eventTrigger = readTrigger(c, a.eventTrigger, join(path, 'event_trigger'));
 
-  const exclusionDurationMode =
-    (readEnum(c, a.exclusionDurationMode, join(path, 'exclusion_duration_mode'), EXCLUSION_MODES) as
-      ExclusionDurationMode | undefined) ?? 'EXCLUDE_TEMPORARILY'; // rule 15
+  const modeGiven = readEnum(
+    c,
+    a.exclusionDurationMode,
+    join(path, 'exclusion_duration_mode'),
+    EXCLUSION_MODES,
+  ) as ExclusionDurationMode | undefined;
+  const exclusionDurationMode = modeGiven ?? 'EXCLUDE_TEMPORARILY'; // rule 15
 
   const fcPath = join(path, 'filter_clauses');
   const rawClauses = readArray(c, a.filterClauses, fcPath, LIMITS.maxFilterClauses);
@@ -587,6 +591,7 @@ function readAudience(c: Collector, input: unknown, path: string): AudienceDefin
     exclusionDurationMode,
     filterClauses,
   };
+  if (modeGiven !== undefined) def.exclusionDurationModeSet = true;
   if (eventTrigger) def.eventTrigger = eventTrigger;
   return def;
 }
@@ -1197,26 +1202,29 @@ function checkTriggerNotReferenced(
  * of the property (built-in ones included; on update, without the audience being updated).
  * - the trigger event of `def` is not used by any condition of `def` or of `existing`;
  * - no trigger event of `existing` is used by a condition of `def`;
- * - at most 20 distinct trigger event names (INVALID_ARGUMENT is not right for a quota: RESOURCE_EXHAUSTED);
- * - on create, at most 100 audiences (RESOURCE_EXHAUSTED).
+ * - at most 20 distinct trigger event names;
+ * - on create, at most 100 audiences.
+ * Each answers INVALID_ARGUMENT with a field violation, as every other rule.
  */
 export function checkPropertyLimits(
   def: AudienceDefinition,
   existing: readonly AudienceDefinition[],
   mode: 'create' | 'update' = 'create',
 ): void {
+  // Rules 13 and 16 answer like every other rule: 400 INVALID_ARGUMENT with a field violation
+  // (spec §2.9: "Errors should use the shape 400 INVALID_ARGUMENT … BadRequest.fieldViolations").
   if (mode === 'create' && existing.length >= LIMITS.maxAudiencesPerProperty) {
-    throw errors.resourceExhausted(
-      `A property can have at most ${LIMITS.maxAudiencesPerProperty} audiences; archive one before creating another.`,
-      'audiences_per_property',
+    throw errors.invalidField(
+      'audience',
+      `a property can have at most ${LIMITS.maxAudiencesPerProperty} audiences (the built-in All Users and Purchasers included); archive one before creating another.`,
     );
   }
   const triggerNames = new Set(existing.flatMap((a) => (a.eventTrigger ? [a.eventTrigger.eventName] : [])));
   if (def.eventTrigger && !triggerNames.has(def.eventTrigger.eventName)) {
     if (triggerNames.size >= LIMITS.maxTriggerEventNames) {
-      throw errors.resourceExhausted(
-        `A property can have at most ${LIMITS.maxTriggerEventNames} audience-trigger event names; reuse one of: ${[...triggerNames].sort().join(', ')}.`,
-        'audience_trigger_events_per_property',
+      throw errors.invalidField(
+        'audience.event_trigger.event_name',
+        `a property can have at most ${LIMITS.maxTriggerEventNames} distinct audience-trigger event names; reuse one of: ${[...triggerNames].sort().join(', ')}.`,
       );
     }
   }
@@ -1377,8 +1385,8 @@ export function formatDuration(micros: bigint): string {
 /**
  * The Audience as proto3 JSON: lowerCamel names, enums as names (or numbers when `numericEnums`,
  * as for `$alt=json;enum-encoding=int`), int64 as strings, defaults omitted (false, "", 0, UNSPECIFIED).
- * exclusionDurationMode is omitted when it is the default EXCLUDE_TEMPORARILY and there is no EXCLUDE
- * clause (it is ignored then).
+ * exclusionDurationMode is omitted when it is the default EXCLUDE_TEMPORARILY, there is no EXCLUDE
+ * clause (it is ignored then) and the request did not set it.
  */
 export function audienceToJson(
   def: AudienceDefinition,
@@ -1400,7 +1408,7 @@ export function audienceToJson(
     };
   }
   const hasExclude = def.filterClauses.some((f) => f.clauseType === 'EXCLUDE');
-  if (hasExclude || def.exclusionDurationMode !== 'EXCLUDE_TEMPORARILY') {
+  if (hasExclude || def.exclusionDurationModeSet || def.exclusionDurationMode !== 'EXCLUDE_TEMPORARILY') {
     out.exclusionDurationMode = en(EXCLUSION_MODES, def.exclusionDurationMode);
   }
   if (!meta.hideFilterClauses && def.filterClauses.length > 0) {

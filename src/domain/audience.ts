@@ -85,6 +85,11 @@ export interface AudienceDefinition {
   eventTrigger?: EventTrigger;
   /** Defaults to EXCLUDE_TEMPORARILY when EXCLUDE clauses exist (spec §2.9 rule 15). */
   exclusionDurationMode: ExclusionDurationMode;
+  /**
+   * True when the request set exclusionDurationMode itself: the resource then echoes it even
+   * without EXCLUDE clauses (where it has no effect), so a client reads back what it sent.
+   */
+  exclusionDurationModeSet?: boolean;
   filterClauses: FilterClause[];
 }
 
