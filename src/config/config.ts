@@ -54,6 +54,11 @@ const schema = z.object({
     /** How often the recurring-list scheduler looks for ended days. */
     tickMs: z.coerce.number().int().positive(),
   }),
+  /** Audience event triggers (src/audience/triggers/logger.ts). */
+  triggers: z.object({
+    /** Pause between two passes of the trigger logger. */
+    intervalMs: z.coerce.number().int().positive(),
+  }),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -106,6 +111,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       giveUpHours: env.AUDEX_WEBHOOK_GIVE_UP_HOURS ?? '24',
     },
     recurring: { tickMs: env.AUDEX_RECURRING_TICK_MS ?? '60000' },
+    triggers: { intervalMs: env.AUDEX_TRIGGER_INTERVAL_MS ?? '5000' },
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

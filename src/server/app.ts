@@ -31,6 +31,7 @@ import { RecurringListService } from '../api/service/recurring.ts';
 import { WebhookOutbox } from '../exports/webhooks.ts';
 import { RecurringScheduler } from '../exports/recurring.ts';
 import { nowMicros } from '../domain/time.ts';
+import { AudienceTriggerLogger } from '../audience/triggers/logger.ts';
 
 export interface AudexApp {
   /** http://host:port of the REST server. */
@@ -109,6 +110,16 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     allowHttpWebhooks: config.server.allowHttpWebhooks,
     log,
   });
+  // Stores the events of audiences' eventTriggers through the ingest buffer (see the module).
+  const triggerLogger = new AudienceTriggerLogger({
+    catalog,
+    db: events.db,
+    submit: (batch) => ingest.submit(batch),
+    backfillDays: config.exports.backfillDays === 'all' ? null : config.exports.backfillDays,
+    intervalMs: config.triggers.intervalMs,
+    log,
+  });
+  await triggerLogger.init();
   const api = new RestApi(keys, log, config.server.maxBodyBytes);
 
   let accepting = false;
@@ -136,6 +147,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     collect: collectStats,
     ingest: ingest.stats,
     deviceAttributes: deviceAttributes.stats,
+    audienceTriggers: triggerLogger.stats,
   }));
   api
     .api('POST', '/audex/v1/keys', async (r) => keyAdmin.create(r.principal, r.body))
@@ -160,12 +172,15 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   deviceAttributes.start();
   exportRunner.start();
   recurringScheduler.start();
+  triggerLogger.start();
   log.info('audex listening', { url: `http://${config.server.host}:${port}`, grpcPort });
 
   // The order matters: stop taking requests, then flush what was acknowledged, then close storage.
   const shutdown: ShutdownStep[] = [
     { name: 'http', run: () => closeServer(server) },
     { name: 'grpc', run: () => grpc.close() },
+    // Before the buffer closes: a pass in flight submits its trigger events through it.
+    { name: 'audience triggers', run: () => triggerLogger.stop() },
     { name: 'ingest buffer', run: () => ingest.drain() },
     { name: 'recurring scheduler', run: () => recurringScheduler.stop() },
     { name: 'export runner', run: () => exportRunner.stop() },

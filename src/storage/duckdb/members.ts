@@ -102,7 +102,7 @@ function isMemberAt(intervals: readonly MembershipInterval[], at: bigint): boole
 }
 
 /** Column-index based decoding of event rows into StoredEvents (JSON columns decoded). */
-function rowDecoder(names: string[]): (columns: DuckDBValue[][], row: number) => StoredEvent {
+export function rowDecoder(names: string[]): (columns: DuckDBValue[][], row: number) => StoredEvent {
   const index = new Map(names.map((n, i) => [n, i]));
   const plan = EVENT_COLUMNS.map(([name, type]) => {
     const i = index.get(name);

@@ -1,0 +1,251 @@
+// The trigger logger's idempotency rule and crash safety (src/audience/triggers/logger.ts) on a real
+// DuckDB event store and SQLite catalog, without the HTTP server.
+import { after, afterEach, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCatalog, type CatalogDb } from '../src/catalog/db.ts';
+import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
+import { baseEvent } from '../src/storage/duckdb/event-fixtures.ts';
+import type { NewEvent, StoredEvent } from '../src/domain/event.ts';
+import type { TriggerEvent } from '../src/audience/reference/evaluate.ts';
+import { AudienceTriggerLogger, triggerEventsToStore } from '../src/audience/triggers/logger.ts';
+import { E12 } from '../src/audience/fixtures/examples.ts';
+
+const MIN = 60_000_000n;
+const T0 = 1_780_000_000_000_000n; // the audience's createTime
+const silent = { info: () => undefined, error: () => undefined };
+
+function purchase(user: string, at: bigint, value: number, session = 1n): NewEvent {
+  return baseEvent({
+    event_name: 'purchase',
+    user_pseudo_id: user,
+    user_id: `id-${user}`,
+    event_timestamp: at,
+    ga_session_id: session,
+    ga_session_number: 1,
+    ecommerce_purchase_revenue: value,
+    event_params: { value: { double_value: value } },
+  });
+}
+
+describe('triggerEventsToStore', () => {
+  const stored = (seq: bigint, over: Partial<StoredEvent>): StoredEvent => ({
+    ...purchase('u', 0n, 1),
+    ingest_seq: seq,
+    ...over,
+  });
+  const q1 = stored(1n, { event_timestamp: 100n });
+  const q2 = stored(2n, { event_timestamp: 100n, ga_session_id: 2n });
+  const q3 = stored(3n, { event_timestamp: 200n });
+  const trig = (q: StoredEvent): TriggerEvent => ({
+    userPseudoId: 'u',
+    userId: q.user_id,
+    eventName: 'became_high_value',
+    timestamp: q.event_timestamp,
+    gaSessionId: q.ga_session_id,
+    gaSessionNumber: q.ga_session_number,
+    qualifyingIngestSeq: q.ingest_seq,
+    logCondition: 'AUDIENCE_MEMBERSHIP_RENEWED',
+  });
+  const storedTrigger = (seq: bigint, at: bigint, audienceId: bigint): StoredEvent =>
+    stored(seq, {
+      source: 'audience_trigger',
+      event_name: 'became_high_value',
+      event_timestamp: at,
+      event_params: { audience_id: { int_value: audienceId }, audience_name: { string_value: 'x' } },
+    });
+  const plan = (userEvents: StoredEvent[], fromSeq: bigint | null = null) =>
+    triggerEventsToStore({
+      propertyId: 1n,
+      audienceId: 7,
+      audienceName: 'High value',
+      userEvents,
+      triggers: [trig(q1), trig(q2), trig(q3)],
+      fromSeq,
+      receivedAt: 999n,
+    });
+
+  test('nothing stored yet: every trigger, with the qualifying event’s metadata', () => {
+    const out = plan([q1, q2, q3]);
+    assert.deepEqual(
+      out.map((e) => [e.event_timestamp, e.ga_session_id, e.source, e.event_params.audience_id]),
+      [
+        [100n, 1n, 'audience_trigger', { int_value: 7n }],
+        [100n, 2n, 'audience_trigger', { int_value: 7n }],
+        [200n, 1n, 'audience_trigger', { int_value: 7n }],
+      ],
+    );
+    assert.deepEqual(out[0]!.event_params.audience_name, { string_value: 'High value' });
+    assert.equal(out[0]!.user_id, 'id-u');
+    assert.equal(out[0]!.received_at, 999n);
+  });
+
+  test('each stored trigger of the same audience cancels one planned trigger at its timestamp', () => {
+    assert.equal(plan([q1, q2, q3, storedTrigger(10n, 100n, 7n)]).length, 2);
+    assert.deepEqual(
+      plan([q1, q2, q3, storedTrigger(10n, 100n, 7n), storedTrigger(11n, 100n, 7n)]).map(
+        (e) => e.event_timestamp,
+      ),
+      [200n],
+    );
+    assert.deepEqual(
+      plan([
+        q1,
+        q2,
+        q3,
+        storedTrigger(10n, 100n, 7n),
+        storedTrigger(11n, 100n, 7n),
+        storedTrigger(12n, 200n, 7n),
+      ]),
+      [],
+    );
+    // Another audience's trigger events do not count.
+    assert.equal(plan([q1, q2, q3, storedTrigger(10n, 100n, 8n), storedTrigger(11n, 200n, 8n)]).length, 3);
+  });
+
+  test('fromSeq: only qualifying events ingested after it', () => {
+    assert.deepEqual(
+      plan([q1, q2, q3], 2n).map((e) => e.event_timestamp),
+      [200n],
+    );
+  });
+});
+
+describe('AudienceTriggerLogger on DuckDB', () => {
+  let dir: string;
+  let catalog: CatalogDb;
+  let store: DuckDbEventStore;
+  let clock: bigint;
+  const dirs: string[] = [];
+
+  const logger = (submit?: (events: NewEvent[]) => Promise<bigint[]>) =>
+    new AudienceTriggerLogger({
+      catalog,
+      db: store.db,
+      submit: submit ?? ((events) => store.append(events)),
+      backfillDays: 30,
+      intervalMs: 1_000_000,
+      log: silent,
+      now: () => clock,
+    });
+  const triggers = async () => (await store.readEvents(1n)).filter((e) => e.source === 'audience_trigger');
+  const addAudience = async (def: unknown, createTime: bigint) =>
+    (
+      await catalog
+        .insertInto('audiences')
+        .values({
+          property_id: 1,
+          display_name: (def as { displayName: string }).displayName,
+          definition: JSON.stringify(def),
+          builtin: null,
+          create_time: Number(createTime),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'audex-triggers-'));
+    dirs.push(dir);
+    catalog = await openCatalog(dir);
+    await catalog
+      .insertInto('properties')
+      .values({
+        account_id: 1,
+        display_name: 'p',
+        time_zone: 'UTC',
+        currency_code: 'USD',
+        industry_category: 'OTHER',
+        create_time: 0,
+        update_time: 0,
+      })
+      .execute();
+    store = await DuckDbEventStore.open({ dataDir: dir });
+    clock = T0 - 10n * MIN;
+  });
+  afterEach(async () => {
+    await store.close();
+    await catalog.destroy();
+  });
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('no audience with a trigger: a pass does nothing', async () => {
+    const l = logger();
+    await l.init();
+    await store.append([purchase('u1', T0 + MIN, 500)]);
+    assert.equal(await l.runPass(), null);
+    assert.deepEqual(await triggers(), []);
+  });
+
+  test('a crash between the append and the watermark update stores nothing twice', async () => {
+    const first = logger(async (events) => {
+      await store.append(events);
+      throw new Error('crash after the append');
+    });
+    await first.init();
+    await first.runPass(); // idle: remembers the pass time
+    clock = T0;
+    const id = await addAudience(E12, T0);
+    await store.append([
+      purchase('u1', T0 + MIN, 60, 7n),
+      purchase('u1', T0 + 2n * MIN, 50, 8n),
+      purchase('u2', T0 + MIN, 150, 9n),
+    ]);
+    clock = T0 + 3n * MIN;
+    await assert.rejects(first.runPass(), /crash after the append/);
+    assert.equal((await triggers()).length, 2);
+
+    // A restart: a new logger on the same data; the watermark did not move, so it replays (W, H].
+    const second = logger();
+    await second.init();
+    const r = await second.runPass();
+    assert.equal(r?.stored, 0);
+    assert.equal(r?.users, 2);
+    const t = await triggers();
+    assert.deepEqual(
+      t.map((e) => [e.user_pseudo_id, e.event_timestamp, e.ga_session_id, e.event_params.audience_id]),
+      [
+        ['u1', T0 + 2n * MIN, 8n, { int_value: BigInt(id) }],
+        ['u2', T0 + MIN, 9n, { int_value: BigInt(id) }],
+      ],
+    );
+    // Nothing new: the next pass has nothing to read.
+    assert.equal((await second.runPass())?.users, 0);
+    // New events of a member re-evaluate it, and still store nothing twice.
+    await store.append([baseEvent({ user_pseudo_id: 'u1', event_timestamp: T0 + 4n * MIN })]);
+    const again = await second.runPass();
+    assert.deepEqual([again?.users, again?.stored], [1, 0]);
+    assert.equal((await triggers()).length, 2);
+  });
+
+  test('a trigger added later to an old audience: only qualifications that arrive afterwards', async () => {
+    const { eventTrigger: _t, ...withoutTrigger } = E12;
+    const id = await addAudience(withoutTrigger, T0);
+    clock = T0 + 60n * MIN;
+    const l = logger();
+    await l.init();
+    await store.append([purchase('u1', T0 + MIN, 500)]); // u1 qualifies while there is no trigger
+    assert.equal(await l.runPass(), null);
+    await catalog
+      .updateTable('audiences')
+      .set({ definition: JSON.stringify(E12) })
+      .where('id', '=', id)
+      .execute();
+    clock += MIN;
+    assert.equal((await l.runPass())?.stored, 0); // u1 re-evaluated: its join predates the trigger
+    await store.append([
+      purchase('u2', T0 + 61n * MIN, 500),
+      baseEvent({ user_pseudo_id: 'u1', event_timestamp: T0 + 61n * MIN }),
+    ]);
+    clock += MIN;
+    assert.equal((await l.runPass())?.stored, 1);
+    assert.deepEqual(
+      (await triggers()).map((e) => e.user_pseudo_id),
+      ['u2'],
+    );
+  });
+});
