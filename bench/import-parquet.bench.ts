@@ -55,7 +55,7 @@ console.log(
 
 const store = await DuckDbEventStore.open({ dataDir: join(dir, 'db') });
 t0 = performance.now();
-const report = await store.importFileReport(1n, file, 'parquet');
+const report = await store.importFileReport(1n, file, 'parquet', 'UTC');
 const secs = (performance.now() - t0) / 1000;
 console.log(
   `importFile(parquet): stored=${report.stored} rejected=${report.rejected} in ${secs.toFixed(2)} s = ` +

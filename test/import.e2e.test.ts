@@ -89,6 +89,38 @@ describe('import', () => {
     assert.equal(events.length, 1003);
   });
 
+  test('NDJSON and Parquet map alike: property time zone for a missing event_date, platform case, rejections', async () => {
+    const ny = await createTestProperty(server, 'America/New_York');
+    const rows = [
+      { event_timestamp: '1717200000000000', event_name: 'e', user_pseudo_id: 'tz-1', platform: 'web' },
+      { event_timestamp: '1717200000000000', event_name: 'e', user_pseudo_id: 'tz-2', platform: 'TV' },
+    ];
+    const ndjson = join(tmp, 'tz.ndjson');
+    writeFileSync(ndjson, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const parquet = join(tmp, 'tz.parquet');
+    const db = await DuckDBInstance.create(':memory:');
+    const con = await db.connect();
+    await con.run(
+      `COPY (SELECT * FROM read_json('${ndjson}', format='newline_delimited')) TO '${parquet}' (FORMAT parquet)`,
+    );
+    con.closeSync();
+    for (const file of [ndjson, parquet]) {
+      const res = await runCli(['import', '--property', ny.property, file, '--json'], env());
+      const out = JSON.parse(res.stdout);
+      assert.equal(out.importedRows, 1, file);
+      assert.equal(out.rejectedRows, 1, file);
+      assert.equal(out.errors[0].message, 'platform: expected WEB, ANDROID or IOS, got TV');
+    }
+    const events = await storedEvents(server, ny);
+    assert.deepEqual(
+      events.map((e) => [e.platform, e.event_date]),
+      [
+        ['WEB', '20240531'],
+        ['WEB', '20240531'],
+      ],
+    );
+  });
+
   test('a viewer cannot import; an unknown property is refused', async () => {
     const file = join(tmp, 'one.ndjson');
     writeFileSync(file, JSON.stringify(bqRow(1)) + '\n');

@@ -21,10 +21,23 @@ export interface EventStore {
    * Bulk load from a file the engine can read directly (BigQuery-export-shaped rows), for import.
    * Returns how many rows were stored.
    */
-  importFile?(propertyId: bigint, path: string, format: 'parquet' | 'ndjson'): Promise<number>;
+  importFile?(
+    propertyId: bigint,
+    path: string,
+    format: 'parquet' | 'ndjson',
+    timeZone?: string,
+  ): Promise<number>;
 
-  /** importFile with the rows it skipped (missing user_pseudo_id, event_name or event_timestamp). */
-  importFileReport?(propertyId: bigint, path: string, format: 'parquet' | 'ndjson'): Promise<ImportReport>;
+  /**
+   * importFile with the rows it skipped (missing or mistyped fields) and why. `timeZone` is the
+   * property's IANA zone: rows without event_date are dated in it (default UTC).
+   */
+  importFileReport?(
+    propertyId: bigint,
+    path: string,
+    format: 'parquet' | 'ndjson',
+    timeZone?: string,
+  ): Promise<ImportReport>;
 }
 
 /** Outcome of a bulk import: rows stored, rows rejected, and the first few rejections. */

@@ -2,7 +2,11 @@
 //   POST /audex/v1/properties/{p}:import   Content-Type: application/x-ndjson | application/vnd.apache.parquet
 // NDJSON is parsed as it streams in (bounded memory); invalid rows are reported by line number
 // while valid rows are stored, batch by batch. Parquet is spooled to a file in the data folder and
-// loaded by the engine in one statement. Editor role.
+// loaded by the engine in one statement. Both paths map rows the same way (see
+// src/ingest/import/README.md; rows without event_date are dated in the property's time zone),
+// with one difference: NDJSON rows without ga_session_id are sessionised by the 30-minute rule
+// (spec §5.2) as they stream through the shared Sessionizer, while a Parquet load, one SQL
+// statement, stores them without a session. Editor role.
 
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -58,7 +62,7 @@ export function registerImportRoutes(
         const result =
           format === 'ndjson'
             ? await importNdjson(req, property.id, property.time_zone, deps)
-            : await importParquet(req, property.id, deps);
+            : await importParquet(req, property.id, property.time_zone, deps);
         sendJson(res, 200, result);
       } catch (err) {
         req.resume();
@@ -92,6 +96,7 @@ async function importNdjson(
 async function importParquet(
   req: IncomingMessage,
   propertyId: number,
+  timeZone: string,
   deps: { events: DuckDbEventStore; dataDir: string },
 ): Promise<ImportResult> {
   const dir = join(deps.dataDir, 'import-tmp');
@@ -100,7 +105,7 @@ async function importParquet(
   try {
     await pipeline(req, createWriteStream(file));
     const report = await deps.events
-      .importFileReport(BigInt(propertyId), file, 'parquet')
+      .importFileReport(BigInt(propertyId), file, 'parquet', timeZone)
       .catch((err: unknown) => {
         throw errors.invalidArgument(`The Parquet file could not be imported: ${(err as Error).message}`);
       });

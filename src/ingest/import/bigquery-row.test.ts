@@ -177,28 +177,46 @@ describe('bigQueryRowToEvent', () => {
     assert.equal(e.consent_ad_personalization, null);
   });
 
-  it('reports precise errors', () => {
+  it('reports precise errors (the same messages as the Parquet path)', () => {
     const base = { event_timestamp: '1', event_name: 'e', user_pseudo_id: 'u' };
     assert.equal(err('x'), 'expected a JSON object, got x');
     assert.equal(err([]), 'expected a JSON object, got []');
-    assert.equal(err({ ...base, event_name: '' }), 'event_name: expected a non-empty string, got ');
-    assert.equal(err({ ...base, event_timestamp: undefined }), 'event_timestamp: required');
+    assert.equal(err({ ...base, user_pseudo_id: null }), 'missing user_pseudo_id');
+    assert.equal(err({ ...base, user_pseudo_id: '' }), 'missing user_pseudo_id');
+    assert.equal(err({ ...base, event_name: '' }), 'missing event_name');
+    assert.equal(err({ ...base, event_name: {} }), 'event_name: expected a string, got {}');
+    assert.equal(err({ ...base, event_timestamp: undefined }), 'missing or non-numeric event_timestamp');
     assert.equal(err({ ...base, event_timestamp: '12x' }), 'event_timestamp: expected an integer, got 12x');
     assert.equal(err({ ...base, event_timestamp: 1.5 }), 'event_timestamp: expected an integer, got 1.5');
-    assert.match(
-      err({ ...base, user_pseudo_id: null }),
-      /^user_pseudo_id: expected a non-empty string, got null/,
+    assert.equal(err({ ...base, event_timestamp: '-5' }), 'event_timestamp: out of range, got -5');
+    assert.equal(
+      err({ ...base, event_timestamp: '99999999999999999999' }),
+      'event_timestamp: expected an integer, got 99999999999999999999',
     );
     assert.equal(err({ ...base, event_date: '2024-06-01' }), 'event_date: expected YYYYMMDD, got 2024-06-01');
-    assert.equal(err({ ...base, platform: 'web' }), 'platform: expected WEB, ANDROID or IOS, got web');
+    assert.equal(err({ ...base, event_date: '' }), 'event_date: expected YYYYMMDD, got ');
+    assert.equal(err({ ...base, platform: 'TV' }), 'platform: expected WEB, ANDROID or IOS, got TV');
     assert.equal(err({ ...base, event_params: {} }), 'event_params: expected an array, got {}');
+    assert.equal(err({ ...base, event_params: [null] }), 'event_params[0]: expected {key, value}, got null');
     assert.equal(
       err({ ...base, event_params: [{ key: 1 }] }),
       'event_params[0].key: expected a string, got 1',
     );
     assert.equal(
+      err({ ...base, event_params: [{ value: {} }] }),
+      'event_params[0].key: expected a string, got null',
+    );
+    assert.equal(
       err({ ...base, event_params: [{ key: 'a', value: { int_value: 'abc' } }] }),
       'event_params[0].value.int_value: expected an integer, got abc',
+    );
+    assert.equal(
+      err({ ...base, event_params: [{ key: 'a', value: { int_value: '1.5' } }] }),
+      'event_params[0].value.int_value: expected an integer, got 1.5',
+    );
+    assert.equal(
+      err({ ...base, event_params: [{ key: 'a', value: { double_value: '0x10' } }] }),
+      'event_params[0].value.double_value: expected a number, got 0x10',
     );
     assert.equal(
       err({ ...base, event_params: [{ key: 'a', value: { string_value: 5 } }] }),
@@ -209,19 +227,25 @@ describe('bigQueryRowToEvent', () => {
       'event_params[0]: ga_session_id must be an integer',
     );
     assert.equal(
+      err({ ...base, event_params: [{ key: 'ga_session_number', value: { int_value: '-1' } }] }),
+      'event_params[0]: ga_session_number out of range',
+    );
+    assert.equal(
       err({ ...base, device: { is_limited_ad_tracking: 'maybe' } }),
       'device.is_limited_ad_tracking: expected "Yes" or "No", got maybe',
     );
     assert.equal(err({ ...base, device: 'x' }), 'device: expected an object, got x');
+    assert.equal(err({ ...base, device: { web_info: 'x' } }), 'device.web_info: expected an object, got x');
     assert.equal(err({ ...base, geo: { city: {} } }), 'geo.city: expected a string, got {}');
     assert.equal(
       err({ ...base, ecommerce: { purchase_revenue: 'lots' } }),
       'ecommerce.purchase_revenue: expected a number, got lots',
     );
     assert.equal(err({ ...base, items: [{ price: 'x' }] }), 'items[0].price: expected a number, got x');
+    assert.equal(err({ ...base, items: [null] }), 'items[0]: expected an object, got null');
     assert.equal(
-      err({ ...base, items: [{ nested: { a: 1 } }] }),
-      'items[0].nested: expected a scalar, got {"a":1}',
+      err({ ...base, items: [{ item_params: [{ key: 'k', value: { int_value: 'z' } }] }] }),
+      'items[0].item_params[0].value.int_value: expected an integer, got z',
     );
     assert.equal(
       err({
@@ -230,5 +254,61 @@ describe('bigQueryRowToEvent', () => {
       }),
       'user_properties[0].value.set_timestamp_micros: expected an integer, got no',
     );
+    assert.equal(
+      err({ ...base, privacy_info: { ads_storage: 'maybe' } }),
+      'privacy_info.ads_storage: expected "Yes", "No" or "Unset", got maybe',
+    );
+    assert.equal(
+      err({ ...base, consent: { ad_user_data: 'maybe' } }),
+      'consent.ad_user_data: expected GRANTED or DENIED, got maybe',
+    );
+    // The first problem in field order is reported.
+    assert.equal(err({ ...base, platform: 'TV', event_date: 'x' }), 'event_date: expected YYYYMMDD, got x');
+  });
+
+  it('maps the decided edge cases', () => {
+    const base = { event_timestamp: '1717243200123456', event_name: 'e', user_pseudo_id: 'u' };
+    assert.equal(ok({ ...base, platform: 'android' }).platform, 'ANDROID');
+    assert.equal(ok({ ...base, platform: 'Ios' }).platform, 'IOS');
+    const yes = ok({ ...base, privacy_info: { ads_storage: 'Yes' } });
+    assert.deepEqual([yes.consent_ad_user_data, yes.consent_ad_personalization], [null, null]);
+    const unset = ok({ ...base, privacy_info: { ads_storage: 'Unset' } });
+    assert.deepEqual([unset.consent_ad_user_data, unset.consent_ad_personalization], [null, null]);
+    const own = ok({
+      ...base,
+      privacy_info: { ads_storage: 'No' },
+      consent: { ad_personalization: 'granted', non_personalized_ads: 'false' },
+    });
+    assert.deepEqual(
+      [own.consent_ad_user_data, own.consent_ad_personalization, own.non_personalized_ads],
+      ['DENIED', 'GRANTED', false],
+    );
+    assert.equal(
+      ok({ ...base, device: { is_limited_ad_tracking: 'yes' } }).device_is_limited_ad_tracking,
+      true,
+    );
+    assert.equal(ok({ ...base, user_id: '' }).user_id, null);
+    assert.equal(ok({ ...base, stream_id: 7 }).stream_id, '7');
+    const e = ok({
+      ...base,
+      event_params: [
+        { key: 'a', value: { int_value: '1' } },
+        { key: 'a', value: { int_value: '2' } },
+        { key: 'b', value: { double_value: 'NaN' } },
+        { key: 'c', value: { double_value: '2.5' } },
+        { key: 'ga_session_id', value: { double_value: 1717240000 } },
+        { key: 'ga_session_id', value: { int_value: '5' } },
+      ],
+      items: [{ item_id: 7, unknown: { deep: 1 }, quantity: '2', price: 'NaN', item_params: [] }],
+      ecommerce: { purchase_revenue: 'Infinity' },
+    });
+    assert.deepEqual(e.event_params, {
+      a: { int_value: 1n },
+      b: { double_value: Number.NaN },
+      c: { double_value: 2.5 },
+    });
+    assert.equal(e.ga_session_id, 1717240000n, 'the first ga_session_id wins');
+    assert.deepEqual(e.items, [{ item_id: '7', quantity: 2 }]);
+    assert.equal(e.ecommerce_purchase_revenue, null);
   });
 });

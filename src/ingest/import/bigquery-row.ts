@@ -1,8 +1,19 @@
 // One GA4 BigQuery export row (the NDJSON form of events_YYYYMMDD) → NewEvent (spec §5).
 // Hot path of bulk import: keep it allocation-light and regex-light.
+//
+// The mapping rules are in README.md next to this file; the Parquet path
+// (src/storage/duckdb/import-sql.ts) implements the same rules with the same messages, and
+// test/import-mappings.duckdb.test.ts checks that both store the same bytes.
 
-import type { NewEvent, ParamValue, Params, UserPropertyValue } from '../../domain/event.ts';
-import { eventDate, setOwn, show } from '../common.ts';
+import {
+  NUMERIC_STRING_PATTERN,
+  type NewEvent,
+  type ParamValue,
+  type Params,
+  type UserPropertyValue,
+} from '../../domain/event.ts';
+import { ITEM_FIELDS, MAX_EVENT_TIMESTAMP } from './bigquery-fields.ts';
+import { eventDate, hasOwn, setOwn, show } from '../common.ts';
 
 export interface ImportContext {
   propertyId: bigint;
@@ -22,13 +33,18 @@ function fail(message: string): never {
   throw new RowError(message);
 }
 
+/** show() for messages; a missing value reads as null (as in the Parquet path). */
+function got(v: unknown): string {
+  return v === undefined ? 'null' : show(v);
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isIntString(s: string): boolean {
+function isDigits(s: string): boolean {
   const n = s.length;
-  if (n === 0 || n > 20) return false;
+  if (n === 0) return false;
   let i = s.charCodeAt(0) === 45 /* - */ ? 1 : 0;
   if (i === n) return false;
   for (; i < n; i++) {
@@ -38,45 +54,94 @@ function isIntString(s: string): boolean {
   return true;
 }
 
-/** An INT64 given as a JSON number or a string of digits (BigQuery writes INT64 as strings). */
-function toBigInt(v: unknown, path: string): bigint {
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN_NUMBER = -(2 ** 63);
+const INT64_LIMIT_NUMBER = 2 ** 63;
+
+/** An INT64: a JSON integer or a string of digits (BigQuery writes INT64 as strings), in range; else null. */
+function int64Of(v: unknown): bigint | null {
   if (typeof v === 'string') {
-    if (isIntString(v)) return BigInt(v);
-  } else if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
-  return fail(`${path}: expected an integer, got ${show(v)}`);
+    if (!isDigits(v)) return null;
+    const b = BigInt(v);
+    return b >= INT64_MIN && b <= INT64_MAX ? b : null;
+  }
+  if (typeof v === 'number' && Number.isInteger(v) && v >= INT64_MIN_NUMBER && v < INT64_LIMIT_NUMBER)
+    return BigInt(v);
+  return null;
 }
 
+function toBigInt(v: unknown, path: string): bigint {
+  const b = int64Of(v);
+  return b ?? fail(`${path}: expected an integer, got ${got(v)}`);
+}
+
+const NUMERIC_STRING = new RegExp(`^(?:${NUMERIC_STRING_PATTERN})$`);
+
+/** A number: a JSON number, a decimal string, or "NaN"/"Infinity"/"-Infinity" (BigQuery's JSON). */
 function toNumber(v: unknown, path: string): number {
   if (typeof v === 'number') return v;
-  if (typeof v === 'string' && v !== '') {
-    const n = Number(v);
-    if (!Number.isNaN(n) || v === 'NaN') return n;
+  if (typeof v === 'string') {
+    if (NUMERIC_STRING.test(v)) return Number(v);
+    if (v === 'NaN') return Number.NaN;
+    if (v === 'Infinity') return Number.POSITIVE_INFINITY;
+    if (v === '-Infinity') return Number.NEGATIVE_INFINITY;
   }
-  return fail(`${path}: expected a number, got ${show(v)}`);
+  return fail(`${path}: expected a number, got ${got(v)}`);
 }
 
+/** A string field: text, or a number printed as JavaScript prints it. */
 function optString(v: unknown, path: string): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return String(v);
-  return fail(`${path}: expected a string, got ${show(v)}`);
+  return fail(`${path}: expected a string, got ${got(v)}`);
 }
 
-function optNumber(v: unknown, path: string): number | null {
+/** A finite number or null (non-finite numbers are not stored). */
+function optFinite(v: unknown, path: string): number | null {
   if (v === null || v === undefined) return null;
-  return toNumber(v, path);
+  const n = toNumber(v, path);
+  return Number.isFinite(n) ? n : null;
 }
 
-/** The populated arm of a BigQuery value record; null when every arm is null. */
-function toParamValue(v: unknown, path: string): ParamValue | null {
-  if (!isObject(v)) {
-    if (v === null || v === undefined) return null;
-    return fail(`${path}: expected an object, got ${show(v)}`);
+/** An object field (struct) or null. */
+function optObject(v: unknown, path: string): Record<string, unknown> | null {
+  if (v === null || v === undefined) return null;
+  if (isObject(v)) return v;
+  return fail(`${path}: expected an object, got ${got(v)}`);
+}
+
+function optArray(v: unknown, path: string): unknown[] | null {
+  if (v === null || v === undefined) return null;
+  if (Array.isArray(v)) return v;
+  return fail(`${path}: expected an array, got ${got(v)}`);
+}
+
+/** "Yes"/"true" → true, "No"/"false" → false (any case), "Unset" → null; booleans as they are. */
+function yesNo(v: unknown, path: string, what: string): boolean | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') {
+    const l = v.toLowerCase();
+    if (l === 'yes' || l === 'true') return true;
+    if (l === 'no' || l === 'false') return false;
+    if (l === 'unset') return null;
   }
+  return fail(`${path}: ${what}, got ${got(v)}`);
+}
+
+/**
+ * The first non-null arm of a BigQuery value record (string_value, int_value, double_value,
+ * float_value → double); only that arm is checked. Null when every arm is null.
+ */
+function toParamValue(v: unknown, path: string): ParamValue | null {
+  if (v === null || v === undefined) return null;
+  if (!isObject(v)) return fail(`${path}: expected an object, got ${got(v)}`);
   const s = v['string_value'];
   if (s !== null && s !== undefined) {
     if (typeof s === 'string') return { string_value: s };
-    return fail(`${path}.string_value: expected a string, got ${show(s)}`);
+    return fail(`${path}.string_value: expected a string, got ${got(s)}`);
   }
   const i = v['int_value'];
   if (i !== null && i !== undefined) return { int_value: toBigInt(i, `${path}.int_value`) };
@@ -87,174 +152,203 @@ function toParamValue(v: unknown, path: string): ParamValue | null {
   return null;
 }
 
+/** One {key, value} entry: its key (checked) or a failure. */
+function entryKey(entry: unknown, path: string): { key: string; entry: Record<string, unknown> } {
+  if (!isObject(entry)) return fail(`${path}: expected {key, value}, got ${got(entry)}`);
+  const key = entry['key'];
+  if (typeof key !== 'string') return fail(`${path}.key: expected a string, got ${got(key)}`);
+  return { key, entry };
+}
+
 /** JSON-safe form of a value record for items (int_value as a number). */
-function toJsonParamValue(v: unknown, path: string): Record<string, unknown> | null {
-  const pv = toParamValue(v, path);
-  if (!pv) return null;
+function toJsonParamValue(pv: ParamValue): Record<string, unknown> {
   if ('int_value' in pv) return { int_value: Number(pv.int_value) };
   return pv;
 }
 
-function sessionIdOf(pv: ParamValue, path: string): bigint {
+function sessionIntOf(pv: ParamValue): bigint | null {
   if ('int_value' in pv) return pv.int_value;
-  if ('string_value' in pv && isIntString(pv.string_value)) return BigInt(pv.string_value);
-  if ('double_value' in pv && Number.isInteger(pv.double_value)) return BigInt(pv.double_value);
-  return fail(`${path}: ga_session_id must be an integer`);
+  if ('string_value' in pv) return int64Of(pv.string_value);
+  const d = pv.double_value;
+  return Number.isInteger(d) && d >= INT64_MIN_NUMBER && d < INT64_LIMIT_NUMBER ? BigInt(d) : null;
 }
 
-const ITEM_NUMERIC: ReadonlySet<string> = new Set([
-  'price',
-  'price_in_usd',
-  'quantity',
-  'item_revenue',
-  'item_revenue_in_usd',
-  'item_refund',
-  'item_refund_in_usd',
-]);
-
 function convertItems(v: unknown): Record<string, unknown>[] {
-  if (v === null || v === undefined) return [];
-  if (!Array.isArray(v)) return fail(`items: expected an array, got ${show(v)}`);
+  const list = optArray(v, 'items');
+  if (!list) return [];
   const out: Record<string, unknown>[] = [];
-  for (let j = 0; j < v.length; j++) {
-    const raw: unknown = v[j];
+  for (let j = 0; j < list.length; j++) {
+    const raw: unknown = list[j];
     const path = `items[${j}]`;
-    if (!isObject(raw)) return fail(`${path}: expected an object, got ${show(raw)}`);
+    if (!isObject(raw)) return fail(`${path}: expected an object, got ${got(raw)}`);
     const item: Record<string, unknown> = {};
-    for (const key in raw) {
-      if (!Object.prototype.hasOwnProperty.call(raw, key)) continue;
-      const val = raw[key];
+    for (let f = 0; f < ITEM_FIELDS.length; f++) {
+      const { name, kind } = ITEM_FIELDS[f]!;
+      const val = raw[name];
       if (val === null || val === undefined) continue;
-      if (key === 'item_params') {
-        if (!Array.isArray(val)) return fail(`${path}.item_params: expected an array, got ${show(val)}`);
-        const ip: Record<string, unknown> = {};
-        let n = 0;
-        for (let k = 0; k < val.length; k++) {
-          const entry: unknown = val[k];
-          const epath = `${path}.item_params[${k}]`;
-          if (!isObject(entry) || typeof entry['key'] !== 'string')
-            return fail(`${epath}: expected {key, value}`);
-          const jv = toJsonParamValue(entry['value'], `${epath}.value`);
-          if (jv) {
-            setOwn(ip, entry['key'], jv);
-            n++;
-          }
+      if (kind === 'string') item[name] = optString(val, `${path}.${name}`);
+      else {
+        const n = toNumber(val, `${path}.${name}`);
+        if (Number.isFinite(n)) item[name] = n;
+      }
+    }
+    const ipList = optArray(raw['item_params'], `${path}.item_params`);
+    if (ipList) {
+      const ip: Record<string, unknown> = {};
+      let n = 0;
+      for (let k = 0; k < ipList.length; k++) {
+        const epath = `${path}.item_params[${k}]`;
+        const { key, entry } = entryKey(ipList[k], epath);
+        const pv = toParamValue(entry['value'], `${epath}.value`);
+        if (pv && !hasOwn(ip, key)) {
+          setOwn(ip, key, toJsonParamValue(pv));
+          n++;
         }
-        if (n > 0) item['item_params'] = ip;
-      } else if (ITEM_NUMERIC.has(key)) {
-        setOwn(item, key, toNumber(val, `${path}.${key}`));
-      } else if (typeof val === 'string' || typeof val === 'number' || typeof val === 'boolean') {
-        setOwn(item, key, val);
-      } else return fail(`${path}.${key}: expected a scalar, got ${show(val)}`);
+      }
+      if (n > 0) item['item_params'] = ip;
     }
     out.push(item);
   }
   return out;
 }
 
-function yesNo(v: unknown, path: string): boolean | null {
-  if (v === null || v === undefined) return null;
-  if (v === 'Yes' || v === true) return true;
-  if (v === 'No' || v === false) return false;
-  return fail(`${path}: expected "Yes" or "No", got ${show(v)}`);
+function consentOf(v: unknown, path: string): 'GRANTED' | 'DENIED' | null {
+  const s = optString(v, path);
+  if (s === null) return null;
+  const u = s.toUpperCase();
+  if (u === 'GRANTED' || u === 'DENIED') return u;
+  return fail(`${path}: expected GRANTED or DENIED, got ${got(v)}`);
 }
 
+// The checks run in a fixed order (the first problem is the row's reason); import-sql.ts checks
+// in the same order with the same messages.
 function convert(row: unknown, ctx: ImportContext): NewEvent {
-  if (!isObject(row)) return fail(`expected a JSON object, got ${show(row)}`);
+  if (!isObject(row)) return fail(`expected a JSON object, got ${got(row)}`);
 
-  const name = row['event_name'];
-  if (typeof name !== 'string' || name === '')
-    return fail(`event_name: expected a non-empty string, got ${show(name)}`);
-  if (row['event_timestamp'] === null || row['event_timestamp'] === undefined)
-    return fail('event_timestamp: required');
-  const ts = toBigInt(row['event_timestamp'], 'event_timestamp');
-  const upid = row['user_pseudo_id'];
-  if (typeof upid !== 'string' || upid === '') {
-    return fail(
-      `user_pseudo_id: expected a non-empty string, got ${show(upid)} (rows without one cannot be imported)`,
-    );
-  }
+  const upid = optString(row['user_pseudo_id'], 'user_pseudo_id');
+  if (upid === null || upid === '') return fail('missing user_pseudo_id');
+  const name = optString(row['event_name'], 'event_name');
+  if (name === null || name === '') return fail('missing event_name');
+  const rawTs = row['event_timestamp'];
+  if (rawTs === null || rawTs === undefined) return fail('missing or non-numeric event_timestamp');
+  const ts = toBigInt(rawTs, 'event_timestamp');
+  if (ts < 0n || ts > MAX_EVENT_TIMESTAMP) return fail(`event_timestamp: out of range, got ${got(rawTs)}`);
+
   const rawDate = row['event_date'];
+  const givenDate = optString(rawDate, 'event_date');
   let date: string;
-  if (rawDate === null || rawDate === undefined) date = eventDate(ts, ctx.timeZone);
-  else if (typeof rawDate === 'string' && rawDate.length === 8 && isIntString(rawDate)) date = rawDate;
-  else return fail(`event_date: expected YYYYMMDD, got ${show(rawDate)}`);
+  if (givenDate === null) date = eventDate(ts, ctx.timeZone);
+  else if (givenDate.length === 8 && isDigits(givenDate) && givenDate.charCodeAt(0) !== 45) date = givenDate;
+  else return fail(`event_date: expected YYYYMMDD, got ${got(rawDate)}`);
 
+  const rawPlatform = row['platform'];
+  const p = optString(rawPlatform, 'platform');
   let platform: NewEvent['platform'] = 'WEB';
-  const p = row['platform'];
-  if (p === 'ANDROID' || p === 'IOS' || p === 'WEB') platform = p;
-  else if (p !== null && p !== undefined)
-    return fail(`platform: expected WEB, ANDROID or IOS, got ${show(p)}`);
+  if (p !== null) {
+    const u = p.toUpperCase();
+    if (u === 'WEB' || u === 'ANDROID' || u === 'IOS') platform = u;
+    else return fail(`platform: expected WEB, ANDROID or IOS, got ${got(rawPlatform)}`);
+  }
+  const streamId = optString(row['stream_id'], 'stream_id') ?? ctx.streamId;
+  const userId = optString(row['user_id'], 'user_id');
 
-  const sid = row['stream_id'];
-  const streamId = sid === null || sid === undefined ? ctx.streamId : optString(sid, 'stream_id')!;
-
-  // event_params
+  // event_params: the first value of a key wins; session params go to their columns.
   const params: Params = {};
   let sessionId: bigint | null = null;
   let sessionNumber: number | null = null;
-  const ep = row['event_params'];
-  if (ep !== null && ep !== undefined) {
-    if (!Array.isArray(ep)) return fail(`event_params: expected an array, got ${show(ep)}`);
+  let seenSessionId = false;
+  let seenSessionNumber = false;
+  const ep = optArray(row['event_params'], 'event_params');
+  if (ep) {
     for (let k = 0; k < ep.length; k++) {
-      const entry: unknown = ep[k];
-      if (!isObject(entry)) return fail(`event_params[${k}]: expected {key, value}, got ${show(entry)}`);
-      const key = entry['key'];
-      if (typeof key !== 'string') return fail(`event_params[${k}].key: expected a string, got ${show(key)}`);
-      const pv = toParamValue(entry['value'], `event_params[${k}].value`);
+      const path = `event_params[${k}]`;
+      const { key, entry } = entryKey(ep[k], path);
+      const pv = toParamValue(entry['value'], `${path}.value`);
       if (!pv) continue;
-      if (key === 'ga_session_id') sessionId = sessionIdOf(pv, `event_params[${k}]`);
-      else if (key === 'ga_session_number') {
-        const n = sessionIdOf(pv, `event_params[${k}]`);
-        if (n < 0n || n > 2147483647n) return fail(`event_params[${k}]: ga_session_number out of range`);
-        sessionNumber = Number(n);
-      } else setOwn(params, key, pv);
+      if (key === 'ga_session_id') {
+        const n = sessionIntOf(pv);
+        if (n === null) return fail(`${path}: ga_session_id must be an integer`);
+        if (!seenSessionId) sessionId = n;
+        seenSessionId = true;
+      } else if (key === 'ga_session_number') {
+        const n = sessionIntOf(pv);
+        if (n === null) return fail(`${path}: ga_session_number must be an integer`);
+        if (n < 0n || n > 2147483647n) return fail(`${path}: ga_session_number out of range`);
+        if (!seenSessionNumber) sessionNumber = Number(n);
+        seenSessionNumber = true;
+      } else if (!hasOwn(params, key)) setOwn(params, key, pv);
     }
   }
 
   // user_properties
   const userProperties: Record<string, UserPropertyValue> = {};
-  const up = row['user_properties'];
-  if (up !== null && up !== undefined) {
-    if (!Array.isArray(up)) return fail(`user_properties: expected an array, got ${show(up)}`);
+  const up = optArray(row['user_properties'], 'user_properties');
+  if (up) {
     for (let k = 0; k < up.length; k++) {
-      const entry: unknown = up[k];
-      if (!isObject(entry) || typeof entry['key'] !== 'string')
-        return fail(`user_properties[${k}]: expected {key, value}`);
+      const path = `user_properties[${k}]`;
+      const { key, entry } = entryKey(up[k], path);
       const value = entry['value'];
-      const pv = toParamValue(value, `user_properties[${k}].value`);
+      const pv = toParamValue(value, `${path}.value`);
       if (!pv) continue;
-      const st = isObject(value) ? value['set_timestamp_micros'] : null;
-      const set =
-        st === null || st === undefined
-          ? ts
-          : toBigInt(st, `user_properties[${k}].value.set_timestamp_micros`);
-      setOwn(userProperties, entry['key'], { value: pv, set_timestamp_micros: set });
+      const st = (value as Record<string, unknown>)['set_timestamp_micros'];
+      const set = st === null || st === undefined ? ts : toBigInt(st, `${path}.value.set_timestamp_micros`);
+      if (!hasOwn(userProperties, key)) setOwn(userProperties, key, { value: pv, set_timestamp_micros: set });
     }
   }
 
-  const device = row['device'];
-  const dev = isObject(device) ? device : null;
-  if (device !== null && device !== undefined && !dev)
-    return fail(`device: expected an object, got ${show(device)}`);
-  const webInfo = dev && isObject(dev['web_info']) ? dev['web_info'] : null;
-  const geoRaw = row['geo'];
-  const geo = isObject(geoRaw) ? geoRaw : null;
-  if (geoRaw !== null && geoRaw !== undefined && !geo)
-    return fail(`geo: expected an object, got ${show(geoRaw)}`);
-  const tsRaw = row['traffic_source'];
-  const traffic = isObject(tsRaw) ? tsRaw : null;
-  if (tsRaw !== null && tsRaw !== undefined && !traffic)
-    return fail(`traffic_source: expected an object, got ${show(tsRaw)}`);
-  const ecRaw = row['ecommerce'];
-  const ec = isObject(ecRaw) ? ecRaw : null;
-  if (ecRaw !== null && ecRaw !== undefined && !ec)
-    return fail(`ecommerce: expected an object, got ${show(ecRaw)}`);
-  const privRaw = row['privacy_info'];
-  const priv = isObject(privRaw) ? privRaw : null;
-  // privacy_info.ads_storage "No" maps like gtag's denied ad_storage (see gtag/README.md).
-  const adsDenied = priv ? yesNo(priv['ads_storage'], 'privacy_info.ads_storage') === false : false;
-  const uid = row['user_id'];
+  const dev = optObject(row['device'], 'device');
+  const deviceCategory = dev ? optString(dev['category'], 'device.category') : null;
+  const brand = dev ? optString(dev['mobile_brand_name'], 'device.mobile_brand_name') : null;
+  const model = dev ? optString(dev['mobile_model_name'], 'device.mobile_model_name') : null;
+  const os = dev ? optString(dev['operating_system'], 'device.operating_system') : null;
+  const osVersion = dev
+    ? optString(dev['operating_system_version'], 'device.operating_system_version')
+    : null;
+  const language = dev ? optString(dev['language'], 'device.language') : null;
+  const lat = dev
+    ? yesNo(dev['is_limited_ad_tracking'], 'device.is_limited_ad_tracking', 'expected "Yes" or "No"')
+    : null;
+  const browser = dev ? optString(dev['browser'], 'device.browser') : null;
+  const browserVersion = dev ? optString(dev['browser_version'], 'device.browser_version') : null;
+  const webInfo = dev ? optObject(dev['web_info'], 'device.web_info') : null;
+  const wiBrowser = webInfo ? optString(webInfo['browser'], 'device.web_info.browser') : null;
+  const wiBrowserVersion = webInfo
+    ? optString(webInfo['browser_version'], 'device.web_info.browser_version')
+    : null;
+
+  const geo = optObject(row['geo'], 'geo');
+  const geoContinent = geo ? optString(geo['continent'], 'geo.continent') : null;
+  const geoSubContinent = geo ? optString(geo['sub_continent'], 'geo.sub_continent') : null;
+  const geoCountry = geo ? optString(geo['country'], 'geo.country') : null;
+  const geoCountryId = geo ? optString(geo['country_id'], 'geo.country_id') : null;
+  const geoRegion = geo ? optString(geo['region'], 'geo.region') : null;
+  const geoCity = geo ? optString(geo['city'], 'geo.city') : null;
+
+  const traffic = optObject(row['traffic_source'], 'traffic_source');
+  const tsName = traffic ? optString(traffic['name'], 'traffic_source.name') : null;
+  const tsMedium = traffic ? optString(traffic['medium'], 'traffic_source.medium') : null;
+  const tsSource = traffic ? optString(traffic['source'], 'traffic_source.source') : null;
+
+  const ec = optObject(row['ecommerce'], 'ecommerce');
+  const txn = ec ? optString(ec['transaction_id'], 'ecommerce.transaction_id') : null;
+  const revenue = ec ? optFinite(ec['purchase_revenue'], 'ecommerce.purchase_revenue') : null;
+  const refund = ec ? optFinite(ec['refund_value'], 'ecommerce.refund_value') : null;
+
+  const items = convertItems(row['items']);
+
+  // privacy_info.ads_storage "No" maps like gtag's denied ad_storage (see gtag/README.md): both
+  // consent columns DENIED; "Yes" is no explicit grant. Our own `consent` struct wins where set.
+  const priv = optObject(row['privacy_info'], 'privacy_info');
+  const ads = priv
+    ? yesNo(priv['ads_storage'], 'privacy_info.ads_storage', 'expected "Yes", "No" or "Unset"')
+    : null;
+  const consent = optObject(row['consent'], 'consent');
+  const cAdUserData = consent ? consentOf(consent['ad_user_data'], 'consent.ad_user_data') : null;
+  const cAdPers = consent ? consentOf(consent['ad_personalization'], 'consent.ad_personalization') : null;
+  const npa = consent
+    ? yesNo(consent['non_personalized_ads'], 'consent.non_personalized_ads', 'expected a boolean')
+    : null;
+  const adsDenied = ads === false ? 'DENIED' : null;
 
   return {
     property_id: ctx.propertyId,
@@ -266,50 +360,36 @@ function convert(row: unknown, ctx: ImportContext): NewEvent {
     received_at: ctx.nowMicros,
     source: 'import',
     user_pseudo_id: upid,
-    user_id: uid === null || uid === undefined || uid === '' ? null : optString(uid, 'user_id'),
+    user_id: userId === '' ? null : userId,
     ga_session_id: sessionId,
     ga_session_number: sessionNumber,
     event_params: params,
     user_properties: userProperties,
-    device_category: dev ? optString(dev['category'], 'device.category') : null,
-    device_operating_system: dev ? optString(dev['operating_system'], 'device.operating_system') : null,
-    device_operating_system_version: dev
-      ? optString(dev['operating_system_version'], 'device.operating_system_version')
-      : null,
-    device_browser:
-      webInfo?.['browser'] != null
-        ? optString(webInfo['browser'], 'device.web_info.browser')
-        : dev
-          ? optString(dev['browser'], 'device.browser')
-          : null,
-    device_browser_version:
-      webInfo?.['browser_version'] != null
-        ? optString(webInfo['browser_version'], 'device.web_info.browser_version')
-        : dev
-          ? optString(dev['browser_version'], 'device.browser_version')
-          : null,
-    device_language: dev ? optString(dev['language'], 'device.language') : null,
-    device_mobile_brand_name: dev ? optString(dev['mobile_brand_name'], 'device.mobile_brand_name') : null,
-    device_mobile_model_name: dev ? optString(dev['mobile_model_name'], 'device.mobile_model_name') : null,
-    device_is_limited_ad_tracking: dev
-      ? yesNo(dev['is_limited_ad_tracking'], 'device.is_limited_ad_tracking')
-      : null,
-    geo_continent: geo ? optString(geo['continent'], 'geo.continent') : null,
-    geo_sub_continent: geo ? optString(geo['sub_continent'], 'geo.sub_continent') : null,
-    geo_country: geo ? optString(geo['country'], 'geo.country') : null,
-    geo_country_id: geo ? optString(geo['country_id'], 'geo.country_id') : null,
-    geo_region: geo ? optString(geo['region'], 'geo.region') : null,
-    geo_city: geo ? optString(geo['city'], 'geo.city') : null,
-    traffic_source_source: traffic ? optString(traffic['source'], 'traffic_source.source') : null,
-    traffic_source_medium: traffic ? optString(traffic['medium'], 'traffic_source.medium') : null,
-    traffic_source_name: traffic ? optString(traffic['name'], 'traffic_source.name') : null,
-    ecommerce_transaction_id: ec ? optString(ec['transaction_id'], 'ecommerce.transaction_id') : null,
-    ecommerce_purchase_revenue: ec ? optNumber(ec['purchase_revenue'], 'ecommerce.purchase_revenue') : null,
-    ecommerce_refund_value: ec ? optNumber(ec['refund_value'], 'ecommerce.refund_value') : null,
-    items: convertItems(row['items']),
-    consent_ad_user_data: adsDenied ? 'DENIED' : null,
-    consent_ad_personalization: adsDenied ? 'DENIED' : null,
-    non_personalized_ads: null,
+    device_category: deviceCategory,
+    device_operating_system: os,
+    device_operating_system_version: osVersion,
+    device_browser: wiBrowser ?? browser,
+    device_browser_version: wiBrowserVersion ?? browserVersion,
+    device_language: language,
+    device_mobile_brand_name: brand,
+    device_mobile_model_name: model,
+    device_is_limited_ad_tracking: lat,
+    geo_continent: geoContinent,
+    geo_sub_continent: geoSubContinent,
+    geo_country: geoCountry,
+    geo_country_id: geoCountryId,
+    geo_region: geoRegion,
+    geo_city: geoCity,
+    traffic_source_source: tsSource,
+    traffic_source_medium: tsMedium,
+    traffic_source_name: tsName,
+    ecommerce_transaction_id: txn,
+    ecommerce_purchase_revenue: revenue,
+    ecommerce_refund_value: refund,
+    items,
+    consent_ad_user_data: cAdUserData ?? adsDenied,
+    consent_ad_personalization: cAdPers ?? adsDenied,
+    non_personalized_ads: npa,
   };
 }
 

@@ -35,7 +35,7 @@ function chunked(text: string, size: number): Readable {
 
 describe('parseNdjson', () => {
   it('keeps valid rows and reports bad lines by line number', async () => {
-    const text = [row(1), '{not json', row(2), '', '   ', row(3, { event_name: 5 }), '[1,2]', row(4)].join(
+    const text = [row(1), '{not json', row(2), '', '   ', row(3, { event_name: true }), '[1,2]', row(4)].join(
       '\n',
     );
     const batches = await collect(chunked(text, 7));
@@ -50,7 +50,7 @@ describe('parseNdjson', () => {
       [2, 6, 7],
     );
     assert.match(errors[0]!.message, /^invalid JSON: /);
-    assert.equal(errors[1]!.message, 'event_name: expected a non-empty string, got 5');
+    assert.equal(errors[1]!.message, 'event_name: expected a string, got true');
     assert.equal(errors[2]!.message, 'expected a JSON object, got [1,2]');
   });
 

@@ -489,7 +489,8 @@ for (const format of ['parquet', 'ndjson'] as const) {
     assert.equal(pv.received_at, 42n);
     assert.deepEqual(pv.event_params, { page_location: { string_value: 'https://x.example/0' } });
     assert.equal(pv.ga_session_id, null);
-    assert.equal(pv.consent_ad_personalization, 'GRANTED');
+    // ads_storage "Yes" grants nothing explicitly (src/ingest/import/README.md: only "No" sets consent).
+    assert.equal(pv.consent_ad_personalization, null);
     assert.deepEqual(pv.items, []);
     assert.equal(purchase.event_name, 'purchase');
     assert.equal(purchase.platform, 'WEB');
@@ -517,8 +518,9 @@ for (const format of ['parquet', 'ndjson'] as const) {
     assert.equal(purchase.ecommerce_purchase_revenue, 19.5);
     assert.equal(purchase.ecommerce_refund_value, null);
     assert.deepEqual(purchase.items, [{ item_id: 'SKU1', item_name: 'Shirt', price: 19.5, quantity: 1 }]);
+    // ads_storage "No" denies both (the gtag rule, shared by both import paths).
     assert.equal(purchase.consent_ad_personalization, 'DENIED');
-    assert.equal(purchase.consent_ad_user_data, null);
+    assert.equal(purchase.consent_ad_user_data, 'DENIED');
     assert.equal(login.platform, 'IOS');
     assert.equal(login.stream_id, '');
     assert.equal(login.event_date, '20250102'); // derived from event_timestamp (UTC) when missing

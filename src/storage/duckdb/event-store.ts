@@ -235,29 +235,42 @@ export class DuckDbEventStore implements EventStore {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async importFile(propertyId: bigint, path: string, format: ImportFormat): Promise<number> {
-    return (await this.importFileReport(propertyId, path, format)).stored;
+  async importFile(
+    propertyId: bigint,
+    path: string,
+    format: ImportFormat,
+    timeZone = 'UTC',
+  ): Promise<number> {
+    return (await this.importFileReport(propertyId, path, format, timeZone)).stored;
   }
 
   /**
    * Bulk-loads BigQuery-export rows in one INSERT … SELECT (one transaction: all or nothing).
-   * Rows without user_pseudo_id, event_name or event_timestamp are skipped and counted; the
-   * report names the first few by 0-based row number in the file. Appends wait while it runs.
+   * Rows that break a rule of import-sql.ts (e.g. without user_pseudo_id, event_name or
+   * event_timestamp, or with a value of the wrong type) are skipped and counted; the report names
+   * the first few by 0-based row number in the file. `timeZone` (IANA, the property's) dates rows
+   * without event_date. Appends wait while it runs.
    */
-  async importFileReport(propertyId: bigint, path: string, format: ImportFormat): Promise<ImportReport> {
+  async importFileReport(
+    propertyId: bigint,
+    path: string,
+    format: ImportFormat,
+    timeZone = 'UTC',
+  ): Promise<ImportReport> {
     const file = checkImportPath(path);
     return this.db.writer.exclusive(async (con) => {
       const source = await describeSource(con, file, format);
       const q = buildImportSql(source);
       const base = this.seq;
-      const check = (await con.runAndReadAll(q.checkSql, [file])).getRowObjectsJS();
-      const total = Number(check[0]?.total ?? 0);
-      const rejected = Number(check[0]?.rejected ?? 0);
-      const examples =
-        rejected === 0 ? [] : (await con.runAndReadAll(q.examplesSql, [file, 5])).getRowObjectsJS();
+      const count = (await con.runAndReadAll(q.countSql, [file])).getRowObjectsJS();
+      const total = Number(count[0]?.total ?? 0);
       // Reserve the whole file's range before the insert so a failure leaves a gap, never a reuse.
       this.seq = base + BigInt(total);
-      const stored = (await con.run(q.insertSql, [file, propertyId, base, this.nowMicros()])).rowsChanged;
+      const stored = (await con.run(q.insertSql, [file, propertyId, base, this.nowMicros(), timeZone]))
+        .rowsChanged;
+      const rejected = Math.max(0, total - stored);
+      const examples =
+        rejected === 0 ? [] : (await con.runAndReadAll(q.examplesSql, [file, 5])).getRowObjectsJS();
       // If the file grew between the two reads, the insert used seqs past the reservation.
       const after = (
         await con.runAndReadAll(`SELECT max(ingest_seq) AS m FROM ${EVENTS_TABLE} WHERE ingest_seq >= $1`, [
