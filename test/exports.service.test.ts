@@ -84,6 +84,92 @@ describe('parseQueryWindow', () => {
   });
 });
 
+/** A catalog in a temp folder with properties/1 and its built-in audiences; `audience` is Purchasers. */
+async function catalogWithProperty(now: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'audex-exp-'));
+  const db = await openCatalog(dir);
+  await db
+    .insertInto('properties')
+    .values({
+      account_id: 1,
+      display_name: 'p',
+      time_zone: 'Europe/Berlin',
+      currency_code: 'EUR',
+      industry_category: 'OTHER',
+      create_time: now,
+      update_time: now,
+    })
+    .execute();
+  const audiences = new AudienceService(db);
+  await audiences.ensureBuiltins(1);
+  const audience = (await audiences.list(ADMIN, 'properties/1', {})).audiences.find(
+    (a) => a.displayName === 'Purchasers',
+  )!.name as string;
+  return { dir, db, audiences, audience };
+}
+
+describe('long poll: GetOperation of a CREATING export', () => {
+  test('answers as soon as the job ends (woken by the runner), or not done after the hold; get never holds', async () => {
+    const { dir, db, audiences, audience } = await catalogWithProperty(Date.now() * 1000);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    class GatedSnapshots extends FakeSnapshots {
+      override async materialize(id: string, req: MembershipRequest, onProgress?: (p: number) => void) {
+        await gate;
+        return super.materialize(id, req, onProgress);
+      }
+    }
+    const snaps = new GatedSnapshots();
+    snaps.rows = 2;
+    const wake: { runner?: ExportRunner } = {};
+    const serviceHolding = (holdCreatingMs: number) =>
+      new ExportService(db, audiences, snaps, {
+        expiryHours: 72,
+        maxConcurrentPerProperty: 5,
+        dailyTokensPerProperty: 1000,
+        backfillDays: 30,
+        holdCreatingMs,
+        onCreated: () => wake.runner?.kick(),
+      });
+    // A long hold: answered ACTIVE at once only if the finish wakes it (else CREATING after 20 s).
+    const service = serviceHolding(20_000);
+    const runner = new ExportRunner(service.repo, snaps, {
+      leaseSeconds: 30,
+      log: quiet,
+      pollMs: 20,
+      onFinished: (id) => service.notifyFinished(id),
+    });
+    wake.runner = runner;
+    runner.start();
+    try {
+      const op = await service.create(ADMIN, 'properties/1', {
+        audience,
+        dimensions: [{ dimensionName: 'deviceId' }],
+      });
+      const name = (op.response as { name: string }).name;
+      // A short hold runs out while the job waits at the gate: the operation, read again, is not done.
+      assert.equal((await serviceHolding(30).getOperation(ADMIN, op.name as string)).done, false);
+      // get never holds: it answers CREATING at once (a caller polling it sees progress move).
+      assert.equal((await service.get(ADMIN, name)).state, 'CREATING');
+      const held = service.getOperation(ADMIN, op.name as string);
+      // It is holding (the job waits at the gate) before the gate is opened.
+      const holding = () => service['finishWaiters'].get(Number(name.split('/').pop()))?.size ?? 0;
+      while (holding() < 1) await sleep(5);
+      open();
+      // Woken by the finish: long before the 20 s hold would have run out.
+      const done = await Promise.race([held, sleep(10_000).then(() => null)]);
+      assert.ok(done, 'the held GetOperation answered when the job ended');
+      assert.equal(done.done, true);
+      assert.equal((done.response as { state: string; rowCount: number }).state, 'ACTIVE');
+    } finally {
+      open();
+      await runner.stop();
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('ExportService with the runner (fake snapshot store)', () => {
   let dir: string;
   let db: CatalogDb;
@@ -95,26 +181,8 @@ describe('ExportService with the runner (fake snapshot store)', () => {
   const parent = 'properties/1';
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'audex-exp-'));
-    db = await openCatalog(dir);
-    const now = clock;
-    await db
-      .insertInto('properties')
-      .values({
-        account_id: 1,
-        display_name: 'p',
-        time_zone: 'Europe/Berlin',
-        currency_code: 'EUR',
-        industry_category: 'OTHER',
-        create_time: now,
-        update_time: now,
-      })
-      .execute();
-    const audiences = new AudienceService(db);
-    await audiences.ensureBuiltins(1);
-    audience = (await audiences.list(ADMIN, parent, {})).audiences.find(
-      (a) => a.displayName === 'Purchasers',
-    )!.name as string;
+    let audiences: AudienceService;
+    ({ dir, db, audiences, audience } = await catalogWithProperty(clock));
     snapshots = new FakeSnapshots();
     service = new ExportService(db, audiences, snapshots, {
       expiryHours: 72,

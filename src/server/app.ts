@@ -81,6 +81,9 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   let exportRunner: ExportRunner | null = null;
   const exportService = new ExportService(catalog, audiences, snapshots, {
     ...config.exports,
+    // GetOperation of a CREATING export answers as soon as its job ends, within 1 s (a long
+    // poll; see ExportService.holdWhileCreating).
+    holdCreatingMs: 1000,
     onCreated: () => exportRunner?.kick(),
     webhooks,
     allowHttpWebhooks: config.server.allowHttpWebhooks,

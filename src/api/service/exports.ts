@@ -108,6 +108,11 @@ export interface ExportServiceOptions {
   /** Allow http:// webhook URIs (config.server.allowHttpWebhooks). */
   allowHttpWebhooks?: boolean;
   log?: { error(msg: string, fields?: Record<string, unknown>): void };
+  /**
+   * How long a GetOperation of a CREATING export waits for its job to finish in this process
+   * before answering (0: answer at once). See ExportService.holdWhileCreating.
+   */
+  holdCreatingMs?: number;
 }
 
 /** The value of one export dimension for a member row (docs/exports.md: userId "" when unset). */
@@ -367,8 +372,12 @@ export class ExportService {
     });
   }
 
-  /** The runner's completion hook: enqueues the ACTIVE/FAILED notification of a row with a webhook. */
+  /**
+   * The runner's completion hook: answers the GetOperations held for this export, then
+   * enqueues the ACTIVE/FAILED notification of a row with a webhook.
+   */
   async notifyFinished(id: number): Promise<void> {
+    for (const wake of [...(this.finishWaiters.get(id) ?? [])]) wake();
     const row = await this.repo.byId(id);
     if (!row?.webhook || row.state === 'CREATING' || row.webhook_stage >= 2) return;
     await this.enqueueWebhook(row, JSON.parse(row.webhook) as Webhook);
@@ -406,6 +415,37 @@ export class ExportService {
 
   async getList(p: Principal, name: string) {
     return listJson(await this.row(SPECS.list, p, name, 'name'));
+  }
+
+  private readonly finishWaiters = new Map<number, Set<() => void>>();
+
+  /**
+   * A long poll for GetOperation: an operation whose export is CREATING waits up to
+   * holdCreatingMs for the job to finish and then answers with the state of that moment, read
+   * again. Clients poll an operation with growing pauses (the official client: ~0.13, 0.3, 0.5,
+   * 0.8, 1.2 s…), so without it a job that ends just after a poll is seen only at the next one;
+   * with it, a poll that arrives while the job runs answers as soon as it ends. The answer is
+   * never stale: it is the row as read after the wait. Only jobs that finish in this process wake
+   * it early (others are seen when the hold runs out). GetAudienceExport answers at once, so a
+   * caller polling it sees percentageCompleted move.
+   */
+  private async holdWhileCreating(row: ExportRow, reread: () => Promise<ExportRow>): Promise<ExportRow> {
+    const ms = this.opts.holdCreatingMs ?? 0;
+    if (row.state !== 'CREATING' || ms <= 0) return row;
+    await new Promise<void>((resolve) => {
+      let waiters = this.finishWaiters.get(row.id);
+      if (!waiters) this.finishWaiters.set(row.id, (waiters = new Set()));
+      const set = waiters;
+      const wake = (): void => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0 && this.finishWaiters.get(row.id) === set) this.finishWaiters.delete(row.id);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      set.add(wake);
+    });
+    return reread();
   }
 
   async list(p: Principal, parent: string, req: { pageSize?: unknown; pageToken?: unknown }) {
@@ -482,7 +522,14 @@ export class ExportService {
     // nothing about a property the caller cannot see (the id is random, so it cannot be probed).
     if (!row || !canView(p, row.property_id) || !(await propertyExists(this.db, row.property_id)))
       throw errors.notFound(`Operation ${name} not found.`);
-    return operationJson(row);
+    return operationJson(
+      await this.holdWhileCreating(row, async () => {
+        const again = await this.repo.byOperation(m[1]!, this.now());
+        if (!again || !(await propertyExists(this.db, again.property_id)))
+          throw errors.notFound(`Operation ${name} not found.`);
+        return again;
+      }),
+    );
   }
 
   private async row(spec: KindSpec, p: Principal, name: unknown, field: string): Promise<ExportRow> {
