@@ -75,6 +75,67 @@ export interface StoredEvent {
 /** An event before the store assigns its ingest_seq. */
 export type NewEvent = Omit<StoredEvent, 'ingest_seq'>;
 
+/** The fields that describe where an event came from and what it sold, as opposed to who and when. */
+export type EventContext = Pick<
+  NewEvent,
+  | 'device_category'
+  | 'device_operating_system'
+  | 'device_operating_system_version'
+  | 'device_browser'
+  | 'device_browser_version'
+  | 'device_language'
+  | 'device_mobile_brand_name'
+  | 'device_mobile_model_name'
+  | 'device_is_limited_ad_tracking'
+  | 'geo_continent'
+  | 'geo_sub_continent'
+  | 'geo_country'
+  | 'geo_country_id'
+  | 'geo_region'
+  | 'geo_city'
+  | 'traffic_source_source'
+  | 'traffic_source_medium'
+  | 'traffic_source_name'
+  | 'ecommerce_transaction_id'
+  | 'ecommerce_purchase_revenue'
+  | 'ecommerce_refund_value'
+  | 'items'
+  | 'consent_ad_user_data'
+  | 'consent_ad_personalization'
+  | 'non_personalized_ads'
+>;
+
+/** No device, geo, traffic source, ecommerce, items or consent: synthetic events (audience triggers), test events. */
+export function emptyEventContext(): EventContext {
+  return {
+    device_category: null,
+    device_operating_system: null,
+    device_operating_system_version: null,
+    device_browser: null,
+    device_browser_version: null,
+    device_language: null,
+    device_mobile_brand_name: null,
+    device_mobile_model_name: null,
+    device_is_limited_ad_tracking: null,
+    geo_continent: null,
+    geo_sub_continent: null,
+    geo_country: null,
+    geo_country_id: null,
+    geo_region: null,
+    geo_city: null,
+    traffic_source_source: null,
+    traffic_source_medium: null,
+    traffic_source_name: null,
+    ecommerce_transaction_id: null,
+    ecommerce_purchase_revenue: null,
+    ecommerce_refund_value: null,
+    items: [],
+    consent_ad_user_data: null,
+    consent_ad_personalization: null,
+    non_personalized_ads: null,
+  };
+}
+
 /**
  * Column order of the event store. Every backend creates its table with exactly these columns;
  * JSON-typed columns hold the compact encodings below.

@@ -36,7 +36,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { CatalogDb } from '../../catalog/db.ts';
 import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience.ts';
-import { EVENT_COLUMNS, type NewEvent, type StoredEvent } from '../../domain/event.ts';
+import { EVENT_COLUMNS, emptyEventContext, type NewEvent, type StoredEvent } from '../../domain/event.ts';
 import type { DuckDbDatabase } from '../../storage/duckdb/connection.ts';
 import { rowDecoder } from '../../storage/duckdb/members.ts';
 import { EVENTS_TABLE } from '../../storage/duckdb/schema.ts';
@@ -158,31 +158,7 @@ export function triggerEventsToStore(input: {
         audience_name: { string_value: input.audienceName },
       },
       user_properties: {},
-      device_category: null,
-      device_operating_system: null,
-      device_operating_system_version: null,
-      device_browser: null,
-      device_browser_version: null,
-      device_language: null,
-      device_mobile_brand_name: null,
-      device_mobile_model_name: null,
-      device_is_limited_ad_tracking: null,
-      geo_continent: null,
-      geo_sub_continent: null,
-      geo_country: null,
-      geo_country_id: null,
-      geo_region: null,
-      geo_city: null,
-      traffic_source_source: null,
-      traffic_source_medium: null,
-      traffic_source_name: null,
-      ecommerce_transaction_id: null,
-      ecommerce_purchase_revenue: null,
-      ecommerce_refund_value: null,
-      items: [],
-      consent_ad_user_data: null,
-      consent_ad_personalization: null,
-      non_personalized_ads: null,
+      ...emptyEventContext(),
     });
   }
   return out;

@@ -1,6 +1,6 @@
 // Event builders for the DuckDB store's tests and benchmarks (no engine imports here).
 
-import type { NewEvent } from '../../domain/event.ts';
+import { emptyEventContext, type NewEvent } from '../../domain/event.ts';
 
 export function baseEvent(overrides: Partial<NewEvent> = {}): NewEvent {
   return {
@@ -18,31 +18,7 @@ export function baseEvent(overrides: Partial<NewEvent> = {}): NewEvent {
     ga_session_number: null,
     event_params: {},
     user_properties: {},
-    device_category: null,
-    device_operating_system: null,
-    device_operating_system_version: null,
-    device_browser: null,
-    device_browser_version: null,
-    device_language: null,
-    device_mobile_brand_name: null,
-    device_mobile_model_name: null,
-    device_is_limited_ad_tracking: null,
-    geo_continent: null,
-    geo_sub_continent: null,
-    geo_country: null,
-    geo_country_id: null,
-    geo_region: null,
-    geo_city: null,
-    traffic_source_source: null,
-    traffic_source_medium: null,
-    traffic_source_name: null,
-    ecommerce_transaction_id: null,
-    ecommerce_purchase_revenue: null,
-    ecommerce_refund_value: null,
-    items: [],
-    consent_ad_user_data: null,
-    consent_ad_personalization: null,
-    non_personalized_ads: null,
+    ...emptyEventContext(),
     ...overrides,
   };
 }
