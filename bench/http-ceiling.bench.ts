@@ -7,8 +7,7 @@
 import http from 'node:http';
 import { fork } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import autocannon from 'autocannon';
-import { POOL, cpuTicks, mpBodyPool } from './mp-requests.ts';
+import { postLoad } from './mp-requests.ts';
 
 if (process.argv[2] === '--serve') {
   const server = http.createServer((req, res) => {
@@ -26,29 +25,12 @@ if (process.argv[2] === '--serve') {
   const connections = Number(process.argv[3] ?? 64);
   const child = fork(import.meta.filename, ['--serve'], { execArgv: ['--import', 'tsx'] });
   const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(Number(m))));
-  const pool = mpBodyPool();
-  let sent = 0;
-  const serverCpu0 = cpuTicks(child.pid!);
-  const selfCpu0 = process.cpuUsage();
-  const wall0 = performance.now();
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}/mp/collect`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
+  const { result, wall, serverCpu, selfCpu } = await postLoad(
+    `http://127.0.0.1:${port}/mp/collect`,
+    child.pid!,
     connections,
-    duration: seconds,
-    requests: [
-      {
-        setupRequest: (req) => {
-          req.body = pool[sent++ % POOL]!;
-          return req;
-        },
-      },
-    ],
-  });
-  const wall = (performance.now() - wall0) / 1000;
-  const serverCpu = (cpuTicks(child.pid!) - serverCpu0) / 100;
-  const selfCpu = process.cpuUsage(selfCpu0);
+    seconds,
+  );
   child.kill();
   const ok = result['2xx'];
   console.log(`bare node:http server, connections=${connections}, ${seconds} s: ${ok} requests answered 204`);
@@ -57,7 +39,7 @@ if (process.argv[2] === '--serve') {
   );
   console.log(
     `cpu over ${wall.toFixed(1)} s wall: server ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / wall).toFixed(0)}%), ` +
-      `load generator ${((selfCpu.user + selfCpu.system) / 1e6).toFixed(1)} s (${((100 * (selfCpu.user + selfCpu.system)) / 1e6 / wall).toFixed(0)}%); ` +
+      `load generator ${selfCpu.toFixed(1)} s (${((100 * selfCpu) / wall).toFixed(0)}%); ` +
       `server CPU per request ${((serverCpu / Math.max(1, ok)) * 1e6).toFixed(0)} µs`,
   );
 }

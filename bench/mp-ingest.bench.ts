@@ -7,10 +7,9 @@
 // load generator only copies buffers. AUDEX_CPU_PROFILE_DIR=<dir> writes a CPU profile of the
 // server's main thread there (bench/cpu-profile.mjs; summarize with bench/profile-summary.mjs).
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { removeDir, startServer } from '../test/helpers/server.ts';
 import { createTestProperty } from '../test/helpers/property.ts';
-import { POOL, cpuTicks, mpBodyPool } from './mp-requests.ts';
+import { postLoad } from './mp-requests.ts';
 
 const seconds = Number(process.argv[2] ?? 15);
 const connections = Number(process.argv[3] ?? 64);
@@ -21,32 +20,12 @@ const server = await startServer(
 );
 const p = await createTestProperty(server);
 
-// Client ids n, n + POOL, n + 2·POOL… share a body shape; the id prefix varies per round.
-const pool = mpBodyPool();
-let sent = 0;
-
-const serverPid = server.proc.pid!;
-const serverCpu0 = cpuTicks(serverPid);
-const selfCpu0 = process.cpuUsage();
-const wall0 = performance.now();
-const result = await autocannon({
-  url: `${server.url}/mp/collect?measurement_id=${p.measurementId}&api_secret=${p.secret}`,
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
+const { result, wall, serverCpu, selfCpu } = await postLoad(
+  `${server.url}/mp/collect?measurement_id=${p.measurementId}&api_secret=${p.secret}`,
+  server.proc.pid!,
   connections,
-  duration: seconds,
-  requests: [
-    {
-      setupRequest: (req) => {
-        req.body = pool[sent++ % POOL]!;
-        return req;
-      },
-    },
-  ],
-});
-const wall = (performance.now() - wall0) / 1000;
-const serverCpu = (cpuTicks(serverPid) - serverCpu0) / 100;
-const selfCpu = process.cpuUsage(selfCpu0);
+  seconds,
+);
 
 const stored = await fetch(`${server.url}/audex/v1/metrics`, {
   headers: { authorization: 'Bearer test-admin-key-0123456789abcdef' },
@@ -69,5 +48,5 @@ console.log(
 );
 console.log(
   `cpu over ${wall.toFixed(1)} s wall: server ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / wall).toFixed(0)}%, all threads), ` +
-    `load generator ${((selfCpu.user + selfCpu.system) / 1e6).toFixed(1)} s (${((100 * (selfCpu.user + selfCpu.system)) / 1e6 / wall).toFixed(0)}%)`,
+    `load generator ${selfCpu.toFixed(1)} s (${((100 * selfCpu) / wall).toFixed(0)}%)`,
 );

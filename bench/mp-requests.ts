@@ -2,6 +2,7 @@
 // (mp-ingest.bench.ts against audex, http-ceiling.bench.ts against a bare server), so both send
 // exactly the same requests and report CPU the same way.
 import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
 
 export const POOL = 4096;
 
@@ -34,4 +35,41 @@ export function cpuTicks(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * POSTs the body pool to `url` from `connections` clients for `seconds`, measuring the wall time
+ * and the CPU of the server process `serverPid` and of this process (the load generator).
+ */
+export async function postLoad(url: string, serverPid: number, connections: number, seconds: number) {
+  // Client ids n, n + POOL, n + 2·POOL… share a body shape; the id prefix varies per round.
+  const pool = mpBodyPool();
+  let sent = 0;
+  const serverCpu0 = cpuTicks(serverPid);
+  const selfCpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        setupRequest: (req) => {
+          req.body = pool[sent++ % POOL]!;
+          return req;
+        },
+      },
+    ],
+  });
+  const wall = (performance.now() - wall0) / 1000;
+  const self = process.cpuUsage(selfCpu0);
+  return {
+    result,
+    wall,
+    /** CPU seconds of the server (all threads) and of the load generator over the run. */
+    serverCpu: (cpuTicks(serverPid) - serverCpu0) / 100,
+    selfCpu: (self.user + self.system) / 1e6,
+  };
 }
