@@ -46,6 +46,7 @@ import type { RecurringAudienceListsTable, RecurringListDaysTable } from '../cat
 import { errors } from '../domain/errors.ts';
 import type { Clock } from '../domain/time.ts';
 import { validateWebhook, type Webhook } from './webhooks.ts';
+import { RepeatingTask } from '../domain/repeating-task.ts';
 
 export const DEFAULT_ACTIVE_DAYS = 14;
 export const MAX_ACTIVE_DAYS = 30;
@@ -238,14 +239,11 @@ function toRow(r: DbRow, now: bigint): RecurringRow {
 // Scheduler
 
 export class RecurringScheduler {
-  private readonly tickMs: number;
   private readonly leaseMs: number;
   private readonly retryDelayMs: number;
   private readonly maxAttempts: number;
   readonly owner: string;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = true;
+  private readonly loop: RepeatingTask;
 
   constructor(
     private readonly db: CatalogDb,
@@ -254,7 +252,11 @@ export class RecurringScheduler {
     private readonly log: SchedulerLogger,
     opts: RecurringSchedulerOptions = {},
   ) {
-    this.tickMs = opts.tickMs ?? 60_000;
+    this.loop = new RepeatingTask(
+      () => this.tick(),
+      opts.tickMs ?? 60_000,
+      (err) => this.log.error('recurring scheduler tick failed', { error: String(err) }),
+    );
     this.leaseMs = opts.leaseMs ?? 5 * 60_000;
     this.retryDelayMs = opts.retryDelayMs ?? 60_000;
     this.maxAttempts = opts.maxAttempts ?? 5;
@@ -357,26 +359,11 @@ export class RecurringScheduler {
 
   /** Runs tick() now and then every tickMs until stop(). */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    const loop = (): void => {
-      if (this.stopped) return;
-      this.running = this.tick()
-        .catch((err: unknown) => this.log.error('recurring scheduler tick failed', { error: String(err) }))
-        .finally(() => {
-          if (!this.stopped) {
-            this.timer = setTimeout(loop, this.tickMs);
-            this.timer.unref();
-          }
-        });
-    };
-    loop();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   private rows() {

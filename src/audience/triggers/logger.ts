@@ -38,7 +38,8 @@ import type { CatalogDb } from '../../catalog/db.ts';
 import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience.ts';
 import { EVENT_COLUMNS, emptyEventContext, type NewEvent, type StoredEvent } from '../../domain/event.ts';
 import type { DuckDbDatabase } from '../../storage/duckdb/connection.ts';
-import { rowDecoder } from '../../storage/duckdb/members.ts';
+import { forEachUserHistory } from '../../storage/duckdb/members.ts';
+import { RepeatingTask } from '../../domain/repeating-task.ts';
 import { EVENTS_TABLE } from '../../storage/duckdb/schema.ts';
 import {
   compileAudience,
@@ -168,9 +169,7 @@ const SELECT_COLUMNS = EVENT_COLUMNS.map(([n]) => n).join(', ');
 
 export class AudienceTriggerLogger {
   private readonly now: () => bigint;
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly loop: RepeatingTask;
   private passing: Promise<PassStats | null> | null = null;
   /** Persisted progress, loaded once. */
   private loaded = false;
@@ -184,6 +183,14 @@ export class AudienceTriggerLogger {
 
   constructor(private readonly opts: TriggerLoggerOptions) {
     this.now = opts.now ?? (() => BigInt(Date.now()) * 1000n);
+    this.loop = new RepeatingTask(
+      () => this.runPass(),
+      opts.intervalMs,
+      (err) => {
+        this.stats.failedPasses++;
+        opts.log.error('audience trigger pass failed', { error: String(err) });
+      },
+    );
   }
 
   /**
@@ -205,29 +212,11 @@ export class AudienceTriggerLogger {
 
   /** Runs a pass now and then every intervalMs until stop(). */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    const loop = (): void => {
-      if (this.stopped) return;
-      this.running = this.runPass()
-        .catch((err: unknown) => {
-          this.stats.failedPasses++;
-          this.opts.log.error('audience trigger pass failed', { error: String(err) });
-        })
-        .finally(() => {
-          if (!this.stopped) {
-            this.timer = setTimeout(loop, this.opts.intervalMs);
-            this.timer.unref();
-          }
-        });
-    };
-    loop();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** One pass (serialized with any other caller's). Resolves to null when no audience has a trigger. */
@@ -399,25 +388,10 @@ export class AudienceTriggerLogger {
       }
     };
     await this.opts.db.reader().exclusive(async (con: DuckDBConnection) => {
-      const result = await con.stream(sql, params);
-      const decode = rowDecoder(result.columnNames());
-      let user: string | null = null;
-      let events: StoredEvent[] = [];
-      for (;;) {
-        const chunk = await result.fetchChunk();
-        if (!chunk || chunk.rowCount === 0) break;
-        const columns = chunk.getColumns();
-        for (let r = 0; r < chunk.rowCount; r++) {
-          const e = decode(columns, r);
-          if (e.user_pseudo_id !== user) {
-            if (events.some((x) => x.source !== TRIGGER_SOURCE)) evaluate(events);
-            user = e.user_pseudo_id;
-            events = [];
-          }
-          events.push(e);
-        }
-      }
-      if (events.some((x) => x.source !== TRIGGER_SOURCE)) evaluate(events);
+      // Users whose rows are only trigger events have nothing new to evaluate.
+      await forEachUserHistory(con, sql, params, (events) => {
+        if (events.some((x) => x.source !== TRIGGER_SOURCE)) evaluate(events);
+      });
     }, sql);
 
     for (let i = 0; i < toStore.length; i += SUBMIT_BATCH) {

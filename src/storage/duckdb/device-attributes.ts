@@ -28,6 +28,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { DuckDbDatabase, Session } from './connection.ts';
 import { EVENTS_TABLE } from './schema.ts';
+import { RepeatingTask } from '../../domain/repeating-task.ts';
 
 const DEVICE_ATTRIBUTES_TABLE = 'device_attributes';
 const WATERMARK_TABLE = 'device_attributes_watermark';
@@ -106,7 +107,7 @@ export interface DeviceAttributeIndexOptions {
 export class DeviceAttributeIndex {
   /** For /audex/v1/metrics: the watermark reached, and the last fold's size and duration. */
   readonly stats = { watermark: '0', lastFoldDevices: 0, lastFoldMs: 0, folds: 0, failures: 0 };
-  private timer: NodeJS.Timeout | null = null;
+  private readonly loop: RepeatingTask;
   private running: Promise<FoldResult> | null = null;
   private stopped = false;
   private readonly chunk: bigint;
@@ -116,44 +117,47 @@ export class DeviceAttributeIndex {
     private readonly opts: DeviceAttributeIndexOptions = {},
   ) {
     this.chunk = opts.chunk ?? 20_000_000n;
+    this.loop = new RepeatingTask(
+      () => this.foldOnce(),
+      opts.intervalMs ?? 2000,
+      (err) => {
+        // The exports stay exact without the fold (see the header); they only get slower.
+        this.stats.failures++;
+        if (!this.stopped) this.opts.log?.error('device attribute fold failed', { error: String(err) });
+      },
+    );
   }
 
   /** Folds now, then again every intervalMs, until stop(). */
   start(): void {
-    const tick = async (): Promise<void> => {
-      if (this.stopped) return;
-      const t = performance.now();
-      try {
-        const r = await this.catchUp();
-        this.stats.watermark = String(r.to);
-        if (r.to > r.from) {
-          this.stats.folds++;
-          this.stats.lastFoldDevices = r.devices;
-          this.stats.lastFoldMs = Math.round(performance.now() - t);
-          // Routine folds (a few seconds of traffic) stay quiet; big ones (a restart over a large
-          // history, a burst of imports) are worth a line.
-          if (this.stats.lastFoldMs >= 1000)
-            this.opts.log?.info('device attributes folded', {
-              from: String(r.from),
-              to: String(r.to),
-              devices: r.devices,
-              ms: this.stats.lastFoldMs,
-            });
-        }
-      } catch (err) {
-        // The exports stay exact without the fold (see the header); they only get slower.
-        this.stats.failures++;
-        if (!this.stopped) this.opts.log?.error('device attribute fold failed', { error: String(err) });
-      }
-      if (!this.stopped) this.timer = setTimeout(() => void tick(), this.opts.intervalMs ?? 2000);
-    };
-    this.timer = setTimeout(() => void tick(), 0);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    await this.loop.stop();
     await this.running?.catch(() => undefined);
+  }
+
+  /** One background fold: catches up and records what it did in stats. */
+  private async foldOnce(): Promise<void> {
+    const t = performance.now();
+    const r = await this.catchUp();
+    this.stats.watermark = String(r.to);
+    if (r.to > r.from) {
+      this.stats.folds++;
+      this.stats.lastFoldDevices = r.devices;
+      this.stats.lastFoldMs = Math.round(performance.now() - t);
+      // Routine folds (a few seconds of traffic) stay quiet; big ones (a restart over a large
+      // history, a burst of imports) are worth a line.
+      if (this.stats.lastFoldMs >= 1000)
+        this.opts.log?.info('device attributes folded', {
+          from: String(r.from),
+          to: String(r.to),
+          devices: r.devices,
+          ms: this.stats.lastFoldMs,
+        });
+    }
   }
 
   /** Folds every committed event (up to ingest_seq `upTo`, for tests) into the state; one fold at a time. */

@@ -68,33 +68,44 @@ export class DuckDbAudienceEngine implements AudienceEngine {
   ): Promise<string[]> {
     const compiled = compileAudience(def);
     return this.runOn(async (con) => {
-      const result = await con.stream(query.sql, query.parameters as DuckDBValue[]);
-      const decode = rowDecoder(result.columnNames());
       const members: string[] = [];
-      let user: string | null = null;
-      let events: StoredEvent[] = [];
-      const finish = (): void => {
-        if (user !== null && isMemberAt(evaluateUser(def, events, asOf, config, compiled).intervals, asOf))
-          members.push(user);
-      };
-      for (;;) {
-        const chunk = await result.fetchChunk();
-        if (!chunk || chunk.rowCount === 0) break;
-        const columns = chunk.getColumns();
-        for (let r = 0; r < chunk.rowCount; r++) {
-          const e = decode(columns, r);
-          if (e.user_pseudo_id !== user) {
-            finish();
-            user = e.user_pseudo_id;
-            events = [];
-          }
-          events.push(e);
-        }
-      }
-      finish();
+      await forEachUserHistory(con, query.sql, query.parameters as DuckDBValue[], (events) => {
+        if (isMemberAt(evaluateUser(def, events, asOf, config, compiled).intervals, asOf))
+          members.push(events[0]!.user_pseudo_id);
+      });
       return members;
     }, query.sql);
   }
+}
+
+/**
+ * Streams `sql` (every EVENT_COLUMNS column, rows grouped by user_pseudo_id, e.g. ORDER BY
+ * user_pseudo_id, event_timestamp, ingest_seq) and calls `onUser` once per user with that user's
+ * events in query order: the fold of the hybrid path and of the audience trigger logger.
+ */
+export async function forEachUserHistory(
+  con: DuckDBConnection,
+  sql: string,
+  params: DuckDBValue[],
+  onUser: (events: StoredEvent[]) => void,
+): Promise<void> {
+  const result = await con.stream(sql, params);
+  const decode = rowDecoder(result.columnNames());
+  let events: StoredEvent[] = [];
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const columns = chunk.getColumns();
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const e = decode(columns, r);
+      if (events.length > 0 && e.user_pseudo_id !== events[0]!.user_pseudo_id) {
+        onUser(events);
+        events = [];
+      }
+      events.push(e);
+    }
+  }
+  if (events.length > 0) onUser(events);
 }
 
 function isMemberAt(intervals: readonly MembershipInterval[], at: bigint): boolean {
@@ -102,7 +113,7 @@ function isMemberAt(intervals: readonly MembershipInterval[], at: bigint): boole
 }
 
 /** Column-index based decoding of event rows into StoredEvents (JSON columns decoded). */
-export function rowDecoder(names: string[]): (columns: DuckDBValue[][], row: number) => StoredEvent {
+function rowDecoder(names: string[]): (columns: DuckDBValue[][], row: number) => StoredEvent {
   const index = new Map(names.map((n, i) => [n, i]));
   const plan = EVENT_COLUMNS.map(([name, type]) => {
     const i = index.get(name);
