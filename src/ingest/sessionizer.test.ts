@@ -161,6 +161,26 @@ describe('Sessionizer', () => {
     assert.equal(s.size, 100);
   });
 
+  it('evicts in exact LRU order while users come back and evicted users return', () => {
+    const s = new Sessionizer({ maxUsers: 3 });
+    // Each user's second session (40 minutes on) is number 2 if the user was kept, 1 if evicted.
+    const later = (u: string, minutes: bigint): number | null =>
+      s.assign([ev(u, T0 + minutes * MIN)])[0]!.ga_session_number;
+    for (const u of ['a', 'b', 'c']) s.assign([ev(u, T0)]);
+    s.assign([ev('a', T0 + MIN)]); // recency: b c a
+    s.assign([ev('d', T0)]); // evicts b: c a d
+    s.assign([ev('c', T0 + MIN)]); // a d c
+    s.assign([ev('e', T0)]); // evicts a: d c e
+    s.assign([ev('b', T0)]); // b is new again; evicts d: c e b
+    assert.equal(s.size, 3);
+    assert.equal(later('c', 40n), 2, 'c was kept'); // e b c
+    assert.equal(later('e', 41n), 2, 'e was kept'); // b c e
+    assert.equal(later('a', 42n), 1, 'a was evicted (and now evicts b)'); // c e a
+    assert.equal(later('b', 43n), 1, 'b was evicted by a'); // e a b
+    assert.equal(later('d', 44n), 1, 'd was evicted'); // a b d
+    assert.equal(later('a', 85n), 2, 'a was kept since it came back');
+  });
+
   it('is deterministic', () => {
     const make = (): NewEvent[] =>
       Array.from({ length: 500 }, (_, i) => ev(`u${i % 7}`, T0 + BigInt((i * 7919) % 200) * MIN));

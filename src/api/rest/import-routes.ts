@@ -82,14 +82,24 @@ async function importNdjson(
   let imported = 0;
   let rejected = 0;
   const reported: NdjsonError[] = [];
+  // One batch is stored while the next is parsed (parsing and the append's commit overlap); a
+  // batch counts as imported once its append has resolved. A failed append ends the import with
+  // that error; the batches before it stay stored, as the report's count says.
+  let storing: Promise<void> = Promise.resolve();
   for await (const batch of parseNdjson(req, ctx, { sessionizer: deps.sessionizer })) {
     rejected += batch.errors.length;
     for (const e of batch.errors) if (reported.length < MAX_REPORTED_ERRORS) reported.push(e);
     if (batch.events.length > 0) {
-      await deps.ingest.submit(batch.events);
-      imported += batch.events.length;
+      await storing;
+      const n = batch.events.length;
+      storing = deps.ingest.submit(batch.events).then(() => {
+        imported += n;
+      });
+      // Keeps an early failure from surfacing as an unhandled rejection while parsing goes on.
+      storing.catch(() => undefined);
     }
   }
+  await storing;
   return { importedRows: imported, rejectedRows: rejected, errors: reported };
 }
 
