@@ -308,6 +308,92 @@ describe('Measurement Protocol', () => {
     );
   });
 
+  test('device fields are derived from MP user_agent and the gtag User-Agent; explicit ones win', async () => {
+    const iphone =
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1';
+    const pixel =
+      'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.81 Mobile Safari/537.36';
+    assert.equal(
+      (await sendMp(server, p, { client_id: 'ua.1', user_agent: iphone, events: [{ name: 'ua_test' }] }))
+        .status,
+      204,
+    );
+    assert.equal(
+      (
+        await sendMp(server, p, {
+          client_id: 'ua.2',
+          user_agent: iphone,
+          device: { category: 'tablet', language: 'fr', operating_system: 'iPadOS' },
+          events: [{ name: 'ua_test' }],
+        })
+      ).status,
+      204,
+    );
+    const qs = new URLSearchParams({ v: '2', tid: p.measurementId, cid: 'ua.3', en: 'ua_test', ul: 'en-gb' });
+    const hit = await fetch(`${server.url}/g/collect?${qs}`, { headers: { 'user-agent': pixel } });
+    assert.equal(hit.status, 204);
+    await hit.arrayBuffer();
+
+    const device = async (cid: string): Promise<unknown[]> => {
+      const [e] = await storedEvents(server, p, cid);
+      return [
+        e.device_category,
+        e.device_operating_system,
+        e.device_operating_system_version,
+        e.device_browser,
+        e.device_browser_version,
+        e.device_mobile_brand_name,
+        e.device_mobile_model_name,
+        e.device_language,
+      ];
+    };
+    assert.deepEqual(await device('ua.1'), [
+      'mobile',
+      'iOS',
+      '17.1.2',
+      'Safari',
+      '17.1',
+      'Apple',
+      'iPhone',
+      null,
+    ]);
+    // The explicit category, language and OS win; the OS version is not taken from another OS.
+    assert.deepEqual(await device('ua.2'), [
+      'tablet',
+      'iPadOS',
+      null,
+      'Safari',
+      '17.1',
+      'Apple',
+      'iPhone',
+      'fr',
+    ]);
+    assert.deepEqual(await device('ua.3'), [
+      'mobile',
+      'Android',
+      '14',
+      'Chrome',
+      '131.0.6778.81',
+      'Google',
+      'Pixel 8',
+      'en-gb',
+    ]);
+
+    const debug = await sendMp(
+      server,
+      p,
+      { client_id: 'ua.4', user_agent: 7, events: [{ name: 'e' }] },
+      { debug: true },
+    );
+    assert.deepEqual(debug.json.validationMessages, [
+      {
+        fieldPath: 'user_agent',
+        description: 'Measurement user_agent must be a string.',
+        validationCode: 'VALUE_INVALID',
+      },
+    ]);
+  });
+
   test('the body limit is 130,000 bytes: 129,999 stored, 130,000 dropped (and reported by debug)', async () => {
     // A valid body padded (with an unknown top-level key) to an exact byte size.
     const sized = (clientId: string, bytes: number) => {

@@ -194,7 +194,12 @@ export function registerCollectRoutes(
       req.method === 'POST' ? await readCapped(req, MAX_BODY_BYTES) : { buf: Buffer.alloc(0), size: 0 };
     if (req.method !== 'POST') req.resume();
     if (read.buf === null) return (drop('body_too_large'), noContent(res));
-    const hit = parseGtagHit({ query, body: read.buf.toString('utf8'), nowMicros: nowMicros() });
+    const hit = parseGtagHit({
+      query,
+      body: read.buf.toString('utf8'),
+      nowMicros: nowMicros(),
+      userAgent: req.headers['user-agent'] ?? null,
+    });
     const stream = hit.measurementId ? await streams.get(hit.measurementId) : null;
     if (!stream) return (drop('unknown_measurement_id'), noContent(res));
     if (hit.events.length === 0) return (drop('invalid_hit'), noContent(res));

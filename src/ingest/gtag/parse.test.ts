@@ -13,6 +13,31 @@ const PAGE_VIEW =
   '&ep.section=home&epn.score=4.5&epn.count=3&_et=12';
 
 describe('parseGtagHit', () => {
+  it('takes the device from the client hints first, then from the User-Agent header', () => {
+    const mac =
+      'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+    const hinted = parseGtagHit({ query: PAGE_VIEW, nowMicros: NOW, userAgent: mac }).events[2]!.device;
+    assert.deepEqual(
+      [hinted?.category, hinted?.operatingSystem, hinted?.operatingSystemVersion, hinted?.browserVersion],
+      ['desktop', 'Windows', '15.0.0', '126.0.6478.62'],
+      'the hints win',
+    );
+    const bare = parseGtagHit({
+      query: 'v=2&tid=G-ABC123&cid=1.2&en=scroll',
+      nowMicros: NOW,
+      userAgent: mac,
+    });
+    const d = bare.events[0]!.device;
+    assert.deepEqual(
+      [d?.category, d?.operatingSystem, d?.operatingSystemVersion, d?.browser, d?.browserVersion],
+      ['desktop', 'Macintosh', '10.15.7', 'Chrome', '126.0.0.0'],
+    );
+    assert.equal(
+      parseGtagHit({ query: 'v=2&tid=G-ABC123&cid=1.2&en=scroll', nowMicros: NOW }).events[0]!.device,
+      null,
+    );
+  });
+
   it('parses a page_view hit with every common parameter', () => {
     const r = parseGtagHit({ query: PAGE_VIEW, nowMicros: NOW });
     assert.deepEqual(r.messages, []);

@@ -29,6 +29,7 @@ import {
   userPropertyNameIssue,
 } from '../common.ts';
 import { buildItem } from '../items.ts';
+import { deviceFromUserAgent, mergeDevice } from '../user-agent.ts';
 
 /** Events per request (lines of a batched POST body); more are dropped. Not a GA figure. */
 export const MAX_GTAG_EVENTS = 50;
@@ -40,6 +41,8 @@ export interface GtagHitInput {
   body?: string | null;
   /** Server time, µs: the event time of every event of the hit. */
   nowMicros: bigint;
+  /** The request's User-Agent header: fills the device fields the client hints leave out. */
+  userAgent?: string | null;
 }
 
 export interface GtagParseResult {
@@ -219,7 +222,13 @@ function parseItem(c: Collector, encoded: string, path: string): Record<string, 
   return buildItem(raw, path, c.messages);
 }
 
-function parseEvent(c: Collector, m: Map<string, string>, i: number, nowMicros: bigint): ParsedEvent[] {
+function parseEvent(
+  c: Collector,
+  m: Map<string, string>,
+  i: number,
+  nowMicros: bigint,
+  userAgent: string | null,
+): ParsedEvent[] {
   const at = `events[${i}]`;
   const v = m.get('v');
   if (v !== '2') {
@@ -458,7 +467,7 @@ function parseEvent(c: Collector, m: Map<string, string>, i: number, nowMicros: 
     consent: parseConsent(m.get('gcs') ?? null, m.get('gcd') ?? null),
     nonPersonalizedAds,
     location: null,
-    device: hasDevice ? device : null,
+    device: mergeDevice(hasDevice ? device : null, deviceFromUserAgent(userAgent)),
   };
   // GA synthesises first_visit / session_start from the flags of the hit that carries them.
   const out: ParsedEvent[] = [];
@@ -514,7 +523,7 @@ export function parseGtagHit(input: GtagHitInput): GtagParseResult {
       );
       return;
     }
-    events.push(...parseEvent(c, m, i, input.nowMicros));
+    events.push(...parseEvent(c, m, i, input.nowMicros, input.userAgent ?? null));
   });
   return { measurementId, messages: c.messages, events };
 }

@@ -39,6 +39,7 @@ import {
   userPropertyNameIssue,
 } from '../common.ts';
 import { buildItem } from '../items.ts';
+import { deviceFromUserAgent, mergeDevice } from '../user-agent.ts';
 
 export type { ParsedEvent, ValidationMessage, ValidationCode } from '../common.ts';
 
@@ -687,6 +688,12 @@ export function validateMeasurement(body: unknown, ctx: MeasurementContext): Val
   if (dev !== undefined && dev !== null) {
     if (isPlainObject(dev)) device = validateDevice(run, dev);
     else run.fail('device', 'VALUE_INVALID', 'Measurement device must be an object.');
+  }
+  const userAgent = body['user_agent'];
+  if (userAgent !== undefined && userAgent !== null) {
+    // Fills what `device` leaves out (src/ingest/user-agent.ts).
+    if (typeof userAgent === 'string') device = mergeDevice(device, deviceFromUserAgent(userAgent));
+    else run.fail('user_agent', 'VALUE_INVALID', 'Measurement user_agent must be a string.');
   }
 
   // events
