@@ -2,17 +2,19 @@
 // /mp/collect on a server started like a user starts it; every 204 is a durable acknowledgement.
 // Prints events/s, request latency percentiles and the CPU used by the server and by the load
 // generator (this process: autocannon shares the machine's cores with the server). Usage:
-//   npx tsx bench/mp-ingest.bench.ts [seconds=15] [connections=64]
-// Bodies are built before the run (a pool of distinct requests, 100,000 client ids in all), so the
-// load generator only copies buffers. AUDEX_CPU_PROFILE_DIR=<dir> writes a CPU profile of the
-// server's main thread there (bench/cpu-profile.mjs; summarize with bench/profile-summary.mjs).
+//   npx tsx bench/mp-ingest.bench.ts [seconds=15] [connections=64] [clients=4096]
+// Bodies are built before the run (bench/mp-requests.ts; 4,096 client ids by default), so the
+// load generator only copies buffers; more clients (e.g. 1000000) exercise the sessionizer's LRU
+// of 100,000 users, at one string replace per request in the load generator.
+// AUDEX_CPU_PROFILE_DIR=<dir> writes a CPU profile of the server's main thread there (bench/cpu-profile.mjs; summarize with bench/profile-summary.mjs).
 import { join } from 'node:path';
 import { removeDir, startServer } from '../test/helpers/server.ts';
 import { createTestProperty } from '../test/helpers/property.ts';
-import { postLoad } from './mp-requests.ts';
+import { POOL, postLoad } from './mp-requests.ts';
 
 const seconds = Number(process.argv[2] ?? 15);
 const connections = Number(process.argv[3] ?? 64);
+const clients = Number(process.argv[4] ?? POOL);
 
 const profileDir = process.env.AUDEX_CPU_PROFILE_DIR;
 const server = await startServer(
@@ -25,6 +27,7 @@ const { result, wall, serverCpu, selfCpu } = await postLoad(
   server.proc.pid!,
   connections,
   seconds,
+  clients,
 );
 
 const stored = await fetch(`${server.url}/audex/v1/metrics`, {
@@ -35,7 +38,7 @@ removeDir(server.dataDir);
 
 const ok = result['2xx'];
 console.log(
-  `connections=${connections} duration=${seconds}s requests=${result.requests.total} 2xx=${ok} non2xx=${result.non2xx} errors=${result.errors}`,
+  `connections=${connections} clients=${clients} duration=${seconds}s requests=${result.requests.total} 2xx=${ok} non2xx=${result.non2xx} errors=${result.errors}`,
 );
 console.log(
   `events acknowledged: ${ok * 25} (${Math.round((ok * 25) / seconds)} events/s; stored per server: ${stored.collect.eventsStored})`,

@@ -6,28 +6,42 @@ import autocannon from 'autocannon';
 
 export const POOL = 4096;
 
-/** One 25-event request of client n (100,000 client ids in all; a third with a user_id). */
+/** One 25-event request of client n (a third with a user_id). */
 export function mpBody(n: number): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      client_id: `${n % 100_000}.1700000000`,
-      user_id: n % 3 === 0 ? `user-${n % 100_000}` : undefined,
-      events: Array.from({ length: 25 }, (_, i) => ({
-        name: i % 5 === 0 ? 'add_to_cart' : 'page_view',
-        params: {
-          session_id: String(1_700_000_000 + (n % 1000)),
-          page_location: `https://shop.example/p/${i}`,
-          value: i * 1.5,
-          engagement_time_msec: 100,
-        },
-      })),
-    }),
-  );
+  return Buffer.from(mpBodyText(n));
 }
 
-/** Bodies built before the run, so the load generator only copies buffers. */
-export function mpBodyPool(): Buffer[] {
-  return Array.from({ length: POOL }, (_, i) => mpBody(i));
+function mpBodyText(n: number, clientId = `${n}.1700000000`): string {
+  return JSON.stringify({
+    client_id: clientId,
+    user_id: n % 3 === 0 ? `user-${n}` : undefined,
+    events: Array.from({ length: 25 }, (_, i) => ({
+      name: i % 5 === 0 ? 'add_to_cart' : 'page_view',
+      params: {
+        session_id: String(1_700_000_000 + (n % 1000)),
+        page_location: `https://shop.example/p/${i}`,
+        value: i * 1.5,
+        engagement_time_msec: 100,
+      },
+    })),
+  });
+}
+
+/**
+ * The request bodies, built before the run: `clients` distinct client ids. Up to POOL clients
+ * the bodies are ready-made buffers; beyond that, body n % POOL gets client id n put in at send
+ * time (one string replace), so a million users cost no memory.
+ */
+export function mpBodies(clients: number): (n: number) => Buffer {
+  if (clients <= POOL) {
+    const pool = Array.from({ length: clients }, (_, i) => mpBody(i));
+    return (n) => pool[n % clients]!;
+  }
+  const templates = Array.from({ length: POOL }, (_, i) => mpBodyText(i, '@CLIENT@'));
+  return (n) => {
+    const id = n % clients;
+    return Buffer.from(templates[id % POOL]!.replace('@CLIENT@', `${id}.1700000000`));
+  };
 }
 
 /** Clock ticks (1/100 s) of user + system time of a process, from /proc. */
@@ -38,12 +52,18 @@ export function cpuTicks(pid: number): number {
 }
 
 /**
- * POSTs the body pool to `url` from `connections` clients for `seconds`, measuring the wall time
+ * POSTs requests of `clients` distinct client ids to `url` from `connections` connections for
+ * `seconds`, measuring the wall time
  * and the CPU of the server process `serverPid` and of this process (the load generator).
  */
-export async function postLoad(url: string, serverPid: number, connections: number, seconds: number) {
-  // Client ids n, n + POOL, n + 2·POOL… share a body shape; the id prefix varies per round.
-  const pool = mpBodyPool();
+export async function postLoad(
+  url: string,
+  serverPid: number,
+  connections: number,
+  seconds: number,
+  clients = POOL,
+) {
+  const body = mpBodies(clients);
   let sent = 0;
   const serverCpu0 = cpuTicks(serverPid);
   const selfCpu0 = process.cpuUsage();
@@ -57,7 +77,7 @@ export async function postLoad(url: string, serverPid: number, connections: numb
     requests: [
       {
         setupRequest: (req) => {
-          req.body = pool[sent++ % POOL]!;
+          req.body = body(sent++);
           return req;
         },
       },
