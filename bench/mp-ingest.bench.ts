@@ -6,9 +6,12 @@
 // Bodies are built before the run (bench/mp-requests.ts; 4,096 client ids by default), so the
 // load generator only copies buffers; more clients (e.g. 1000000) exercise the sessionizer's LRU
 // of 100,000 users, at one string replace per request in the load generator.
+// AUDEX_BENCH_TRIGGER=1 first creates spec example E12 (an audience with an eventTrigger), so the
+// trigger logger evaluates the users with new events every 5 s during the run.
 // AUDEX_CPU_PROFILE_DIR=<dir> writes a CPU profile of the server's main thread there (bench/cpu-profile.mjs; summarize with bench/profile-summary.mjs).
 import { join } from 'node:path';
-import { removeDir, startServer } from '../test/helpers/server.ts';
+import { api, removeDir, startServer } from '../test/helpers/server.ts';
+import { E12 } from '../src/audience/fixtures/examples.ts';
 import { createTestProperty } from '../test/helpers/property.ts';
 import { POOL, postLoad } from './mp-requests.ts';
 
@@ -21,6 +24,10 @@ const server = await startServer(
   profileDir ? { env: { NODE_OPTIONS: `--import ${join(import.meta.dirname, 'cpu-profile.mjs')}` } } : {},
 );
 const p = await createTestProperty(server);
+if (process.env.AUDEX_BENCH_TRIGGER === '1') {
+  const r = await api(server, 'POST', `/v1alpha/${p.property}/audiences`, E12);
+  if (r.status !== 200) throw new Error(`E12: ${JSON.stringify(r.json)}`);
+}
 
 const { result, wall, serverCpu, selfCpu } = await postLoad(
   `${server.url}/mp/collect?measurement_id=${p.measurementId}&api_secret=${p.secret}`,
