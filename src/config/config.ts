@@ -58,6 +58,8 @@ const schema = z.object({
   triggers: z.object({
     /** Pause between two passes of the trigger logger. */
     intervalMs: z.coerce.number().int().positive(),
+    /** The most of the time its passes may take: a longer pass is followed by a longer pause. */
+    maxShare: z.coerce.number().gt(0).max(1),
   }),
 });
 
@@ -111,7 +113,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       giveUpHours: env.AUDEX_WEBHOOK_GIVE_UP_HOURS ?? '24',
     },
     recurring: { tickMs: env.AUDEX_RECURRING_TICK_MS ?? '60000' },
-    triggers: { intervalMs: env.AUDEX_TRIGGER_INTERVAL_MS ?? '5000' },
+    triggers: {
+      intervalMs: env.AUDEX_TRIGGER_INTERVAL_MS ?? '5000',
+      maxShare: env.AUDEX_TRIGGER_MAX_SHARE ?? '0.1',
+    },
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

@@ -120,6 +120,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     submit: (batch) => ingest.submit(batch),
     backfillDays: config.exports.backfillDays === 'all' ? null : config.exports.backfillDays,
     intervalMs: config.triggers.intervalMs,
+    maxShare: config.triggers.maxShare,
     log,
   });
   await triggerLogger.init();

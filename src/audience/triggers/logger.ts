@@ -2,7 +2,8 @@
 // audience's `eventTrigger` logs when a user joins (AUDIENCE_JOINED) or joins or renews
 // (AUDIENCE_MEMBERSHIP_RENEWED).
 //
-// Passes. Every `intervalMs` one pass runs (never two at once):
+// Passes. Every `intervalMs` one pass runs (never two at once; after a long pass the pause grows so
+// that passes take at most `maxShare` of the time):
 //  1. read the non-archived audiences with an eventTrigger from the catalog; none → done (no
 //     DuckDB work at all);
 //  2. H = the latest committed ingest_seq; W = the persisted watermark. ingest_seq is handed out
@@ -71,6 +72,8 @@ export interface TriggerLoggerOptions {
   /** As for exports: days of history before createTime that count; null = all. */
   backfillDays: number | null;
   intervalMs: number;
+  /** The most of the wall time passes may take (RepeatingTask's maxShare). Default 1. */
+  maxShare?: number;
   log: TriggerLoggerLog;
   now?: () => bigint;
 }
@@ -190,6 +193,9 @@ export class AudienceTriggerLogger {
         this.stats.failedPasses++;
         opts.log.error('audience trigger pass failed', { error: String(err) });
       },
+      // A pass re-reads the whole history of every user with new events, on the main thread
+      // beside collection: a long pass is followed by a proportionally longer pause.
+      { maxShare: opts.maxShare ?? 1 },
     );
   }
 
