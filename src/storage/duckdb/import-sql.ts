@@ -164,7 +164,18 @@ function node(sql: string, tree: TypeTree): Node {
   return isJson(n) ? { sql: `CASE WHEN json_type(${sql}) <> 'NULL' THEN ${sql} END`, tree } : n;
 }
 
+/** A MAP-typed value: what read_json infers for an object that is `{}` in every row. */
+function isMap(n: Node): boolean {
+  return scalarType(n)?.startsWith('MAP(') ?? false;
+}
+
+const JSON_TREE: TypeTree = { kind: 'scalar', sqlType: 'JSON' };
+
 function child(n: Node, name: string): Node {
+  // An object column typed JSON (mixed types across rows, or `{}` everywhere) or MAP: its fields
+  // are read as JSON values, so they are checked as the JS path checks them.
+  if (isJson(n)) return node(`json_extract(${n.sql}, ${quoteLiteral(`$.${name}`)})`, JSON_TREE);
+  if (isMap(n)) return node(`CAST(map_extract(${n.sql}, ${quoteLiteral(name)})[1] AS JSON)`, JSON_TREE);
   if (!n.tree || n.tree.kind !== 'struct') return ABSENT;
   const t = n.tree.fields.get(name);
   return t ? node(`struct_extract(${n.sql}, ${quoteLiteral(name)})`, t) : ABSENT;
@@ -392,13 +403,9 @@ function lit(s: string): string {
 
 /** A struct (object) field that is present but of another type. */
 function containerProblem(n: Node, path: string, kind: 'struct' | 'list'): string {
+  if (kind === 'struct') return containerProblemAt(n, lit(path));
   if (!n.tree || n.tree.kind === kind) return 'NULL';
-  return problem(
-    notNull(n),
-    lit(path),
-    kind === 'struct' ? 'expected an object' : 'expected an array',
-    gotText(n),
-  );
+  return problem(notNull(n), lit(path), 'expected an array', gotText(n));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -611,9 +618,11 @@ function distinctKeys(kv: KvList): string {
   return `(list_unique(list_transform(${kv.list}, ${kv.p} -> ${kv.key})) = len(${kv.list}))`;
 }
 
+/** An object field that is present but not an object (a JSON-typed one is judged row by row). */
 function containerProblemAt(n: Node, pathSql: string): string {
-  if (!n.tree || n.tree.kind === 'struct') return 'NULL';
-  return problem(notNull(n), pathSql, 'expected an object', gotText(n));
+  if (!n.tree || n.tree.kind === 'struct' || isMap(n)) return 'NULL';
+  const bad = isJson(n) ? `(${n.sql} IS NOT NULL AND json_type(${n.sql}) <> 'OBJECT')` : notNull(n);
+  return problem(bad, pathSql, 'expected an object', gotText(n));
 }
 
 // ---------------------------------------------------------------------------------------------
