@@ -7,10 +7,6 @@ import autocannon from 'autocannon';
 export const POOL = 4096;
 
 /** One 25-event request of client n (a third with a user_id). */
-export function mpBody(n: number): Buffer {
-  return Buffer.from(mpBodyText(n));
-}
-
 function mpBodyText(n: number, clientId = `${n}.1700000000`): string {
   return JSON.stringify({
     client_id: clientId,
@@ -34,7 +30,7 @@ function mpBodyText(n: number, clientId = `${n}.1700000000`): string {
  */
 export function mpBodies(clients: number): (n: number) => Buffer {
   if (clients <= POOL) {
-    const pool = Array.from({ length: clients }, (_, i) => mpBody(i));
+    const pool = Array.from({ length: clients }, (_, i) => Buffer.from(mpBodyText(i)));
     return (n) => pool[n % clients]!;
   }
   const templates = Array.from({ length: POOL }, (_, i) => mpBodyText(i, '@CLIENT@'));

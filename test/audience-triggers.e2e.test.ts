@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { api, removeDir, startServer, type RunningServer } from './helpers/server.ts';
 import { createTestProperty, sendMp, storedEvents, type TestProperty } from './helpers/property.ts';
 import { E12 } from '../src/audience/fixtures/examples.ts';
+import { createExportAndWait } from './helpers/exports.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const ENV = { AUDEX_TRIGGER_INTERVAL_MS: '150' };
@@ -38,20 +39,8 @@ async function triggerEvents(server: RunningServer, p: TestProperty): Promise<an
 }
 
 async function exportMembers(server: RunningServer, p: TestProperty, audience: string): Promise<string[]> {
-  const op = await api(server, 'POST', `/v1beta/${p.property}/audienceExports`, {
-    audience,
-    dimensions: [{ dimensionName: 'deviceId' }],
-  });
-  assert.equal(op.status, 200, JSON.stringify(op.json));
-  const name = op.json.response.name as string;
-  let e: any;
-  for (let i = 0; i < 600; i++) {
-    e = (await api(server, 'GET', `/v1beta/${name}`)).json;
-    if (e.state !== 'CREATING') break;
-    await sleep(100);
-  }
-  assert.equal(e.state, 'ACTIVE', JSON.stringify(e));
-  const q = await api(server, 'POST', `/v1beta/${name}:query`, { limit: '1000' });
+  const e = await createExportAndWait(server, p.property, audience, ['deviceId']);
+  const q = await api(server, 'POST', `/v1beta/${e.name}:query`, { limit: '1000' });
   return ((q.json.audienceRows ?? []) as any[]).map((r) => r.dimensionValues[0].value as string).sort();
 }
 

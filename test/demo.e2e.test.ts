@@ -5,8 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_KEY, api, removeDir, startServer, tempDataDir, type RunningServer } from './helpers/server.ts';
 import { DEMO_AUDIENCES } from '../src/demo/audiences.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { createExportAndWait } from './helpers/exports.ts';
 
 describe('audex demo', () => {
   let server: RunningServer;
@@ -75,21 +74,9 @@ describe('audex demo', () => {
       .audiences as any[];
     for (const displayName of ['Cart abandoners', 'High-value purchasers']) {
       const audience = list.find((a) => a.displayName === displayName).name;
-      const op = await api(server, 'POST', `/v1beta/${property}/audienceExports`, {
-        audience,
-        dimensions: [{ dimensionName: 'deviceId' }, { dimensionName: 'userId' }],
-      });
-      assert.equal(op.status, 200, JSON.stringify(op.json));
-      const name = op.json.response.name as string;
-      let e: any;
-      for (let i = 0; i < 600; i++) {
-        e = (await api(server, 'GET', `/v1beta/${name}`)).json;
-        if (e.state !== 'CREATING') break;
-        await sleep(250);
-      }
-      assert.equal(e.state, 'ACTIVE', JSON.stringify(e));
+      const e = await createExportAndWait(server, property, audience, ['deviceId', 'userId'], 250);
       assert.ok(e.rowCount > 0, `${displayName}: ${e.rowCount} rows`);
-      const q = await api(server, 'POST', `/v1beta/${name}:query`, { limit: '5' });
+      const q = await api(server, 'POST', `/v1beta/${e.name}:query`, { limit: '5' });
       assert.equal(q.json.audienceRows.length, Math.min(5, e.rowCount));
     }
   });

@@ -52,6 +52,21 @@ export interface ParsedDevice {
   browserVersion: string | null;
 }
 
+/** A device with no field set (gtag fills it from client hints, MP from `device`). */
+export function emptyDevice(): ParsedDevice {
+  return {
+    category: null,
+    language: null,
+    screenResolution: null,
+    operatingSystem: null,
+    operatingSystemVersion: null,
+    model: null,
+    brand: null,
+    browser: null,
+    browserVersion: null,
+  };
+}
+
 /**
  * One validated event with everything needed to store it. The request-level parts
  * (identity, user properties, consent, location, device) are shared by reference between the

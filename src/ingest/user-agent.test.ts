@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { deviceFromUserAgent, mergeDevice } from './user-agent.ts';
-import type { ParsedDevice } from './common.ts';
+import { emptyDevice, type ParsedDevice } from './common.ts';
 
 const UA = {
   windowsChrome:
@@ -79,17 +79,7 @@ describe('deviceFromUserAgent', () => {
 });
 
 describe('mergeDevice', () => {
-  const none: ParsedDevice = {
-    category: null,
-    language: null,
-    screenResolution: null,
-    operatingSystem: null,
-    operatingSystemVersion: null,
-    model: null,
-    brand: null,
-    browser: null,
-    browserVersion: null,
-  };
+  const none = emptyDevice();
   const derived = deviceFromUserAgent(UA.pixel);
 
   it('fills only what the explicit device leaves out', () => {

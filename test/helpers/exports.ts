@@ -1,5 +1,6 @@
 // Shared pieces of the export tests: stored events (read back through the events endpoint) as
 // StoredEvents for the reference evaluator, and the expected export attributes per device.
+import assert from 'node:assert/strict';
 import { api } from './server.ts';
 import { EVENT_COLUMNS, type StoredEvent } from '../../src/domain/event.ts';
 
@@ -73,4 +74,31 @@ export function expectedAttributes(
     });
   }
   return out;
+}
+
+/**
+ * Creates an export over REST and polls GetAudienceExport until it leaves CREATING (fails the
+ * test unless it is ACTIVE); returns the resource.
+ */
+export async function createExportAndWait(
+  server: { url: string },
+  property: string,
+  audience: string,
+  dimensions: string[],
+  pollMs = 100,
+): Promise<any> {
+  const op = await api(server, 'POST', `/v1beta/${property}/audienceExports`, {
+    audience,
+    dimensions: dimensions.map((dimensionName) => ({ dimensionName })),
+  });
+  assert.equal(op.status, 200, JSON.stringify(op.json));
+  const name = op.json.response.name as string;
+  let e: any;
+  for (let i = 0; i < 600; i++) {
+    e = (await api(server, 'GET', `/v1beta/${name}`)).json;
+    if (e.state !== 'CREATING') break;
+    await new Promise<void>((r) => setTimeout(r, pollMs));
+  }
+  assert.equal(e.state, 'ACTIVE', JSON.stringify(e));
+  return e;
 }

@@ -14,6 +14,7 @@ import {
   RESERVED_PARAM_NAMES,
   RESERVED_PARAM_PREFIXES,
   charLength,
+  emptyDevice,
   hasReservedPrefix,
   nameProblem,
   nameProblemText,
@@ -22,7 +23,6 @@ import {
   setOwn,
   truncateChars,
   type ConsentState,
-  type ParsedDevice,
   type ParsedEvent,
   type ParsedUserProperty,
   type ValidationMessage,
@@ -105,20 +105,6 @@ function gcdState(letter: string): ConsentState | null {
   if ('trnv'.includes(letter)) return 'GRANTED';
   if ('pqmu'.includes(letter)) return 'DENIED';
   return null;
-}
-
-function emptyDevice(): ParsedDevice {
-  return {
-    category: null,
-    language: null,
-    screenResolution: null,
-    operatingSystem: null,
-    operatingSystemVersion: null,
-    model: null,
-    brand: null,
-    browser: null,
-    browserVersion: null,
-  };
 }
 
 /** Browser and version from the client-hint full version list `Brand;1.2.3|Other;4.5`. */

@@ -22,6 +22,7 @@ import {
   SESSION_PARAM_NAMES,
   charLength,
   hasReservedPrefix,
+  emptyDevice,
   isPlainObject,
   nameProblem,
   nameProblemText,
@@ -275,17 +276,7 @@ function validateLocation(run: Run, raw: Record<string, unknown>): ParsedLocatio
 }
 
 function validateDevice(run: Run, raw: Record<string, unknown>): ParsedDevice {
-  const out: ParsedDevice = {
-    category: null,
-    language: null,
-    screenResolution: null,
-    operatingSystem: null,
-    operatingSystemVersion: null,
-    model: null,
-    brand: null,
-    browser: null,
-    browserVersion: null,
-  };
+  const out = emptyDevice();
   for (const [key, field] of DEVICE_FIELDS) {
     const v = raw[key];
     if (v === undefined || v === null) continue;
