@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DuckDbDatabase } from '../src/storage/duckdb/connection.ts';
 import { ensureSchema, EVENTS_TABLE } from '../src/storage/duckdb/schema.ts';
 import { appendRow } from '../src/storage/duckdb/event-store.ts';
-import { realisticEvent } from '../src/storage/duckdb/event-fixtures.ts';
+import { realisticEvent } from '../test/helpers/event-fixtures.ts';
 
 const rows = Number(process.argv[2] ?? 200_000);
 const batch = Number(process.argv[3] ?? 800);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IngestBuffer } from '../src/ingest/buffer.ts';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
-import { realisticEvent } from '../src/storage/duckdb/event-fixtures.ts';
+import { realisticEvent } from '../test/helpers/event-fixtures.ts';
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const producers = Number(process.argv[3] ?? 8);

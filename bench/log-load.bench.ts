@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DuckDbDatabase } from '../src/storage/duckdb/connection.ts';
 import { ensureSchema, EVENTS_TABLE } from '../src/storage/duckdb/schema.ts';
 import { EVENT_COLUMNS, encodeParams, encodeUserProperties, type NewEvent } from '../src/domain/event.ts';
-import { realisticEvent } from '../src/storage/duckdb/event-fixtures.ts';
+import { realisticEvent } from '../test/helpers/event-fixtures.ts';
 import { quoteIdent, quoteLiteral } from '../src/storage/duckdb/sql.ts';
 
 const rows = Number(process.argv[2] ?? 200_000);

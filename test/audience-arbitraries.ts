@@ -15,7 +15,7 @@ import type {
   SequenceStep,
 } from '../src/domain/audience.ts';
 import type { Params, ParamValue, StoredEvent, UserPropertyValue } from '../src/domain/event.ts';
-import { baseEvent } from '../src/storage/duckdb/event-fixtures.ts';
+import { baseEvent } from './helpers/event-fixtures.ts';
 
 export const EVENT_NAMES = [
   'page_view',

@@ -8,7 +8,7 @@ import type { StoredEvent } from '../src/domain/event.ts';
 import { parseAudience } from '../src/audience/validate.ts';
 import { EXAMPLES } from '../src/audience/fixtures/examples.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
-import { ev, micros, resetSeq, specConfig } from '../src/audience/reference/test-helpers.ts';
+import { ev, micros, resetSeq, specConfig } from './helpers/audience-events.ts';
 import { planAudience } from '../src/audience/compile/index.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';

@@ -12,7 +12,7 @@ import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.
 import { planAudience, type AudiencePlan } from '../src/audience/compile/index.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';
-import { baseEvent } from '../src/storage/duckdb/event-fixtures.ts';
+import { baseEvent } from './helpers/event-fixtures.ts';
 
 const PROPERTY = 1n;
 const CONFIG: EvaluationConfig = {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { AudienceDefinition, EvaluationConfig, FilterScope, MatchType } from '../src/domain/audience.ts';
 import { parseAudience } from '../src/audience/validate.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
-import { ev, resetSeq } from '../src/audience/reference/test-helpers.ts';
+import { ev, resetSeq } from './helpers/audience-events.ts';
 import { planAudience } from '../src/audience/compile/index.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';

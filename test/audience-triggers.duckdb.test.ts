@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCatalog, type CatalogDb } from '../src/catalog/db.ts';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
-import { baseEvent } from '../src/storage/duckdb/event-fixtures.ts';
+import { baseEvent } from './helpers/event-fixtures.ts';
 import type { NewEvent, StoredEvent } from '../src/domain/event.ts';
 import type { TriggerEvent } from '../src/audience/reference/evaluate.ts';
 import { AudienceTriggerLogger, triggerEventsToStore } from '../src/audience/triggers/logger.ts';

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
 import { DeviceAttributeIndex, stageMemberAttributes } from '../src/storage/duckdb/device-attributes.ts';
-import { baseEvent } from '../src/storage/duckdb/event-fixtures.ts';
+import { baseEvent } from './helpers/event-fixtures.ts';
 import type { NewEvent } from '../src/domain/event.ts';
 
 const T0 = 1_735_689_600_000_000n;

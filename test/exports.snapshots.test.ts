@@ -9,7 +9,7 @@ import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { DuckDbSnapshotStore } from '../src/storage/duckdb/snapshots.ts';
 import { DeviceAttributeIndex } from '../src/storage/duckdb/device-attributes.ts';
-import { baseEvent } from '../src/storage/duckdb/event-fixtures.ts';
+import { baseEvent } from './helpers/event-fixtures.ts';
 import { BUILTIN_AUDIENCES } from '../src/audience/validate.ts';
 import type { MembershipRequest } from '../src/storage/contract.ts';
 import type { NewEvent } from '../src/domain/event.ts';

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sessionizer } from './sessionizer.ts';
 import type { NewEvent } from '../domain/event.ts';
-import { baseEvent } from '../storage/duckdb/event-fixtures.ts';
+import { baseEvent } from '../../test/helpers/event-fixtures.ts';
 
 const T0 = 1_717_200_000_000_000n; // 2024-06-01T00:00:00Z
 const S = 1_000_000n;

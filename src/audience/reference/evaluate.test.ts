@@ -12,7 +12,7 @@ import {
   membersAt,
   type EvaluationResult,
 } from './evaluate.ts';
-import { ev, micros, resetSeq, specConfig } from './test-helpers.ts';
+import { ev, micros, resetSeq, specConfig } from '../../../test/helpers/audience-events.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

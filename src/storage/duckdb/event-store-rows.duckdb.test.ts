@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import type { DuckDBAppender } from '@duckdb/node-api';
 import { DuckDbEventStore } from './event-store.ts';
-import { baseEvent, realisticEvent } from './event-fixtures.ts';
+import { baseEvent, realisticEvent } from '../../../test/helpers/event-fixtures.ts';
 import { EVENTS_TABLE, isNullableColumn } from './schema.ts';
 import { StorageError } from '../errors.ts';
 import { EVENT_COLUMNS, type NewEvent, type ParamValue, type UserPropertyValue } from '../../domain/event.ts';

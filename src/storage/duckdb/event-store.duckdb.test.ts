@@ -9,7 +9,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbEventStore } from './event-store.ts';
 import { DuckDbDatabase, wrapDuckDbError } from './connection.ts';
 import { quoteLiteral, quoteIdent } from './sql.ts';
-import { baseEvent, realisticEvent } from './event-fixtures.ts';
+import { baseEvent, realisticEvent } from '../../../test/helpers/event-fixtures.ts';
 import { IngestBuffer } from '../../ingest/buffer.ts';
 import { StorageError } from '../errors.ts';
 import type { EventStore } from '../contract.ts';
@@ -361,7 +361,7 @@ test('drain flushes everything queued before resolving', async (t) => {
 });
 
 test('kill -9 right after acks: every acknowledged row is in the reopened database', async (t) => {
-  const child = fileURLToPath(new URL('./durability-child.fixture.ts', import.meta.url));
+  const child = fileURLToPath(new URL('../../../test/helpers/durability-child.fixture.ts', import.meta.url));
   for (let round = 0; round < 3; round++) {
     const dataDir = tempDir(t);
     const acked: string[] = [];

@@ -5,9 +5,9 @@
 //   ev('u2', 'page_view', '2024-06-02', { geo_country_id: 'US', userProps: { plan: 'pro' } })
 
 import { DateTime } from 'luxon';
-import type { EvaluationConfig } from '../../domain/audience.ts';
-import { paramNumber, paramString, type ParamValue, type StoredEvent } from '../../domain/event.ts';
-import { baseEvent } from '../../storage/duckdb/event-fixtures.ts';
+import type { EvaluationConfig } from '../../src/domain/audience.ts';
+import { paramNumber, paramString, type ParamValue, type StoredEvent } from '../../src/domain/event.ts';
+import { baseEvent } from './event-fixtures.ts';
 
 /** A param given as a plain value: string → string_value, bigint → int_value, number → double_value. */
 export type ParamInput = string | number | bigint | ParamValue;

@@ -1,6 +1,6 @@
 // Event builders for the DuckDB store's tests and benchmarks (no engine imports here).
 
-import { emptyEventContext, type NewEvent } from '../../domain/event.ts';
+import { emptyEventContext, type NewEvent } from '../../src/domain/event.ts';
 
 export function baseEvent(overrides: Partial<NewEvent> = {}): NewEvent {
   return {

@@ -2,8 +2,8 @@
 // and prints "acked <first> <last> <userPrefix>" for every resolved submission. The parent kills
 // it with SIGKILL and checks that every acknowledged row is in the reopened database.
 
-import { IngestBuffer } from '../../ingest/buffer.ts';
-import { DuckDbEventStore } from './event-store.ts';
+import { IngestBuffer } from '../../src/ingest/buffer.ts';
+import { DuckDbEventStore } from '../../src/storage/duckdb/event-store.ts';
 import { realisticEvent } from './event-fixtures.ts';
 
 const dataDir = process.argv[2];
