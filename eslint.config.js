@@ -32,6 +32,38 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
+  // The storage seam (src/storage/index.ts): outside src/storage/ and src/catalog/, production code
+  // reaches an engine only through openStorage() and the contract, never a driver or a backend
+  // folder. Tests and benches of one backend's internals may import it. The exception list is
+  // what still crosses the seam: the audience trigger logger (issue 11, item 2 empties it).
+  {
+    files: ['src/**/*.ts'],
+    ignores: [
+      'src/storage/**',
+      'src/catalog/**',
+      '**/*.test.ts',
+      // Exceptions, to be emptied:
+      'src/audience/triggers/logger.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/storage/*/**', '!**/storage/*.ts'],
+              message:
+                'Outside src/storage/, use openStorage() and the contract (src/storage/index.ts, contract.ts).',
+            },
+            {
+              group: ['@duckdb/*', 'better-sqlite3', 'pg', '@clickhouse/*'],
+              message: 'Engine drivers belong in src/storage/<backend>/ or src/catalog/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

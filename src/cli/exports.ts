@@ -2,7 +2,7 @@
 // (POST /v1beta/{parent}/audienceExports, GET /v1beta/{name}, GET /v1beta/{parent}/audienceExports,
 // POST /v1beta/{name}:query), written against Google's wire contract.
 // `download` pages through :query and writes each page to the file as it arrives (bounded memory);
-// Parquet goes through a temporary NDJSON file converted by DuckDB (src/storage/duckdb/parquet-file.ts).
+// Parquet goes through a temporary NDJSON file converted by DuckDB (ndjsonToParquet, src/storage/).
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm, rename } from 'node:fs/promises';
@@ -265,7 +265,7 @@ export async function downloadExport(
         `wrote ${rowsWritten} rows but the export has rowCount ${rowCount}; the file was not kept`,
       );
     if (opts.format === 'parquet') {
-      const { ndjsonToParquet } = await import('../storage/duckdb/parquet-file.ts');
+      const { ndjsonToParquet } = await import('../storage/index.ts');
       const converted = await ndjsonToParquet(textFile, partial, dims);
       if (converted !== rowsWritten)
         throw new Error(`the Parquet file has ${converted} rows, expected ${rowsWritten}`);

@@ -3,6 +3,7 @@
 
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { BACKEND_NAMES } from '../storage/index.ts';
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
 const boolish = z
@@ -22,6 +23,8 @@ const schema = z.object({
     tlsKey: z.string().optional(),
   }),
   storage: z.object({
+    /** The event engine (src/storage/index.ts lists them). */
+    backend: z.enum(BACKEND_NAMES),
     dataDir: z.string().min(1),
     duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'like "2GB"'),
     duckdbThreads: z.coerce.number().int().min(1).max(256),
@@ -92,6 +95,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       tlsKey: env.AUDEX_TLS_KEY,
     },
     storage: {
+      backend: env.AUDEX_STORAGE_BACKEND ?? BACKEND_NAMES[0],
       dataDir: resolve(flags.data ?? env.AUDEX_DATA ?? './audex-data'),
       duckdbMemoryLimit: env.AUDEX_DUCKDB_MEMORY_LIMIT ?? '4GB',
       duckdbThreads: env.AUDEX_DUCKDB_THREADS ?? '2',

@@ -14,15 +14,13 @@ import { registerAdminRpcs } from '../api/rpc/admin-rpcs.ts';
 import { GrpcTransport } from '../api/grpc/server.ts';
 import { AudienceService } from '../api/service/audiences.ts';
 import { jsonLogger } from './logger.ts';
-import { DuckDbEventStore } from '../storage/duckdb/event-store.ts';
-import { DuckDbAudienceEngine } from '../storage/duckdb/members.ts';
+import { openStorage } from '../storage/index.ts';
+import type { EventStore } from '../storage/contract.ts';
 import { IngestBuffer } from '../ingest/buffer.ts';
 import { Sessionizer } from '../ingest/sessionizer.ts';
 import { registerCollectRoutes } from '../api/rest/collect-routes.ts';
 import { EventReadService } from '../api/service/events.ts';
 import { registerImportRoutes } from '../api/rest/import-routes.ts';
-import { DeviceAttributeIndex } from '../storage/duckdb/device-attributes.ts';
-import { DuckDbSnapshotStore } from '../storage/duckdb/snapshots.ts';
 import { ExportService } from '../api/service/exports.ts';
 import { registerExportRpcs } from '../api/rpc/export-rpcs.ts';
 import { ExportRunner } from '../exports/runner.ts';
@@ -39,7 +37,7 @@ export interface AudexApp {
   port: number;
   grpcPort: number;
   catalog: CatalogDb;
-  events: DuckDbEventStore;
+  events: EventStore;
   ingest: IngestBuffer;
   /** The admin key generated on first start (null when configured or already present). */
   generatedAdminKey: string | null;
@@ -57,16 +55,14 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   const catalog = await openCatalog(config.storage.dataDir);
   const keys = new KeyService(catalog);
   const generatedAdminKey = await ensureAdminKey(keys, config.auth.adminKey);
-  const events = await DuckDbEventStore.open({
+  const storage = await openStorage(config.storage.backend, {
     dataDir: config.storage.dataDir,
     threads: config.storage.duckdbThreads,
     memoryLimit: config.storage.duckdbMemoryLimit,
+    log,
   });
+  const { events, snapshots } = storage;
   const ingest = new IngestBuffer(events);
-  const members = new DuckDbAudienceEngine(events.db);
-  const snapshots = new DuckDbSnapshotStore(events.db, members);
-  // Keeps exports from aggregating every event for their members' attributes (see the module).
-  const deviceAttributes = new DeviceAttributeIndex(events.db, { log });
 
   const audiences = new AudienceService(catalog);
   const admin = new AdminService(catalog, keys, (id) => audiences.ensureBuiltins(id));
@@ -116,7 +112,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   // Stores the events of audiences' eventTriggers through the ingest buffer (see the module).
   const triggerLogger = new AudienceTriggerLogger({
     catalog,
-    db: events.db,
+    db: storage.triggerDb,
     submit: (batch) => ingest.submit(batch),
     backfillDays: config.exports.backfillDays === 'all' ? null : config.exports.backfillDays,
     intervalMs: config.triggers.intervalMs,
@@ -150,7 +146,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   api.api('GET', '/audex/v1/metrics', async () => ({
     collect: collectStats,
     ingest: ingest.stats,
-    deviceAttributes: deviceAttributes.stats,
+    deviceAttributes: storage.maintenance.stats,
     audienceTriggers: triggerLogger.stats,
   }));
   api
@@ -173,7 +169,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   });
   accepting = true;
   webhooks.start();
-  deviceAttributes.start();
+  storage.maintenance.start();
   exportRunner.start();
   recurringScheduler.start();
   triggerLogger.start();
@@ -189,8 +185,8 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     { name: 'recurring scheduler', run: () => recurringScheduler.stop() },
     { name: 'export runner', run: () => exportRunner.stop() },
     { name: 'webhook outbox', run: () => webhooks.stop() },
-    { name: 'device attributes', run: () => deviceAttributes.stop() },
-    { name: 'event store', run: () => events.db.close() },
+    { name: 'storage maintenance', run: () => storage.maintenance.stop() },
+    { name: 'event store', run: () => storage.close() },
     { name: 'catalog', run: () => catalog.destroy() },
   ];
 

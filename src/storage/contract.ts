@@ -1,5 +1,6 @@
-// The storage contract (DESIGN.md): everything outside src/storage/<backend>/ talks to these
-// interfaces only. All methods are async, whatever the engine.
+// The storage contract: everything outside src/storage/ talks to these interfaces only, and gets
+// them from openStorage() (src/storage/index.ts), which opens the configured backend. All methods
+// are async, whatever the engine.
 
 import type { AudienceDefinition, EvaluationConfig } from '../domain/audience.ts';
 import type { NewEvent, StoredEvent } from '../domain/event.ts';
@@ -116,9 +117,34 @@ export interface SnapshotStore {
   highWaterMark(): Promise<bigint>;
 }
 
+/** What every backend's open() takes (src/storage/index.ts reads it from the configuration). */
+export interface StorageOptions {
+  /** The data folder; a backend keeps its files (if any) under it. */
+  dataDir: string;
+  /** Engine threads, when the engine runs in this process. */
+  threads?: number;
+  /** Engine memory limit, like "4GB", when the engine runs in this process. */
+  memoryLimit?: string;
+  log?: {
+    info(msg: string, f?: Record<string, unknown>): void;
+    error(msg: string, f?: Record<string, unknown>): void;
+  };
+}
+
+/** Upkeep a backend runs while the server is up (DuckDB: the device-attribute fold). */
+export interface StorageMaintenance {
+  /** For /audex/v1/metrics. */
+  readonly stats: object;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** Everything the rest of audex gets from an event engine; src/storage/index.ts opens one. */
 export interface Storage {
   events: EventStore;
   audiences: AudienceEngine;
   snapshots: SnapshotStore;
+  maintenance: StorageMaintenance;
+  /** Stops nothing else: the server stops `maintenance` and drains ingest before it calls this. */
   close(): Promise<void>;
 }

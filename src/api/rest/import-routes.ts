@@ -17,7 +17,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AdminService } from '../service/admin.ts';
 import type { IngestBuffer } from '../../ingest/buffer.ts';
 import type { Sessionizer } from '../../ingest/sessionizer.ts';
-import type { DuckDbEventStore } from '../../storage/duckdb/event-store.ts';
+import type { EventStore } from '../../storage/contract.ts';
 import { parseNdjson, type NdjsonError } from '../../ingest/import/ndjson.ts';
 import { ApiError, errors, toApiError } from '../../domain/errors.ts';
 import { nowMicros } from '../../domain/time.ts';
@@ -46,7 +46,7 @@ export function registerImportRoutes(
   deps: {
     admin: AdminService;
     ingest: IngestBuffer;
-    events: DuckDbEventStore;
+    events: EventStore;
     sessionizer: Sessionizer;
     dataDir: string;
   },
@@ -107,8 +107,10 @@ async function importParquet(
   req: IncomingMessage,
   propertyId: number,
   timeZone: string,
-  deps: { events: DuckDbEventStore; dataDir: string },
+  deps: { events: EventStore; dataDir: string },
 ): Promise<ImportResult> {
+  if (!deps.events.importFileReport)
+    throw errors.unimplemented('This storage backend cannot import Parquet files.');
   const dir = join(deps.dataDir, 'import-tmp');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${randomUUID()}.parquet`);

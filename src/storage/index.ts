@@ -1,0 +1,46 @@
+// The one way into storage: openStorage(name, options) opens the backend the configuration names
+// and returns the contract's objects (contract.ts). A backend is a sibling folder of this file
+// with an index.ts exporting open(options), plus one line in BACKENDS below; nothing outside
+// src/storage/ may import a backend folder or an engine driver (eslint.config.js enforces it).
+// Backends load lazily, so a driver is only loaded when its backend is chosen.
+
+import type { Storage, StorageOptions } from './contract.ts';
+import type { DuckDbStorage } from './duckdb/index.ts';
+
+const BACKENDS = {
+  duckdb: async (options: StorageOptions) => (await import('./duckdb/index.ts')).open(options),
+} as const;
+
+export type BackendName = keyof typeof BACKENDS;
+
+/** The backends this build can open, the default first. */
+export const BACKEND_NAMES = Object.keys(BACKENDS) as [BackendName, ...BackendName[]];
+
+/** What openStorage returns: the contract's objects. */
+export interface OpenedStorage extends Storage {
+  /**
+   * DuckDB's database, for the audience trigger logger only, which still reads DuckDB directly
+   * until it goes through the contract (issue 11, item 2, branch `triggers`, removes this).
+   */
+  triggerDb: DuckDbStorage['triggerDb'];
+}
+
+export async function openStorage(name: BackendName, options: StorageOptions): Promise<OpenedStorage> {
+  const open = BACKENDS[name];
+  if (!open) throw new TypeError(`unknown storage backend ${JSON.stringify(name)}`);
+  return open(options);
+}
+
+export type { Storage, StorageOptions, EventStore, AudienceEngine, SnapshotStore } from './contract.ts';
+
+/**
+ * Converts an NDJSON file of string columns to Parquet (`audex exports download --format
+ * parquet`). A file tool, not the event engine: DuckDB does it whatever backend the server runs.
+ */
+export async function ndjsonToParquet(
+  ndjsonFile: string,
+  parquetFile: string,
+  columns: string[],
+): Promise<number> {
+  return (await import('./duckdb/parquet-file.ts')).ndjsonToParquet(ndjsonFile, parquetFile, columns);
+}
