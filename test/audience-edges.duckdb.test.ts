@@ -10,147 +10,147 @@ import { EXAMPLES } from '../src/audience/fixtures/examples.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
 import { ev, micros, resetSeq, specConfig } from './helpers/audience-events.ts';
 import { planAudience } from '../src/audience/compile/index.ts';
-import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
-import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';
+import { forEachBackend, useScratchEngine } from './helpers/backends.ts';
 
-const db = useTestDb();
+forEachBackend((backend) => {
+  const db = useScratchEngine(backend);
 
-const step = (eventName: string, extra: object = {}): object => ({
-  scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
-  ...extra,
-  filterExpression: {
-    andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [{ eventFilter: { eventName } }] } }] },
-  },
-});
-
-function sequence(
-  steps: object[],
-  extra: object = {},
-  scope = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
-): unknown {
-  return {
-    displayName: 'x',
-    description: 'x',
-    membershipDurationDays: 1,
-    filterClauses: [{ clauseType: 'INCLUDE', sequenceFilter: { scope, ...extra, sequenceSteps: steps } }],
-  };
-}
-
-interface Case {
-  name: string;
-  audience: unknown;
-  events: () => StoredEvent[];
-  at: string[];
-}
-
-const CASES: Case[] = [
-  {
-    name: 'constraintDuration is inclusive (exactly 60 s)',
-    audience: sequence([step('a'), step('b', { constraintDuration: '60s' })]),
-    events: () => [
-      ev('u1', 'a', '2024-06-02T10:00:00'),
-      ev('u1', 'b', '2024-06-02T10:01:00'),
-      ev('u2', 'a', '2024-06-02T10:00:00'),
-      ev('u2', 'b', '2024-06-02T10:01:00.000001'),
-    ],
-    at: ['2024-06-02T10:01:00', '2024-06-03T10:00:59', '2024-06-03T10:01:00'],
-  },
-  {
-    name: 'three steps: constraint on step 2 with equal timestamps (ingest order decides)',
-    audience: sequence([step('a'), step('b'), step('c', { constraintDuration: '600s' })], {
-      sequenceMaximumDuration: '3600s',
-    }),
-    events: () => [
-      ev('u1', 'a', '2024-06-02T10:00:00'),
-      ev('u1', 'c', '2024-06-02T10:05:00'),
-      ev('u1', 'b', '2024-06-02T10:05:00'),
-      ev('u2', 'a', '2024-06-02T10:00:00'),
-      ev('u2', 'b', '2024-06-02T10:05:00'),
-      ev('u2', 'c', '2024-06-02T10:05:00'),
-      ev('u3', 'a', '2024-06-02T10:00:00'),
-      ev('u3', 'b', '2024-06-02T10:05:00'),
-      ev('u3', 'c', '2024-06-02T11:00:00'),
-      ev('u4', 'a', '2024-06-02T09:59:59'),
-      ev('u4', 'b', '2024-06-02T10:55:00'),
-      ev('u4', 'c', '2024-06-02T11:00:00'),
-    ],
-    at: ['2024-06-02T12:00:00'],
-  },
-  {
-    name: 'same-session clause: events without a session id never share a session',
-    audience: EXAMPLES.E3,
-    events: () => [
-      ev('u1', 'add_to_cart', '2024-06-02T10:00', { session: null }),
-      ev('u1', 'begin_checkout', '2024-06-02T10:01', { session: null }),
-      ev('u2', 'add_to_cart', '2024-06-02T10:00', { session: 5 }),
-      ev('u2', 'begin_checkout', '2024-06-02T10:01', { session: 5 }),
-    ],
-    at: ['2024-06-05'],
-  },
-  {
-    name: 'session-scoped sequence: anchors in one session; null sessions are separate',
-    audience: sequence([step('a'), step('b')], {}, 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION'),
-    events: () => [
-      ev('u1', 'a', '2024-06-02T10:00', { session: 1 }),
-      ev('u1', 'b', '2024-06-02T10:01', { session: 2 }),
-      ev('u2', 'a', '2024-06-02T10:00', { session: null }),
-      ev('u2', 'b', '2024-06-02T10:01', { session: null }),
-      ev('u3', 'a', '2024-06-02T10:00', { session: 7 }),
-      ev('u3', 'b', '2024-06-02T10:01', { session: 7 }),
-    ],
-    at: ['2024-06-02T11:00'],
-  },
-  {
-    name: 'window start is inclusive; trigger events are ignored; expiry at exactly t + duration',
-    audience: EXAMPLES.E1,
-    events: () => [
-      ev('u1', 'purchase', '2024-05-02T00:00:00'),
-      ev('u2', 'purchase', '2024-05-01T23:59:59.999999'),
-      ev('u3', 'purchase', '2024-06-02T00:00:00', { source: 'audience_trigger' }),
-      ev('u4', 'purchase', '2024-06-02T00:00:00'),
-    ],
-    at: [
-      '2024-05-31T23:59:59.999999',
-      '2024-06-01T00:00:00',
-      '2024-07-02T00:00:00',
-      '2024-07-01T23:59:59.999999',
-    ],
-  },
-  {
-    name: 'eventCount > 2: the third event joins, later ones renew',
-    audience: EXAMPLES.E8,
-    events: () => [
-      ev('u1', 'purchase', '2024-05-10'),
-      ev('u1', 'purchase', '2024-05-10'),
-      ev('u1', 'purchase', '2024-05-10'),
-      ev('u1', 'purchase', '2024-08-01'),
-      ev('u2', 'purchase', '2024-05-11'),
-    ],
-    at: ['2024-05-09', '2024-05-10', '2024-08-08T00:00', '2024-08-09', '2024-10-30'],
-  },
-];
-
-for (const c of CASES) {
-  test(c.name, async () => {
-    resetSeq();
-    const def = parseAudience(c.audience);
-    assert.equal(planAudience(def), 'sql');
-    const events = c.events();
-    const config = specConfig();
-    await db.connection.run('DELETE FROM events');
-    await insertEvents(db.connection, events);
-    const engine = new DuckDbAudienceEngine(db.connection);
-    let nonEmpty = 0;
-    for (const iso of c.at) {
-      const now = micros(iso);
-      const expected = membersAt(evaluateAudience(def, events, now, config), now);
-      nonEmpty += expected.length;
-      assert.deepEqual(
-        await engine.findMembers({ propertyId: 1n, audience: def, config, asOfMicros: now }),
-        expected,
-        iso,
-      );
-    }
-    assert.ok(nonEmpty > 0, 'the case has members somewhere');
+  const step = (eventName: string, extra: object = {}): object => ({
+    scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+    ...extra,
+    filterExpression: {
+      andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [{ eventFilter: { eventName } }] } }] },
+    },
   });
-}
+
+  function sequence(
+    steps: object[],
+    extra: object = {},
+    scope = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+  ): unknown {
+    return {
+      displayName: 'x',
+      description: 'x',
+      membershipDurationDays: 1,
+      filterClauses: [{ clauseType: 'INCLUDE', sequenceFilter: { scope, ...extra, sequenceSteps: steps } }],
+    };
+  }
+
+  interface Case {
+    name: string;
+    audience: unknown;
+    events: () => StoredEvent[];
+    at: string[];
+  }
+
+  const CASES: Case[] = [
+    {
+      name: 'constraintDuration is inclusive (exactly 60 s)',
+      audience: sequence([step('a'), step('b', { constraintDuration: '60s' })]),
+      events: () => [
+        ev('u1', 'a', '2024-06-02T10:00:00'),
+        ev('u1', 'b', '2024-06-02T10:01:00'),
+        ev('u2', 'a', '2024-06-02T10:00:00'),
+        ev('u2', 'b', '2024-06-02T10:01:00.000001'),
+      ],
+      at: ['2024-06-02T10:01:00', '2024-06-03T10:00:59', '2024-06-03T10:01:00'],
+    },
+    {
+      name: 'three steps: constraint on step 2 with equal timestamps (ingest order decides)',
+      audience: sequence([step('a'), step('b'), step('c', { constraintDuration: '600s' })], {
+        sequenceMaximumDuration: '3600s',
+      }),
+      events: () => [
+        ev('u1', 'a', '2024-06-02T10:00:00'),
+        ev('u1', 'c', '2024-06-02T10:05:00'),
+        ev('u1', 'b', '2024-06-02T10:05:00'),
+        ev('u2', 'a', '2024-06-02T10:00:00'),
+        ev('u2', 'b', '2024-06-02T10:05:00'),
+        ev('u2', 'c', '2024-06-02T10:05:00'),
+        ev('u3', 'a', '2024-06-02T10:00:00'),
+        ev('u3', 'b', '2024-06-02T10:05:00'),
+        ev('u3', 'c', '2024-06-02T11:00:00'),
+        ev('u4', 'a', '2024-06-02T09:59:59'),
+        ev('u4', 'b', '2024-06-02T10:55:00'),
+        ev('u4', 'c', '2024-06-02T11:00:00'),
+      ],
+      at: ['2024-06-02T12:00:00'],
+    },
+    {
+      name: 'same-session clause: events without a session id never share a session',
+      audience: EXAMPLES.E3,
+      events: () => [
+        ev('u1', 'add_to_cart', '2024-06-02T10:00', { session: null }),
+        ev('u1', 'begin_checkout', '2024-06-02T10:01', { session: null }),
+        ev('u2', 'add_to_cart', '2024-06-02T10:00', { session: 5 }),
+        ev('u2', 'begin_checkout', '2024-06-02T10:01', { session: 5 }),
+      ],
+      at: ['2024-06-05'],
+    },
+    {
+      name: 'session-scoped sequence: anchors in one session; null sessions are separate',
+      audience: sequence([step('a'), step('b')], {}, 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION'),
+      events: () => [
+        ev('u1', 'a', '2024-06-02T10:00', { session: 1 }),
+        ev('u1', 'b', '2024-06-02T10:01', { session: 2 }),
+        ev('u2', 'a', '2024-06-02T10:00', { session: null }),
+        ev('u2', 'b', '2024-06-02T10:01', { session: null }),
+        ev('u3', 'a', '2024-06-02T10:00', { session: 7 }),
+        ev('u3', 'b', '2024-06-02T10:01', { session: 7 }),
+      ],
+      at: ['2024-06-02T11:00'],
+    },
+    {
+      name: 'window start is inclusive; trigger events are ignored; expiry at exactly t + duration',
+      audience: EXAMPLES.E1,
+      events: () => [
+        ev('u1', 'purchase', '2024-05-02T00:00:00'),
+        ev('u2', 'purchase', '2024-05-01T23:59:59.999999'),
+        ev('u3', 'purchase', '2024-06-02T00:00:00', { source: 'audience_trigger' }),
+        ev('u4', 'purchase', '2024-06-02T00:00:00'),
+      ],
+      at: [
+        '2024-05-31T23:59:59.999999',
+        '2024-06-01T00:00:00',
+        '2024-07-02T00:00:00',
+        '2024-07-01T23:59:59.999999',
+      ],
+    },
+    {
+      name: 'eventCount > 2: the third event joins, later ones renew',
+      audience: EXAMPLES.E8,
+      events: () => [
+        ev('u1', 'purchase', '2024-05-10'),
+        ev('u1', 'purchase', '2024-05-10'),
+        ev('u1', 'purchase', '2024-05-10'),
+        ev('u1', 'purchase', '2024-08-01'),
+        ev('u2', 'purchase', '2024-05-11'),
+      ],
+      at: ['2024-05-09', '2024-05-10', '2024-08-08T00:00', '2024-08-09', '2024-10-30'],
+    },
+  ];
+
+  for (const c of CASES) {
+    test(c.name, async () => {
+      resetSeq();
+      const def = parseAudience(c.audience);
+      assert.equal(planAudience(def), 'sql');
+      const events = c.events();
+      const config = specConfig();
+      await db.load(events);
+      const engine = db.engine;
+      let nonEmpty = 0;
+      for (const iso of c.at) {
+        const now = micros(iso);
+        const expected = membersAt(evaluateAudience(def, events, now, config), now);
+        nonEmpty += expected.length;
+        assert.deepEqual(
+          await engine.findMembers({ propertyId: 1n, audience: def, config, asOfMicros: now }),
+          expected,
+          iso,
+        );
+      }
+      assert.ok(nonEmpty > 0, 'the case has members somewhere');
+    });
+  }
+});

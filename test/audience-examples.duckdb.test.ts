@@ -10,8 +10,7 @@ import { parseAudience } from '../src/audience/validate.ts';
 import { EXAMPLES, type ExampleName } from '../src/audience/fixtures/examples.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
 import { planAudience, type AudiencePlan } from '../src/audience/compile/index.ts';
-import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
-import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';
+import { forEachBackend, useScratchEngine } from './helpers/backends.ts';
 import { baseEvent } from './helpers/event-fixtures.ts';
 
 const PROPERTY = 1n;
@@ -205,23 +204,24 @@ const CASES: [ExampleName, string, string[], AudiencePlan][] = [
   ['E12', '2024-06-10T00:00:00', ['u1', 'u2'], 'hybrid'],
 ];
 
-const db = useTestDb();
+forEachBackend((backend) => {
+  const db = useScratchEngine(backend);
 
-for (const [name, iso, expected, path] of CASES) {
-  test(`${name} at ${iso}: ${JSON.stringify(expected)} via ${path}`, async () => {
-    const def = parseAudience(EXAMPLES[name]);
-    const events = HISTORIES[name]!;
-    await db.connection.run('DELETE FROM events');
-    await insertEvents(db.connection, events);
-    const now = at(iso);
-    const engine = new DuckDbAudienceEngine(db.connection);
-    const req = { propertyId: PROPERTY, audience: def, config: CONFIG, asOfMicros: now };
-    assert.equal(planAudience(def), path);
-    assert.deepEqual(await engine.findMembers(req), expected);
-    assert.deepEqual(
-      membersAt(evaluateAudience(def, events, now, CONFIG), now),
-      expected,
-      'reference evaluator',
-    );
-  });
-}
+  for (const [name, iso, expected, path] of CASES) {
+    test(`${name} at ${iso}: ${JSON.stringify(expected)} via ${path}`, async () => {
+      const def = parseAudience(EXAMPLES[name]);
+      const events = HISTORIES[name]!;
+      await db.load(events);
+      const now = at(iso);
+      const engine = db.engine;
+      const req = { propertyId: PROPERTY, audience: def, config: CONFIG, asOfMicros: now };
+      assert.equal(planAudience(def), path);
+      assert.deepEqual(await engine.findMembers(req), expected);
+      assert.deepEqual(
+        membersAt(evaluateAudience(def, events, now, CONFIG), now),
+        expected,
+        'reference evaluator',
+      );
+    });
+  }
+});

@@ -8,8 +8,7 @@ import { parseAudience } from '../src/audience/validate.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
 import { ev, resetSeq } from './helpers/audience-events.ts';
 import { planAudience } from '../src/audience/compile/index.ts';
-import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
-import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';
+import { forEachBackend, useScratchEngine } from './helpers/backends.ts';
 
 const VALUES = [
   "it's",
@@ -48,86 +47,88 @@ const EVENTS = VALUES.flatMap((v, i) => [
   }),
 ]);
 
-const db = useTestDb((connection) => insertEvents(connection, EVENTS));
+forEachBackend((backend) => {
+  const db = useScratchEngine(backend, EVENTS);
 
-function audience(fieldName: string, filter: object, scope: FilterScope): AudienceDefinition {
-  return parseAudience({
-    displayName: 'x',
-    description: 'x',
-    membershipDurationDays: 30,
-    filterClauses: [
-      {
-        clauseType: 'INCLUDE',
-        simpleFilter: {
-          scope,
-          filterExpression: {
-            andGroup: {
-              filterExpressions: [
-                {
-                  orGroup: {
-                    filterExpressions: [
-                      {
-                        dimensionOrMetricFilter: {
-                          fieldName,
-                          atAnyPointInTime: scope === 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
-                          ...filter,
+  function audience(fieldName: string, filter: object, scope: FilterScope): AudienceDefinition {
+    return parseAudience({
+      displayName: 'x',
+      description: 'x',
+      membershipDurationDays: 30,
+      filterClauses: [
+        {
+          clauseType: 'INCLUDE',
+          simpleFilter: {
+            scope,
+            filterExpression: {
+              andGroup: {
+                filterExpressions: [
+                  {
+                    orGroup: {
+                      filterExpressions: [
+                        {
+                          dimensionOrMetricFilter: {
+                            fieldName,
+                            atAnyPointInTime: scope === 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+                            ...filter,
+                          },
                         },
-                      },
-                    ],
+                      ],
+                    },
                   },
-                },
-              ],
+                ],
+              },
             },
           },
         },
-      },
-    ],
-  });
-}
+      ],
+    });
+  }
 
-const MATCHES: MatchType[] = ['EXACT', 'BEGINS_WITH', 'ENDS_WITH', 'CONTAINS'];
+  const MATCHES: MatchType[] = ['EXACT', 'BEGINS_WITH', 'ENDS_WITH', 'CONTAINS'];
 
-test('hostile values match literally, on the SQL path and the hybrid path', async () => {
-  const engine = new DuckDbAudienceEngine(db.connection);
-  let checks = 0;
-  for (const [i, value] of VALUES.entries()) {
-    const defs: AudienceDefinition[] = [
-      ...MATCHES.flatMap((matchType) => [
-        audience(
-          'pageTitle',
-          { stringFilter: { matchType, value, caseSensitive: true } },
-          'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
-        ),
+  test('hostile values match literally, on the SQL path and the hybrid path', async () => {
+    const engine = db.engine;
+    let checks = 0;
+    for (const [i, value] of VALUES.entries()) {
+      const defs: AudienceDefinition[] = [
+        ...MATCHES.flatMap((matchType) => [
+          audience(
+            'pageTitle',
+            { stringFilter: { matchType, value, caseSensitive: true } },
+            'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+          ),
+          audience(
+            'customUser:plan',
+            { stringFilter: { matchType, value } },
+            'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          ),
+          // dynamic leaf: the hybrid path (pre-filter + fold)
+          audience(
+            'pageTitle',
+            { stringFilter: { matchType, value } },
+            'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          ),
+        ]),
         audience(
           'customUser:plan',
-          { stringFilter: { matchType, value } },
-          'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          { inListFilter: { values: [value], caseSensitive: true } },
+          'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
         ),
-        // dynamic leaf: the hybrid path (pre-filter + fold)
-        audience(
-          'pageTitle',
-          { stringFilter: { matchType, value } },
-          'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
-        ),
-      ]),
-      audience(
-        'customUser:plan',
-        { inListFilter: { values: [value], caseSensitive: true } },
-        'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
-      ),
-    ];
-    for (const def of defs) {
-      const expected = membersAt(evaluateAudience(def, EVENTS, NOW, CONFIG), NOW);
-      const actual = await engine.findMembers({
-        propertyId: 1n,
-        audience: def,
-        config: CONFIG,
-        asOfMicros: NOW,
-      });
-      assert.deepEqual(actual, expected, `${JSON.stringify(value)} ${planAudience(def)}`);
-      assert.ok(actual.includes(`h${i}`), `h${i} matches ${JSON.stringify(value)}`);
-      checks++;
+      ];
+      for (const def of defs) {
+        const expected = membersAt(evaluateAudience(def, EVENTS, NOW, CONFIG), NOW);
+        const actual = await engine.findMembers({
+          propertyId: 1n,
+          audience: def,
+          config: CONFIG,
+          asOfMicros: NOW,
+        });
+        assert.deepEqual(actual, expected, `${JSON.stringify(value)} ${planAudience(def)}`);
+        assert.ok(actual.includes(`h${i}`), `h${i} matches ${JSON.stringify(value)}`);
+        checks++;
+      }
     }
-  }
-  assert.ok(checks > 100);
+    assert.ok(checks > 100);
+  });
 });
