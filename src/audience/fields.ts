@@ -2,34 +2,10 @@
 // use and where each one's value comes from. Validation, the reference evaluator and the SQL
 // compilers all resolve names here, so a field means the same thing everywhere.
 
-import type { StoredEvent } from '../domain/event.ts';
+import type { DimensionColumnName } from '../domain/event.ts';
 
-/** Event-level values that are columns of the stored event. */
-export type ColumnName = Extract<
-  keyof StoredEvent,
-  | 'event_name'
-  | 'platform'
-  | 'stream_id'
-  | 'user_id'
-  | 'device_category'
-  | 'device_operating_system'
-  | 'device_operating_system_version'
-  | 'device_browser'
-  | 'device_browser_version'
-  | 'device_language'
-  | 'device_mobile_brand_name'
-  | 'device_mobile_model_name'
-  | 'geo_continent'
-  | 'geo_sub_continent'
-  | 'geo_country'
-  | 'geo_country_id'
-  | 'geo_region'
-  | 'geo_city'
-  | 'traffic_source_source'
-  | 'traffic_source_medium'
-  | 'traffic_source_name'
-  | 'ecommerce_transaction_id'
->;
+/** Event-level values that are columns of the stored event (`dimension` in EVENT_SCHEMA). */
+export type ColumnName = DimensionColumnName;
 
 /**
  * Values computed from the page_location param by one fixed rule (both sides use these patterns):

@@ -136,55 +136,88 @@ export function emptyEventContext(): EventContext {
   };
 }
 
+export type EventColumnType = 'BIGINT' | 'VARCHAR' | 'INTEGER' | 'JSON' | 'BOOLEAN' | 'DOUBLE';
+
 /**
- * Column order of the event store. Every backend creates its table with exactly these columns;
- * JSON-typed columns hold the compact encodings below.
+ * The event schema: every column of the event store, in order, with its type; `nullable` columns
+ * may be NULL (the others are required: a missing one fails the batch); `dimension` columns are
+ * string columns an audience condition reads directly (src/audience/fields.ts names them).
+ * Everything else derives from this list: EVENT_COLUMNS, the nullable set every backend's table
+ * uses, and the column names the audience code may read. JSON-typed columns hold the compact
+ * encodings below.
  */
-export const EVENT_COLUMNS = [
-  ['property_id', 'BIGINT'],
-  ['stream_id', 'VARCHAR'],
-  ['platform', 'VARCHAR'],
-  ['ingest_seq', 'BIGINT'],
-  ['event_name', 'VARCHAR'],
-  ['event_timestamp', 'BIGINT'],
-  ['event_date', 'VARCHAR'],
-  ['received_at', 'BIGINT'],
-  ['source', 'VARCHAR'],
-  ['user_pseudo_id', 'VARCHAR'],
-  ['user_id', 'VARCHAR'],
-  ['ga_session_id', 'BIGINT'],
-  ['ga_session_number', 'INTEGER'],
-  ['event_params', 'JSON'],
-  ['user_properties', 'JSON'],
-  ['device_category', 'VARCHAR'],
-  ['device_operating_system', 'VARCHAR'],
-  ['device_operating_system_version', 'VARCHAR'],
-  ['device_browser', 'VARCHAR'],
-  ['device_browser_version', 'VARCHAR'],
-  ['device_language', 'VARCHAR'],
-  ['device_mobile_brand_name', 'VARCHAR'],
-  ['device_mobile_model_name', 'VARCHAR'],
-  ['device_is_limited_ad_tracking', 'BOOLEAN'],
-  ['geo_continent', 'VARCHAR'],
-  ['geo_sub_continent', 'VARCHAR'],
-  ['geo_country', 'VARCHAR'],
-  ['geo_country_id', 'VARCHAR'],
-  ['geo_region', 'VARCHAR'],
-  ['geo_city', 'VARCHAR'],
-  ['traffic_source_source', 'VARCHAR'],
-  ['traffic_source_medium', 'VARCHAR'],
-  ['traffic_source_name', 'VARCHAR'],
-  ['ecommerce_transaction_id', 'VARCHAR'],
-  ['ecommerce_purchase_revenue', 'DOUBLE'],
-  ['ecommerce_refund_value', 'DOUBLE'],
-  ['items', 'JSON'],
-  ['consent_ad_user_data', 'VARCHAR'],
-  ['consent_ad_personalization', 'VARCHAR'],
-  ['non_personalized_ads', 'BOOLEAN'],
-] as const satisfies readonly (readonly [
-  keyof StoredEvent,
-  'BIGINT' | 'VARCHAR' | 'INTEGER' | 'JSON' | 'BOOLEAN' | 'DOUBLE',
-])[];
+export const EVENT_SCHEMA = [
+  { name: 'property_id', type: 'BIGINT' },
+  { name: 'stream_id', type: 'VARCHAR', dimension: true },
+  { name: 'platform', type: 'VARCHAR', dimension: true },
+  { name: 'ingest_seq', type: 'BIGINT' },
+  { name: 'event_name', type: 'VARCHAR', dimension: true },
+  { name: 'event_timestamp', type: 'BIGINT' },
+  { name: 'event_date', type: 'VARCHAR' },
+  { name: 'received_at', type: 'BIGINT' },
+  { name: 'source', type: 'VARCHAR' },
+  { name: 'user_pseudo_id', type: 'VARCHAR' },
+  { name: 'user_id', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'ga_session_id', type: 'BIGINT', nullable: true },
+  { name: 'ga_session_number', type: 'INTEGER', nullable: true },
+  { name: 'event_params', type: 'JSON' },
+  { name: 'user_properties', type: 'JSON' },
+  { name: 'device_category', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'device_operating_system', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'device_operating_system_version', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'device_browser', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'device_browser_version', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'device_language', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'device_mobile_brand_name', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'device_mobile_model_name', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'device_is_limited_ad_tracking', type: 'BOOLEAN', nullable: true },
+  { name: 'geo_continent', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'geo_sub_continent', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'geo_country', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'geo_country_id', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'geo_region', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'geo_city', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'traffic_source_source', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'traffic_source_medium', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'traffic_source_name', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'ecommerce_transaction_id', type: 'VARCHAR', nullable: true, dimension: true },
+  { name: 'ecommerce_purchase_revenue', type: 'DOUBLE', nullable: true },
+  { name: 'ecommerce_refund_value', type: 'DOUBLE', nullable: true },
+  { name: 'items', type: 'JSON' },
+  { name: 'consent_ad_user_data', type: 'VARCHAR', nullable: true },
+  { name: 'consent_ad_personalization', type: 'VARCHAR', nullable: true },
+  { name: 'non_personalized_ads', type: 'BOOLEAN', nullable: true },
+] as const satisfies readonly {
+  name: keyof StoredEvent;
+  type: EventColumnType;
+  nullable?: true;
+  dimension?: true;
+}[];
+
+type EventSchemaColumn = (typeof EVENT_SCHEMA)[number];
+export type EventColumnName = EventSchemaColumn['name'];
+
+// Every StoredEvent field is a column (a field added to one and not the other fails to compile).
+type MissingColumns = Exclude<keyof StoredEvent, EventColumnName>;
+const _everyFieldIsAColumn: [MissingColumns] extends [never] ? true : MissingColumns = true;
+
+/** Column order of the event store: [name, type]. Every backend creates its table with exactly these. */
+export const EVENT_COLUMNS: readonly (readonly [EventColumnName, EventColumnType])[] = EVENT_SCHEMA.map(
+  (c) => [c.name, c.type] as const,
+);
+
+/** The columns that may hold NULL. */
+export const NULLABLE_EVENT_COLUMNS: ReadonlySet<string> = new Set(
+  EVENT_SCHEMA.filter((c) => 'nullable' in c).map((c) => c.name),
+);
+
+/** The string columns an audience condition reads directly. */
+export type DimensionColumnName = Extract<EventSchemaColumn, { dimension: true }>['name'];
+export const DIMENSION_COLUMNS: ReadonlySet<string> = new Set<DimensionColumnName>(
+  EVENT_SCHEMA.filter((c): c is Extract<EventSchemaColumn, { dimension: true }> => 'dimension' in c).map(
+    (c) => c.name,
+  ),
+);
 
 // Compact typed JSON for params: {"k":{"s":"text"}} | {"k":{"i":123}} | {"k":{"d":1.5}}.
 // Integers are written as bare JSON digits (exact beyond 2^53; DuckDB reads them as BIGINT).

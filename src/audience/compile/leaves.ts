@@ -12,14 +12,8 @@ import type {
   NumericValue,
   StringFilter,
 } from '../../domain/audience.ts';
-import { NUMERIC_STRING_PATTERN } from '../../domain/event.ts';
-import {
-  HOST_NAME_PATTERN,
-  PAGE_PATH_PATTERN,
-  resolveField,
-  type ColumnName,
-  type FieldRef,
-} from '../fields.ts';
+import { DIMENSION_COLUMNS, NUMERIC_STRING_PATTERN } from '../../domain/event.ts';
+import { HOST_NAME_PATTERN, PAGE_PATH_PATTERN, resolveField, type FieldRef } from '../fields.ts';
 import type { SqlDialect } from './dialect.ts';
 import { and, ident, join, or, param, sql, type Fragment, type Param } from './sql.ts';
 
@@ -34,30 +28,7 @@ export interface ValueSql {
   num: Fragment;
 }
 
-const COLUMN_NAMES: ReadonlySet<string> = new Set<ColumnName>([
-  'event_name',
-  'platform',
-  'stream_id',
-  'user_id',
-  'device_category',
-  'device_operating_system',
-  'device_operating_system_version',
-  'device_browser',
-  'device_browser_version',
-  'device_language',
-  'device_mobile_brand_name',
-  'device_mobile_model_name',
-  'geo_continent',
-  'geo_sub_continent',
-  'geo_country',
-  'geo_country_id',
-  'geo_region',
-  'geo_city',
-  'traffic_source_source',
-  'traffic_source_medium',
-  'traffic_source_name',
-  'ecommerce_transaction_id',
-]);
+const COLUMN_NAMES = DIMENSION_COLUMNS;
 
 export function numericValue(v: NumericValue): number {
   return 'int64Value' in v ? Number(v.int64Value) : v.doubleValue;

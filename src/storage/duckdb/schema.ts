@@ -1,4 +1,4 @@
-// The events table, built from EVENT_COLUMNS.
+// The events table, built from the event schema (EVENT_SCHEMA in src/domain/event.ts).
 //
 // Decisions (measured in the lab, 1M rows, 2 threads):
 // - JSON-typed columns use DuckDB's JSON type (an alias of VARCHAR). Appending and `->>`
@@ -12,7 +12,7 @@
 // - Required fields are NOT NULL so that a bug upstream fails the batch instead of storing a
 //   half-empty event.
 
-import { EVENT_COLUMNS } from '../../domain/event.ts';
+import { EVENT_COLUMNS, NULLABLE_EVENT_COLUMNS } from '../../domain/event.ts';
 import type { Session } from './connection.ts';
 import { quoteIdent } from './sql.ts';
 import { StorageError } from '../errors.ts';
@@ -20,35 +20,7 @@ import { ensureDeviceAttributesSchema } from './device-attributes.ts';
 
 export const EVENTS_TABLE = 'events';
 
-const NULLABLE = new Set<string>([
-  'user_id',
-  'ga_session_id',
-  'ga_session_number',
-  'device_category',
-  'device_operating_system',
-  'device_operating_system_version',
-  'device_browser',
-  'device_browser_version',
-  'device_language',
-  'device_mobile_brand_name',
-  'device_mobile_model_name',
-  'device_is_limited_ad_tracking',
-  'geo_continent',
-  'geo_sub_continent',
-  'geo_country',
-  'geo_country_id',
-  'geo_region',
-  'geo_city',
-  'traffic_source_source',
-  'traffic_source_medium',
-  'traffic_source_name',
-  'ecommerce_transaction_id',
-  'ecommerce_purchase_revenue',
-  'ecommerce_refund_value',
-  'consent_ad_user_data',
-  'consent_ad_personalization',
-  'non_personalized_ads',
-]);
+const NULLABLE = NULLABLE_EVENT_COLUMNS;
 
 export function isNullableColumn(name: string): boolean {
   return NULLABLE.has(name);
