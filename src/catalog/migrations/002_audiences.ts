@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
+import { serialId } from './portable.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('audiences')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', serialId(db))
     .addColumn('property_id', 'integer', (c) => c.notNull().references('properties.id').onDelete('cascade'))
     .addColumn('display_name', 'text', (c) => c.notNull())
     /** The validated definition as proto3 JSON (enum names), re-parsed on read. */

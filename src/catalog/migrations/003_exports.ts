@@ -2,11 +2,12 @@
 // by a runner), and export_token_usage keeps the per-property daily creation tokens, which must
 // outlive expired exports.
 import type { Kysely } from 'kysely';
+import { serialId } from './portable.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('audience_exports')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', serialId(db))
     .addColumn('property_id', 'integer', (c) => c.notNull())
     /** Opaque id of `operations/{operation_id}`. */
     .addColumn('operation_id', 'text', (c) => c.notNull().unique())

@@ -2,11 +2,12 @@
 // export jobs) and recurring audience lists with their per-day claims. See src/exports/webhooks.ts
 // and src/exports/recurring.ts for the rules these tables carry.
 import type { Kysely } from 'kysely';
+import { serialId } from './portable.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('webhook_deliveries')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', serialId(db))
     /** The notified resource, e.g. `properties/1/audienceLists/5`; deliveries of one (resource, uri) go in id order. */
     .addColumn('resource', 'text', (c) => c.notNull())
     .addColumn('uri', 'text', (c) => c.notNull())
@@ -37,7 +38,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('recurring_audience_lists')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', serialId(db))
     .addColumn('property_id', 'integer', (c) => c.notNull())
     .addColumn('audience', 'text', (c) => c.notNull())
     .addColumn('audience_display_name', 'text', (c) => c.notNull())
