@@ -3,6 +3,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import type { CatalogDb } from '../catalog/db.ts';
+import { KeyRepository, type StoredKey } from '../catalog/repos/keys.ts';
 import { errors } from '../domain/errors.ts';
 import { nowMicros } from '../domain/time.ts';
 import type { Principal, Role } from './principal.ts';
@@ -17,20 +18,16 @@ function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-export interface KeyInfo {
-  id: number;
-  prefix: string;
-  displayName: string;
-  superuser: boolean;
-  createTime: number;
-  revokeTime: number | null;
-  bindings: { propertyId: number; role: Role }[];
-}
+/** A key as the admin API lists it (never the key text). */
+export type KeyInfo = StoredKey;
 
 export class KeyService {
   private readonly cache = new Map<string, { principal: Principal | null; at: number }>();
+  private readonly repo: KeyRepository;
 
-  constructor(private readonly db: CatalogDb) {}
+  constructor(db: CatalogDb) {
+    this.repo = new KeyRepository(db);
+  }
 
   /** Stores a key (given or generated); returns the key text, which is not kept anywhere. */
   async create(opts: {
@@ -40,87 +37,46 @@ export class KeyService {
     bindings?: { propertyId: number; role: Role }[];
   }): Promise<{ key: string; id: number }> {
     const key = opts.key ?? generateKey();
-    const id = await this.db.transaction().execute(async (tx) => {
-      const row = await tx
-        .insertInto('api_keys')
-        .values({
-          key_hash: hashKey(key),
-          key_prefix: key.slice(0, KEY_PREFIX.length + 4),
-          display_name: opts.displayName ?? '',
-          superuser: opts.superuser ? 1 : 0,
-          create_time: Number(nowMicros()),
-          revoke_time: null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      for (const b of opts.bindings ?? []) {
-        await tx
-          .insertInto('api_key_bindings')
-          .values({ key_id: row.id, property_id: b.propertyId, role: b.role })
-          .execute();
-      }
-      return row.id;
-    });
+    const id = await this.repo.insert(
+      {
+        hash: hashKey(key),
+        prefix: key.slice(0, KEY_PREFIX.length + 4),
+        displayName: opts.displayName ?? '',
+        superuser: opts.superuser ?? false,
+        createTime: Number(nowMicros()),
+      },
+      opts.bindings ?? [],
+    );
     this.cache.clear();
     return { key, id };
   }
 
   async hasAnyKey(): Promise<boolean> {
-    const row = await this.db.selectFrom('api_keys').select('id').limit(1).executeTakeFirst();
-    return row !== undefined;
+    return this.repo.any();
   }
 
   async authenticate(key: string): Promise<Principal | null> {
     const hash = hashKey(key);
     const hit = this.cache.get(hash);
     if (hit && Date.now() - hit.at < 5_000) return hit.principal;
-    const row = await this.db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('key_hash', '=', hash)
-      .where('revoke_time', 'is', null)
-      .executeTakeFirst();
-    let principal: Principal | null = null;
-    if (row) {
-      const bindings = await this.db
-        .selectFrom('api_key_bindings')
-        .select(['property_id', 'role'])
-        .where('key_id', '=', row.id)
-        .execute();
-      principal = {
-        keyId: row.id,
-        superuser: row.superuser === 1,
-        roles: new Map(bindings.map((b) => [b.property_id, b.role])),
-      };
-    }
+    const row = await this.repo.findActiveByHash(hash);
+    const principal: Principal | null = row
+      ? {
+          keyId: row.id,
+          superuser: row.superuser,
+          roles: new Map(row.bindings.map((b) => [b.propertyId, b.role])),
+        }
+      : null;
     this.cache.set(hash, { principal, at: Date.now() });
     return principal;
   }
 
   async list(): Promise<KeyInfo[]> {
-    const keys = await this.db.selectFrom('api_keys').selectAll().orderBy('id').execute();
-    const bindings = await this.db.selectFrom('api_key_bindings').selectAll().execute();
-    return keys.map((k) => ({
-      id: k.id,
-      prefix: k.key_prefix,
-      displayName: k.display_name,
-      superuser: k.superuser === 1,
-      createTime: k.create_time,
-      revokeTime: k.revoke_time,
-      bindings: bindings
-        .filter((b) => b.key_id === k.id)
-        .map((b) => ({ propertyId: b.property_id, role: b.role })),
-    }));
+    return this.repo.list();
   }
 
   async revoke(id: number): Promise<void> {
-    const res = await this.db
-      .updateTable('api_keys')
-      .set({ revoke_time: Number(nowMicros()) })
-      .where('id', '=', id)
-      .where('revoke_time', 'is', null)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0)
+    if (!(await this.repo.revoke(id, Number(nowMicros()))))
       throw errors.notFound(`API key ${id} not found or already revoked.`);
     this.cache.clear();
   }
