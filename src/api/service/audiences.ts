@@ -3,7 +3,7 @@
 // and stored as proto3 JSON.
 
 import type { CatalogDb } from '../../catalog/db.ts';
-import type { AudiencesTable } from '../../catalog/schema.ts';
+import { AudienceRepository, type AudienceRow } from '../../catalog/repos/audiences.ts';
 import type { AudienceDefinition } from '../../domain/audience.ts';
 import { ApiError, errors } from '../../domain/errors.ts';
 import { parseName, parseProperty } from '../../domain/names.ts';
@@ -18,8 +18,6 @@ import {
 } from '../../audience/validate.ts';
 import { pageOf, parsePage, type PageRequest } from './paging.ts';
 import { requireProperty } from './properties.ts';
-
-type AudienceRow = Omit<AudiencesTable, 'id' | 'archived'> & { id: number; archived: number };
 
 export interface StoredAudience {
   name: string;
@@ -63,40 +61,30 @@ function audienceJson(row: AudienceRow) {
 }
 
 export class AudienceService {
-  constructor(private readonly db: CatalogDb) {}
+  private readonly repo: AudienceRepository;
+
+  constructor(private readonly db: CatalogDb) {
+    this.repo = new AudienceRepository(db);
+  }
 
   /** Gives a new property its built-in audiences (idempotent). */
   async ensureBuiltins(propertyId: number): Promise<void> {
-    const have = await this.db
-      .selectFrom('audiences')
-      .select('builtin')
-      .where('property_id', '=', propertyId)
-      .where('builtin', 'is not', null)
-      .execute();
+    const have = await this.repo.builtinKeys(propertyId);
     const now = Number(nowMicros());
     for (const b of BUILTIN_AUDIENCES) {
-      if (have.some((h) => h.builtin === b.key)) continue;
-      await this.db
-        .insertInto('audiences')
-        .values({
-          property_id: propertyId,
-          display_name: b.definition.displayName,
-          definition: serialize(b.definition),
-          builtin: b.key,
-          create_time: now,
-        })
-        .execute();
+      if (have.includes(b.key)) continue;
+      await this.repo.insert({
+        propertyId,
+        displayName: b.definition.displayName,
+        definition: serialize(b.definition),
+        builtin: b.key,
+        createTime: now,
+      });
     }
   }
 
   private async active(propertyId: number, exceptId?: number): Promise<AudienceDefinition[]> {
-    let q = this.db
-      .selectFrom('audiences')
-      .selectAll()
-      .where('property_id', '=', propertyId)
-      .where('archived', '=', 0);
-    if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
-    return (await q.execute()).map((r) => toStored(r).definition);
+    return (await this.repo.listActive(propertyId, exceptId)).map((r) => toStored(r).definition);
   }
 
   private async row(
@@ -107,12 +95,7 @@ export class AudienceService {
   ): Promise<AudienceRow> {
     const [propertyId, audienceId] = parseName('audience', name, field);
     requireRole(p, propertyId!, role);
-    const row = await this.db
-      .selectFrom('audiences')
-      .selectAll()
-      .where('id', '=', audienceId!)
-      .where('property_id', '=', propertyId!)
-      .executeTakeFirst();
+    const row = await this.repo.find(propertyId!, audienceId!);
     if (!row) throw errors.notFound(`Audience ${String(name)} not found.`);
     return row;
   }
@@ -123,17 +106,13 @@ export class AudienceService {
     await requireProperty(this.db, propertyId);
     const def = parseAudience(body);
     checkPropertyLimits(def, await this.active(propertyId), 'create');
-    const row = await this.db
-      .insertInto('audiences')
-      .values({
-        property_id: propertyId,
-        display_name: def.displayName,
-        definition: serialize(def),
-        builtin: null,
-        create_time: Number(nowMicros()),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.repo.insert({
+      propertyId,
+      displayName: def.displayName,
+      definition: serialize(def),
+      builtin: null,
+      createTime: Number(nowMicros()),
+    });
     return audienceJson(row);
   }
 
@@ -145,13 +124,7 @@ export class AudienceService {
     const propertyId = parseProperty(parent, 'parent');
     requireRole(p, propertyId, 'viewer');
     await requireProperty(this.db, propertyId);
-    const rows = await this.db
-      .selectFrom('audiences')
-      .selectAll()
-      .where('property_id', '=', propertyId)
-      .where('archived', '=', 0)
-      .orderBy('id')
-      .execute();
+    const rows = await this.repo.listActive(propertyId);
     const page = pageOf(
       rows,
       parsePage(req, { defaultSize: 50, maxSize: 200, binding: `audiences|${parent}` }),
@@ -169,12 +142,7 @@ export class AudienceService {
     if (row.archived === 1) throw errors.failedPrecondition(`${name} is archived and cannot be changed.`);
     const updated = parseAudienceUpdate(toStored(row).definition, body, updateMask);
     checkPropertyLimits(updated, await this.active(row.property_id, row.id), 'update');
-    const saved = await this.db
-      .updateTable('audiences')
-      .set({ display_name: updated.displayName, definition: serialize(updated) })
-      .where('id', '=', row.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const saved = await this.repo.updateDefinition(row.id, updated.displayName, serialize(updated));
     return audienceJson(saved);
   }
 
@@ -182,7 +150,7 @@ export class AudienceService {
     const row = await this.row(p, name, 'name', 'editor');
     if (row.builtin !== null)
       throw errors.failedPrecondition(`${name} is a built-in audience and cannot be archived.`);
-    await this.db.updateTable('audiences').set({ archived: 1 }).where('id', '=', row.id).execute();
+    await this.repo.archive(row.id);
     return {};
   }
 
