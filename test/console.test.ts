@@ -272,7 +272,7 @@ describe('console (Chromium)', () => {
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Download CSV' }).click(),
     ]);
-    const csv = readFileSync((await download.path()), 'utf8');
+    const csv = readFileSync(await download.path(), 'utf8');
     assert.equal(
       csv,
       ['deviceId,userId', ...apiRows.map((r: string[]) => r.join(','))].join('\r\n') + '\r\n',
@@ -345,8 +345,16 @@ describe('console (Chromium)', () => {
       .waitFor();
     assert.equal(await page.locator('[data-testid=latest-events] img').count(), 0);
     await page.getByText('Events per hour, last week').waitFor();
+    // The validator sends the pasted body to /debug/mp/collect and shows its messages.
+    const secretInput = page.getByLabel('API secret');
+    for (let i = 0; i < 100 && (await secretInput.inputValue()) !== p.secret; i++)
+      await page.waitForTimeout(100);
+    assert.equal(await secretInput.inputValue(), p.secret);
     await page.getByRole('button', { name: 'Validate' }).click();
-    await page.getByTestId('validation').waitFor();
+    await page.getByTestId('validation').filter({ hasText: 'No problems' }).waitFor();
+    await page.getByLabel('Measurement Protocol body').fill('{"client_id":"1.2","events":[{"name":"1bad"}]}');
+    await page.getByRole('button', { name: 'Validate' }).click();
+    await page.getByTestId('validation').filter({ hasText: 'NAME_INVALID' }).waitFor();
     await axeCheck('collection');
     await shoot('07-collection');
 

@@ -185,7 +185,7 @@ function Streams({ property, isAdmin }) {
   </div>`;
 }
 
-function Validator({ property }) {
+function Validator({ property, isAdmin }) {
   const [body, setBody] = useState(
     JSON.stringify(
       {
@@ -197,18 +197,27 @@ function Validator({ property }) {
     ),
   );
   const [mid, setMid] = useState('');
+  const [secret, setSecret] = useState('');
   const [result, setResult] = useState(null);
   const [error, setError] = useState(null);
   useEffect(() => {
-    listAll(`/v1beta/${property}/dataStreams`, 'dataStreams').then(
-      (l) => setMid(l[0]?.webStreamData?.measurementId ?? ''),
-      () => {},
-    );
+    (async () => {
+      const streams = await listAll(`/v1beta/${property}/dataStreams`, 'dataStreams');
+      setMid(streams[0]?.webStreamData?.measurementId ?? '');
+      if (streams[0] && isAdmin) {
+        const secrets = await listAll(
+          `/v1beta/${streams[0].name}/measurementProtocolSecrets`,
+          'measurementProtocolSecrets',
+        );
+        setSecret(secrets[0]?.secretValue ?? '');
+      }
+    })().catch(() => {});
   }, [property]);
   const run = async () => {
     setError(null);
     try {
-      const res = await fetch(`/debug/mp/collect?measurement_id=${encodeURIComponent(mid)}`, {
+      const qs = new URLSearchParams({ measurement_id: mid, api_secret: secret });
+      const res = await fetch(`/debug/mp/collect?${qs}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body,
@@ -220,6 +229,7 @@ function Validator({ property }) {
   };
   return html`<div class="validator">
     <div class="field"><label><span>Measurement id</span><input value=${mid} onInput=${(e) => setMid(e.currentTarget.value)} /></label></div>
+    <div class="field"><label><span>API secret</span><input value=${secret} onInput=${(e) => setSecret(e.currentTarget.value)} /></label></div>
     <label for="mp-body">Measurement Protocol body</label>
     <textarea id="mp-body" class="json" spellcheck="false" value=${body} onInput=${(e) => setBody(e.currentTarget.value)}></textarea>
     <${Button} kind="primary" onClick=${run}>Validate</${Button}>
@@ -253,6 +263,6 @@ export function Collection({ property, role }) {
     <h3>Web streams and Measurement Protocol secrets</h3>
     <${Streams} property=${property} isAdmin=${isAdmin} />
     <h3>Validate a Measurement Protocol body</h3>
-    <${Validator} property=${property} />
+    <${Validator} property=${property} isAdmin=${isAdmin} />
   </section>`;
 }

@@ -247,6 +247,7 @@ function App() {
       ${property && screen === 'lists' && html`<${Exports} property=${property} kind="lists" role=${role} />`}
       ${property && screen === 'collection' && html`<${Collection} property=${property} role=${role} />`}
       ${screen === 'keys' && isAdminSomewhere && html`<${Keys} properties=${properties} />`}
+      ${screen === 'keys' && !isAdminSomewhere && html`<p class="notice">Keys are managed with an admin key.</p>`}
     </main>
   </div>`;
 }
