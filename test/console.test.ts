@@ -35,7 +35,7 @@ describe('console (Chromium)', () => {
     mkdirSync(SHOTS, { recursive: true });
     server = await startServer();
     p = await createTestProperty(server);
-    const t0 = Date.now() * 1000 - 3_600_000_000; // an hour ago, µs
+    const t0 = Date.now() * 1000 - 3_000_000_000; // 50 minutes ago, µs
     const ev = (name: string, i: number, params: Record<string, unknown> = {}) => ({
       name,
       timestamp_micros: t0 + i * 60_000_000,
@@ -388,6 +388,61 @@ describe('console (Chromium)', () => {
     assert.equal(await page.getByRole('button', { name: 'Create export' }).isDisabled(), true);
     assert.equal(await page.getByRole('link', { name: 'Keys' }).count(), 0);
     await shoot('09-viewer');
+  });
+
+  test("the console's endpoints: exact sizes, counts, latest events, Google-shaped errors", async () => {
+    const saved = (await api(server, 'GET', `/v1alpha/${p.property}/audiences`)).json.audiences.find(
+      (a: any) => a.displayName === 'Cart starters',
+    );
+    const { name: _n, createTime: _c, adsPersonalizationEnabled: _a, ...def } = saved;
+    const now = await api(server, 'POST', `/audex/v1/${p.property}/audiences:evaluate`, def);
+    assert.equal(now.status, 200, JSON.stringify(now.json));
+    assert.equal(now.json.memberCount, '2');
+    assert.equal(typeof now.json.elapsedMs, 'number');
+    const history = await api(server, 'POST', `/audex/v1/${p.property}/audiences:sizeHistory`, def);
+    assert.equal(history.json.days.length, 30);
+    assert.equal(history.json.days.at(-1).memberCount, '2');
+    assert.equal(history.json.days[0].memberCount, '0'); // the events are 50 minutes old
+    const minutes = await api(server, 'GET', `/audex/v1/${p.property}/eventCounts?granularity=minute`);
+    assert.equal(minutes.json.points.length, 60);
+    // 11 MP events and the imported one, all within the last hour.
+    assert.equal(
+      minutes.json.points.reduce((n: number, pt: any) => n + pt.eventCount, 0),
+      12,
+    );
+    const hours = await api(server, 'GET', `/audex/v1/${p.property}/eventCounts?granularity=hour`);
+    assert.equal(hours.json.points.length, 168);
+    const latest = await api(server, 'GET', `/audex/v1/${p.property}/events:latest?limit=2`);
+    assert.equal(latest.json.events.length, 2);
+    assert.equal(latest.json.events[0].eventName, XSS); // imported last
+
+    const viewerKey = (
+      await api(server, 'POST', '/audex/v1/keys', {
+        displayName: 'v2',
+        bindings: [{ property: p.property, role: 'viewer' }],
+      })
+    ).json.key;
+    const asViewer = await api(server, 'POST', `/audex/v1/${p.property}/audiences:evaluate`, def, viewerKey);
+    assert.equal(asViewer.status, 200);
+    assert.equal(
+      (await api(server, 'GET', `/audex/v1/${p.property}/events:latest`, undefined, viewerKey)).status,
+      403,
+    );
+    const other = await api(server, 'POST', `/audex/v1/properties/999/audiences:evaluate`, def, viewerKey);
+    assert.equal(other.status, 403);
+    assert.equal(
+      (await api(server, 'POST', `/audex/v1/${p.property}/audiences:evaluate`, def, null)).status,
+      401,
+    );
+    const badGranularity = await api(server, 'GET', `/audex/v1/${p.property}/eventCounts?granularity=day`);
+    assert.equal(badGranularity.status, 400);
+    assert.equal(badGranularity.json.error.details[0].fieldViolations[0].field, 'granularity');
+    const notJson = await api(server, 'POST', `/audex/v1/${p.property}/audiences:evaluate`, '{');
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.json.error.status, 'INVALID_ARGUMENT');
+    const whoami = await api(server, 'GET', '/audex/v1/session', undefined, viewerKey);
+    assert.deepEqual(whoami.json.bindings, [{ property: p.property, role: 'viewer' }]);
+    assert.ok(whoami.json.fieldNames.dimensions.length > 0);
   });
 
   test('a server that goes away mid-session gives a clear message', async () => {
