@@ -4,7 +4,7 @@
 // export's rows. Every data route authenticates like the rest of the API; only the page and its
 // assets are public (they hold no data).
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ServerResponse } from 'node:http';
 import { DateTime } from 'luxon';
 import type { CatalogDb } from '../../catalog/db.ts';
-import type { AudienceEngine, SnapshotStore } from '../../storage/contract.ts';
+import type { AudienceEngine, MemberRow, SnapshotStore } from '../../storage/contract.ts';
 import type { DuckDbDatabase } from '../../storage/duckdb/connection.ts';
 import { EVENTS_TABLE } from '../../storage/duckdb/schema.ts';
 import { decodeEventColumn } from '../../storage/duckdb/event-store.ts';
@@ -235,7 +235,7 @@ async function streamRows(
     dims: ExportDimension[];
     total: number;
     filename: string;
-    read: (offset: number, limit: number) => Promise<import('../../storage/contract.ts').MemberRow[]>;
+    read: (offset: number, limit: number) => Promise<MemberRow[]>;
   },
 ): Promise<void> {
   const headers = (type: string) => ({
@@ -275,7 +275,6 @@ async function streamRows(
   try {
     const textFile = join(dir, 'rows.ndjson');
     const parquetFile = join(dir, 'rows.parquet');
-    const { createWriteStream } = await import('node:fs');
     const file = createWriteStream(textFile);
     await writeAll(file, ndjson);
     await new Promise<void>((resolve, reject) => {
