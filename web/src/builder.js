@@ -136,6 +136,7 @@ function Field({ ctx, path, label, type = 'text', options, placeholder, list, tr
   let input;
   if (options) {
     input = html`<select
+      aria-label=${label}
       data-field=${field}
       disabled=${ctx.readOnly}
       aria-invalid=${errs.length > 0 ? 'true' : undefined}
@@ -226,7 +227,12 @@ function DimFilter({ ctx, path, inEvent }) {
     <div class="field">
       <label
         ><span>Filter</span>
-        <select disabled=${ctx.readOnly} value=${kind} onChange=${(e) => setKind(e.currentTarget.value)}>
+        <select
+          aria-label="Filter type"
+          disabled=${ctx.readOnly}
+          value=${kind}
+          onChange=${(e) => setKind(e.currentTarget.value)}
+        >
           ${FILTER_KINDS.map(([k, t]) => html`<option value=${k}>${t}</option>`)}
         </select></label
       >
@@ -369,7 +375,12 @@ function Leaf({ ctx, path }) {
     <div class="field">
       <label
         ><span>Condition</span>
-        <select disabled=${ctx.readOnly} value=${kind} onChange=${(e) => setKind(e.currentTarget.value)}>
+        <select
+          aria-label="Condition"
+          disabled=${ctx.readOnly}
+          value=${kind}
+          onChange=${(e) => setKind(e.currentTarget.value)}
+        >
           <option value="event">Event</option>
           <option value="dim">Dimension or metric</option>
           <option value="not">NOT dimension or metric</option>
@@ -478,6 +489,7 @@ function Clause({ ctx, index }) {
           ><span>Filter kind</span>
           <select
             data-testid="clause-kind"
+            aria-label="Filter kind"
             disabled=${ctx.readOnly}
             value=${isSeq ? 'sequence' : 'simple'}
             onChange=${(e) => toggleKind(e.currentTarget.value === 'sequence')}
