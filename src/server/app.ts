@@ -30,6 +30,7 @@ import { WebhookOutbox } from '../exports/webhooks.ts';
 import { RecurringScheduler } from '../exports/recurring.ts';
 import { nowMicros } from '../domain/time.ts';
 import { AudienceTriggerLogger } from '../audience/triggers/logger.ts';
+import { registerConsoleRoutes } from '../api/rest/console-routes.ts';
 
 export interface AudexApp {
   /** http://host:port of the REST server. */
@@ -149,6 +150,15 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     deviceAttributes: storage.maintenance.stats,
     audienceTriggers: triggerLogger.stats,
   }));
+  // The web console at / and the audex extensions it uses (docs/console.md).
+  registerConsoleRoutes(api, {
+    catalog,
+    db: events.db,
+    engine: members,
+    snapshots,
+    exports: exportService,
+    backfillDays: config.exports.backfillDays,
+  });
   api
     .api('POST', '/audex/v1/keys', async (r) => keyAdmin.create(r.principal, r.body))
     .api('GET', '/audex/v1/keys', async (r) => keyAdmin.list(r.principal))
