@@ -153,8 +153,8 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   // The web console at / and the audex extensions it uses (docs/console.md).
   registerConsoleRoutes(api, {
     catalog,
-    db: events.db,
-    engine: members,
+    events,
+    engine: storage.audiences,
     snapshots,
     exports: exportService,
     backfillDays: config.exports.backfillDays,

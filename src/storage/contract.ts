@@ -18,6 +18,16 @@ export interface EventStore {
 
   countEvents(propertyId: bigint): Promise<number>;
 
+  /** Event counts per time bucket: bucket k holds events with event_timestamp in [k·step, (k+1)·step), from `fromMicros` on. */
+  countEventsByBucket(
+    propertyId: bigint,
+    fromMicros: bigint,
+    stepMicros: bigint,
+  ): Promise<Map<bigint, number>>;
+
+  /** The most recently stored events of a property, newest (highest ingest_seq) first. */
+  latestEvents(propertyId: bigint, limit: number): Promise<StoredEvent[]>;
+
   /**
    * Bulk load from a file the engine can read directly (BigQuery-export-shaped rows), for import.
    * Returns how many rows were stored.

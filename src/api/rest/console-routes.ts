@@ -13,11 +13,8 @@ import { pipeline } from 'node:stream/promises';
 import type { ServerResponse } from 'node:http';
 import { DateTime } from 'luxon';
 import type { CatalogDb } from '../../catalog/db.ts';
-import type { AudienceEngine, MemberRow, SnapshotStore } from '../../storage/contract.ts';
-import type { DuckDbDatabase } from '../../storage/duckdb/connection.ts';
-import { EVENTS_TABLE } from '../../storage/duckdb/schema.ts';
-import { decodeEventColumn } from '../../storage/duckdb/event-store.ts';
-import { ndjsonToParquet } from '../../storage/duckdb/parquet-file.ts';
+import type { AudienceEngine, EventStore, MemberRow, SnapshotStore } from '../../storage/contract.ts';
+import { ndjsonToParquet } from '../../storage/index.ts';
 import { parseAudience } from '../../audience/validate.ts';
 import { registeredFieldNames } from '../../audience/fields.ts';
 import type { AudienceDefinition } from '../../domain/audience.ts';
@@ -34,7 +31,7 @@ import { consoleAssets } from './console-assets.ts';
 
 export interface ConsoleDeps {
   catalog: CatalogDb;
-  db: DuckDbDatabase;
+  events: EventStore;
   engine: AudienceEngine;
   snapshots: SnapshotStore;
   exports: ExportService;
@@ -142,14 +139,7 @@ export function registerConsoleRoutes(api: RestApi, deps: ConsoleDeps): void {
     const buckets = granularity === 'minute' ? 60 : 168;
     const lastStart = (nowMicros() / stepMicros) * stepMicros;
     const from = lastStart - stepMicros * BigInt(buckets - 1);
-    const rows = await deps.db
-      .reader()
-      .all(
-        `SELECT event_timestamp // $3 AS bucket, count(*) AS n FROM ${EVENTS_TABLE} ` +
-          `WHERE property_id = $1 AND event_timestamp >= $2 GROUP BY bucket`,
-        [BigInt(propertyId), from, stepMicros],
-      );
-    const byBucket = new Map(rows.map((row) => [BigInt(row.bucket as bigint), Number(row.n)]));
+    const byBucket = await deps.events.countEventsByBucket(BigInt(propertyId), from, stepMicros);
     const points = [];
     for (let i = 0; i < buckets; i++) {
       const start = from + stepMicros * BigInt(i);
@@ -166,24 +156,18 @@ export function registerConsoleRoutes(api: RestApi, deps: ConsoleDeps): void {
     const limit = Number(r.query.get('limit') ?? '50');
     if (!Number.isInteger(limit) || limit < 1 || limit > 500)
       throw errors.invalidField('limit', 'must be an integer from 1 to 500.');
-    const rows = await deps.db
-      .reader()
-      .all(
-        `SELECT event_name, event_timestamp, received_at, source, stream_id, user_pseudo_id, user_id, event_params ` +
-          `FROM ${EVENTS_TABLE} WHERE property_id = $1 ORDER BY ingest_seq DESC LIMIT $2`,
-        [BigInt(propertyId), BigInt(limit)],
-      );
+    const latest = await deps.events.latestEvents(BigInt(propertyId), limit);
     return {
-      events: rows.map((row) =>
+      events: latest.map((e) =>
         jsonSafe({
-          eventName: row.event_name,
-          eventTime: microsToRfc3339(BigInt(row.event_timestamp as bigint)),
-          receivedTime: microsToRfc3339(BigInt(row.received_at as bigint)),
-          source: row.source,
-          streamId: row.stream_id,
-          userPseudoId: row.user_pseudo_id,
-          userId: row.user_id,
-          eventParams: decodeEventColumn('event_params', 'JSON', row.event_params),
+          eventName: e.event_name,
+          eventTime: microsToRfc3339(e.event_timestamp),
+          receivedTime: microsToRfc3339(e.received_at),
+          source: e.source,
+          streamId: e.stream_id,
+          userPseudoId: e.user_pseudo_id,
+          userId: e.user_id,
+          eventParams: e.event_params,
         }),
       ),
     };

@@ -235,6 +235,31 @@ export class DuckDbEventStore implements EventStore {
     return Number(rows[0]?.n ?? 0);
   }
 
+  async countEventsByBucket(
+    propertyId: bigint,
+    fromMicros: bigint,
+    stepMicros: bigint,
+  ): Promise<Map<bigint, number>> {
+    const rows = await this.db
+      .reader()
+      .all(
+        `SELECT event_timestamp // $3 AS bucket, count(*) AS n FROM ${EVENTS_TABLE} ` +
+          `WHERE property_id = $1 AND event_timestamp >= $2 GROUP BY bucket`,
+        [propertyId, fromMicros, stepMicros],
+      );
+    return new Map(rows.map((row) => [BigInt(row.bucket as bigint), Number(row.n)]));
+  }
+
+  async latestEvents(propertyId: bigint, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.db
+      .reader()
+      .all(
+        `SELECT ${SELECT_COLUMNS} FROM ${EVENTS_TABLE} WHERE property_id = $1 ORDER BY ingest_seq DESC LIMIT $2`,
+        [propertyId, BigInt(Math.max(0, Math.floor(limit)))],
+      );
+    return rows.map(toStoredEvent);
+  }
+
   async importFile(
     propertyId: bigint,
     path: string,
