@@ -16,6 +16,8 @@ import { AudienceService } from '../api/service/audiences.ts';
 import { jsonLogger } from './logger.ts';
 import { DuckDbEventStore } from '../storage/duckdb/event-store.ts';
 import { DuckDbAudienceEngine } from '../storage/duckdb/members.ts';
+import { DuckDbExecutor } from '../storage/duckdb/executor.ts';
+import { DuckDbTriggerProgress } from '../storage/duckdb/trigger-progress.ts';
 import { IngestBuffer } from '../ingest/buffer.ts';
 import { Sessionizer } from '../ingest/sessionizer.ts';
 import { registerCollectRoutes } from '../api/rest/collect-routes.ts';
@@ -116,7 +118,8 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   // Stores the events of audiences' eventTriggers through the ingest buffer (see the module).
   const triggerLogger = new AudienceTriggerLogger({
     catalog,
-    db: events.db,
+    executor: new DuckDbExecutor(events.db),
+    progress: new DuckDbTriggerProgress(events.db),
     submit: (batch) => ingest.submit(batch),
     backfillDays: config.exports.backfillDays === 'all' ? null : config.exports.backfillDays,
     intervalMs: config.triggers.intervalMs,

@@ -34,14 +34,12 @@
 // so qualifications whose events arrived before the change do not emit. A cleared trigger forgets
 // the audience.
 
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { CatalogDb } from '../../catalog/db.ts';
 import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience.ts';
-import { EVENT_COLUMNS, emptyEventContext, type NewEvent, type StoredEvent } from '../../domain/event.ts';
-import type { DuckDbDatabase } from '../../storage/duckdb/connection.ts';
-import { forEachUserHistory } from '../../storage/duckdb/members.ts';
+import { emptyEventContext, type NewEvent, type StoredEvent } from '../../domain/event.ts';
 import { RepeatingTask } from '../../domain/repeating-task.ts';
-import { EVENTS_TABLE } from '../../storage/duckdb/schema.ts';
+import type { QueryExecutor, TriggerAudienceState, TriggerProgressStore } from '../../storage/contract.ts';
+import { forEachUserHistory } from '../evaluate/members.ts';
 import {
   compileAudience,
   evaluateUser,
@@ -50,10 +48,9 @@ import {
   type TriggerEvent,
 } from '../reference/evaluate.ts';
 import { parseAudience } from '../validate.ts';
+import { PassQueries } from './pass-queries.ts';
 
 export const TRIGGER_SOURCE = 'audience_trigger';
-const PROGRESS_TABLE = 'audience_trigger_progress';
-const AUDIENCES_TABLE = 'audience_trigger_audiences';
 /** Clock and commit slack when deciding whether an audience was created since the previous pass. */
 const NEW_AUDIENCE_SLACK_MICROS = 60_000_000n;
 /** Trigger events per ingest-buffer submission. */
@@ -66,7 +63,10 @@ export interface TriggerLoggerLog {
 
 export interface TriggerLoggerOptions {
   catalog: CatalogDb;
-  db: DuckDbDatabase;
+  /** Runs the pass's queries on the event engine. */
+  executor: QueryExecutor;
+  /** The watermark and per-audience trigger state, kept by the event engine. */
+  progress: TriggerProgressStore;
   /** The durable append path (IngestBuffer.submit): resolves once the events are committed. */
   submit: (events: NewEvent[]) => Promise<bigint[]>;
   /** As for exports: days of history before createTime that count; null = all. */
@@ -85,15 +85,14 @@ export interface TriggerAudience {
   createTimeMicros: bigint;
 }
 
-interface AudienceState {
-  key: string;
-  /** null: every qualification at or after createTime; else only qualifying events with ingest_seq > fromSeq. */
-  fromSeq: bigint | null;
-}
+type AudienceState = TriggerAudienceState;
 
 export interface PassStats {
   audiences: number;
+  /** Users with a new (non-trigger) event in the pass. */
   users: number;
+  /** (audience, user) histories folded: the gate of SQL-plan audiences leaves the others out. */
+  folded: number;
   stored: number;
   watermark: bigint;
 }
@@ -168,8 +167,6 @@ export function triggerEventsToStore(input: {
   return out;
 }
 
-const SELECT_COLUMNS = EVENT_COLUMNS.map(([n]) => n).join(', ');
-
 export class AudienceTriggerLogger {
   private readonly now: () => bigint;
   private readonly loop: RepeatingTask;
@@ -204,16 +201,7 @@ export class AudienceTriggerLogger {
    * at the current high-water mark: history is not replayed.
    */
   async init(): Promise<void> {
-    const w = this.opts.db.writer;
-    await w.run(`CREATE TABLE IF NOT EXISTS ${PROGRESS_TABLE} (watermark BIGINT NOT NULL, last_pass BIGINT)`);
-    await w.run(
-      `CREATE TABLE IF NOT EXISTS ${AUDIENCES_TABLE} (audience_id BIGINT NOT NULL, trigger_key VARCHAR NOT NULL, from_seq BIGINT)`,
-    );
-    await w.run(
-      `INSERT INTO ${PROGRESS_TABLE} SELECT (SELECT coalesce(max(ingest_seq), 0) FROM ${EVENTS_TABLE}), $1
-       WHERE NOT EXISTS (SELECT 1 FROM ${PROGRESS_TABLE})`,
-      [this.now()],
-    );
+    await this.opts.progress.init(this.now());
   }
 
   /** Runs a pass now and then every intervalMs until stop(). */
@@ -275,7 +263,7 @@ export class AudienceTriggerLogger {
     }
     if (!sameState(this.state, next)) await this.saveState(next);
 
-    const stats: PassStats = { audiences: audiences.length, users: 0, stored: 0, watermark: W };
+    const stats: PassStats = { audiences: audiences.length, users: 0, folded: 0, stored: 0, watermark: W };
     if (H <= W) return stats;
     const byProperty = new Map<number, TriggerAudience[]>();
     for (const a of audiences) {
@@ -286,13 +274,11 @@ export class AudienceTriggerLogger {
     for (const [propertyId, list] of byProperty) {
       const r = await this.processProperty(propertyId, list, next, W, H);
       stats.users += r.users;
+      stats.folded += r.folded;
       stats.stored += r.stored;
     }
     // Only after every trigger of (W, H] is durable (see the header).
-    await this.opts.db.writer.run(`UPDATE ${PROGRESS_TABLE} SET watermark = $1, last_pass = $2`, [
-      H,
-      passStart,
-    ]);
+    await this.opts.progress.saveWatermark(H, passStart);
     this.watermark = H;
     stats.watermark = H;
     if (stats.stored > 0)
@@ -306,7 +292,7 @@ export class AudienceTriggerLogger {
     state: Map<number, AudienceState>,
     W: bigint,
     H: bigint,
-  ): Promise<{ users: number; stored: number }> {
+  ): Promise<{ users: number; folded: number; stored: number }> {
     const property = await this.opts.catalog
       .selectFrom('properties')
       .select('time_zone')
@@ -339,45 +325,58 @@ export class AudienceTriggerLogger {
         });
       }
     }
-    if (plans.length === 0) return { users: 0, stored: 0 };
+    if (plans.length === 0) return { users: 0, folded: 0, stored: 0 };
     // Events before every audience's window cannot change a trigger.
     const starts = plans.map((p) => windowStartMicros(p.config));
     const lower = starts.some((s) => s === null)
       ? null
       : starts.reduce((m, s) => (s! < m! ? s : m), starts[0]!);
-    const params: DuckDBValue[] = [BigInt(propertyId), W, H];
-    let windowSql = '';
-    if (lower !== null) {
-      params.push(lower);
-      windowSql = ' AND event_timestamp >= $4';
-    }
-    // The affected users' histories up to H, plus every trigger event already stored for them.
-    const sql = `SELECT ${SELECT_COLUMNS} FROM ${EVENTS_TABLE}
-      WHERE property_id = $1 AND (ingest_seq <= $3 OR source = '${TRIGGER_SOURCE}')${windowSql}
-        AND user_pseudo_id IN (SELECT DISTINCT user_pseudo_id FROM ${EVENTS_TABLE}
-          WHERE property_id = $1 AND ingest_seq > $2 AND ingest_seq <= $3
-            AND source <> '${TRIGGER_SOURCE}'${windowSql})
-      ORDER BY user_pseudo_id, event_timestamp, ingest_seq`;
+    const exec = this.opts.executor;
+    const queries = new PassQueries(exec, { propertyId: BigInt(propertyId), after: W, upTo: H, lower });
 
+    const summary = (await exec.rows(queries.summary()))[0];
+    const users = Number(summary?.users ?? 0);
+    if (users === 0) return { users: 0, folded: 0, stored: 0 };
     const receivedAt = this.now();
+    // Triggers depend only on the events, not on `now`; a `now` past every event keeps
+    // slightly-future events (MP allows a minute of clock skew) from being skipped for good.
+    const last = summary?.last_timestamp === null ? null : BigInt(summary?.last_timestamp as bigint);
+    const evalNow = last !== null && last > receivedAt ? last : receivedAt;
+
+    // The pass's users' stored trigger events: each cancels one planned trigger (see the header).
+    const storedTriggers = new Map<string, StoredEvent[]>();
+    await exec.streamEvents(queries.storedTriggers(), (chunk) => {
+      for (const e of chunk) {
+        const list = storedTriggers.get(e.user_pseudo_id);
+        if (list) list.push(e);
+        else storedTriggers.set(e.user_pseudo_id, [e]);
+      }
+    });
+
     const toStore: NewEvent[] = [];
-    let users = 0;
-    const evaluate = (events: StoredEvent[]): void => {
-      users++;
-      const last = events[events.length - 1]!.event_timestamp;
-      // Triggers depend only on the events, not on `now`; a `now` past every event keeps
-      // slightly-future events (MP allows a minute of clock skew) from being skipped for good.
-      const evalNow = last > receivedAt ? last : receivedAt;
-      for (const p of plans) {
+    let folded = 0;
+    for (const p of plans) {
+      const audience = `properties/${propertyId}/audiences/${p.a.audienceId}`;
+      const ctx = { propertyId: BigInt(propertyId), asOfMicros: evalNow, config: p.config, maxIngestSeq: H };
+      let query;
+      try {
+        query = queries.foldEvents(p.a.definition, ctx).query;
+      } catch (err) {
+        this.opts.log.error('audience trigger: cannot compile audience', { audience, error: String(err) });
+        continue;
+      }
+      await forEachUserHistory(exec, query, (events) => {
+        folded++;
         try {
           const r = evaluateUser(p.a.definition, events, evalNow, p.config, p.compiled);
-          if (r.triggers.length === 0) continue;
+          if (r.triggers.length === 0) return;
+          const stored = storedTriggers.get(events[0]!.user_pseudo_id) ?? [];
           toStore.push(
             ...triggerEventsToStore({
               propertyId: BigInt(propertyId),
               audienceId: p.a.audienceId,
               audienceName: p.a.definition.displayName,
-              userEvents: events,
+              userEvents: stored.length === 0 ? events : [...events, ...stored],
               triggers: r.triggers,
               fromSeq: p.fromSeq,
               receivedAt,
@@ -386,24 +385,18 @@ export class AudienceTriggerLogger {
         } catch (err) {
           // One bad (audience, user) must not hold back every later pass.
           this.opts.log.error('audience trigger: evaluation failed', {
-            audience: `properties/${propertyId}/audiences/${p.a.audienceId}`,
+            audience,
             user: events[0]!.user_pseudo_id,
             error: String(err),
           });
         }
-      }
-    };
-    await this.opts.db.reader().exclusive(async (con: DuckDBConnection) => {
-      // Users whose rows are only trigger events have nothing new to evaluate.
-      await forEachUserHistory(con, sql, params, (events) => {
-        if (events.some((x) => x.source !== TRIGGER_SOURCE)) evaluate(events);
       });
-    }, sql);
+    }
 
     for (let i = 0; i < toStore.length; i += SUBMIT_BATCH) {
       await this.opts.submit(toStore.slice(i, i + SUBMIT_BATCH));
     }
-    return { users, stored: toStore.length };
+    return { users, folded, stored: toStore.length };
   }
 
   /** Non-archived audiences with an eventTrigger (one catalog query; definitions parsed only for those). */
@@ -435,50 +428,21 @@ export class AudienceTriggerLogger {
 
   private async load(): Promise<void> {
     if (this.loaded) return;
-    const reader = this.opts.db.reader();
-    const progress = await reader.all(`SELECT watermark, last_pass FROM ${PROGRESS_TABLE}`);
-    const row = progress[0];
-    if (!row) throw new Error('audience trigger progress is missing (init() not run)');
-    this.watermark = BigInt(row.watermark as bigint);
-    const persisted = row.last_pass === null ? null : BigInt(row.last_pass as bigint);
+    const { watermark, lastPass, audiences } = await this.opts.progress.load();
+    this.watermark = watermark;
     // An idle pass of this process (no trigger audiences) may be more recent.
-    if (this.lastPass === null || (persisted !== null && persisted > this.lastPass))
-      this.lastPass = persisted;
-    const rows = await reader.all(`SELECT audience_id, trigger_key, from_seq FROM ${AUDIENCES_TABLE}`);
-    this.state = new Map(
-      rows.map((r) => [
-        Number(r.audience_id),
-        {
-          key: r.trigger_key as string,
-          fromSeq: r.from_seq === null ? null : BigInt(r.from_seq as bigint),
-        },
-      ]),
-    );
+    if (this.lastPass === null || (lastPass !== null && lastPass > this.lastPass)) this.lastPass = lastPass;
+    this.state = audiences;
     this.loaded = true;
   }
 
   private async saveState(next: Map<number, AudienceState>): Promise<void> {
-    await this.opts.db.writer.exclusive(async (con) => {
-      await con.run('BEGIN TRANSACTION');
-      try {
-        await con.run(`DELETE FROM ${AUDIENCES_TABLE}`);
-        for (const [id, s] of next) {
-          await con.run(`INSERT INTO ${AUDIENCES_TABLE} VALUES ($1, $2, $3)`, [BigInt(id), s.key, s.fromSeq]);
-        }
-        await con.run('COMMIT');
-      } catch (err) {
-        await con.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    }, `UPDATE ${AUDIENCES_TABLE}`);
+    await this.opts.progress.saveAudiences(next);
     this.state = next;
   }
 
   private async highWaterMark(): Promise<bigint> {
-    const rows = await this.opts.db
-      .reader()
-      .all(`SELECT coalesce(max(ingest_seq), 0) AS m FROM ${EVENTS_TABLE}`);
-    return BigInt(rows[0]?.m as bigint | number);
+    return this.opts.progress.highWaterMark();
   }
 }
 
