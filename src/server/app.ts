@@ -20,6 +20,7 @@ import { DuckDbExecutor } from '../storage/duckdb/executor.ts';
 import { DuckDbTriggerProgress } from '../storage/duckdb/trigger-progress.ts';
 import { IngestBuffer } from '../ingest/buffer.ts';
 import { Sessionizer } from '../ingest/sessionizer.ts';
+import { SessionContext } from '../ingest/session-context.ts';
 import { registerCollectRoutes } from '../api/rest/collect-routes.ts';
 import { EventReadService } from '../api/service/events.ts';
 import { registerImportRoutes } from '../api/rest/import-routes.ts';
@@ -144,7 +145,13 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     return { deliveries: await webhooks.status(list.name as string) };
   });
   const sessionizer = new Sessionizer();
-  const collectStats = registerCollectRoutes(api, { admin, ingest, sessionizer, log });
+  const collectStats = registerCollectRoutes(api, {
+    admin,
+    ingest,
+    sessionizer,
+    sessionContext: new SessionContext(),
+    log,
+  });
   registerImportRoutes(api, { admin, ingest, events, sessionizer, dataDir: config.storage.dataDir });
   const eventReader = new EventReadService(events);
   api.api('GET', '/audex/v1/{parent=properties/*}/events', async (r) =>

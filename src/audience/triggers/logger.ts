@@ -5,27 +5,29 @@
 // Passes. Every `intervalMs` one pass runs (never two at once; after a long pass the pause grows so
 // that passes take at most `maxShare` of the time):
 //  1. read the non-archived audiences with an eventTrigger from the catalog; none → done (no
-//     DuckDB work at all);
+//     engine work at all);
 //  2. H = the latest committed ingest_seq; W = the persisted watermark. ingest_seq is handed out
 //     inside the writer queue, so every event with ingest_seq <= H is committed once H is visible;
 //  3. per property with trigger audiences, the users with a non-trigger event in (W, H] (inside the
-//     widest evaluation window) are evaluated over their whole history up to H with the reference
-//     evaluator, the same fold the hybrid path of src/storage/duckdb/members.ts runs, with the
-//     evaluation config an export would use (createTime, backfill days, property time zone);
+//     widest evaluation window) are the pass's users; every query is restricted to them
+//     (pass-queries.ts). Per audience, the users to fold are all of them (hybrid plan) or those its
+//     gate members query admits (SQL plan); each is folded over its history up to H with the
+//     reference evaluator (src/audience/evaluate/members.ts), with the evaluation config an export
+//     would use (createTime, backfill days, property time zone);
 //  4. the evaluator's triggers that are not stored yet are appended through the ingest buffer
 //     (durable when it resolves), with source 'audience_trigger';
 //  5. only then the watermark moves to H.
 //
 // Idempotency, and why a crash is harmless. Whether a trigger is "stored yet" is decided from the
-// events table itself: the user's stored audience_trigger events (same audience_id param, same
-// event_timestamp) are read by the same query that reads the user's history, and each one cancels
+// events table itself: the pass's users' stored audience_trigger events (same audience_id param,
+// same event_timestamp) are read after H is taken, and each one cancels
 // one planned trigger with that (audience, user, timestamp). The check and the data it guards are
 // the same rows, so there is no second record to get out of step with. A crash before step 4
 // commits leaves W unchanged and the pass is redone; a crash between 4 and 5 redoes the pass too,
 // and the stored triggers cancel the replanned ones. Only one pass runs at a time and nothing else
 // writes audience_trigger events.
 //
-// Changed triggers. Per audience the logger remembers (in DuckDB, next to the watermark) the
+// Changed triggers. Per audience the logger remembers (TriggerProgressStore, next to the watermark) the
 // trigger it last saw and `fromSeq`: triggers are stored only for qualifying events with
 // ingest_seq > fromSeq. An audience created with its trigger since the previous pass gets no
 // bound (every qualification at or after createTime counts); a trigger added or changed later by
@@ -190,8 +192,8 @@ export class AudienceTriggerLogger {
         this.stats.failedPasses++;
         opts.log.error('audience trigger pass failed', { error: String(err) });
       },
-      // A pass re-reads the whole history of every user with new events, on the main thread
-      // beside collection: a long pass is followed by a proportionally longer pause.
+      // A pass folds the whole history of the users it admits, on the main thread beside
+      // collection: a long pass is followed by a proportionally longer pause.
       { maxShare: opts.maxShare ?? 1 },
     );
   }
