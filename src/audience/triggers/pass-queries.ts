@@ -14,7 +14,7 @@
 // now, and is a member of the gate unless t is older than now − 540 days. Those users are added by
 // a second condition. Users outside the gate cannot have a trigger: they are not folded.
 
-import type { AudienceDefinition } from '../../domain/audience.ts';
+import type { AudienceDefinition, FilterExpression, FilterScope } from '../../domain/audience.ts';
 import { EVENT_COLUMNS } from '../../domain/event.ts';
 import { planAudience, type CompiledQuery, type QueryContext } from '../compile/index.ts';
 import { ident, join, param, sql, type Fragment, type Param } from '../compile/sql.ts';
@@ -101,13 +101,56 @@ export class PassQueries {
   }
 }
 
-/** The gate of an audience on the SQL plan (see the header), or null when it has none. */
+/**
+ * The gate of an audience on the SQL plan (see the header), or null when it has none. The gate is
+ * sound only when every INCLUDE clause, once true, stays true. The planner's SQL plan implies it
+ * today; the check below states it on its own (conservatively), so that a planner that takes
+ * dynamic constructs onto the SQL plan makes those audiences fold every user, never lose triggers.
+ */
 export function gateAudience(def: AudienceDefinition): AudienceDefinition | null {
-  if (planAudience(def) !== 'sql') return null;
+  if (planAudience(def) !== 'sql' || !includesHoldForGood(def)) return null;
   const gate: AudienceDefinition = {
     ...def,
     membershipDurationDays: LIMITS.maxMembershipDurationDays,
     filterClauses: def.filterClauses.filter((c) => c.clauseType === 'INCLUDE'),
   };
   return gate.filterClauses.length > 0 && planAudience(gate) === 'sql' ? gate : null;
+}
+
+const ACROSS: FilterScope = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
+
+/**
+ * Every INCLUDE clause is static (docs/audiences.md §2.4): no N-day period, no dynamic leaf across
+ * sessions, event counts only as "more than". Sequences complete once and stay complete.
+ */
+function includesHoldForGood(def: AudienceDefinition): boolean {
+  return def.filterClauses.every((c) => {
+    if (c.clauseType !== 'INCLUDE') return true;
+    if (c.simpleFilter) return holdsForGood(c.simpleFilter.filterExpression, c.simpleFilter.scope, false);
+    return (c.sequenceFilter?.sequenceSteps ?? []).every((st) =>
+      holdsForGood(st.filterExpression, st.scope, false),
+    );
+  });
+}
+
+function holdsForGood(e: FilterExpression, scope: FilterScope, negated: boolean): boolean {
+  const groups = e.andGroup?.filterExpressions ?? e.orGroup?.filterExpressions;
+  if (groups) return groups.every((x) => holdsForGood(x, scope, negated));
+  if (e.notExpression) return holdsForGood(e.notExpression, scope, !negated);
+  const leaf = e.dimensionOrMetricFilter;
+  if (leaf) return leaf.inAnyNDayPeriod === undefined && (scope !== ACROSS || leaf.atAnyPointInTime);
+  const params = e.eventFilter?.eventParameterFilterExpression;
+  if (!params) return e.eventFilter !== undefined;
+  // Parameter leaves are judged on the event itself; an event count must only grow into truth.
+  const countOk = (x: FilterExpression, neg: boolean): boolean => {
+    const inner = x.andGroup?.filterExpressions ?? x.orGroup?.filterExpressions;
+    if (inner) return inner.every((y) => countOk(y, neg));
+    if (x.notExpression) return countOk(x.notExpression, !neg);
+    const l = x.dimensionOrMetricFilter;
+    if (!l || l.fieldName !== 'eventCount') return true;
+    return (
+      !neg && !negated && l.inAnyNDayPeriod === undefined && l.numericFilter?.operation === 'GREATER_THAN'
+    );
+  };
+  return countOk(params, false);
 }
