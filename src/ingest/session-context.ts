@@ -135,5 +135,10 @@ function hasAny(e: NewEvent, fields: FieldGroup): boolean {
 /** The group's values of `e`, unless a later event of the session already recorded its own. */
 function record(e: NewEvent, fields: FieldGroup, seen: Seen | null): Seen {
   if (seen && seen.at > e.event_timestamp) return seen;
+  // Most events of a session repeat its values (every gtag.js hit): no new array for those.
+  if (seen && fields.every((f, i) => e[f] === seen.values[i])) {
+    seen.at = e.event_timestamp;
+    return seen;
+  }
   return { values: fields.map((f) => e[f]), at: e.event_timestamp };
 }
