@@ -34,17 +34,10 @@ export default tseslint.config(
   },
   // The storage seam (src/storage/index.ts): outside src/storage/ and src/catalog/, production code
   // reaches an engine only through openStorage() and the contract, never a driver or a backend
-  // folder. Tests and benches of one backend's internals may import it. The exception list is
-  // what still crosses the seam: the audience trigger logger (issue 11, item 2 empties it).
+  // folder. Tests and benches of one backend's internals may import it.
   {
     files: ['src/**/*.ts'],
-    ignores: [
-      'src/storage/**',
-      'src/catalog/**',
-      '**/*.test.ts',
-      // Exceptions, to be emptied:
-      'src/audience/triggers/logger.ts',
-    ],
+    ignores: ['src/storage/**', 'src/catalog/**', '**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -6,12 +6,16 @@
 // Bodies are built before the run (bench/mp-requests.ts; 4,096 client ids by default), so the
 // load generator only copies buffers; more clients (e.g. 1000000) exercise the sessionizer's LRU
 // of 100,000 users, at one string replace per request in the load generator.
-// AUDEX_BENCH_TRIGGER=1 first creates spec example E12 (an audience with an eventTrigger), so the
-// trigger logger evaluates the users with new events every 5 s during the run.
+// AUDEX_BENCH_TRIGGER=1 first creates spec example E12 (an audience with an eventTrigger, on the
+// hybrid plan), so the trigger logger evaluates the users with new events every 5 s during the run.
+// AUDEX_BENCH_TRIGGER=sql creates a SQL-plan trigger audience instead, "Purchasers" (E1): none of the
+// bench's users purchases, the usual case of a trigger audience with few members among the active
+// users. AUDEX_BENCH_TRIGGER=sql-members: a SQL-plan one that every active user belongs to (added
+// to cart), the worst case of the trigger pass's gate (docs/audiences.md §2.7).
 // AUDEX_CPU_PROFILE_DIR=<dir> writes a CPU profile of the server's main thread there (bench/cpu-profile.mjs; summarize with bench/profile-summary.mjs).
 import { join } from 'node:path';
 import { api, removeDir, startServer } from '../test/helpers/server.ts';
-import { E12 } from '../src/audience/fixtures/examples.ts';
+import { E1, E12 } from '../src/audience/fixtures/examples.ts';
 import { createTestProperty } from '../test/helpers/property.ts';
 import { POOL, postLoad } from './mp-requests.ts';
 
@@ -24,9 +28,33 @@ const server = await startServer(
   profileDir ? { env: { NODE_OPTIONS: `--import ${join(import.meta.dirname, 'cpu-profile.mjs')}` } } : {},
 );
 const p = await createTestProperty(server);
-if (process.env.AUDEX_BENCH_TRIGGER === '1') {
-  const r = await api(server, 'POST', `/v1alpha/${p.property}/audiences`, E12);
-  if (r.status !== 200) throw new Error(`E12: ${JSON.stringify(r.json)}`);
+const joined = { eventName: 'audience_joined_bench', logCondition: 'AUDIENCE_JOINED' };
+const cartUsers = {
+  ...E1,
+  displayName: 'Cart users',
+  eventTrigger: joined,
+  filterClauses: [
+    {
+      clauseType: 'INCLUDE',
+      simpleFilter: {
+        scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+        filterExpression: {
+          andGroup: {
+            filterExpressions: [
+              { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'add_to_cart' } }] } },
+            ],
+          },
+        },
+      },
+    },
+  ],
+};
+const triggerAudience = { '1': E12, sql: { ...E1, eventTrigger: joined }, 'sql-members': cartUsers }[
+  process.env.AUDEX_BENCH_TRIGGER ?? ''
+];
+if (triggerAudience) {
+  const r = await api(server, 'POST', `/v1alpha/${p.property}/audiences`, triggerAudience);
+  if (r.status !== 200) throw new Error(`trigger audience: ${JSON.stringify(r.json)}`);
 }
 
 const { result, wall, serverCpu, selfCpu } = await postLoad(
@@ -44,6 +72,7 @@ await server.stop();
 removeDir(server.dataDir);
 
 const ok = result['2xx'];
+if (triggerAudience) console.log(`audience triggers: ${JSON.stringify(stored.audienceTriggers)}`);
 console.log(
   `connections=${connections} clients=${clients} duration=${seconds}s requests=${result.requests.total} 2xx=${ok} non2xx=${result.non2xx} errors=${result.errors}`,
 );

@@ -7,11 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCatalog, type CatalogDb } from '../src/catalog/db.ts';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
+import { DuckDbExecutor } from '../src/storage/duckdb/executor.ts';
+import { DuckDbTriggerProgress } from '../src/storage/duckdb/trigger-progress.ts';
 import { baseEvent } from './helpers/event-fixtures.ts';
 import type { NewEvent, StoredEvent } from '../src/domain/event.ts';
 import type { TriggerEvent } from '../src/audience/reference/evaluate.ts';
 import { AudienceTriggerLogger, triggerEventsToStore } from '../src/audience/triggers/logger.ts';
-import { E12 } from '../src/audience/fixtures/examples.ts';
+import { E1, E12, E4 } from '../src/audience/fixtures/examples.ts';
+import { planAudience } from '../src/audience/compile/index.ts';
+import { evaluateUser } from '../src/audience/reference/evaluate.ts';
+import type { AudienceDefinition } from '../src/domain/audience.ts';
+import { parseAudience } from '../src/audience/validate.ts';
 
 const MIN = 60_000_000n;
 const T0 = 1_780_000_000_000_000n; // the audience's createTime
@@ -123,7 +129,8 @@ describe('AudienceTriggerLogger on DuckDB', () => {
   const logger = (submit?: (events: NewEvent[]) => Promise<bigint[]>) =>
     new AudienceTriggerLogger({
       catalog,
-      db: store.db,
+      executor: new DuckDbExecutor(store.db),
+      progress: new DuckDbTriggerProgress(store.db),
       submit: submit ?? ((events) => store.append(events)),
       backfillDays: 30,
       intervalMs: 1_000_000,
@@ -247,5 +254,153 @@ describe('AudienceTriggerLogger on DuckDB', () => {
       (await triggers()).map((e) => e.user_pseudo_id),
       ['u2'],
     );
+  });
+
+  // --- incremental passes (docs/audiences.md §2.7 "Cost") ------------------------------------
+
+  const renewPurchasers = {
+    ...E1,
+    displayName: 'Purchasers (renewals)',
+    eventTrigger: { eventName: 'purchaser_renewed', logCondition: 'AUDIENCE_MEMBERSHIP_RENEWED' },
+  };
+  const cartJoined = {
+    ...E4,
+    eventTrigger: { eventName: 'cart_joined', logCondition: 'AUDIENCE_JOINED' },
+  };
+  const event = (user: string, name: string, at: bigint): NewEvent =>
+    baseEvent({ event_name: name, user_pseudo_id: user, event_timestamp: at, ga_session_id: 1n });
+  /** The triggers the reference evaluator gives over each user's whole stored history. */
+  const expectedTriggers = async (def: unknown, createTime: bigint, now: bigint) => {
+    const audience: AudienceDefinition = parseAudience(def);
+    const byUser = new Map<string, StoredEvent[]>();
+    for (const e of await store.readEvents(1n)) {
+      if (e.source === 'audience_trigger') continue;
+      byUser.set(e.user_pseudo_id, [...(byUser.get(e.user_pseudo_id) ?? []), e]);
+    }
+    const config = {
+      createTimeMicros: createTime,
+      backfillDays: 30,
+      timeZone: 'UTC',
+      ignoreEventNamesForAdjacency: [],
+    };
+    return [...byUser.values()]
+      .flatMap((events) => evaluateUser(audience, events, now, config).triggers)
+      .map((t) => [t.userPseudoId, t.timestamp])
+      .sort((a, b) => String(a).localeCompare(String(b)));
+  };
+  const storedTriggers = async (name: string) =>
+    (await triggers())
+      .filter((e) => e.event_name === name)
+      .map((e) => [e.user_pseudo_id, e.event_timestamp])
+      .sort((a, b) => String(a).localeCompare(String(b)));
+
+  test('the audiences under test: two on the SQL plan, one on the hybrid plan', () => {
+    assert.equal(planAudience(parseAudience(renewPurchasers)), 'sql');
+    assert.equal(planAudience(parseAudience(cartJoined)), 'sql');
+    assert.equal(planAudience(parseAudience(E12)), 'hybrid');
+  });
+
+  test('SQL plan: a pass reads only users with new events and folds only the gate’s members', async () => {
+    clock = T0;
+    const l = logger();
+    await l.init();
+    await l.runPass(); // idle: remembers the pass time
+    await addAudience(renewPurchasers, T0);
+    await store.append([
+      purchase('u1', T0 + MIN, 10),
+      event('u2', 'page_view', T0 + MIN),
+      event('u3', 'page_view', T0 + MIN),
+    ]);
+    clock = T0 + 2n * MIN;
+    let r = await l.runPass();
+    // Three users with new events; only the purchaser u1 is a member of the gate, so only u1 is folded.
+    assert.deepEqual([r?.users, r?.folded, r?.stored], [3, 1, 1]);
+
+    // Only u2 and u1 have new events: u3 is not read at all; u2 (no purchase) is gated out.
+    await store.append([event('u2', 'page_view', T0 + 3n * MIN), purchase('u1', T0 + 3n * MIN, 5)]);
+    clock = T0 + 4n * MIN;
+    r = await l.runPass();
+    assert.deepEqual([r?.users, r?.folded, r?.stored], [2, 1, 1]);
+
+    // u2 purchases: now folded, renewal at its purchase's time.
+    await store.append([purchase('u2', T0 + 5n * MIN, 1)]);
+    clock = T0 + 6n * MIN;
+    r = await l.runPass();
+    assert.deepEqual([r?.users, r?.folded, r?.stored], [1, 1, 1]);
+    assert.deepEqual(
+      await storedTriggers('purchaser_renewed'),
+      await expectedTriggers(renewPurchasers, T0, clock),
+    );
+    assert.deepEqual(await storedTriggers('purchaser_renewed'), [
+      ['u1', T0 + MIN],
+      ['u1', T0 + 3n * MIN],
+      ['u2', T0 + 5n * MIN],
+    ]);
+
+    // Idempotent: nothing new, nothing read; a new event of a member adds nothing twice.
+    assert.deepEqual([(await l.runPass())?.users, (await l.runPass())?.stored], [0, 0]);
+    await store.append([event('u1', 'page_view', T0 + 7n * MIN)]);
+    r = await l.runPass();
+    assert.deepEqual([r?.users, r?.folded, r?.stored], [1, 1, 0]);
+  });
+
+  test('SQL plan with a permanent exclusion: a join followed by the exclusion in one pass still emits', async () => {
+    clock = T0;
+    const l = logger();
+    await l.init();
+    await l.runPass();
+    await addAudience(cartJoined, T0);
+    await store.append([
+      event('u1', 'add_to_cart', T0 + MIN),
+      event('u1', 'purchase', T0 + 2n * MIN), // excluded for good from here on
+      event('u2', 'add_to_cart', T0 + MIN),
+      event('u3', 'purchase', T0 + MIN),
+    ]);
+    clock = T0 + 3n * MIN;
+    const r = await l.runPass();
+    // u3 never added to cart: outside the gate. u1 is no member now, but joined at its add_to_cart.
+    assert.deepEqual([r?.users, r?.folded, r?.stored], [3, 2, 2]);
+    assert.deepEqual(await storedTriggers('cart_joined'), [
+      ['u1', T0 + MIN],
+      ['u2', T0 + MIN],
+    ]);
+    assert.deepEqual(await storedTriggers('cart_joined'), await expectedTriggers(cartJoined, T0, clock));
+  });
+
+  test('restart: a new logger continues from the stored watermark and replays nothing twice', async () => {
+    clock = T0;
+    const first = logger(async (events) => {
+      await store.append(events);
+      throw new Error('crash after the append');
+    });
+    await first.init();
+    await first.runPass();
+    await addAudience(renewPurchasers, T0);
+    await addAudience(E12, T0);
+    await store.append([purchase('u1', T0 + MIN, 150), purchase('u2', T0 + MIN, 20)]);
+    clock = T0 + 2n * MIN;
+    await assert.rejects(first.runPass(), /crash after the append/);
+    const afterCrash = (await triggers()).length;
+    assert.ok(afterCrash >= 1);
+
+    const second = logger();
+    await second.init();
+    let r = await second.runPass(); // replays (W, H]: what the crash stored cancels the replan
+    assert.equal(r?.users, 2);
+    assert.equal((await triggers()).length, 3); // two renewals, one join of E12 (u1)
+    await store.append([purchase('u2', T0 + 3n * MIN, 200), event('u3', 'page_view', T0 + 3n * MIN)]);
+    clock = T0 + 4n * MIN;
+    r = await second.runPass();
+    // u2 and u3 are new; E12 (hybrid) folds both, the purchasers' gate admits u2 only.
+    assert.deepEqual([r?.users, r?.folded, r?.stored], [2, 3, 2]);
+
+    const third = logger();
+    await third.init();
+    assert.equal((await third.runPass())?.users, 0);
+    assert.deepEqual(
+      await storedTriggers('purchaser_renewed'),
+      await expectedTriggers(renewPurchasers, T0, clock),
+    );
+    assert.deepEqual(await storedTriggers('became_high_value'), await expectedTriggers(E12, T0, clock));
   });
 });

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, removeDir, startServer, type RunningServer } from './helpers/server.ts';
 import { createTestProperty, sendMp, storedEvents, type TestProperty } from './helpers/property.ts';
+import { createExportAndWait } from './helpers/exports.ts';
 
 /** A gtag.js hit (GET /g/collect); 2xx whatever happens. */
 async function sendGtag(
@@ -418,6 +419,76 @@ describe('Measurement Protocol', () => {
         },
       ],
     });
+  });
+
+  test('an MP event with the session_id of a gtag session takes its device: a mobile purchaser', async () => {
+    const iphone =
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1';
+    // Two phones browse (gtag.js, sessions 1700000101 and 1700000102), then a server sends each
+    // one's purchase over MP: m1's with its session_id, m2's without.
+    for (const [cid, sid] of [
+      ['m1', '1700000101'],
+      ['m2', '1700000102'],
+    ]) {
+      const qs = new URLSearchParams({ v: '2', tid: p.measurementId, cid: cid!, sid: sid!, en: 'page_view' });
+      const res = await fetch(`${server.url}/g/collect?${qs}`, { headers: { 'user-agent': iphone } });
+      await res.arrayBuffer();
+      assert.equal(res.status, 204);
+    }
+    for (const [cid, params] of [
+      ['m1', { session_id: '1700000101', value: 20, currency: 'EUR' }],
+      ['m2', { value: 20, currency: 'EUR' }],
+    ] as const) {
+      const r = await sendMp(server, p, { client_id: cid, events: [{ name: 'purchase', params }] });
+      assert.equal(r.status, 204);
+    }
+    const purchase = async (user: string) =>
+      (await storedEvents(server, p, user)).find((e) => e.event_name === 'purchase');
+    const m1 = await purchase('m1');
+    assert.equal(m1.device_category, 'mobile');
+    assert.equal(m1.device_operating_system, 'iOS');
+    assert.equal((await purchase('m2')).device_category, null);
+
+    // "Mobile purchasers": a purchase, and the device category at the latest event is mobile.
+    const audience = await api(server, 'POST', `/v1alpha/${p.property}/audiences`, {
+      displayName: 'Mobile purchasers',
+      description: 'x',
+      membershipDurationDays: 30,
+      filterClauses: [
+        {
+          clauseType: 'INCLUDE',
+          simpleFilter: {
+            scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+            filterExpression: {
+              andGroup: {
+                filterExpressions: [
+                  { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'purchase' } }] } },
+                  {
+                    orGroup: {
+                      filterExpressions: [
+                        {
+                          dimensionOrMetricFilter: {
+                            fieldName: 'deviceCategory',
+                            stringFilter: { matchType: 'EXACT', value: 'mobile' },
+                          },
+                        },
+                      ],
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        },
+      ],
+    });
+    assert.equal(audience.status, 200, JSON.stringify(audience.json));
+    const exp = await createExportAndWait(server, p.property, audience.json.name, ['deviceId']);
+    const rows = (await api(server, 'POST', `/v1beta/${exp.name}:query`, {})).json.audienceRows ?? [];
+    assert.deepEqual(
+      rows.map((r: any) => r.dimensionValues[0].value),
+      ['m1'],
+    );
   });
 });
 

@@ -18,6 +18,7 @@ import { openStorage } from '../storage/index.ts';
 import type { EventStore } from '../storage/contract.ts';
 import { IngestBuffer } from '../ingest/buffer.ts';
 import { Sessionizer } from '../ingest/sessionizer.ts';
+import { SessionContext } from '../ingest/session-context.ts';
 import { registerCollectRoutes } from '../api/rest/collect-routes.ts';
 import { EventReadService } from '../api/service/events.ts';
 import { registerImportRoutes } from '../api/rest/import-routes.ts';
@@ -113,7 +114,8 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   // Stores the events of audiences' eventTriggers through the ingest buffer (see the module).
   const triggerLogger = new AudienceTriggerLogger({
     catalog,
-    db: storage.triggerDb,
+    executor: storage.executor,
+    progress: storage.triggerProgress,
     submit: (batch) => ingest.submit(batch),
     backfillDays: config.exports.backfillDays === 'all' ? null : config.exports.backfillDays,
     intervalMs: config.triggers.intervalMs,
@@ -138,7 +140,13 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     return { deliveries: await webhooks.status(list.name as string) };
   });
   const sessionizer = new Sessionizer();
-  const collectStats = registerCollectRoutes(api, { admin, ingest, sessionizer, log });
+  const collectStats = registerCollectRoutes(api, {
+    admin,
+    ingest,
+    sessionizer,
+    sessionContext: new SessionContext(),
+    log,
+  });
   registerImportRoutes(api, { admin, ingest, events, sessionizer, dataDir: config.storage.dataDir });
   const eventReader = new EventReadService(events);
   api.api('GET', '/audex/v1/{parent=properties/*}/events', async (r) =>

@@ -5,6 +5,7 @@
 import type { AudienceDefinition, EvaluationConfig } from '../domain/audience.ts';
 import type { NewEvent, StoredEvent } from '../domain/event.ts';
 import type { RawJson } from '../domain/raw-json.ts';
+import type { CompiledQuery, SqlDialect } from '../audience/compile/index.ts';
 
 export interface EventStore {
   /**
@@ -91,6 +92,61 @@ export interface AudienceEngine {
   membersQuery?(req: MembershipRequest): { sql: string; parameters: readonly unknown[] } | null;
 }
 
+/**
+ * What the audience layer (src/audience/evaluate/) needs from an engine to evaluate audiences:
+ * run the compiler's SQL (written in `dialect`) and read rows back. The plan choice and the
+ * per-user fold live above it, so every backend shares them.
+ */
+export interface QueryExecutor {
+  /** The compiler dialect the engine speaks. */
+  readonly dialect: SqlDialect;
+  /**
+   * The events table's qualified name (schema, table), which a CTE called `events` does not
+   * shadow (DuckDB: main.events): a caller restricts a compiled query, which reads `events`, to a
+   * subset of the rows by defining `WITH events AS (SELECT * FROM <schema>.<table> WHERE …)`
+   * around it.
+   */
+  readonly qualifiedEventsTable: readonly [schema: string, table: string];
+  /** Runs one statement; rows as objects keyed by column name (BIGINT as bigint, JSON as text). */
+  rows(query: CompiledQuery): Promise<Record<string, unknown>[]>;
+  /** Runs one statement and returns its first column (e.g. a members query's user ids), as rows does. */
+  firstColumn(query: CompiledQuery): Promise<unknown[]>;
+  /**
+   * Streams a statement that selects every event column, chunk by chunk, decoded into events in
+   * query order. `onChunk` runs before the next chunk is fetched.
+   */
+  streamEvents(query: CompiledQuery, onChunk: (events: StoredEvent[]) => void): Promise<void>;
+}
+
+/** One audience's trigger, as the trigger logger last saw it (docs/audiences.md §2.7). */
+export interface TriggerAudienceState {
+  /** The trigger's event name and log condition, as one comparable key. */
+  key: string;
+  /** null: every qualification at or after createTime; else only qualifying events with ingest_seq > fromSeq. */
+  fromSeq: bigint | null;
+}
+
+/** The trigger logger's persisted progress, kept by the engine next to the events it guards. */
+export interface TriggerProgressStore {
+  /**
+   * Creates the progress records if missing. On a data folder that never ran the logger the
+   * watermark starts at the current high-water mark (history is not replayed).
+   */
+  init(nowMicros: bigint): Promise<void>;
+  /** The watermark W, the time of the last active pass, and each audience's trigger state. */
+  load(): Promise<{
+    watermark: bigint;
+    lastPass: bigint | null;
+    audiences: Map<number, TriggerAudienceState>;
+  }>;
+  /** Replaces every audience's trigger state at once. */
+  saveAudiences(next: ReadonlyMap<number, TriggerAudienceState>): Promise<void>;
+  /** Moves the watermark (after the pass's trigger events are durable). */
+  saveWatermark(watermark: bigint, lastPass: bigint): Promise<void>;
+  /** The latest committed ingest_seq of the event store (0 when empty). */
+  highWaterMark(): Promise<bigint>;
+}
+
 export interface SnapshotStore {
   /**
    * Computes the members as of asOf and stores them, with their export attributes as of asOf,
@@ -155,6 +211,8 @@ export interface Storage {
   audiences: AudienceEngine;
   snapshots: SnapshotStore;
   maintenance: StorageMaintenance;
+  executor: QueryExecutor;
+  triggerProgress: TriggerProgressStore;
   /** Stops nothing else: the server stops `maintenance` and drains ingest before it calls this. */
   close(): Promise<void>;
 }

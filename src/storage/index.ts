@@ -5,7 +5,6 @@
 // Backends load lazily, so a driver is only loaded when its backend is chosen.
 
 import type { Storage, StorageOptions } from './contract.ts';
-import type { DuckDbStorage } from './duckdb/index.ts';
 
 const BACKENDS = {
   duckdb: async (options: StorageOptions) => (await import('./duckdb/index.ts')).open(options),
@@ -17,13 +16,7 @@ export type BackendName = keyof typeof BACKENDS;
 export const BACKEND_NAMES = Object.keys(BACKENDS) as [BackendName, ...BackendName[]];
 
 /** What openStorage returns: the contract's objects. */
-export interface OpenedStorage extends Storage {
-  /**
-   * DuckDB's database, for the audience trigger logger only, which still reads DuckDB directly
-   * until it goes through the contract (issue 11, item 2, branch `triggers`, removes this).
-   */
-  triggerDb: DuckDbStorage['triggerDb'];
-}
+export type OpenedStorage = Storage;
 
 export async function openStorage(name: BackendName, options: StorageOptions): Promise<OpenedStorage> {
   const open = BACKENDS[name];

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminService } from '../service/admin.ts';
 import type { IngestBuffer } from '../../ingest/buffer.ts';
 import type { Sessionizer } from '../../ingest/sessionizer.ts';
+import type { SessionContext } from '../../ingest/session-context.ts';
 import {
   validateMeasurement,
   validateMeasurementBody,
@@ -135,7 +136,14 @@ function noContent(res: ServerResponse): void {
 
 export function registerCollectRoutes(
   api: RestApi,
-  deps: { admin: AdminService; ingest: IngestBuffer; sessionizer: Sessionizer; log: Logger },
+  deps: {
+    admin: AdminService;
+    ingest: IngestBuffer;
+    sessionizer: Sessionizer;
+    /** MP events of a known session take its device and geography (src/ingest/session-context.ts). */
+    sessionContext: SessionContext;
+    log: Logger;
+  },
 ): CollectStats {
   const streams = new StreamCache(deps.admin);
   const stats: CollectStats = { requests: 0, eventsStored: 0, requestsDropped: {} };
@@ -155,6 +163,8 @@ export function registerCollectRoutes(
       nowMicros: nowMicros(),
     });
     for (const e of events) e.source = source;
+    // Before the sessionizer: only session ids that the client sent count.
+    deps.sessionContext.apply(events, source === 'mp');
     deps.sessionizer.assign(events);
     try {
       await deps.ingest.submit(events);

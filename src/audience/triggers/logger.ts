@@ -5,27 +5,29 @@
 // Passes. Every `intervalMs` one pass runs (never two at once; after a long pass the pause grows so
 // that passes take at most `maxShare` of the time):
 //  1. read the non-archived audiences with an eventTrigger from the catalog; none → done (no
-//     DuckDB work at all);
+//     engine work at all);
 //  2. H = the latest committed ingest_seq; W = the persisted watermark. ingest_seq is handed out
 //     inside the writer queue, so every event with ingest_seq <= H is committed once H is visible;
 //  3. per property with trigger audiences, the users with a non-trigger event in (W, H] (inside the
-//     widest evaluation window) are evaluated over their whole history up to H with the reference
-//     evaluator, the same fold the hybrid path of src/storage/duckdb/members.ts runs, with the
-//     evaluation config an export would use (createTime, backfill days, property time zone);
+//     widest evaluation window) are the pass's users; every query is restricted to them
+//     (pass-queries.ts). Per audience, the users to fold are all of them (hybrid plan) or those its
+//     gate members query admits (SQL plan); each is folded over its history up to H with the
+//     reference evaluator (src/audience/evaluate/members.ts), with the evaluation config an export
+//     would use (createTime, backfill days, property time zone);
 //  4. the evaluator's triggers that are not stored yet are appended through the ingest buffer
 //     (durable when it resolves), with source 'audience_trigger';
 //  5. only then the watermark moves to H.
 //
 // Idempotency, and why a crash is harmless. Whether a trigger is "stored yet" is decided from the
-// events table itself: the user's stored audience_trigger events (same audience_id param, same
-// event_timestamp) are read by the same query that reads the user's history, and each one cancels
+// events table itself: the pass's users' stored audience_trigger events (same audience_id param,
+// same event_timestamp) are read after H is taken, and each one cancels
 // one planned trigger with that (audience, user, timestamp). The check and the data it guards are
 // the same rows, so there is no second record to get out of step with. A crash before step 4
 // commits leaves W unchanged and the pass is redone; a crash between 4 and 5 redoes the pass too,
 // and the stored triggers cancel the replanned ones. Only one pass runs at a time and nothing else
 // writes audience_trigger events.
 //
-// Changed triggers. Per audience the logger remembers (in DuckDB, next to the watermark) the
+// Changed triggers. Per audience the logger remembers (TriggerProgressStore, next to the watermark) the
 // trigger it last saw and `fromSeq`: triggers are stored only for qualifying events with
 // ingest_seq > fromSeq. An audience created with its trigger since the previous pass gets no
 // bound (every qualification at or after createTime counts); a trigger added or changed later by
@@ -34,14 +36,12 @@
 // so qualifications whose events arrived before the change do not emit. A cleared trigger forgets
 // the audience.
 
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { CatalogDb } from '../../catalog/db.ts';
 import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience.ts';
-import { EVENT_COLUMNS, emptyEventContext, type NewEvent, type StoredEvent } from '../../domain/event.ts';
-import type { DuckDbDatabase } from '../../storage/duckdb/connection.ts';
-import { forEachUserHistory } from '../../storage/duckdb/members.ts';
+import { emptyEventContext, type NewEvent, type StoredEvent } from '../../domain/event.ts';
 import { RepeatingTask } from '../../domain/repeating-task.ts';
-import { EVENTS_TABLE } from '../../storage/duckdb/schema.ts';
+import type { QueryExecutor, TriggerAudienceState, TriggerProgressStore } from '../../storage/contract.ts';
+import { forEachUserHistory } from '../evaluate/members.ts';
 import {
   compileAudience,
   evaluateUser,
@@ -50,10 +50,9 @@ import {
   type TriggerEvent,
 } from '../reference/evaluate.ts';
 import { parseAudience } from '../validate.ts';
+import { PassQueries } from './pass-queries.ts';
 
 export const TRIGGER_SOURCE = 'audience_trigger';
-const PROGRESS_TABLE = 'audience_trigger_progress';
-const AUDIENCES_TABLE = 'audience_trigger_audiences';
 /** Clock and commit slack when deciding whether an audience was created since the previous pass. */
 const NEW_AUDIENCE_SLACK_MICROS = 60_000_000n;
 /** Trigger events per ingest-buffer submission. */
@@ -66,7 +65,10 @@ export interface TriggerLoggerLog {
 
 export interface TriggerLoggerOptions {
   catalog: CatalogDb;
-  db: DuckDbDatabase;
+  /** Runs the pass's queries on the event engine. */
+  executor: QueryExecutor;
+  /** The watermark and per-audience trigger state, kept by the event engine. */
+  progress: TriggerProgressStore;
   /** The durable append path (IngestBuffer.submit): resolves once the events are committed. */
   submit: (events: NewEvent[]) => Promise<bigint[]>;
   /** As for exports: days of history before createTime that count; null = all. */
@@ -85,15 +87,14 @@ export interface TriggerAudience {
   createTimeMicros: bigint;
 }
 
-interface AudienceState {
-  key: string;
-  /** null: every qualification at or after createTime; else only qualifying events with ingest_seq > fromSeq. */
-  fromSeq: bigint | null;
-}
+type AudienceState = TriggerAudienceState;
 
 export interface PassStats {
   audiences: number;
+  /** Users with a new (non-trigger) event in the pass. */
   users: number;
+  /** (audience, user) histories folded: the gate of SQL-plan audiences leaves the others out. */
+  folded: number;
   stored: number;
   watermark: bigint;
 }
@@ -168,8 +169,6 @@ export function triggerEventsToStore(input: {
   return out;
 }
 
-const SELECT_COLUMNS = EVENT_COLUMNS.map(([n]) => n).join(', ');
-
 export class AudienceTriggerLogger {
   private readonly now: () => bigint;
   private readonly loop: RepeatingTask;
@@ -193,8 +192,8 @@ export class AudienceTriggerLogger {
         this.stats.failedPasses++;
         opts.log.error('audience trigger pass failed', { error: String(err) });
       },
-      // A pass re-reads the whole history of every user with new events, on the main thread
-      // beside collection: a long pass is followed by a proportionally longer pause.
+      // A pass folds the whole history of the users it admits, on the main thread beside
+      // collection: a long pass is followed by a proportionally longer pause.
       { maxShare: opts.maxShare ?? 1 },
     );
   }
@@ -204,16 +203,7 @@ export class AudienceTriggerLogger {
    * at the current high-water mark: history is not replayed.
    */
   async init(): Promise<void> {
-    const w = this.opts.db.writer;
-    await w.run(`CREATE TABLE IF NOT EXISTS ${PROGRESS_TABLE} (watermark BIGINT NOT NULL, last_pass BIGINT)`);
-    await w.run(
-      `CREATE TABLE IF NOT EXISTS ${AUDIENCES_TABLE} (audience_id BIGINT NOT NULL, trigger_key VARCHAR NOT NULL, from_seq BIGINT)`,
-    );
-    await w.run(
-      `INSERT INTO ${PROGRESS_TABLE} SELECT (SELECT coalesce(max(ingest_seq), 0) FROM ${EVENTS_TABLE}), $1
-       WHERE NOT EXISTS (SELECT 1 FROM ${PROGRESS_TABLE})`,
-      [this.now()],
-    );
+    await this.opts.progress.init(this.now());
   }
 
   /** Runs a pass now and then every intervalMs until stop(). */
@@ -275,7 +265,7 @@ export class AudienceTriggerLogger {
     }
     if (!sameState(this.state, next)) await this.saveState(next);
 
-    const stats: PassStats = { audiences: audiences.length, users: 0, stored: 0, watermark: W };
+    const stats: PassStats = { audiences: audiences.length, users: 0, folded: 0, stored: 0, watermark: W };
     if (H <= W) return stats;
     const byProperty = new Map<number, TriggerAudience[]>();
     for (const a of audiences) {
@@ -286,13 +276,11 @@ export class AudienceTriggerLogger {
     for (const [propertyId, list] of byProperty) {
       const r = await this.processProperty(propertyId, list, next, W, H);
       stats.users += r.users;
+      stats.folded += r.folded;
       stats.stored += r.stored;
     }
     // Only after every trigger of (W, H] is durable (see the header).
-    await this.opts.db.writer.run(`UPDATE ${PROGRESS_TABLE} SET watermark = $1, last_pass = $2`, [
-      H,
-      passStart,
-    ]);
+    await this.opts.progress.saveWatermark(H, passStart);
     this.watermark = H;
     stats.watermark = H;
     if (stats.stored > 0)
@@ -306,7 +294,7 @@ export class AudienceTriggerLogger {
     state: Map<number, AudienceState>,
     W: bigint,
     H: bigint,
-  ): Promise<{ users: number; stored: number }> {
+  ): Promise<{ users: number; folded: number; stored: number }> {
     const property = await this.opts.catalog
       .selectFrom('properties')
       .select('time_zone')
@@ -339,45 +327,58 @@ export class AudienceTriggerLogger {
         });
       }
     }
-    if (plans.length === 0) return { users: 0, stored: 0 };
+    if (plans.length === 0) return { users: 0, folded: 0, stored: 0 };
     // Events before every audience's window cannot change a trigger.
     const starts = plans.map((p) => windowStartMicros(p.config));
     const lower = starts.some((s) => s === null)
       ? null
       : starts.reduce((m, s) => (s! < m! ? s : m), starts[0]!);
-    const params: DuckDBValue[] = [BigInt(propertyId), W, H];
-    let windowSql = '';
-    if (lower !== null) {
-      params.push(lower);
-      windowSql = ' AND event_timestamp >= $4';
-    }
-    // The affected users' histories up to H, plus every trigger event already stored for them.
-    const sql = `SELECT ${SELECT_COLUMNS} FROM ${EVENTS_TABLE}
-      WHERE property_id = $1 AND (ingest_seq <= $3 OR source = '${TRIGGER_SOURCE}')${windowSql}
-        AND user_pseudo_id IN (SELECT DISTINCT user_pseudo_id FROM ${EVENTS_TABLE}
-          WHERE property_id = $1 AND ingest_seq > $2 AND ingest_seq <= $3
-            AND source <> '${TRIGGER_SOURCE}'${windowSql})
-      ORDER BY user_pseudo_id, event_timestamp, ingest_seq`;
+    const exec = this.opts.executor;
+    const queries = new PassQueries(exec, { propertyId: BigInt(propertyId), after: W, upTo: H, lower });
 
+    const summary = (await exec.rows(queries.summary()))[0];
+    const users = Number(summary?.users ?? 0);
+    if (users === 0) return { users: 0, folded: 0, stored: 0 };
     const receivedAt = this.now();
+    // Triggers depend only on the events, not on `now`; a `now` past every event keeps
+    // slightly-future events (MP allows a minute of clock skew) from being skipped for good.
+    const last = summary?.last_timestamp === null ? null : BigInt(summary?.last_timestamp as bigint);
+    const evalNow = last !== null && last > receivedAt ? last : receivedAt;
+
+    // The pass's users' stored trigger events: each cancels one planned trigger (see the header).
+    const storedTriggers = new Map<string, StoredEvent[]>();
+    await exec.streamEvents(queries.storedTriggers(), (chunk) => {
+      for (const e of chunk) {
+        const list = storedTriggers.get(e.user_pseudo_id);
+        if (list) list.push(e);
+        else storedTriggers.set(e.user_pseudo_id, [e]);
+      }
+    });
+
     const toStore: NewEvent[] = [];
-    let users = 0;
-    const evaluate = (events: StoredEvent[]): void => {
-      users++;
-      const last = events[events.length - 1]!.event_timestamp;
-      // Triggers depend only on the events, not on `now`; a `now` past every event keeps
-      // slightly-future events (MP allows a minute of clock skew) from being skipped for good.
-      const evalNow = last > receivedAt ? last : receivedAt;
-      for (const p of plans) {
+    let folded = 0;
+    for (const p of plans) {
+      const audience = `properties/${propertyId}/audiences/${p.a.audienceId}`;
+      const ctx = { propertyId: BigInt(propertyId), asOfMicros: evalNow, config: p.config, maxIngestSeq: H };
+      let query;
+      try {
+        query = queries.foldEvents(p.a.definition, ctx).query;
+      } catch (err) {
+        this.opts.log.error('audience trigger: cannot compile audience', { audience, error: String(err) });
+        continue;
+      }
+      await forEachUserHistory(exec, query, (events) => {
+        folded++;
         try {
           const r = evaluateUser(p.a.definition, events, evalNow, p.config, p.compiled);
-          if (r.triggers.length === 0) continue;
+          if (r.triggers.length === 0) return;
+          const stored = storedTriggers.get(events[0]!.user_pseudo_id) ?? [];
           toStore.push(
             ...triggerEventsToStore({
               propertyId: BigInt(propertyId),
               audienceId: p.a.audienceId,
               audienceName: p.a.definition.displayName,
-              userEvents: events,
+              userEvents: stored.length === 0 ? events : [...events, ...stored],
               triggers: r.triggers,
               fromSeq: p.fromSeq,
               receivedAt,
@@ -386,24 +387,18 @@ export class AudienceTriggerLogger {
         } catch (err) {
           // One bad (audience, user) must not hold back every later pass.
           this.opts.log.error('audience trigger: evaluation failed', {
-            audience: `properties/${propertyId}/audiences/${p.a.audienceId}`,
+            audience,
             user: events[0]!.user_pseudo_id,
             error: String(err),
           });
         }
-      }
-    };
-    await this.opts.db.reader().exclusive(async (con: DuckDBConnection) => {
-      // Users whose rows are only trigger events have nothing new to evaluate.
-      await forEachUserHistory(con, sql, params, (events) => {
-        if (events.some((x) => x.source !== TRIGGER_SOURCE)) evaluate(events);
       });
-    }, sql);
+    }
 
     for (let i = 0; i < toStore.length; i += SUBMIT_BATCH) {
       await this.opts.submit(toStore.slice(i, i + SUBMIT_BATCH));
     }
-    return { users, stored: toStore.length };
+    return { users, folded, stored: toStore.length };
   }
 
   /** Non-archived audiences with an eventTrigger (one catalog query; definitions parsed only for those). */
@@ -435,50 +430,21 @@ export class AudienceTriggerLogger {
 
   private async load(): Promise<void> {
     if (this.loaded) return;
-    const reader = this.opts.db.reader();
-    const progress = await reader.all(`SELECT watermark, last_pass FROM ${PROGRESS_TABLE}`);
-    const row = progress[0];
-    if (!row) throw new Error('audience trigger progress is missing (init() not run)');
-    this.watermark = BigInt(row.watermark as bigint);
-    const persisted = row.last_pass === null ? null : BigInt(row.last_pass as bigint);
+    const { watermark, lastPass, audiences } = await this.opts.progress.load();
+    this.watermark = watermark;
     // An idle pass of this process (no trigger audiences) may be more recent.
-    if (this.lastPass === null || (persisted !== null && persisted > this.lastPass))
-      this.lastPass = persisted;
-    const rows = await reader.all(`SELECT audience_id, trigger_key, from_seq FROM ${AUDIENCES_TABLE}`);
-    this.state = new Map(
-      rows.map((r) => [
-        Number(r.audience_id),
-        {
-          key: r.trigger_key as string,
-          fromSeq: r.from_seq === null ? null : BigInt(r.from_seq as bigint),
-        },
-      ]),
-    );
+    if (this.lastPass === null || (lastPass !== null && lastPass > this.lastPass)) this.lastPass = lastPass;
+    this.state = audiences;
     this.loaded = true;
   }
 
   private async saveState(next: Map<number, AudienceState>): Promise<void> {
-    await this.opts.db.writer.exclusive(async (con) => {
-      await con.run('BEGIN TRANSACTION');
-      try {
-        await con.run(`DELETE FROM ${AUDIENCES_TABLE}`);
-        for (const [id, s] of next) {
-          await con.run(`INSERT INTO ${AUDIENCES_TABLE} VALUES ($1, $2, $3)`, [BigInt(id), s.key, s.fromSeq]);
-        }
-        await con.run('COMMIT');
-      } catch (err) {
-        await con.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    }, `UPDATE ${AUDIENCES_TABLE}`);
+    await this.opts.progress.saveAudiences(next);
     this.state = next;
   }
 
   private async highWaterMark(): Promise<bigint> {
-    const rows = await this.opts.db
-      .reader()
-      .all(`SELECT coalesce(max(ingest_seq), 0) AS m FROM ${EVENTS_TABLE}`);
-    return BigInt(rows[0]?.m as bigint | number);
+    return this.opts.progress.highWaterMark();
   }
 }
 

@@ -240,6 +240,9 @@ class CountingStore implements EventStore {
   }
   readEvents: EventStore['readEvents'] = (p, f) => this.inner.readEvents(p, f);
   countEvents: EventStore['countEvents'] = (p) => this.inner.countEvents(p);
+  countEventsByBucket: EventStore['countEventsByBucket'] = (p, f, s) =>
+    this.inner.countEventsByBucket(p, f, s);
+  latestEvents: EventStore['latestEvents'] = (p, l) => this.inner.latestEvents(p, l);
 }
 
 test('group commit: concurrent submissions share appends; results map back to submitters', async (t) => {

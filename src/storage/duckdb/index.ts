@@ -2,16 +2,15 @@
 // holding the events, the export snapshots and the device-attribute fold.
 
 import type { Storage, StorageOptions } from '../contract.ts';
-import type { DuckDbDatabase } from './connection.ts';
 import { DeviceAttributeIndex } from './device-attributes.ts';
 import { DuckDbEventStore } from './event-store.ts';
 import { DuckDbAudienceEngine } from './members.ts';
 import { DuckDbSnapshotStore } from './snapshots.ts';
+import { DuckDbExecutor } from './executor.ts';
+import { DuckDbTriggerProgress } from './trigger-progress.ts';
 
 export interface DuckDbStorage extends Storage {
   events: DuckDbEventStore;
-  /** See OpenedStorage.triggerDb (src/storage/index.ts). */
-  triggerDb: DuckDbDatabase;
 }
 
 export async function open(options: StorageOptions): Promise<DuckDbStorage> {
@@ -27,7 +26,8 @@ export async function open(options: StorageOptions): Promise<DuckDbStorage> {
     snapshots: new DuckDbSnapshotStore(events.db, audiences),
     // Keeps exports from aggregating every event for their members' attributes (see the module).
     maintenance: new DeviceAttributeIndex(events.db, { log: options.log }),
-    triggerDb: events.db,
+    executor: new DuckDbExecutor(events.db),
+    triggerProgress: new DuckDbTriggerProgress(events.db),
     close: () => events.db.close(),
   };
 }
