@@ -105,14 +105,14 @@ export class UserDeletionService {
       kind,
       subject: hash,
     });
-    this.kick();
+    void this.kick();
     return { deletionRequestTime: microsToRfc3339(requestTime) };
   }
 
   /** Completes every journaled request (those a crash left too). */
   start(): void {
     this.stopped = false;
-    this.kick();
+    void this.kick();
   }
 
   async stop(): Promise<void> {
