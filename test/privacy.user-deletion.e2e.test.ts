@@ -111,11 +111,13 @@ describe('SubmitUserDeletion with the official admin client (REST and gRPC)', ()
     assert.equal(got.json.rowCount, 2);
     // Raw REST (the pre-rendered pages path) with a page past the new end.
     const page = await api(server, 'POST', `/v1beta/${exportName}:query`, { offset: 1, limit: 10 });
-    assert.deepEqual(page.json.audienceRows, [{ dimensionValues: [{ value: 'dev.d' }, { value: 'user-d' }] }]);
+    assert.deepEqual(page.json.audienceRows, [
+      { dimensionValues: [{ value: 'dev.d' }, { value: 'user-d' }] },
+    ]);
     assert.equal(page.json.rowCount, 2);
   });
 
-  test("the CLI download of an existing export no longer holds the users", async () => {
+  test('the CLI download of an existing export no longer holds the users', async () => {
     const out = join(server.dataDir, 'download.csv');
     const r = await runCli(
       ['exports', 'download', exportName, '--format', 'csv', '--out', out, '--page-size', '1'],
@@ -190,7 +192,9 @@ describe('a deletion acknowledged before a SIGKILL is completed after the restar
     const p = await createTestProperty(server);
     await buy(server, p, 'dev.x', 'user-x');
     await buy(server, p, 'dev.y');
-    const e = await createExportAndWait(server, p.property, await purchasers(server, p.property), ['deviceId']);
+    const e = await createExportAndWait(server, p.property, await purchasers(server, p.property), [
+      'deviceId',
+    ]);
     assert.equal(e.rowCount, 2);
     const [ack] = await adminClient(server.port, ADMIN_KEY).submitUserDeletion({
       name: p.property,
