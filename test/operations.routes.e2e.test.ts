@@ -116,7 +116,10 @@ describe('operation names and routes', () => {
     const done = await (await rest.checkCreateAudienceExportProgress(old)).promise();
     assert.equal(done[0].rowCount, 1);
     const grpc = dataGrpcClient(server.grpcPort);
-    const [op] = await grpc.operationsClient.getOperation({ name: old }, grpcCall(ADMIN_KEY));
+    const [op] = await grpc.operationsClient.getOperation(
+      { name: old } as Parameters<typeof grpc.operationsClient.getOperation>[0],
+      grpcCall(ADMIN_KEY),
+    );
     assert.equal(op.done, true);
     assert.equal(op.name, r.json.name);
   });

@@ -13,6 +13,7 @@ import type { KeyService } from '../../auth/keys.ts';
 import { enumName } from '../rest/enums.ts';
 import { pageOf, parsePage, type PageRequest } from './paging.ts';
 import { parsePropertyListFilter } from '../../privacy/list-filter.ts';
+import { requireProperty } from './properties.ts';
 import { restoreProperty, trashExpireTime, trashProperty } from '../../privacy/trash.ts';
 
 export const DEFAULT_ACCOUNT_ID = 1;
@@ -332,6 +333,7 @@ export class AdminService {
   ): Promise<StreamRow> {
     const [propertyId, streamId] = parseName('dataStream', name, field);
     requireRole(p, propertyId!, role);
+    await requireProperty(this.db, propertyId!); // NOT_FOUND in the trash too
     const row = await this.db
       .selectFrom('data_streams')
       .selectAll()
@@ -423,6 +425,7 @@ export class AdminService {
   ): Promise<SecretRow> {
     const [propertyId, streamId, secretId] = parseName('mpSecret', name, field);
     requireRole(p, propertyId!, role);
+    await requireProperty(this.db, propertyId!); // NOT_FOUND in the trash too
     const row = await this.db
       .selectFrom('mp_secrets')
       .selectAll()
