@@ -123,6 +123,51 @@ describe('trashed properties', () => {
   });
 });
 
+describe('data retention settings with the official admin client', () => {
+  let server: RunningServer;
+  let p: TestProperty;
+  before(async () => {
+    server = await startServer();
+    p = await createTestProperty(server);
+  });
+  after(async () => {
+    await server.stop();
+    removeDir(server.dataDir);
+  });
+
+  test('get (v1beta REST), update (v1alpha gRPC), get again; bad values are INVALID_ARGUMENT', async () => {
+    const name = `${p.property}/dataRetentionSettings`;
+    const rest = adminBetaClient(server.port, ADMIN_KEY);
+    const [initial] = await rest.getDataRetentionSettings({ name });
+    assert.equal(initial.eventDataRetention, 'RETENTION_DURATION_UNSPECIFIED');
+    const grpc = adminGrpcClient(server.grpcPort);
+    const [updated] = await grpc.updateDataRetentionSettings(
+      {
+        dataRetentionSettings: {
+          name,
+          eventDataRetention: 'FOURTEEN_MONTHS',
+          userDataRetention: 'TWO_MONTHS',
+          resetUserDataOnNewActivity: false,
+        },
+        updateMask: {
+          paths: ['event_data_retention', 'user_data_retention', 'reset_user_data_on_new_activity'],
+        },
+      },
+      grpcCall(ADMIN_KEY),
+    );
+    assert.equal(updated.eventDataRetention, 'FOURTEEN_MONTHS');
+    const [again] = await rest.getDataRetentionSettings({ name });
+    assert.equal(again.eventDataRetention, 'FOURTEEN_MONTHS');
+    assert.equal(again.userDataRetention, 'TWO_MONTHS');
+    assert.equal(again.resetUserDataOnNewActivity, false);
+    const bad = await api(server, 'PATCH', `/v1beta/${name}?updateMask=userDataRetention`, {
+      userDataRetention: 'FIFTY_MONTHS',
+    });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.error.message, /^data_retention_settings\.user_data_retention: /);
+  });
+});
+
 describe('listProperties requires its filter', () => {
   let server: RunningServer;
   before(async () => {
