@@ -63,7 +63,12 @@ FROM (SELECT i, (${now} - ${span} + (hash(i) % ${span})::BIGINT)::BIGINT AS ts F
         n = await snapshots.materialize(id, {
           propertyId: 1n,
           audience: allUsers,
-          config: { createTimeMicros: now, backfillDays: null, timeZone: 'UTC', ignoreEventNamesForAdjacency: [] },
+          config: {
+            createTimeMicros: now,
+            backfillDays: null,
+            timeZone: 'UTC',
+            ignoreEventNamesForAdjacency: [],
+          },
           asOfMicros: now,
         });
       } else {
@@ -80,7 +85,11 @@ LEFT JOIN device_attributes a USING (device_id) ORDER BY rn`);
     }
     const blocks = async () =>
       Number(
-        (await db.reader().all(`SELECT count(DISTINCT row_group_id)::INTEGER AS n FROM pragma_storage_info('events')`))[0]!.n,
+        (
+          await db
+            .reader()
+            .all(`SELECT count(DISTINCT row_group_id)::INTEGER AS n FROM pragma_storage_info('events')`)
+        )[0]!.n,
       );
     const before = await blocks();
     // Devices spread over the id range: by client id (i not divisible by 3) and by user id.
@@ -101,7 +110,12 @@ LEFT JOIN device_attributes a USING (device_id) ORDER BY rn`);
       const snaps: string[] = [];
       for (const id of ['ae_1', 'ae_2']) {
         t1 = performance.now();
-        const r = await deleteFromSnapshot(db, `export_snapshot_${id}`, ev.devices, c.kind === 'user_id' ? c.value : null);
+        const r = await deleteFromSnapshot(
+          db,
+          `export_snapshot_${id}`,
+          ev.devices,
+          c.kind === 'user_id' ? c.value : null,
+        );
         snaps.push(`${id} -${r?.removed} rows ${(performance.now() - t1).toFixed(0)} ms`);
       }
       console.log(
