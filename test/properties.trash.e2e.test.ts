@@ -46,6 +46,7 @@ describe('trashed properties', () => {
       `/v1beta/${p.property}/audienceExports`,
       `/v1alpha/${p.property}/audienceLists`,
       `/v1beta/${p.property}/dataRetentionSettings`,
+      `/audex/v1/${p.property}/events`,
     ]) {
       const r = await api(server, 'GET', path);
       assert.equal(r.status, 404, `${path}: ${JSON.stringify(r.json)}`);

@@ -167,7 +167,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   const sessionizer = new Sessionizer();
   const collectStats = registerCollectRoutes(api, { admin, ingest, sessionizer, log });
   registerImportRoutes(api, { admin, ingest, events, sessionizer, dataDir: config.storage.dataDir });
-  const eventReader = new EventReadService(events);
+  const eventReader = new EventReadService(events, catalog);
   api.api('GET', '/audex/v1/{parent=properties/*}/events', async (r) =>
     eventReader.list(r.principal, r.params.parent!, r.query),
   );
