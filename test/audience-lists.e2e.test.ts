@@ -66,7 +66,7 @@ describe('v1alpha audience lists with the official AlphaAnalyticsDataClient', ()
         { parent: p.property, audienceList: { audience: purchasers, dimensions } },
         call(),
       );
-      assert.match(operation.name!, /^operations\/audienceList-/);
+      assert.match(operation.name!, /^operations\/properties\/\d+\/operations\/audienceList-/);
       const packed = operation.latestResponse.response!;
       assert.equal(packed.type_url, 'type.googleapis.com/google.analytics.data.v1alpha.AudienceList');
       const created = AudienceList.decode(packed.value as Uint8Array);

@@ -222,7 +222,7 @@ describe('audience exports with the official data client', () => {
     );
     assert.equal(created.status, 200);
     const op = created.json;
-    assert.match(op.name, /^operations\/audienceExport-/);
+    assert.match(op.name, /^operations\/properties\/\d+\/operations\/audienceExport-/);
     assert.equal(op.done, false);
     assert.deepEqual(op.metadata, {
       '@type': 'type.googleapis.com/google.analytics.data.v1beta.AudienceExportMetadata',

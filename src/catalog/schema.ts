@@ -12,6 +12,8 @@ export interface PropertiesTable {
   industry_category: string;
   create_time: number;
   update_time: number;
+  /** In the trash since (µs); null = live. Migration 006. */
+  delete_time: number | null;
 }
 
 export interface DataStreamsTable {
@@ -148,7 +150,34 @@ export interface RecurringListDaysTable {
   lease_expires: number | null;
 }
 
+/** A property's DataRetentionSettings (migration 006); absent = GA4's defaults. */
+export interface DataRetentionSettingsTable {
+  property_id: number;
+  event_data_retention: string;
+  user_data_retention: string;
+  reset_user_data_on_new_activity: number;
+  update_time: number;
+}
+
+/** The journal of acknowledged SubmitUserDeletion requests (migration 006). */
+export interface UserDeletionsTable {
+  id: Generated<number>;
+  property_id: number;
+  kind: 'user_id' | 'client_id' | 'app_instance_id';
+  /** The id to delete; null once done (only subject_hash stays). */
+  subject: string | null;
+  subject_hash: string;
+  request_time: number;
+  state: 'PENDING' | 'DONE';
+  attempts: Generated<number>;
+  done_time: number | null;
+  events_deleted: number | null;
+  last_error: string | null;
+}
+
 export interface CatalogSchema {
+  data_retention_settings: DataRetentionSettingsTable;
+  user_deletions: UserDeletionsTable;
   audience_exports: AudienceExportsTable;
   export_token_usage: ExportTokenUsageTable;
   audiences: AudiencesTable;

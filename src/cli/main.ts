@@ -8,6 +8,7 @@ import { ApiClientError, AudexClient } from './client.ts';
 import { printTable } from './output.ts';
 import { importFile } from './import.ts';
 import { EXPORTS_USAGE, exportsCommand } from './exports.ts';
+import { RESTORE_USAGE, restorePropertyCommand } from './property-restore.ts';
 import { demoInstructions, prepareDemo } from '../demo/index.ts';
 
 const USAGE = `audex: self-hosted GA4 audiences and audience exports
@@ -20,6 +21,7 @@ Usage:
   audex keys revoke keys/ID
   audex import --property properties/P FILE.ndjson|FILE.parquet [--format ndjson|parquet]
   audex properties list | create --name NAME [--time-zone Europe/Berlin] [--currency EUR]
+${RESTORE_USAGE}
   audex audiences list --property properties/P | create --property properties/P --file AUDIENCE.json
 ${EXPORTS_USAGE}
 Client options (every command but serve): --server URL (AUDEX_SERVER), --key KEY (AUDEX_KEY), --json`;
@@ -168,6 +170,7 @@ async function importCommand(args: string[]): Promise<number> {
 
 async function properties(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'restore') return restorePropertyCommand(rest, client, (m) => new UsageError(m));
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -181,7 +184,7 @@ async function properties(args: string[]): Promise<number> {
   if (sub === 'list') {
     const res = await api.call<{
       properties?: { name: string; displayName: string; timeZone: string; currencyCode: string }[];
-    }>('GET', '/v1beta/properties?pageSize=200');
+    }>('GET', '/v1beta/properties?filter=parent:accounts/1&pageSize=200');
     output(values.json, res, () =>
       printTable(
         ['NAME', 'DISPLAY NAME', 'TIME ZONE', 'CURRENCY'],

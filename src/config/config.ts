@@ -57,6 +57,12 @@ const schema = z.object({
     /** How often the recurring-list scheduler looks for ended days. */
     tickMs: z.coerce.number().int().positive(),
   }),
+  /** Data lifecycle (src/privacy/): retention and trash purge pass interval; test hook. */
+  privacy: z.object({
+    lifecycleIntervalMs: z.coerce.number().int().positive(),
+    /** Test hook: a journaled user deletion waits this long before any work (0 = off). */
+    testUserDeletionDelayMs: z.coerce.number().int().min(0),
+  }),
   /** Audience event triggers (src/audience/triggers/logger.ts). */
   triggers: z.object({
     /** Pause between two passes of the trigger logger. */
@@ -117,6 +123,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       giveUpHours: env.AUDEX_WEBHOOK_GIVE_UP_HOURS ?? '24',
     },
     recurring: { tickMs: env.AUDEX_RECURRING_TICK_MS ?? '60000' },
+    privacy: {
+      lifecycleIntervalMs: env.AUDEX_LIFECYCLE_INTERVAL_MS ?? String(3_600_000),
+      testUserDeletionDelayMs: env.AUDEX_TEST_USER_DELETION_DELAY_MS ?? '0',
+    },
     triggers: {
       intervalMs: env.AUDEX_TRIGGER_INTERVAL_MS ?? '5000',
       maxShare: env.AUDEX_TRIGGER_MAX_SHARE ?? '0.1',

@@ -33,6 +33,11 @@ import { nowMicros } from '../domain/time.ts';
 import { AudienceTriggerLogger } from '../audience/triggers/logger.ts';
 import { registerConsoleRoutes } from '../api/rest/console-routes.ts';
 
+import { UserDeletionService } from '../privacy/user-deletion.ts';
+import { RetentionSettingsService } from '../privacy/retention.ts';
+import { DataLifecycleJob } from '../privacy/lifecycle-job.ts';
+import { registerPrivacyRpcs } from '../api/rpc/privacy-rpcs.ts';
+
 export interface AudexApp {
   /** http://host:port of the REST server. */
   url: string;
@@ -123,6 +128,24 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     log,
   });
   await triggerLogger.init();
+  // Privacy (src/privacy/): user deletions (journaled, resumed at start), retention, trash purge.
+  const userDeletions = new UserDeletionService({
+    catalog,
+    eraser: storage.eraser,
+    triggersSettled: () => triggerLogger.settled(),
+    log,
+    testDelayMs: config.privacy.testUserDeletionDelayMs,
+  });
+  const retention = new RetentionSettingsService(catalog);
+  const lifecycle = new DataLifecycleJob({
+    catalog,
+    eraser: storage.eraser,
+    snapshots,
+    intervalMs: config.privacy.lifecycleIntervalMs,
+    log,
+    onPurged: () => keys.invalidate(),
+    now: () => Number(nowMicros()),
+  });
   const api = new RestApi(keys, log, config.server.maxBodyBytes);
 
   let accepting = false;
@@ -133,6 +156,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   registerAdminRpcs(rpcs, admin, audiences);
   registerExportRpcs(rpcs, exportService);
   registerListRpcs(rpcs, exportService, recurringService);
+  registerPrivacyRpcs(rpcs, userDeletions, retention);
   rpcs.bindRest(api);
   // audex extension: delivery status of an audience list's webhook notifications.
   api.api('GET', '/audex/v1/{name=properties/*/audienceLists/*}/webhookDeliveries', async (r) => {
@@ -148,7 +172,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     log,
   });
   registerImportRoutes(api, { admin, ingest, events, sessionizer, dataDir: config.storage.dataDir });
-  const eventReader = new EventReadService(events);
+  const eventReader = new EventReadService(events, catalog);
   api.api('GET', '/audex/v1/{parent=properties/*}/events', async (r) =>
     eventReader.list(r.principal, r.params.parent!, r.query),
   );
@@ -157,6 +181,8 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     ingest: ingest.stats,
     deviceAttributes: storage.maintenance.stats,
     audienceTriggers: triggerLogger.stats,
+    userDeletions: userDeletions.stats,
+    dataLifecycle: lifecycle.stats,
   }));
   // The web console at / and the audex extensions it uses (docs/console.md).
   registerConsoleRoutes(api, {
@@ -167,6 +193,11 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     exports: exportService,
     backfillDays: config.exports.backfillDays,
   });
+
+  // Operator command (audex properties restore): takes a trashed property out of the trash.
+  api.api('POST', '/audex/v1/{name=properties/*}:restore', async (r) =>
+    admin.restoreProperty(r.principal, r.params.name!),
+  );
   api
     .api('POST', '/audex/v1/keys', async (r) => keyAdmin.create(r.principal, r.body))
     .api('GET', '/audex/v1/keys', async (r) => keyAdmin.list(r.principal))
@@ -191,12 +222,16 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   exportRunner.start();
   recurringScheduler.start();
   triggerLogger.start();
+  userDeletions.start();
+  lifecycle.start();
   log.info('audex listening', { url: `http://${config.server.host}:${port}`, grpcPort });
 
   // The order matters: stop taking requests, then flush what was acknowledged, then close storage.
   const shutdown: ShutdownStep[] = [
     { name: 'http', run: () => closeServer(server) },
     { name: 'grpc', run: () => grpc.close() },
+    { name: 'user deletions', run: () => userDeletions.stop() },
+    { name: 'data lifecycle', run: () => lifecycle.stop() },
     // Before the buffer closes: a pass in flight submits its trigger events through it.
     { name: 'audience triggers', run: () => triggerLogger.stop() },
     { name: 'ingest buffer', run: () => ingest.drain() },

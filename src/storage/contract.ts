@@ -206,6 +206,40 @@ export interface StorageMaintenance {
 }
 
 /** Everything the rest of audex gets from an event engine; src/storage/index.ts opens one. */
+/** Whose events a user deletion removes: a user id (every device that carried it) or one device. */
+export type DeletionSubject = { kind: 'user_id' | 'client_id' | 'app_instance_id'; value: string };
+
+export interface RetentionCut {
+  /** Events with event_timestamp < this are deleted (µs); null = no event cut. */
+  eventsBefore: bigint | null;
+  /** Every event of a device whose newest event is older than this is deleted (µs); null = none. */
+  inactiveBefore: bigint | null;
+}
+
+/** The deletes of the privacy features (src/privacy/): user deletion, retention, trash purge. */
+export interface DataEraser {
+  /** Deletes the user's events in the property; returns the user's device ids and events deleted. */
+  deleteUserEvents(
+    propertyId: bigint,
+    subject: DeletionSubject,
+  ): Promise<{ devices: string[]; events: number }>;
+  /** Removes the devices' folded export attributes. */
+  deleteDeviceAttributes(propertyId: bigint, devices: string[]): Promise<void>;
+  /**
+   * Removes the devices' rows (and `userId`'s, when given) from one snapshot, keeping row numbers
+   * dense, and forgets its pre-rendered pages; null when the snapshot no longer exists.
+   */
+  deleteFromSnapshot(
+    snapshotId: string,
+    devices: string[],
+    userId: string | null,
+  ): Promise<{ removed: number; rows: number } | null>;
+  /** Deletes a property's expired events (and refolds the devices' attributes); returns how many went. */
+  deleteExpiredEvents(propertyId: bigint, cut: RetentionCut): Promise<number>;
+  /** Deletes every event and folded attribute of a property (purge of a trashed property). */
+  deletePropertyEvents(propertyId: bigint): Promise<number>;
+}
+
 export interface Storage {
   events: EventStore;
   audiences: AudienceEngine;
@@ -213,6 +247,7 @@ export interface Storage {
   maintenance: StorageMaintenance;
   executor: QueryExecutor;
   triggerProgress: TriggerProgressStore;
+  eraser: DataEraser;
   /** Stops nothing else: the server stops `maintenance` and drains ingest before it calls this. */
   close(): Promise<void>;
 }

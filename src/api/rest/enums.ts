@@ -4,6 +4,15 @@
 
 import { RawJson } from '../../domain/raw-json.ts';
 
+const RETENTION_DURATION = {
+  RETENTION_DURATION_UNSPECIFIED: 0,
+  TWO_MONTHS: 1,
+  FOURTEEN_MONTHS: 3,
+  TWENTY_SIX_MONTHS: 4,
+  THIRTY_EIGHT_MONTHS: 5,
+  FIFTY_MONTHS: 6,
+};
+
 const ENUMS: Record<string, Record<string, number>> = {
   state: { STATE_UNSPECIFIED: 0, CREATING: 1, ACTIVE: 2, FAILED: 3 },
   clauseType: { AUDIENCE_CLAUSE_TYPE_UNSPECIFIED: 0, INCLUDE: 1, EXCLUDE: 2 },
@@ -41,6 +50,9 @@ const ENUMS: Record<string, Record<string, number>> = {
     PROPERTY_TYPE_ROLLUP: 3,
   },
   serviceLevel: { SERVICE_LEVEL_UNSPECIFIED: 0, GOOGLE_ANALYTICS_STANDARD: 1, GOOGLE_ANALYTICS_360: 2 },
+  // DataRetentionSettings (src/privacy/retention.ts).
+  eventDataRetention: RETENTION_DURATION,
+  userDataRetention: RETENTION_DURATION,
   industryCategory: {
     INDUSTRY_CATEGORY_UNSPECIFIED: 0,
     AUTOMOTIVE: 1,

@@ -14,7 +14,9 @@ export function registerAdminRpcs(reg: RpcRegistry, admin: AdminService, audienc
       .add(s + 'ListAccounts', async (p) => admin.listAccounts(p))
       .add(s + 'CreateProperty', async (p, r) => admin.createProperty(p, r.property))
       .add(s + 'GetProperty', async (p, r) => admin.getProperty(p, r.name))
-      .add(s + 'ListProperties', async (p, r) => admin.listProperties(p, { ...page(r), filter: r.filter }))
+      .add(s + 'ListProperties', async (p, r) =>
+        admin.listProperties(p, { ...page(r), filter: r.filter, showDeleted: r.showDeleted }),
+      )
       .add(s + 'UpdateProperty', async (p, r) =>
         admin.updateProperty(p, r.property?.name, r.property, r.updateMask),
       )

@@ -1,7 +1,10 @@
 // Data API v1beta audience-export RPCs and google.longrunning GetOperation, as transport-free
 // handlers. REST paths come from the protos' google.api.http rules; GetOperation's default rule
-// (`GET /v1/{name=operations/**}`) is what the official REST client polls (an audex extension:
-// Google's service config does not bind it).
+// (`GET /v1/{name=operations/**}`) is what the official Node REST client polls (an audex
+// extension: Google's service config does not bind it). Google's Python clients poll
+// `GET /v1beta/{name=**/operations/*}` (and `/v1alpha/…`): a segment before `operations/` and
+// exactly one after. Operation names `operations/properties/{p}/operations/{id}` fit both routes
+// (ExportService.getOperation), and both are served here.
 
 import type { ExportService } from '../service/exports.ts';
 import type { RpcRegistry } from './registry.ts';
@@ -17,5 +20,9 @@ export function registerExportRpcs(reg: RpcRegistry, exports: ExportService): vo
     .add(s + 'QueryAudienceExport', async (p, r) =>
       exports.query(p, r.name, { offset: r.offset, limit: r.limit }),
     )
-    .add('google.longrunning.Operations.GetOperation', async (p, r) => exports.getOperation(p, r.name));
+    .add('google.longrunning.Operations.GetOperation', async (p, r) => exports.getOperation(p, r.name))
+    .addRest('google.longrunning.Operations.GetOperation', [
+      { method: 'GET', path: '/v1beta/{name=**/operations/*}', body: '' },
+      { method: 'GET', path: '/v1alpha/{name=**/operations/*}', body: '' },
+    ]);
 }

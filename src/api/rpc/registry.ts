@@ -7,7 +7,7 @@
 import type { Principal } from '../../auth/principal.ts';
 import { errors } from '../../domain/errors.ts';
 import type { RestApi } from '../rest/http-server.ts';
-import { adminRoot, dataRoot, rpcMethods, SERVICES, type RpcMethod } from './protos.ts';
+import { adminRoot, dataRoot, rpcMethods, SERVICES, type HttpRule, type RpcMethod } from './protos.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- request messages are checked field by field by the services
 export type RpcRequest = Record<string, any>;
@@ -16,6 +16,8 @@ export type RpcHandler = (principal: Principal, request: RpcRequest) => Promise<
 export class RpcRegistry {
   readonly methods: Map<string, RpcMethod>;
   private readonly handlers = new Map<string, RpcHandler>();
+  /** REST bindings beyond the proto's google.api.http rules (audex extensions), by full name. */
+  private readonly extraRules = new Map<string, HttpRule[]>();
 
   constructor() {
     this.methods = new Map([
@@ -31,6 +33,13 @@ export class RpcRegistry {
     return this;
   }
 
+  /** Adds REST bindings to a method, beside its proto rules (for routes other clients expect). */
+  addRest(fullName: string, rules: HttpRule[]): this {
+    if (!this.methods.has(fullName)) throw new Error(`unknown RPC ${fullName}`);
+    this.extraRules.set(fullName, [...(this.extraRules.get(fullName) ?? []), ...rules]);
+    return this;
+  }
+
   handler(fullName: string): RpcHandler | undefined {
     return this.handlers.get(fullName);
   }
@@ -43,7 +52,7 @@ export class RpcRegistry {
   bindRest(api: RestApi): void {
     for (const [name, handler] of this.handlers) {
       const method = this.methods.get(name)!;
-      for (const rule of method.http) {
+      for (const rule of [...method.http, ...(this.extraRules.get(name) ?? [])]) {
         api.api(rule.method, rule.path, async (r) =>
           handler(r.principal, transcode(rule.body, r.params, r.query, r.body)),
         );

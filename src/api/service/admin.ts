@@ -12,6 +12,9 @@ import { requireRole, requireSuperuser, visibleProperties, type Principal } from
 import type { KeyService } from '../../auth/keys.ts';
 import { enumName } from '../rest/enums.ts';
 import { pageOf, parsePage, type PageRequest } from './paging.ts';
+import { parsePropertyListFilter } from '../../privacy/list-filter.ts';
+import { requireProperty } from './properties.ts';
+import { restoreProperty, trashExpireTime, trashProperty } from '../../privacy/trash.ts';
 
 export const DEFAULT_ACCOUNT_ID = 1;
 const ACCOUNT_CREATE_TIME = 1_704_067_200_000_000; // 2024-01-01: fixed, the account is implicit
@@ -49,6 +52,12 @@ export function propertyJson(p: PropertyRow) {
     currencyCode: p.currency_code,
     serviceLevel: 'GOOGLE_ANALYTICS_STANDARD',
     account: `accounts/${p.account_id}`,
+    ...(p.delete_time !== null
+      ? {
+          deleteTime: microsToRfc3339(p.delete_time),
+          expireTime: microsToRfc3339(trashExpireTime(p.delete_time)),
+        }
+      : {}),
   };
 }
 
@@ -198,7 +207,13 @@ export class AdminService {
   ): Promise<PropertyRow> {
     const id = parseProperty(name, field);
     requireRole(p, id, role);
-    const row = await this.db.selectFrom('properties').selectAll().where('id', '=', id).executeTakeFirst();
+    // A trashed property is gone for every read until it is restored (src/privacy/trash.ts).
+    const row = await this.db
+      .selectFrom('properties')
+      .selectAll()
+      .where('id', '=', id)
+      .where('delete_time', 'is', null)
+      .executeTakeFirst();
     if (!row) throw errors.notFound(`Property properties/${id} not found.`);
     return row;
   }
@@ -208,17 +223,18 @@ export class AdminService {
   }
 
   async listProperties(p: Principal, req: PageRequest & { filter?: unknown; showDeleted?: unknown }) {
-    const filter = typeof req.filter === 'string' ? req.filter.trim() : '';
-    const m = /^(parent|ancestor):\s*accounts\/(\d+)$/.exec(filter);
-    if (filter !== '' && !m)
-      throw errors.invalidField('filter', 'must be of the form "parent:accounts/{id}".');
-    if (m && Number(m[2]) !== DEFAULT_ACCOUNT_ID) return {};
+    const parsed = parsePropertyListFilter(req.filter);
+    const filter = String(req.filter).trim();
+    if (parsed.kind === 'none' || parsed.accountId !== DEFAULT_ACCOUNT_ID) return {};
+    const showDeleted = req.showDeleted === true || req.showDeleted === 'true';
     const visible = visibleProperties(p);
-    let rows = await this.db.selectFrom('properties').selectAll().orderBy('id').execute();
+    let query = this.db.selectFrom('properties').selectAll().orderBy('id');
+    if (!showDeleted) query = query.where('delete_time', 'is', null);
+    let rows = await query.execute();
     if (visible !== 'all') rows = rows.filter((r) => visible.has(r.id));
     const page = pageOf(
       rows,
-      parsePage(req, { defaultSize: 50, maxSize: 200, binding: `properties|${filter}` }),
+      parsePage(req, { defaultSize: 50, maxSize: 200, binding: `properties|${filter}|${showDeleted}` }),
     );
     return {
       properties: page.items.map(propertyJson),
@@ -251,14 +267,33 @@ export class AdminService {
     return propertyJson(updated);
   }
 
-  /** Deletes the property's metadata (streams, secrets, key bindings); its stored events stay. */
+  /**
+   * Moves the property to the trash, as GA4 does: NOT_FOUND to reads, no collection, restorable
+   * by the operator for 35 days, then purged with all its data (src/privacy/trash.ts).
+   */
   async deleteProperty(p: Principal, name: string) {
     const row = await this.property(p, name, 'name', 'admin');
-    await this.db.deleteFrom('properties').where('id', '=', row.id).execute();
-    this.keys.invalidate();
+    const now = Number(nowMicros());
+    if (!(await trashProperty(this.db, row.id, now)))
+      throw errors.notFound(`Property properties/${row.id} not found.`);
     this.collectionChanged();
-    const now = nowMicros();
-    return { ...propertyJson(row), deleteTime: microsToRfc3339(now), expireTime: microsToRfc3339(now) };
+    return propertyJson({ ...row, delete_time: now, update_time: now });
+  }
+
+  /** Operator only: takes a trashed property out of the trash before it expires. */
+  async restoreProperty(p: Principal, name: string) {
+    requireSuperuser(p);
+    const id = parseProperty(name, 'name');
+    const now = Number(nowMicros());
+    if (!(await restoreProperty(this.db, id, now)))
+      throw errors.notFound(`Property properties/${id} is not in the trash (or its 35 days are over).`);
+    this.collectionChanged();
+    const row = await this.db
+      .selectFrom('properties')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    return propertyJson(row);
   }
 
   async createDataStream(p: Principal, parent: string, body: unknown) {
@@ -298,6 +333,7 @@ export class AdminService {
   ): Promise<StreamRow> {
     const [propertyId, streamId] = parseName('dataStream', name, field);
     requireRole(p, propertyId!, role);
+    await requireProperty(this.db, propertyId!); // NOT_FOUND in the trash too
     const row = await this.db
       .selectFrom('data_streams')
       .selectAll()
@@ -389,6 +425,7 @@ export class AdminService {
   ): Promise<SecretRow> {
     const [propertyId, streamId, secretId] = parseName('mpSecret', name, field);
     requireRole(p, propertyId!, role);
+    await requireProperty(this.db, propertyId!); // NOT_FOUND in the trash too
     const row = await this.db
       .selectFrom('mp_secrets')
       .selectAll()
@@ -441,16 +478,20 @@ export class AdminService {
 
   /** For collection: the stream a measurement id belongs to, with its property's time zone. */
   async streamByMeasurementId(measurementId: string) {
-    return this.db
-      .selectFrom('data_streams')
-      .innerJoin('properties', 'properties.id', 'data_streams.property_id')
-      .select([
-        'data_streams.id as streamId',
-        'data_streams.property_id as propertyId',
-        'properties.time_zone as timeZone',
-      ])
-      .where('data_streams.measurement_id', '=', measurementId)
-      .executeTakeFirst();
+    return (
+      this.db
+        .selectFrom('data_streams')
+        .innerJoin('properties', 'properties.id', 'data_streams.property_id')
+        .select([
+          'data_streams.id as streamId',
+          'data_streams.property_id as propertyId',
+          'properties.time_zone as timeZone',
+        ])
+        .where('data_streams.measurement_id', '=', measurementId)
+        // A trashed property's streams are unknown to collection.
+        .where('properties.delete_time', 'is', null)
+        .executeTakeFirst()
+    );
   }
 
   async secretValues(streamId: number): Promise<string[]> {

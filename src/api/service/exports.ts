@@ -513,11 +513,17 @@ export class ExportService {
     return { [spec.queryField]: resourceJson(row), audienceRows, rowCount: total };
   }
 
-  /** google.longrunning.Operations/GetOperation for `operations/{id}` (audex extension). */
+  /**
+   * google.longrunning.Operations/GetOperation (audex extension) for
+   * `operations/properties/{p}/operations/{id}` (operationName) and the older `operations/{id}`,
+   * which operations created before the longer names keep answering to.
+   */
   async getOperation(p: Principal, name: string) {
-    const m = /^operations\/((?:audienceExport|audienceList)-[A-Za-z0-9_-]{1,64})$/.exec(name);
+    const m = parseOperationName(name);
     if (!m) throw errors.notFound(`Operation ${name} not found.`);
     const row = await this.repo.byOperation(m[1]!, this.now());
+    if (row && m.property !== null && m.property !== row.property_id)
+      throw errors.notFound(`Operation ${name} not found.`);
     // Unknown, expired, and other properties' operations all look the same: NOT_FOUND leaks
     // nothing about a property the caller cannot see (the id is random, so it cannot be probed).
     if (!row || !canView(p, row.property_id) || !(await propertyExists(this.db, row.property_id)))
@@ -596,11 +602,28 @@ export function exportJson(row: ExportRow): Record<string, unknown> {
   };
 }
 
+// The name of an export's creation operation: `operations/properties/{p}/operations/{id}`. It
+// begins with `operations/` for the Node REST client's route `GET /v1/{name=operations/**}` and
+// ends with `/operations/{id}` for the Python clients' `GET /v1beta/{name=**/operations/*}`.
+export function operationName(row: Pick<ExportRow, 'property_id' | 'operation_id'>): string {
+  return `operations/properties/${row.property_id}/operations/${row.operation_id}`;
+}
+
+/** [, operation id] and the property the name claims (null for the older `operations/{id}`). */
+function parseOperationName(name: unknown): (string[] & { property: number | null }) | null {
+  if (typeof name !== 'string') return null;
+  const id = '((?:audienceExport|audienceList)-[A-Za-z0-9_-]{1,64})';
+  const long = new RegExp(`^operations/properties/(\\d{1,18})/operations/${id}$`).exec(name);
+  if (long) return Object.assign([long[0], long[2]!], { property: Number(long[1]) });
+  const short = new RegExp(`^operations/${id}$`).exec(name);
+  return short ? Object.assign([short[0], short[1]!], { property: null }) : null;
+}
+
 /** The google.longrunning.Operation of an export's creation. */
 export function operationJson(row: ExportRow): Record<string, unknown> {
   const spec = SPECS[row.kind];
   const base = {
-    name: `operations/${row.operation_id}`,
+    name: operationName(row),
     metadata: { '@type': spec.typeMetadata },
     done: row.state !== 'CREATING',
   };

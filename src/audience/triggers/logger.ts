@@ -215,6 +215,16 @@ export class AudienceTriggerLogger {
     await this.loop.stop();
   }
 
+  /**
+   * Resolves once the pass in flight (if any) has ended, without running one. For user deletion
+   * (src/privacy/user-deletion.ts): a pass that read a user's history before the user's events
+   * were deleted may store trigger events for them afterwards; the deletion waits for it, then
+   * deletes again. Later passes cannot see the deleted events.
+   */
+  async settled(): Promise<void> {
+    await this.passing?.catch(() => undefined);
+  }
+
   /** One pass (serialized with any other caller's). Resolves to null when no audience has a trigger. */
   runPass(): Promise<PassStats | null> {
     const run = async (): Promise<PassStats | null> => {

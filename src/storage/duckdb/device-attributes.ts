@@ -333,3 +333,31 @@ SELECT device_id, user_id, consent, npa, lat FROM (
   GROUP BY device_id))`;
   return { relation, tables: [dirty, fresh], stats: { dirty: dirtyCount, freshDevices } };
 }
+
+/**
+ * Inside the caller's transaction on `con`: recomputes the folded state of the devices listed in
+ * the table `devices` (a device_id column) from their events up to the watermark, after some of
+ * their events were deleted (data retention, src/storage/duckdb/retention.ts). Devices left
+ * without an attribute-carrying event lose their row.
+ */
+export async function refoldDevices(
+  con: DuckDBConnection,
+  propertyId: bigint,
+  devices: string,
+): Promise<void> {
+  const wm = BigInt((await con.runAndReadAll(WATERMARK_SQL)).getRows()[0]?.[0] as bigint);
+  await con.run(
+    `DELETE FROM ${DEVICE_ATTRIBUTES_TABLE} WHERE property_id = $1 AND device_id IN (SELECT device_id FROM ${devices})`,
+    [propertyId],
+  );
+  await con.run(
+    `INSERT INTO ${DEVICE_ATTRIBUTES_TABLE}
+SELECT property_id, user_pseudo_id AS device_id,
+    ${EVENT_AGGREGATES}
+FROM ${EVENTS_TABLE}
+WHERE property_id = $1 AND ingest_seq <= $2 AND ${CARRIES_ATTRIBUTE}
+  AND user_pseudo_id IN (SELECT device_id FROM ${devices})
+GROUP BY property_id, user_pseudo_id`,
+    [propertyId, wm],
+  );
+}

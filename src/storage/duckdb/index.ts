@@ -8,6 +8,7 @@ import { DuckDbAudienceEngine } from './members.ts';
 import { DuckDbSnapshotStore } from './snapshots.ts';
 import { DuckDbExecutor } from './executor.ts';
 import { DuckDbTriggerProgress } from './trigger-progress.ts';
+import { DuckDbDataEraser } from './eraser.ts';
 
 export interface DuckDbStorage extends Storage {
   events: DuckDbEventStore;
@@ -20,10 +21,12 @@ export async function open(options: StorageOptions): Promise<DuckDbStorage> {
     memoryLimit: options.memoryLimit,
   });
   const audiences = new DuckDbAudienceEngine(events.db);
+  const snapshots = new DuckDbSnapshotStore(events.db, audiences);
   return {
     events,
     audiences,
-    snapshots: new DuckDbSnapshotStore(events.db, audiences),
+    snapshots,
+    eraser: new DuckDbDataEraser(events.db, snapshots),
     // Keeps exports from aggregating every event for their members' attributes (see the module).
     maintenance: new DeviceAttributeIndex(events.db, { log: options.log }),
     executor: new DuckDbExecutor(events.db),
