@@ -64,12 +64,14 @@ function isSqlSimple(c: FilterClause): boolean {
   );
 }
 
-/** Steps that are single events, without immediatelyFollows (window functions replace the DP). */
+/**
+ * Steps that are single events, with or without immediatelyFollows, time limits and a maximum
+ * duration (window functions replace the DP, sequence-sql.ts).
+ */
 function isSqlSequence(s: SequenceFilter): boolean {
   return s.sequenceSteps.every(
-    (st, k) =>
+    (st) =>
       st.scope === 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT' &&
-      (k === 0 || !st.immediatelyFollows) &&
       groupsOf(st.filterExpression).every((g) => g.every((e) => isStaticEventLeaf(e, st.scope))),
   );
 }
