@@ -148,12 +148,14 @@ export class SequenceSqlCompiler {
     seq.sequenceSteps.forEach((st, k) => {
       if (k === 0) return;
       const m = ident(`m${k}`);
-      const follow = this.visitFollow(seq, st, k, b(k - 1));
+      const follow = this.visitFollow(seq, st, k, b(k - 1), ident(`x${k}`));
       const checks: Fragment[] = [sql`${m} IS NOT NULL`, ...follow.checks(m)];
       if (seq.sequenceMaximumDurationMicros !== undefined)
         checks.push(sql`t - ${m} <= ${param(seq.sequenceMaximumDurationMicros)}`);
+      let from = rel(k - 1);
+      if (follow.x) from = sql`(SELECT *, ${follow.x} AS ${ident(`x${k}`)} FROM ${from})`;
       ctes.push(
-        sql`${rel(k)} AS (SELECT *, CASE WHEN ${flags[k]!.name} AND ${and(checks)} THEN ${m} END AS ${b(k)} FROM (SELECT *, ${follow.m} AS ${m} FROM ${rel(k - 1)}))`,
+        sql`${rel(k)} AS (SELECT *, CASE WHEN ${flags[k]!.name} AND ${and(checks)} THEN ${m} END AS ${b(k)} FROM (SELECT *, ${follow.m} AS ${m} FROM ${from}))`,
       );
     });
     const last = seq.sequenceSteps.length - 1;
@@ -162,14 +164,15 @@ export class SequenceSqlCompiler {
 
   /**
    * Step k's candidate b_{k-1} (`m`, the best over the earlier events it may follow) and the
-   * checks on it beyond non-nullness.
+   * checks on it beyond non-nullness; `x`, when given, is computed first as the column `xName`.
    */
   visitFollow(
     seq: SequenceFilter,
     st: SequenceStep,
     k: number,
     prev: Fragment,
-  ): { m: Fragment; checks: (m: Fragment) => Fragment[] } {
+    xName: Fragment,
+  ): { x?: Fragment; m: Fragment; checks: (m: Fragment) => Fragment[] } {
     const d = this.dialect;
     const sameSession = seq.scope === SESSION;
     const part = sameSession ? sql`u, ${SESSION_KEY}` : sql`u`;
@@ -192,7 +195,8 @@ export class SequenceSqlCompiler {
       const best =
         limit === null ? d.maxBeforeInStream(pair, part) : d.maxBeforeWithinMicros(pair, part, limit);
       return {
-        m: sql`CASE WHEN ${d.pairHigh(best)} = gp THEN ${d.pairLow(best)} END`,
+        x: best,
+        m: sql`CASE WHEN ${d.pairHigh(xName)} = gp THEN ${d.pairLow(xName)} END`,
         checks: () => [],
       };
     }
