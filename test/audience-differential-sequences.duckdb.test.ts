@@ -22,6 +22,12 @@ import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';
 
 const PROPERTY = 1n;
 const FIXED_SEED = 20261203;
+const ALL_SCOPES = [
+  'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+  'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+  'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
+  'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+] as const;
 const db = useTestDb();
 
 /** Round-trips through the API form so the test sees exactly what validation produces. */
@@ -35,11 +41,19 @@ function validated(def: AudienceDefinition): AudienceDefinition | null {
   }
 }
 
-const stats = { audiences: 0, checks: 0, withMembers: 0, immediate: 0, ignoreList: 0 };
+const stats = {
+  audiences: 0,
+  checks: 0,
+  withMembers: 0,
+  immediate: 0,
+  ignoreList: 0,
+  rangeSteps: 0,
+  rangeMembers: 0,
+};
 
 function property(engine: DuckDbAudienceEngine): fc.IAsyncProperty<unknown[]> {
   return fc.asyncProperty(
-    sequenceAudienceArb(),
+    sequenceAudienceArb(ALL_SCOPES),
     sequenceHistoryArb,
     nowsArb,
     adjacencyArb,
@@ -62,6 +76,8 @@ function property(engine: DuckDbAudienceEngine): fc.IAsyncProperty<unknown[]> {
       await insertEvents(db.connection, events);
       stats.audiences++;
       const steps = def.filterClauses.flatMap((c) => c.sequenceFilter?.sequenceSteps ?? []);
+      const range = steps.some((s) => s.scope !== 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT');
+      if (range) stats.rangeSteps++;
       if (steps.some((s, k) => k > 0 && s.immediatelyFollows)) {
         stats.immediate++;
         if (ignore.length > 0) stats.ignoreList++;
@@ -70,6 +86,7 @@ function property(engine: DuckDbAudienceEngine): fc.IAsyncProperty<unknown[]> {
         const expected = membersAt(evaluateAudience(def, events, now, config), now);
         stats.checks++;
         if (expected.length > 0) stats.withMembers++;
+        if (expected.length > 0 && range) stats.rangeMembers++;
         const actual = await engine.findMembers({
           propertyId: PROPERTY,
           audience: def,
@@ -128,6 +145,10 @@ test(
     assert.ok(
       stats.ignoreList > stats.audiences / 20,
       `only ${stats.ignoreList} audiences with an ignore list`,
+    );
+    assert.ok(
+      stats.rangeMembers > stats.checks / 20,
+      `only ${stats.rangeMembers} checks with members over range steps`,
     );
   },
 );

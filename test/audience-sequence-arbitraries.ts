@@ -115,15 +115,31 @@ export function sequenceClauseArb(
         constraintDurationMicros: limit,
         filterExpression: cnf,
       });
-      return fc.record({
-        scope: fc.constant(scope),
-        sequenceMaximumDurationMicros: limit,
-        sequenceSteps: fc.oneof(
-          { weight: 1, arbitrary: fc.array(step, { minLength: 1, maxLength: 1 }) },
-          { weight: 4, arbitrary: fc.array(step, { minLength: 2, maxLength: 2 }) },
-          { weight: 2, arbitrary: fc.array(step, { minLength: 3, maxLength: 4 }) },
-        ),
-      });
+      return fc
+        .record({
+          scope: fc.constant(scope),
+          sequenceMaximumDurationMicros: limit,
+          sequenceSteps: fc.oneof(
+            { weight: 1, arbitrary: fc.array(step, { minLength: 1, maxLength: 1 }) },
+            { weight: 4, arbitrary: fc.array(step, { minLength: 2, maxLength: 2 }) },
+            { weight: 2, arbitrary: fc.array(step, { minLength: 3, maxLength: 4 }) },
+          ),
+        })
+        .map((sf) => ({
+          ...sf,
+          // What the SQL plan leaves to the fold (docs/audiences.md §8.1): a later step over a
+          // range that follows immediately, or has a time limit under a maximum duration.
+          sequenceSteps: sf.sequenceSteps.map((st, k) =>
+            k === 0 || st.scope === EVENT
+              ? st
+              : {
+                  ...st,
+                  immediatelyFollows: false,
+                  constraintDurationMicros:
+                    sf.sequenceMaximumDurationMicros === undefined ? st.constraintDurationMicros : undefined,
+                },
+          ),
+        }));
     })
     .map((sequenceFilter) => ({ clauseType: type, sequenceFilter }));
 }

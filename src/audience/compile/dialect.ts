@@ -42,6 +42,8 @@ export interface SqlDialect {
   maxBeforeWithinMicros(value: Fragment, partition: Fragment, micros: Param): Fragment;
   /** Running sum(value) over the partition's rows up to this one in stream order. */
   runningSumInStream(value: Fragment, partition: Fragment): Fragment;
+  /** Running max(value) over the partition's rows up to this one in stream order. */
+  runningMaxInStream(value: Fragment, partition: Fragment): Fragment;
   /** A pair of BIGINTs (hi, lo) as one value that max() orders by hi, then lo. */
   packPair(hi: Fragment, lo: Fragment): Fragment;
   /** The hi and lo BIGINTs of a packPair value. */
@@ -95,6 +97,8 @@ export const duckdbDialect: SqlDialect = Object.freeze({
     sql`greatest(max(${value}) OVER (PARTITION BY ${partition} ORDER BY t RANGE BETWEEN ${micros} PRECEDING AND CURRENT ROW EXCLUDE GROUP), max(${value}) OVER (PARTITION BY ${partition}, t ORDER BY q ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))`,
   runningSumInStream: (value: Fragment, partition: Fragment) =>
     sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
+  runningMaxInStream: (value: Fragment, partition: Fragment) =>
+    sql`max(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
   // hi in the top 64 bits, lo shifted by 2^63 so that negative values keep their order.
   packPair: (hi: Fragment, lo: Fragment) =>
     sql`((CAST(${hi} AS HUGEINT) << 64) + (CAST(${lo} AS HUGEINT) + 9223372036854775808))`,

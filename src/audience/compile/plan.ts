@@ -65,15 +65,20 @@ function isSqlSimple(c: FilterClause): boolean {
 }
 
 /**
- * Steps that are single events, with or without immediatelyFollows, time limits and a maximum
- * duration (window functions replace the DP, sequence-sql.ts).
+ * Sequences (sequence-sql.ts): steps that are single events, with or without immediatelyFollows,
+ * time limits and a maximum duration; steps over a range of events (scoped to a session or across
+ * sessions) except a later one that follows immediately, or that has a time limit in a sequence
+ * with a maximum duration. Step leaves are judged per event (D11: their time flags are ignored).
  */
 function isSqlSequence(s: SequenceFilter): boolean {
-  return s.sequenceSteps.every(
-    (st) =>
-      st.scope === 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT' &&
-      groupsOf(st.filterExpression).every((g) => g.every((e) => isStaticEventLeaf(e, st.scope))),
-  );
+  const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
+  return s.sequenceSteps.every((st, k) => {
+    const leaves = groupsOf(st.filterExpression).every((g) => g.every((e) => isStaticEventLeaf(e, EVENT)));
+    if (st.scope === EVENT || k === 0) return leaves;
+    const limitWithMaximum =
+      st.constraintDurationMicros !== undefined && s.sequenceMaximumDurationMicros !== undefined;
+    return leaves && !st.immediatelyFollows && !limitWithMaximum;
+  });
 }
 
 export function isSqlClause(c: FilterClause): boolean {

@@ -87,6 +87,43 @@ const GOLDEN: [string, AudienceDefinition, string[]][] = [
     ]),
     [],
   ],
+  // Steps over ranges: step 0 within its session (running per-group matches), a later step
+  // across sessions with two OR-groups (the best start before each group's latest match).
+  [
+    'seq-steps-over-ranges',
+    audience([
+      include(
+        seq(ACROSS, [
+          { ...step('view_item'), scope: SESSION },
+          {
+            scope: ACROSS,
+            filterExpression: {
+              andGroup: {
+                filterExpressions: [
+                  { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'add_to_cart' } }] } },
+                  { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'purchase' } }] } },
+                ],
+              },
+            },
+          },
+        ]),
+      ),
+    ]),
+    [],
+  ],
+  // A later step over a range with a time limit (no maximum duration): the latest earlier chain.
+  [
+    'seq-step-range-time-limit',
+    audience([
+      include(
+        seq(SESSION, [
+          step('view_item'),
+          { ...step('purchase'), scope: SESSION, constraintDuration: '3600s' },
+        ]),
+      ),
+    ]),
+    [],
+  ],
   // Two INCLUDE clauses (first and last completion per user) and a permanently excluding sequence.
   [
     'seq-positions-and-exclusion',

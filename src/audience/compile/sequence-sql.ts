@@ -14,7 +14,7 @@
 //
 // Engine-specific spellings (window frames, pair packing) go through SqlDialect's sequence hooks.
 
-import type { SequenceFilter, SequenceStep } from '../../domain/audience.ts';
+import type { FilterScope, SequenceFilter, SequenceStep } from '../../domain/audience.ts';
 import type { SqlDialect } from './dialect.ts';
 import type { EventPredicateCompiler } from './leaves.ts';
 import { SESSION_KEY, nameFilter, namesOfFlags, namesOfGroups, type Flag } from './members-sql.ts';
@@ -84,13 +84,25 @@ export class SequenceSqlCompiler {
   }
 
   sequenceFlags(seq: SequenceFilter, i: number): Flag[] {
+    return this.stepFlags(seq, i).flat();
+  }
+
+  /**
+   * Per step: a single-event step has one flag (its filter holds on the event); a step over a
+   * range has one flag per OR-group, since it holds on a range when each group holds on some event
+   * of it (D10: a NOT leaf holds when some event does not match, which is the same per event).
+   */
+  stepFlags(seq: SequenceFilter, i: number): Flag[][] {
     return seq.sequenceSteps.map((st, k) => {
       const groups = groupsOf(st.filterExpression);
-      return {
-        name: ident(`c${i}_h${k}`),
-        expr: and(groups.map((g) => or(g.map((e) => this.leaf.visitExpression(e))))),
-        names: namesOfGroups(groups),
-      };
+      const group = (g: (typeof groups)[number]): Fragment => or(g.map((e) => this.leaf.visitExpression(e)));
+      if (st.scope === EVENT)
+        return [{ name: ident(`c${i}_h${k}`), expr: and(groups.map(group)), names: namesOfGroups(groups) }];
+      return groups.map((g, j) => ({
+        name: ident(`c${i}_h${k}_${j}`),
+        expr: group(g),
+        names: namesOfGroups([g]),
+      }));
     });
   }
 
@@ -111,7 +123,11 @@ export class SequenceSqlCompiler {
     ];
     const filters: Fragment[] = since === null ? [] : [sql`event_timestamp > ${since}`];
     const ignored = this.ctx.config.ignoreEventNamesForAdjacency;
-    if (!needsAllEvents(seq)) {
+    const anchorsAnywhere = seq.sequenceSteps.some((st) => st.scope !== EVENT);
+    if (anchorsAnywhere) {
+      // A step over a range can have its anchor on any event: keep them all.
+      if (needsAdjacency(seq) && ignored.length > 0) columns.push(sql`${nameFilter(ignored)} AS ig`);
+    } else if (!needsAllEvents(seq)) {
       const names = namesOfFlags(flags);
       filters.push(names === null ? or(flags.map((f) => f.expr)) : nameFilter(names));
     } else if (ignored.length > 0) {
@@ -122,7 +138,7 @@ export class SequenceSqlCompiler {
       columns.push(sql`${nameFilter(ignored)} AS ig`);
     }
     const scan = eventWindow(this.ctx, join(columns, ', '), filters.length === 0 ? undefined : and(filters));
-    if (!needsAllEvents(seq) || ignored.length === 0) return scan;
+    if (!needsAdjacency(seq) || ignored.length === 0) return scan;
     const g = this.dialect.runningSumInStream(BREAKS, sql`u`);
     return sql`SELECT *, g - ${BREAKS} AS gp FROM (SELECT *, ${g} AS g FROM (${scan}))`;
   }
@@ -139,27 +155,88 @@ export class SequenceSqlCompiler {
     source: Fragment,
     filter: boolean,
   ): { ctes: Fragment[]; rel: Fragment; b: Fragment } {
+    const d = this.dialect;
+    const steps = this.stepFlags(seq, i);
     const rel = (k: number): Fragment => ident(`c${i}_s${k}`);
     const b = (k: number): Fragment => ident(`b${k}`);
     const where = filter ? sql` WHERE ${or(flags.map((f) => f.name))}` : sql``;
+    const first = seq.sequenceSteps[0]!;
+    // Step 0 holds on its range (every event up to a_0, of a_0's session when session-scoped)
+    // from the event at which each group has had a match.
+    const holds0 =
+      first.scope === EVENT
+        ? steps[0]![0]!.name
+        : and(
+            steps[0]!.map(
+              (f) =>
+                sql`${d.runningSumInStream(sql`CASE WHEN ${f.name} THEN 1 ELSE 0 END`, partitionOf(first.scope))} > 0`,
+            ),
+          );
     const ctes: Fragment[] = [
-      sql`${rel(0)} AS (SELECT *, CASE WHEN ${flags[0]!.name} THEN t END AS ${b(0)} FROM ${source}${where})`,
+      sql`${rel(0)} AS (SELECT *, CASE WHEN ${holds0} THEN t END AS ${b(0)} FROM ${source}${where})`,
     ];
     seq.sequenceSteps.forEach((st, k) => {
       if (k === 0) return;
       const m = ident(`m${k}`);
-      const follow = this.visitFollow(seq, st, k, b(k - 1), ident(`x${k}`));
+      const x = ident(`x${k}`);
+      const follow =
+        st.scope === EVENT
+          ? {
+              ...this.visitFollow(seq, st, k, b(k - 1), x),
+              holds: [steps[k]![0]!.name],
+              ys: [] as Fragment[],
+            }
+          : this.visitRangeFollow(seq, st, k, b(k - 1), x, steps[k]!);
       const checks: Fragment[] = [sql`${m} IS NOT NULL`, ...follow.checks(m)];
       if (seq.sequenceMaximumDurationMicros !== undefined)
         checks.push(sql`t - ${m} <= ${param(seq.sequenceMaximumDurationMicros)}`);
+      const when =
+        follow.holds.length === 0 ? and(checks) : sql`${join(follow.holds, ' AND ')} AND ${and(checks)}`;
       let from = rel(k - 1);
-      if (follow.x) from = sql`(SELECT *, ${follow.x} AS ${ident(`x${k}`)} FROM ${from})`;
+      if (follow.x) from = sql`(SELECT *, ${follow.x} AS ${x} FROM ${from})`;
+      if (follow.ys.length > 0) from = sql`(SELECT *, ${join(follow.ys, ', ')} FROM ${from})`;
       ctes.push(
-        sql`${rel(k)} AS (SELECT *, CASE WHEN ${flags[k]!.name} AND ${and(checks)} THEN ${m} END AS ${b(k)} FROM (SELECT *, ${follow.m} AS ${m} FROM ${from}))`,
+        sql`${rel(k)} AS (SELECT *, CASE WHEN ${when} THEN ${m} END AS ${b(k)} FROM (SELECT *, ${follow.m} AS ${m} FROM ${from}))`,
       );
     });
     const last = seq.sequenceSteps.length - 1;
     return { ctes, rel: rel(last), b: b(last) };
+  }
+
+  /**
+   * A later step over the range (a_(k-1), a_k] (scope ACROSS_ALL_SESSIONS; WITHIN_SAME_SESSION: the
+   * range's events in a_k's session), without immediatelyFollows. It holds at event j for an
+   * earlier anchor p iff p is before the latest match of each group up to j (in j's session for a
+   * session-scoped step). x = the best b_(k-1) strictly before each event, which never decreases
+   * along the stream, so the best anchor for j is x at the earliest of those latest matches: per
+   * group, the running maximum of x over its matches; then the least over groups.
+   * With a time limit (planned only without sequenceMaximumDuration, where only the existence of a
+   * chain matters, not its start): x = the time of the latest earlier event with a chain, and
+   * that must be within the limit.
+   */
+  visitRangeFollow(
+    seq: SequenceFilter,
+    st: SequenceStep,
+    k: number,
+    prev: Fragment,
+    xName: Fragment,
+    groups: Flag[],
+  ): { x: Fragment; ys: Fragment[]; m: Fragment; holds: Fragment[]; checks: (m: Fragment) => Fragment[] } {
+    const d = this.dialect;
+    const limit = st.constraintDurationMicros === undefined ? null : param(st.constraintDurationMicros);
+    const value = limit === null ? prev : sql`CASE WHEN ${prev} IS NOT NULL THEN t END`;
+    const x = d.maxBeforeInStream(value, partitionOf(seq.scope));
+    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    const ys = groups.map(
+      (f, j) =>
+        sql`${d.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope))} AS ${y(j)}`,
+    );
+    const names = groups.map((_, j) => y(j));
+    const m =
+      names.length === 1
+        ? names[0]!
+        : sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} THEN least(${join(names, ', ')}) END`;
+    return { x, ys, m, holds: [], checks: (mm) => (limit === null ? [] : [sql`t - ${mm} <= ${limit}`]) };
   }
 
   /**
@@ -210,8 +287,21 @@ export class SequenceSqlCompiler {
 }
 
 /** Some step after the first must follow its predecessor immediately. */
-export function needsAllEvents(seq: SequenceFilter): boolean {
+function needsAdjacency(seq: SequenceFilter): boolean {
   return seq.sequenceSteps.some((st, k) => k > 0 && st.immediatelyFollows);
+}
+
+/**
+ * The scan must hold more than the steps' events: every event that breaks adjacency, or every
+ * event at all when a step is over a range (its anchor can be any event).
+ */
+export function needsAllEvents(seq: SequenceFilter): boolean {
+  return needsAdjacency(seq) || seq.sequenceSteps.some((st) => st.scope !== EVENT);
+}
+
+/** The rows a scope's windows range over: the user's events, or those of the event's session. */
+function partitionOf(scope: FilterScope): Fragment {
+  return scope === SESSION ? sql`u, ${SESSION_KEY}` : sql`u`;
 }
 
 /**
