@@ -49,6 +49,7 @@ const stats = {
   ignoreList: 0,
   rangeSteps: 0,
   rangeMembers: 0,
+  immediateRangeIgnoring: 0,
 };
 
 function property(engine: DuckDbAudienceEngine): fc.IAsyncProperty<unknown[]> {
@@ -78,6 +79,9 @@ function property(engine: DuckDbAudienceEngine): fc.IAsyncProperty<unknown[]> {
       const steps = def.filterClauses.flatMap((c) => c.sequenceFilter?.sequenceSteps ?? []);
       const range = steps.some((s) => s.scope !== 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT');
       if (range) stats.rangeSteps++;
+      const immediateRange = steps.some(
+        (s, k) => k > 0 && s.immediatelyFollows && s.scope !== 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+      );
       if (steps.some((s, k) => k > 0 && s.immediatelyFollows)) {
         stats.immediate++;
         if (ignore.length > 0) stats.ignoreList++;
@@ -87,6 +91,7 @@ function property(engine: DuckDbAudienceEngine): fc.IAsyncProperty<unknown[]> {
         stats.checks++;
         if (expected.length > 0) stats.withMembers++;
         if (expected.length > 0 && range) stats.rangeMembers++;
+        if (expected.length > 0 && immediateRange && ignore.length > 0) stats.immediateRangeIgnoring++;
         const actual = await engine.findMembers({
           propertyId: PROPERTY,
           audience: def,

@@ -128,15 +128,16 @@ export function sequenceClauseArb(
         .map((sf) => ({
           ...sf,
           // What the SQL plan leaves to the fold (docs/audiences.md §8.1): a later step over a
-          // range that follows immediately, or has a time limit under a maximum duration.
+          // range with a time limit that follows immediately or is under a maximum duration.
           sequenceSteps: sf.sequenceSteps.map((st, k) =>
             k === 0 || st.scope === EVENT
               ? st
               : {
                   ...st,
-                  immediatelyFollows: false,
                   constraintDurationMicros:
-                    sf.sequenceMaximumDurationMicros === undefined ? st.constraintDurationMicros : undefined,
+                    sf.sequenceMaximumDurationMicros === undefined && !st.immediatelyFollows
+                      ? st.constraintDurationMicros
+                      : undefined,
                 },
           ),
         }));

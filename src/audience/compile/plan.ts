@@ -77,7 +77,8 @@ function isSqlSequence(s: SequenceFilter): boolean {
     if (st.scope === EVENT || k === 0) return leaves;
     const limitWithMaximum =
       st.constraintDurationMicros !== undefined && s.sequenceMaximumDurationMicros !== undefined;
-    return leaves && !st.immediatelyFollows && !limitWithMaximum;
+    const immediateWithLimit = st.immediatelyFollows && st.constraintDurationMicros !== undefined;
+    return leaves && !immediateWithLimit && !limitWithMaximum;
   });
 }
 

@@ -124,6 +124,20 @@ const GOLDEN: [string, AudienceDefinition, string[]][] = [
     ]),
     [],
   ],
+  // A later step over a range that follows immediately, with ignored names: the best start before
+  // each group's latest match within the predecessor's adjacency group.
+  [
+    'seq-immediate-range-step',
+    audience([
+      include(
+        seq(ACROSS, [
+          step('view_item'),
+          { ...step('add_to_cart'), scope: SESSION, immediatelyFollows: true },
+        ]),
+      ),
+    ]),
+    ['scroll'],
+  ],
   // Two INCLUDE clauses (first and last completion per user) and a permanently excluding sequence.
   [
     'seq-positions-and-exclusion',

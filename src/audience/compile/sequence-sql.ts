@@ -193,7 +193,8 @@ export class SequenceSqlCompiler {
       const when =
         follow.holds.length === 0 ? and(checks) : sql`${join(follow.holds, ' AND ')} AND ${and(checks)}`;
       let from = rel(k - 1);
-      if (follow.x) from = sql`(SELECT *, ${follow.x} AS ${x} FROM ${from})`;
+      if (follow.x)
+        from = sql`(SELECT *, ${join([sql`${follow.x} AS ${x}`, ...(follow.pre ?? [])], ', ')} FROM ${from})`;
       if (follow.ys.length > 0) from = sql`(SELECT *, ${join(follow.ys, ', ')} FROM ${from})`;
       ctes.push(
         sql`${rel(k)} AS (SELECT *, CASE WHEN ${when} THEN ${m} END AS ${b(k)} FROM (SELECT *, ${follow.m} AS ${m} FROM ${from}))`,
@@ -221,8 +222,16 @@ export class SequenceSqlCompiler {
     prev: Fragment,
     xName: Fragment,
     groups: Flag[],
-  ): { x: Fragment; ys: Fragment[]; m: Fragment; holds: Fragment[]; checks: (m: Fragment) => Fragment[] } {
+  ): {
+    x?: Fragment;
+    pre?: Fragment[];
+    ys: Fragment[];
+    m: Fragment;
+    holds: Fragment[];
+    checks: (m: Fragment) => Fragment[];
+  } {
     const d = this.dialect;
+    if (st.immediatelyFollows) return this.visitImmediateRangeFollow(seq, st, k, prev, xName, groups);
     const limit = st.constraintDurationMicros === undefined ? null : param(st.constraintDurationMicros);
     const value = limit === null ? prev : sql`CASE WHEN ${prev} IS NOT NULL THEN t END`;
     const x = d.maxBeforeInStream(value, partitionOf(seq.scope));
@@ -237,6 +246,54 @@ export class SequenceSqlCompiler {
         ? names[0]!
         : sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} THEN least(${join(names, ', ')}) END`;
     return { x, ys, m, holds: [], checks: (mm) => (limit === null ? [] : [sql`t - ${mm} <= ${limit}`]) };
+  }
+
+  /**
+   * A later step over a range that follows immediately (planned only without a time limit). With
+   * an empty ignore list its range is its own event: the single-event rule on the group flags.
+   * Otherwise the anchor p lies in the predecessor's adjacency group gp, and before each group's
+   * latest match (up to this event). When that match is this event, every candidate counts (the
+   * single-event rule's best); else the match must lie in group gp, and the best start before it
+   * within its adjacency group (gm, never decreasing along the group) is carried from it as the
+   * pair (g, gm), whose running maximum is the latest match's.
+   */
+  visitImmediateRangeFollow(
+    seq: SequenceFilter,
+    st: SequenceStep,
+    k: number,
+    prev: Fragment,
+    xName: Fragment,
+    groups: Flag[],
+  ): {
+    x?: Fragment;
+    pre?: Fragment[];
+    ys: Fragment[];
+    m: Fragment;
+    holds: Fragment[];
+    checks: (m: Fragment) => Fragment[];
+  } {
+    const d = this.dialect;
+    const single = this.visitFollow(seq, st, k, prev, xName);
+    if (this.ctx.config.ignoreEventNamesForAdjacency.length === 0)
+      return { ...single, ys: [], holds: groups.map((f) => f.name) };
+    const gm = ident(`gm${k}`);
+    const pre = [sql`${d.maxBeforeInStream(prev, sql`${partitionOf(seq.scope)}, g`)} AS ${gm}`];
+    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    const carry = (f: Flag): Fragment =>
+      d.runningMaxInStream(
+        sql`CASE WHEN ${f.name} AND ${gm} IS NOT NULL THEN ${d.packPair(sql`g`, gm)} END`,
+        partitionOf(st.scope),
+      );
+    const ys = groups.map(
+      (f, j) =>
+        sql`CASE WHEN ${f.name} THEN ${single.m} WHEN ${d.pairHigh(carry(f))} = gp THEN ${d.pairLow(carry(f))} END AS ${y(j)}`,
+    );
+    const names = groups.map((_, j) => y(j));
+    const m =
+      names.length === 1
+        ? names[0]!
+        : sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} THEN least(${join(names, ', ')}) END`;
+    return { x: single.x!, pre, ys, m, holds: [], checks: () => [] };
   }
 
   /**
