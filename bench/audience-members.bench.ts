@@ -12,28 +12,29 @@
 // .tmp/duckdb-tmp.
 
 import { existsSync, mkdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { AudienceDefinition, EvaluationConfig } from '../src/domain/audience.ts';
 import { parseAudience } from '../src/audience/validate.ts';
 import { createEventsTableSql } from '../src/storage/duckdb/schema.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 
-const EVENTS = Number(process.env.AUDEX_BENCH_EVENTS ?? 10_000_000);
-const DEVICES = Math.max(1, Math.floor(EVENTS / 10));
-const DB = process.env.AUDEX_BENCH_DB ?? `.tmp/bench-audience-${EVENTS}.duckdb`;
-const RUNS = Number(process.env.AUDEX_BENCH_RUNS ?? 3);
-const MEMORY_LIMIT = process.env.AUDEX_BENCH_MEMORY_LIMIT ?? '4GB';
+export const EVENTS = Number(process.env.AUDEX_BENCH_EVENTS ?? 10_000_000);
+export const DEVICES = Math.max(1, Math.floor(EVENTS / 10));
+export const DB = process.env.AUDEX_BENCH_DB ?? `.tmp/bench-audience-${EVENTS}.duckdb`;
+export const RUNS = Number(process.env.AUDEX_BENCH_RUNS ?? 3);
+export const MEMORY_LIMIT = process.env.AUDEX_BENCH_MEMORY_LIMIT ?? '4GB';
 const CHUNK = Number(process.env.AUDEX_BENCH_CHUNK ?? 10_000_000);
-const NOW = 1_735_689_600_000_000n; // 2025-01-01T00:00:00Z
-const DAY = 86_400_000_000n;
-const CONFIG: EvaluationConfig = {
+export const NOW = 1_735_689_600_000_000n; // 2025-01-01T00:00:00Z
+export const DAY = 86_400_000_000n;
+export const CONFIG: EvaluationConfig = {
   createTimeMicros: NOW,
   backfillDays: 90,
   timeZone: 'UTC',
   ignoreEventNamesForAdjacency: [],
 };
-const WINDOW_START = NOW - 90n * DAY;
-const CUTOFF = NOW - 30n * DAY; // membershipDurationDays = 30 everywhere
+export const WINDOW_START = NOW - 90n * DAY;
+export const CUTOFF = NOW - 30n * DAY; // membershipDurationDays = 30 everywhere
 
 let peakRss = 0;
 const sampleRss = (): void => {
@@ -41,7 +42,7 @@ const sampleRss = (): void => {
 };
 setInterval(sampleRss, 20).unref();
 
-async function generate(con: DuckDBConnection): Promise<void> {
+export async function generate(con: DuckDBConnection): Promise<void> {
   await con.run('DROP TABLE IF EXISTS events');
   await con.run(createEventsTableSql());
   const t = performance.now();
@@ -102,7 +103,7 @@ const audience = (clauses: object[], extra: object = {}): AudienceDefinition =>
     filterClauses: clauses,
   });
 const ACROSS = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
-const WINDOW = `property_id = 1 AND event_timestamp >= ${WINDOW_START} AND event_timestamp <= ${NOW} AND source <> 'audience_trigger'`;
+export const WINDOW = `property_id = 1 AND event_timestamp >= ${WINDOW_START} AND event_timestamp <= ${NOW} AND source <> 'audience_trigger'`;
 
 interface Case {
   name: string;
@@ -212,7 +213,10 @@ interface Timing<T> {
  * Best of RUNS for two queries, run alternately (a, b, a, b, …) so that a change in the machine's
  * load during the measurement affects both sides alike.
  */
-async function timedPair<A, B>(a: () => Promise<A>, b: () => Promise<B>): Promise<[Timing<A>, Timing<B>]> {
+export async function timedPair<A, B>(
+  a: () => Promise<A>,
+  b: () => Promise<B>,
+): Promise<[Timing<A>, Timing<B>]> {
   const once = async <T>(fn: () => Promise<T>, best: Timing<T> | null): Promise<Timing<T>> => {
     const t = performance.now();
     const value = await fn();
@@ -281,4 +285,5 @@ async function main(): Promise<void> {
   instance.closeSync();
 }
 
-await main();
+// Run only as a script: bench/audience-sequences.bench.ts imports the data generation.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

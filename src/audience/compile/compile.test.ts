@@ -31,7 +31,7 @@ const GOLDEN: [string, AudienceDefinition][] = [
   ['e4-permanent-exclusion', parseAudience(EXAMPLES.E4)],
   ['e7-sequence-max-duration', parseAudience(EXAMPLES.E7)],
   ['e8-event-count', parseAudience(EXAMPLES.E8)],
-  ['e6-hybrid-candidates', parseAudience(EXAMPLES.E6)],
+  ['e6-immediately-follows', parseAudience(EXAMPLES.E6)],
   ['e11-hybrid-candidates', parseAudience(EXAMPLES.E11)],
 ];
 
@@ -210,7 +210,7 @@ test('planner: which constructs take the SQL path', () => {
     E3: 'sql',
     E4: 'sql',
     E5: 'hybrid', // temporary exclusion
-    E6: 'hybrid', // immediatelyFollows
+    E6: 'sql',
     E7: 'sql',
     E8: 'sql',
     E9: 'hybrid', // metric in an N-day window

@@ -30,6 +30,25 @@ export interface SqlDialect {
   contains(value: Fragment, needle: Param): Fragment;
   /** Whole days since 1970-01-01 of a µs timestamp, in a bound IANA time zone. */
   localDay(micros: Fragment, timeZone: Param): Fragment;
+
+  // Sequences (sequence-sql.ts; docs/audiences.md §2.3 says how an engine without window
+  // functions spells each). Rows are a user's events with columns t (event_timestamp) and q
+  // (ingest_seq); stream order is (t, q); `partition` is `u` or a user's session key.
+  /** `value` on the previous row of the partition in stream order (NULL on the first). */
+  previousInStream(value: Fragment, partition: Fragment): Fragment;
+  /** max(value) over the partition's rows strictly before this one in stream order. */
+  maxBeforeInStream(value: Fragment, partition: Fragment): Fragment;
+  /** max(value) over the partition's rows before this one whose t is at least t - micros. */
+  maxBeforeWithinMicros(value: Fragment, partition: Fragment, micros: Param): Fragment;
+  /** Running sum(value) over the partition's rows up to this one in stream order. */
+  runningSumInStream(value: Fragment, partition: Fragment): Fragment;
+  /** Running max(value) over the partition's rows up to this one in stream order. */
+  runningMaxInStream(value: Fragment, partition: Fragment): Fragment;
+  /** A pair of BIGINTs (hi, lo) as one value that max() orders by hi, then lo. */
+  packPair(hi: Fragment, lo: Fragment): Fragment;
+  /** The hi and lo BIGINTs of a packPair value. */
+  pairHigh(pair: Fragment): Fragment;
+  pairLow(pair: Fragment): Fragment;
 }
 
 export const duckdbDialect: SqlDialect = Object.freeze({
@@ -68,4 +87,22 @@ export const duckdbDialect: SqlDialect = Object.freeze({
   // epoch days of the wall-clock date in the zone (ICU's timezone() gives local wall time).
   localDay: (micros: Fragment, timeZone: Param) =>
     sql`(CAST(timezone(${timeZone}, make_timestamptz(${micros})) AS DATE) - DATE '1970-01-01')`,
+  previousInStream: (value: Fragment, partition: Fragment) =>
+    sql`lag(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q)`,
+  maxBeforeInStream: (value: Fragment, partition: Fragment) =>
+    sql`max(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)`,
+  // A RANGE frame orders by one key (t): earlier timestamps within the limit, plus the rows of the
+  // same timestamp that come before this one in ingest order (greatest() skips NULLs).
+  maxBeforeWithinMicros: (value: Fragment, partition: Fragment, micros: Param) =>
+    sql`greatest(max(${value}) OVER (PARTITION BY ${partition} ORDER BY t RANGE BETWEEN ${micros} PRECEDING AND CURRENT ROW EXCLUDE GROUP), max(${value}) OVER (PARTITION BY ${partition}, t ORDER BY q ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))`,
+  runningSumInStream: (value: Fragment, partition: Fragment) =>
+    sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
+  runningMaxInStream: (value: Fragment, partition: Fragment) =>
+    sql`max(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
+  // hi in the top 64 bits, lo shifted by 2^63 so that negative values keep their order.
+  packPair: (hi: Fragment, lo: Fragment) =>
+    sql`((CAST(${hi} AS HUGEINT) << 64) + (CAST(${lo} AS HUGEINT) + 9223372036854775808))`,
+  pairHigh: (pair: Fragment) => sql`CAST(${pair} >> 64 AS BIGINT)`,
+  pairLow: (pair: Fragment) =>
+    sql`CAST((${pair} & CAST(18446744073709551615 AS HUGEINT)) - 9223372036854775808 AS BIGINT)`,
 });

@@ -26,10 +26,11 @@ import type {
 import type { SqlDialect } from './dialect.ts';
 import { EventPredicateCompiler, eventCountLeaf, numericValue } from './leaves.ts';
 import { and, ident, join, or, param, sql, type Fragment, type Param } from './sql.ts';
+import { SequenceSqlCompiler } from './sequence-sql.ts';
 import { groupsOf } from './walk.ts';
 import { MICROS_PER_DAY, eventWindow, type QueryContext } from './window.ts';
 
-interface Flag {
+export interface Flag {
   name: Fragment;
   expr: Fragment;
   /** Event names outside which the flag is false (null: any event may set it). */
@@ -55,7 +56,7 @@ interface LeafAgg {
 
 const POS = sql`((CAST(event_timestamp AS HUGEINT) << 64) | ingest_seq)`;
 /** Null ga_session_id: every such event is a session of its own (reference D3). */
-const SESSION_KEY = sql`s, CASE WHEN s IS NULL THEN q END`;
+export const SESSION_KEY = sql`s, CASE WHEN s IS NULL THEN q END`;
 
 /** The smallest event count that passes `eventCount > x`. */
 export function countThreshold(x: number): number {
@@ -64,6 +65,7 @@ export function countThreshold(x: number): number {
 
 export class MembersSqlCompiler {
   private readonly leaf: EventPredicateCompiler;
+  private readonly sequence: SequenceSqlCompiler;
   /**
    * Positions must order ties on the timestamp only when positions of different INCLUDE clauses
    * are compared (the join is the latest clause's first position); otherwise the timestamp alone
@@ -77,6 +79,7 @@ export class MembersSqlCompiler {
     private readonly ctx: QueryContext,
   ) {
     this.leaf = new EventPredicateCompiler(dialect);
+    this.sequence = new SequenceSqlCompiler(dialect, ctx, this.leaf);
     this.exactPositions = def.filterClauses.filter((c) => c.clauseType === 'INCLUDE').length > 1;
   }
 
@@ -121,7 +124,7 @@ export class MembersSqlCompiler {
    * event later than `after` (no duplicates then; without `after` duplicates may remain).
    */
   visitClauseUsers(c: FilterClause, i: number, after: Param | null, ctes: Fragment[]): Fragment {
-    if (c.sequenceFilter) return this.visitSequenceUsers(c.sequenceFilter, i, after, ctes);
+    if (c.sequenceFilter) return this.sequence.visitSequenceUsers(c.sequenceFilter, i, after, ctes);
     const f = c.simpleFilter!;
     const groups = groupsOf(f.filterExpression);
     switch (f.scope) {
@@ -234,31 +237,6 @@ export class MembersSqlCompiler {
     const key = perSession ? sql`u, ${SESSION_KEY}` : sql`u`;
     const units = sql`SELECT u FROM (${scan}) GROUP BY ${key} HAVING ${and(having)}`;
     return perSession && after !== null ? sql`SELECT DISTINCT u FROM (${units})` : units;
-  }
-
-  /** Users with an event completing the sequence (later than `after` when given). */
-  visitSequenceUsers(seq: SequenceFilter, i: number, after: Param | null, ctes: Fragment[]): Fragment {
-    const flags = this.sequenceFlags(seq, i);
-    const scanNames = namesOfFlags(flags);
-    const columns = join(
-      [
-        sql`user_pseudo_id AS u`,
-        sql`ga_session_id AS s`,
-        sql`event_timestamp AS t`,
-        sql`ingest_seq AS q`,
-        ...flags.map((f) => sql`${f.expr} AS ${f.name}`),
-      ],
-      ', ',
-    );
-    const source = ident(`c${i}_ev`);
-    const scanFilter = scanNames === null ? or(flags.map((f) => f.expr)) : nameFilter(scanNames);
-    ctes.push(sql`${source} AS (${eventWindow(this.ctx, columns, scanFilter)})`);
-    const chain = this.visitSequenceChain(seq, i, flags, source, false);
-    ctes.push(...chain.ctes);
-    const done = sql`${chain.b} IS NOT NULL`;
-    return after === null
-      ? sql`SELECT u FROM ${chain.rel} WHERE ${done}`
-      : sql`SELECT DISTINCT u FROM ${chain.rel} WHERE ${done} AND t > ${after}`;
   }
 
   // --- general case: first and last positions per clause ------------------------------------------
@@ -450,70 +428,8 @@ ORDER BY u`;
   }
 
   visitSequence(seq: SequenceFilter, i: number): ClauseSql {
-    const flags = this.sequenceFlags(seq, i);
-    const chain = this.visitSequenceChain(seq, i, flags, sql`ev`, true);
-    // A one-step sequence still applies sequenceMaximumDuration trivially (0 <= D).
-    const ctes = [
-      ...chain.ctes,
-      sql`${ident(`c${i}`)} AS (SELECT u, min(pos) AS f, max(pos) AS l FROM ${chain.rel} WHERE ${chain.b} IS NOT NULL GROUP BY u)`,
-    ];
-    return { kind: 'cte', flags, ctes };
-  }
-
-  sequenceFlags(seq: SequenceFilter, i: number): Flag[] {
-    return seq.sequenceSteps.map((st, k) => {
-      const groups = groupsOf(st.filterExpression);
-      return { name: ident(`c${i}_h${k}`), expr: this.visitGroups(groups), names: namesOfGroups(groups) };
-    });
-  }
-
-  /**
-   * Sequences whose steps are single events (reference sequenceCompletions): b_i is the latest
-   * start t(a_0) of a valid chain ending at this event as step i. Step i takes the maximum b_{i-1}
-   * over earlier events (within constraintDuration when set), then checks sequenceMaximumDuration.
-   * `source` has columns u, s, t, q and the step flags; `filter` keeps only rows matching a step
-   * (rows matching none change no b_i). The result: CTEs whose last, `rel`, has `b` non-null on
-   * the events that complete the sequence.
-   */
-  visitSequenceChain(
-    seq: SequenceFilter,
-    i: number,
-    flags: Flag[],
-    source: Fragment,
-    filter: boolean,
-  ): { ctes: Fragment[]; rel: Fragment; b: Fragment } {
-    const part = seq.scope === 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION' ? sql`u, ${SESSION_KEY}` : sql`u`;
-    const rel = (k: number): Fragment => ident(`c${i}_s${k}`);
-    const b = (k: number): Fragment => ident(`b${k}`);
-    const where = filter ? sql` WHERE ${or(flags.map((f) => f.name))}` : sql``;
-    const ctes: Fragment[] = [
-      sql`${rel(0)} AS (SELECT *, CASE WHEN ${flags[0]!.name} THEN t END AS ${b(0)} FROM ${source}${where})`,
-    ];
-    seq.sequenceSteps.forEach((st, k) => {
-      if (k === 0) return;
-      const prev = b(k - 1);
-      const m = ident(`m${k}`);
-      const allEarlier = sql`max(${prev}) OVER (PARTITION BY ${part} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)`;
-      let earlier = allEarlier;
-      const checks: Fragment[] = [sql`${m} IS NOT NULL`];
-      if (st.constraintDurationMicros !== undefined) {
-        if (k === 1) {
-          // b0 is the event's own time, so the best earlier anchor is simply the latest one.
-          checks.push(sql`t - ${m} <= ${param(st.constraintDurationMicros)}`);
-        } else {
-          // Earlier anchors within the constraint: earlier timestamps in the RANGE frame, plus
-          // same-timestamp events before this one in ingest order.
-          earlier = sql`greatest(max(${prev}) OVER (PARTITION BY ${part} ORDER BY t RANGE BETWEEN ${param(st.constraintDurationMicros)} PRECEDING AND CURRENT ROW EXCLUDE GROUP), max(${prev}) OVER (PARTITION BY ${part}, t ORDER BY q ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))`;
-        }
-      }
-      if (seq.sequenceMaximumDurationMicros !== undefined)
-        checks.push(sql`t - ${m} <= ${param(seq.sequenceMaximumDurationMicros)}`);
-      ctes.push(
-        sql`${rel(k)} AS (SELECT *, CASE WHEN ${flags[k]!.name} AND ${and(checks)} THEN ${m} END AS ${b(k)} FROM (SELECT *, ${earlier} AS ${m} FROM ${rel(k - 1)}))`,
-      );
-    });
-    const last = seq.sequenceSteps.length - 1;
-    return { ctes, rel: rel(last), b: b(last) };
+    const out = this.sequence.visitSequence(seq, i, this.exactPositions ? POS : sql`event_timestamp`);
+    return { kind: 'cte', ...out };
   }
 
   visitGroups(groups: FilterExpression[][]): Fragment {
@@ -526,7 +442,7 @@ ORDER BY u`;
 }
 
 /** The names of the first group made only of eventFilters: an event satisfying all groups has one. */
-function namesOfGroups(groups: FilterExpression[][]): string[] | null {
+export function namesOfGroups(groups: FilterExpression[][]): string[] | null {
   const g = groups.find((leaves) => leaves.every((e) => e.eventFilter));
   return g ? g.map((e) => e.eventFilter!.eventName) : null;
 }
@@ -552,12 +468,12 @@ function qualifiesByPositiveMatches(c: FilterClause): boolean {
 }
 
 /** The event names outside which no flag holds (null: some flag may hold on any event). */
-function namesOfFlags(flags: Flag[]): string[] | null {
+export function namesOfFlags(flags: Flag[]): string[] | null {
   if (flags.some((f) => f.names === null)) return null;
   return [...new Set(flags.flatMap((f) => f.names ?? []))];
 }
 
-function nameFilter(names: string[]): Fragment {
+export function nameFilter(names: string[]): Fragment {
   return or(names.map((n) => sql`event_name = ${param(n)}`));
 }
 

@@ -64,14 +64,22 @@ function isSqlSimple(c: FilterClause): boolean {
   );
 }
 
-/** Steps that are single events, without immediatelyFollows (window functions replace the DP). */
+/**
+ * Sequences (sequence-sql.ts): steps that are single events, with or without immediatelyFollows,
+ * time limits and a maximum duration; steps over a range of events (scoped to a session or across
+ * sessions) except a later one that follows immediately, or that has a time limit in a sequence
+ * with a maximum duration. Step leaves are judged per event (D11: their time flags are ignored).
+ */
 function isSqlSequence(s: SequenceFilter): boolean {
-  return s.sequenceSteps.every(
-    (st, k) =>
-      st.scope === 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT' &&
-      (k === 0 || !st.immediatelyFollows) &&
-      groupsOf(st.filterExpression).every((g) => g.every((e) => isStaticEventLeaf(e, st.scope))),
-  );
+  const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
+  return s.sequenceSteps.every((st, k) => {
+    const leaves = groupsOf(st.filterExpression).every((g) => g.every((e) => isStaticEventLeaf(e, EVENT)));
+    if (st.scope === EVENT || k === 0) return leaves;
+    const limitWithMaximum =
+      st.constraintDurationMicros !== undefined && s.sequenceMaximumDurationMicros !== undefined;
+    const immediateWithLimit = st.immediatelyFollows && st.constraintDurationMicros !== undefined;
+    return leaves && !immediateWithLimit && !limitWithMaximum;
+  });
 }
 
 export function isSqlClause(c: FilterClause): boolean {

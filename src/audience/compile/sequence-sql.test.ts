@@ -1,0 +1,179 @@
+// Golden SQL of the sequence constructs (sequence-sql.ts), kept as files beside the other golden
+// files: exact text and parameters. Regenerate after an intended change:
+//   AUDEX_UPDATE_GOLDEN=1 npm test -- src/audience/compile/sequence-sql.test.ts
+
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { test } from 'node:test';
+import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience.ts';
+import { parseAudience } from '../validate.ts';
+import { compileAudienceQuery, type CompiledQuery } from './index.ts';
+
+const CONFIG: EvaluationConfig = {
+  createTimeMicros: 1_717_200_000_000_000n,
+  backfillDays: 30,
+  timeZone: 'UTC',
+  ignoreEventNamesForAdjacency: [],
+};
+const CTX = { propertyId: 1n, asOfMicros: 1_717_977_600_000_000n, config: CONFIG };
+
+const EVENT = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
+const SESSION = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
+const ACROSS = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
+
+const step = (eventName: string, extra: object = {}): object => ({
+  scope: EVENT,
+  filterExpression: {
+    andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [{ eventFilter: { eventName } }] } }] },
+  },
+  ...extra,
+});
+const seq = (scope: string, steps: object[], extra: object = {}): object => ({
+  sequenceFilter: { scope, sequenceSteps: steps, ...extra },
+});
+const audience = (clauses: object[]): AudienceDefinition =>
+  parseAudience({
+    displayName: 'g',
+    description: 'g',
+    membershipDurationDays: 7,
+    exclusionDurationMode: 'EXCLUDE_PERMANENTLY',
+    filterClauses: clauses,
+  });
+const include = (c: object): object => ({ clauseType: 'INCLUDE', ...c });
+const exclude = (c: object): object => ({ clauseType: 'EXCLUDE', ...c });
+
+const IMMEDIATE = { immediatelyFollows: true };
+
+const GOLDEN: [string, AudienceDefinition, string[]][] = [
+  // The direct predecessor in the same session (lag over the user's stream, session compared).
+  [
+    'seq-immediately-follows-same-session',
+    audience([include(seq(SESSION, [step('view_item'), step('add_to_cart', IMMEDIATE)]))]),
+    [],
+  ],
+  // With ignoreEventNamesForAdjacency: adjacency groups and a (group, start) pair maximum.
+  [
+    'seq-immediately-follows-ignored-names',
+    audience([
+      include(
+        seq(ACROSS, [step('view_item'), step('add_to_cart', { ...IMMEDIATE, constraintDuration: '600s' })]),
+      ),
+    ]),
+    ['scroll', 'page_view'],
+  ],
+  // A time limit on a later step (RANGE frame plus the same-timestamp rows before this one).
+  [
+    'seq-step-time-limit',
+    audience([
+      include(
+        seq(ACROSS, [
+          step('view_item'),
+          step('add_to_cart', { constraintDuration: '3600s' }),
+          step('purchase', { constraintDuration: '600s' }),
+        ]),
+      ),
+    ]),
+    [],
+  ],
+  // A maximum duration: the scan starts one duration before the membership cutoff.
+  [
+    'seq-maximum-duration',
+    audience([
+      include(
+        seq(ACROSS, [step('view_item'), step('add_to_cart'), step('purchase')], {
+          sequenceMaximumDuration: '86400s',
+        }),
+      ),
+    ]),
+    [],
+  ],
+  // Steps over ranges: step 0 within its session (running per-group matches), a later step
+  // across sessions with two OR-groups (the best start before each group's latest match).
+  [
+    'seq-steps-over-ranges',
+    audience([
+      include(
+        seq(ACROSS, [
+          { ...step('view_item'), scope: SESSION },
+          {
+            scope: ACROSS,
+            filterExpression: {
+              andGroup: {
+                filterExpressions: [
+                  { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'add_to_cart' } }] } },
+                  { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'purchase' } }] } },
+                ],
+              },
+            },
+          },
+        ]),
+      ),
+    ]),
+    [],
+  ],
+  // A later step over a range with a time limit (no maximum duration): the latest earlier chain.
+  [
+    'seq-step-range-time-limit',
+    audience([
+      include(
+        seq(SESSION, [
+          step('view_item'),
+          { ...step('purchase'), scope: SESSION, constraintDuration: '3600s' },
+        ]),
+      ),
+    ]),
+    [],
+  ],
+  // A later step over a range that follows immediately, with ignored names: the best start before
+  // each group's latest match within the predecessor's adjacency group.
+  [
+    'seq-immediate-range-step',
+    audience([
+      include(
+        seq(ACROSS, [
+          step('view_item'),
+          { ...step('add_to_cart'), scope: SESSION, immediatelyFollows: true },
+        ]),
+      ),
+    ]),
+    ['scroll'],
+  ],
+  // Two INCLUDE clauses (first and last completion per user) and a permanently excluding sequence.
+  [
+    'seq-positions-and-exclusion',
+    audience([
+      include(seq(ACROSS, [step('view_item'), step('add_to_cart', IMMEDIATE)])),
+      include({
+        simpleFilter: {
+          scope: ACROSS,
+          filterExpression: {
+            andGroup: {
+              filterExpressions: [
+                { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'purchase' } }] } },
+              ],
+            },
+          },
+        },
+      }),
+      exclude(seq(ACROSS, [step('purchase'), step('refund', IMMEDIATE)])),
+    ]),
+    [],
+  ],
+];
+
+function serialise(q: CompiledQuery): string {
+  const params = JSON.stringify(q.parameters, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  return `-- plan parameters: ${params}\n${q.sql}\n`;
+}
+
+for (const [name, def, ignored] of GOLDEN) {
+  test(`golden SQL: ${name}`, () => {
+    const ctx = { ...CTX, config: { ...CONFIG, ignoreEventNamesForAdjacency: ignored } };
+    const { plan, query } = compileAudienceQuery(def, ctx);
+    assert.equal(plan, 'sql');
+    const text = serialise(query).replace('-- plan', `-- ${plan}`);
+    const file = new URL(`./golden/${name}.sql`, import.meta.url);
+    if (process.env.AUDEX_UPDATE_GOLDEN === '1') writeFileSync(file, text);
+    assert.equal(text, readFileSync(file, 'utf8'));
+  });
+}

@@ -1,0 +1,381 @@
+// Sequence clauses (docs/audiences.md §2.3; reference sequenceCompletions, D12) as set-based SQL:
+// one pass of window functions per step over the user's events in stream order (t, q), no
+// per-user fold. b_k is, on an event that can be the k-th anchor of a valid chain, the latest
+// start t(a_0) of such a chain (NULL: none). Step k takes the best b_{k-1} among the earlier
+// events its anchor may follow, then checks its own filter and sequenceMaximumDuration; keeping
+// only the latest a_0 is exact because the other constraints do not depend on a_0.
+//
+// Which earlier events step k may follow:
+// - any earlier one (in the same session when the sequence is WITHIN_SAME_SESSION);
+// - with constraintDuration C: those at most C earlier;
+// - with immediatelyFollows: those after the last event before this one whose name is not in
+//   ignoreEventNamesForAdjacency (the direct predecessor among all evaluated events when that list
+//   is empty, so the sequence then reads every event of the window, not only the steps' events).
+//
+// Engine-specific spellings (window frames, pair packing) go through SqlDialect's sequence hooks.
+
+import type { FilterScope, SequenceFilter, SequenceStep } from '../../domain/audience.ts';
+import type { SqlDialect } from './dialect.ts';
+import type { EventPredicateCompiler } from './leaves.ts';
+import { SESSION_KEY, nameFilter, namesOfFlags, namesOfGroups, type Flag } from './members-sql.ts';
+import { and, ident, join, or, param, sql, type Fragment, type Param } from './sql.ts';
+import { groupsOf } from './walk.ts';
+import { eventWindow, type QueryContext } from './window.ts';
+
+const SESSION = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
+const EVENT = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
+/** 1 on an event that breaks adjacency (its name is not in ignoreEventNamesForAdjacency). */
+const BREAKS = sql`CASE WHEN ig THEN 0 ELSE 1 END`;
+
+/** The result of a sequence clause for the positions query (members-sql compileByPositions). */
+export interface SequencePositions {
+  /** Flags to add to the shared scan `ev` (empty when the sequence reads a scan of its own). */
+  flags: Flag[];
+  /** CTEs, the last named c<i> with columns (u, f, l). */
+  ctes: Fragment[];
+}
+
+export class SequenceSqlCompiler {
+  constructor(
+    private readonly dialect: SqlDialect,
+    private readonly ctx: QueryContext,
+    private readonly leaf: EventPredicateCompiler,
+  ) {}
+
+  /**
+   * Users with an event completing the sequence (later than `after` when given: then each user
+   * once). With `after`, events that cannot belong to a chain ending after it are left out of the
+   * scan when the chain's span is bounded (see spanBound).
+   */
+  visitSequenceUsers(seq: SequenceFilter, i: number, after: Param | null, ctes: Fragment[]): Fragment {
+    const flags = this.sequenceFlags(seq, i);
+    const bound = after === null ? null : spanBound(seq);
+    const since = bound === null ? null : param(BigInt(after!.value as bigint) - bound);
+    const source = ident(`c${i}_ev`);
+    ctes.push(sql`${source} AS (${this.sequenceScan(seq, flags, null, since)})`);
+    const chain = this.visitSequenceChain(seq, i, flags, source, false);
+    ctes.push(...chain.ctes);
+    const done = sql`${chain.b} IS NOT NULL`;
+    return after === null
+      ? sql`SELECT u FROM ${chain.rel} WHERE ${done}`
+      : sql`SELECT DISTINCT u FROM ${chain.rel} WHERE ${done} AND t > ${after}`;
+  }
+
+  /**
+   * The clause's first completion (f) and last completion (l) per user, as positions `pos`. A
+   * sequence without immediatelyFollows reads the shared scan `ev` (which has the column pos and
+   * keeps only rows matching some flag); one with it needs every event, so it reads its own scan.
+   */
+  visitSequence(seq: SequenceFilter, i: number, pos: Fragment): SequencePositions {
+    const flags = this.sequenceFlags(seq, i);
+    const ownScan = needsAllEvents(seq);
+    const ctes: Fragment[] = [];
+    let source = sql`ev`;
+    if (ownScan) {
+      source = ident(`c${i}_ev`);
+      ctes.push(sql`${source} AS (${this.sequenceScan(seq, flags, pos, null)})`);
+    }
+    const chain = this.visitSequenceChain(seq, i, flags, source, !ownScan);
+    ctes.push(
+      ...chain.ctes,
+      sql`${ident(`c${i}`)} AS (SELECT u, min(pos) AS f, max(pos) AS l FROM ${chain.rel} WHERE ${chain.b} IS NOT NULL GROUP BY u)`,
+    );
+    return { flags: ownScan ? [] : flags, ctes };
+  }
+
+  sequenceFlags(seq: SequenceFilter, i: number): Flag[] {
+    return this.stepFlags(seq, i).flat();
+  }
+
+  /**
+   * Per step: a single-event step has one flag (its filter holds on the event); a step over a
+   * range has one flag per OR-group, since it holds on a range when each group holds on some event
+   * of it (D10: a NOT leaf holds when some event does not match, which is the same per event).
+   */
+  stepFlags(seq: SequenceFilter, i: number): Flag[][] {
+    return seq.sequenceSteps.map((st, k) => {
+      const groups = groupsOf(st.filterExpression);
+      const group = (g: (typeof groups)[number]): Fragment => or(g.map((e) => this.leaf.visitExpression(e)));
+      if (st.scope === EVENT)
+        return [{ name: ident(`c${i}_h${k}`), expr: and(groups.map(group)), names: namesOfGroups(groups) }];
+      return groups.map((g, j) => ({
+        name: ident(`c${i}_h${k}_${j}`),
+        expr: group(g),
+        names: namesOfGroups([g]),
+      }));
+    });
+  }
+
+  /**
+   * The sequence's events: columns u, s, t, q (and pos), the step flags, and with
+   * immediatelyFollows and a non-empty ignore list `g`, the number of events up to this one that
+   * break adjacency (its adjacency group), and `gp`, the same for its predecessor. Without immediatelyFollows only rows matching
+   * a step; with it also every event that breaks adjacency. `since`: only events later than it.
+   */
+  sequenceScan(seq: SequenceFilter, flags: Flag[], pos: Fragment | null, since: Param | null): Fragment {
+    const columns = [
+      sql`user_pseudo_id AS u`,
+      sql`ga_session_id AS s`,
+      sql`event_timestamp AS t`,
+      sql`ingest_seq AS q`,
+      ...(pos === null ? [] : [sql`${pos} AS pos`]),
+      ...flags.map((f) => sql`${f.expr} AS ${f.name}`),
+    ];
+    const filters: Fragment[] = since === null ? [] : [sql`event_timestamp > ${since}`];
+    const ignored = this.ctx.config.ignoreEventNamesForAdjacency;
+    const anchorsAnywhere = seq.sequenceSteps.some((st) => st.scope !== EVENT);
+    if (anchorsAnywhere) {
+      // A step over a range can have its anchor on any event: keep them all.
+      if (needsAdjacency(seq) && ignored.length > 0) columns.push(sql`${nameFilter(ignored)} AS ig`);
+    } else if (!needsAllEvents(seq)) {
+      const names = namesOfFlags(flags);
+      filters.push(names === null ? or(flags.map((f) => f.expr)) : nameFilter(names));
+    } else if (ignored.length > 0) {
+      // An ignorable event that matches no step neither anchors nor breaks adjacency.
+      const breaks = sql`NOT ${nameFilter(ignored)}`;
+      const names = namesOfFlags(flags);
+      filters.push(or([breaks, names === null ? or(flags.map((f) => f.expr)) : nameFilter(names)]));
+      columns.push(sql`${nameFilter(ignored)} AS ig`);
+    }
+    const scan = eventWindow(this.ctx, join(columns, ', '), filters.length === 0 ? undefined : and(filters));
+    if (!needsAdjacency(seq) || ignored.length === 0) return scan;
+    const g = this.dialect.runningSumInStream(BREAKS, sql`u`);
+    return sql`SELECT *, g - ${BREAKS} AS gp FROM (SELECT *, ${g} AS g FROM (${scan}))`;
+  }
+
+  /**
+   * The chain of step CTEs over `source` (columns u, s, t, q and the step flags; `filter` keeps
+   * only rows matching a step, which change no b_k otherwise). The last CTE, `rel`, has `b`
+   * non-null on the events that complete the sequence.
+   */
+  visitSequenceChain(
+    seq: SequenceFilter,
+    i: number,
+    flags: Flag[],
+    source: Fragment,
+    filter: boolean,
+  ): { ctes: Fragment[]; rel: Fragment; b: Fragment } {
+    const d = this.dialect;
+    const steps = this.stepFlags(seq, i);
+    const rel = (k: number): Fragment => ident(`c${i}_s${k}`);
+    const b = (k: number): Fragment => ident(`b${k}`);
+    const where = filter ? sql` WHERE ${or(flags.map((f) => f.name))}` : sql``;
+    const first = seq.sequenceSteps[0]!;
+    // Step 0 holds on its range (every event up to a_0, of a_0's session when session-scoped)
+    // from the event at which each group has had a match.
+    const holds0 =
+      first.scope === EVENT
+        ? steps[0]![0]!.name
+        : and(
+            steps[0]!.map(
+              (f) =>
+                sql`${d.runningSumInStream(sql`CASE WHEN ${f.name} THEN 1 ELSE 0 END`, partitionOf(first.scope))} > 0`,
+            ),
+          );
+    const ctes: Fragment[] = [
+      sql`${rel(0)} AS (SELECT *, CASE WHEN ${holds0} THEN t END AS ${b(0)} FROM ${source}${where})`,
+    ];
+    seq.sequenceSteps.forEach((st, k) => {
+      if (k === 0) return;
+      const m = ident(`m${k}`);
+      const x = ident(`x${k}`);
+      const follow =
+        st.scope === EVENT
+          ? {
+              ...this.visitFollow(seq, st, k, b(k - 1), x),
+              holds: [steps[k]![0]!.name],
+              ys: [] as Fragment[],
+            }
+          : this.visitRangeFollow(seq, st, k, b(k - 1), x, steps[k]!);
+      const checks: Fragment[] = [sql`${m} IS NOT NULL`, ...follow.checks(m)];
+      if (seq.sequenceMaximumDurationMicros !== undefined)
+        checks.push(sql`t - ${m} <= ${param(seq.sequenceMaximumDurationMicros)}`);
+      const when =
+        follow.holds.length === 0 ? and(checks) : sql`${join(follow.holds, ' AND ')} AND ${and(checks)}`;
+      let from = rel(k - 1);
+      if (follow.x)
+        from = sql`(SELECT *, ${join([sql`${follow.x} AS ${x}`, ...(follow.pre ?? [])], ', ')} FROM ${from})`;
+      if (follow.ys.length > 0) from = sql`(SELECT *, ${join(follow.ys, ', ')} FROM ${from})`;
+      ctes.push(
+        sql`${rel(k)} AS (SELECT *, CASE WHEN ${when} THEN ${m} END AS ${b(k)} FROM (SELECT *, ${follow.m} AS ${m} FROM ${from}))`,
+      );
+    });
+    const last = seq.sequenceSteps.length - 1;
+    return { ctes, rel: rel(last), b: b(last) };
+  }
+
+  /**
+   * A later step over the range (a_(k-1), a_k] (scope ACROSS_ALL_SESSIONS; WITHIN_SAME_SESSION: the
+   * range's events in a_k's session), without immediatelyFollows. It holds at event j for an
+   * earlier anchor p iff p is before the latest match of each group up to j (in j's session for a
+   * session-scoped step). x = the best b_(k-1) strictly before each event, which never decreases
+   * along the stream, so the best anchor for j is x at the earliest of those latest matches: per
+   * group, the running maximum of x over its matches; then the least over groups.
+   * With a time limit (planned only without sequenceMaximumDuration, where only the existence of a
+   * chain matters, not its start): x = the time of the latest earlier event with a chain, and
+   * that must be within the limit.
+   */
+  visitRangeFollow(
+    seq: SequenceFilter,
+    st: SequenceStep,
+    k: number,
+    prev: Fragment,
+    xName: Fragment,
+    groups: Flag[],
+  ): {
+    x?: Fragment;
+    pre?: Fragment[];
+    ys: Fragment[];
+    m: Fragment;
+    holds: Fragment[];
+    checks: (m: Fragment) => Fragment[];
+  } {
+    const d = this.dialect;
+    if (st.immediatelyFollows) return this.visitImmediateRangeFollow(seq, st, k, prev, xName, groups);
+    const limit = st.constraintDurationMicros === undefined ? null : param(st.constraintDurationMicros);
+    const value = limit === null ? prev : sql`CASE WHEN ${prev} IS NOT NULL THEN t END`;
+    const x = d.maxBeforeInStream(value, partitionOf(seq.scope));
+    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    const ys = groups.map(
+      (f, j) =>
+        sql`${d.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope))} AS ${y(j)}`,
+    );
+    const names = groups.map((_, j) => y(j));
+    const m =
+      names.length === 1
+        ? names[0]!
+        : sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} THEN least(${join(names, ', ')}) END`;
+    return { x, ys, m, holds: [], checks: (mm) => (limit === null ? [] : [sql`t - ${mm} <= ${limit}`]) };
+  }
+
+  /**
+   * A later step over a range that follows immediately (planned only without a time limit). With
+   * an empty ignore list its range is its own event: the single-event rule on the group flags.
+   * Otherwise the anchor p lies in the predecessor's adjacency group gp, and before each group's
+   * latest match (up to this event). When that match is this event, every candidate counts (the
+   * single-event rule's best); else the match must lie in group gp, and the best start before it
+   * within its adjacency group (gm, never decreasing along the group) is carried from it as the
+   * pair (g, gm), whose running maximum is the latest match's.
+   */
+  visitImmediateRangeFollow(
+    seq: SequenceFilter,
+    st: SequenceStep,
+    k: number,
+    prev: Fragment,
+    xName: Fragment,
+    groups: Flag[],
+  ): {
+    x?: Fragment;
+    pre?: Fragment[];
+    ys: Fragment[];
+    m: Fragment;
+    holds: Fragment[];
+    checks: (m: Fragment) => Fragment[];
+  } {
+    const d = this.dialect;
+    const single = this.visitFollow(seq, st, k, prev, xName);
+    if (this.ctx.config.ignoreEventNamesForAdjacency.length === 0)
+      return { ...single, ys: [], holds: groups.map((f) => f.name) };
+    const gm = ident(`gm${k}`);
+    const pre = [sql`${d.maxBeforeInStream(prev, sql`${partitionOf(seq.scope)}, g`)} AS ${gm}`];
+    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    const carry = (f: Flag): Fragment =>
+      d.runningMaxInStream(
+        sql`CASE WHEN ${f.name} AND ${gm} IS NOT NULL THEN ${d.packPair(sql`g`, gm)} END`,
+        partitionOf(st.scope),
+      );
+    const ys = groups.map(
+      (f, j) =>
+        sql`CASE WHEN ${f.name} THEN ${single.m} WHEN ${d.pairHigh(carry(f))} = gp THEN ${d.pairLow(carry(f))} END AS ${y(j)}`,
+    );
+    const names = groups.map((_, j) => y(j));
+    const m =
+      names.length === 1
+        ? names[0]!
+        : sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} THEN least(${join(names, ', ')}) END`;
+    return { x: single.x!, pre, ys, m, holds: [], checks: () => [] };
+  }
+
+  /**
+   * Step k's candidate b_{k-1} (`m`, the best over the earlier events it may follow) and the
+   * checks on it beyond non-nullness; `x`, when given, is computed first as the column `xName`.
+   */
+  visitFollow(
+    seq: SequenceFilter,
+    st: SequenceStep,
+    k: number,
+    prev: Fragment,
+    xName: Fragment,
+  ): { x?: Fragment; m: Fragment; checks: (m: Fragment) => Fragment[] } {
+    const d = this.dialect;
+    const sameSession = seq.scope === SESSION;
+    const part = sameSession ? sql`u, ${SESSION_KEY}` : sql`u`;
+    const limit = st.constraintDurationMicros === undefined ? null : param(st.constraintDurationMicros);
+    if (st.immediatelyFollows && this.ctx.config.ignoreEventNamesForAdjacency.length === 0) {
+      // The direct predecessor among all the user's events: in the same session when required
+      // (a NULL session is never shared), and at most C earlier.
+      const pre = (x: Fragment): Fragment => d.previousInStream(x, sql`u`);
+      const ok: Fragment[] = [];
+      if (sameSession) ok.push(sql`s = ${pre(sql`s`)}`);
+      if (limit !== null) ok.push(sql`t - ${pre(sql`t`)} <= ${limit}`);
+      const m = ok.length === 0 ? pre(prev) : sql`CASE WHEN ${and(ok)} THEN ${pre(prev)} END`;
+      return { m, checks: () => [] };
+    }
+    if (st.immediatelyFollows) {
+      // Candidates: the earlier events (same session, within C) of the predecessor's adjacency
+      // group gp. Earlier events have a group <= gp, so the best (group, b) pair over them is in
+      // group gp exactly when some candidate has a chain; its b is then the best one.
+      const pair = sql`CASE WHEN ${prev} IS NOT NULL THEN ${d.packPair(sql`g`, prev)} END`;
+      const best =
+        limit === null ? d.maxBeforeInStream(pair, part) : d.maxBeforeWithinMicros(pair, part, limit);
+      return {
+        x: best,
+        m: sql`CASE WHEN ${d.pairHigh(xName)} = gp THEN ${d.pairLow(xName)} END`,
+        checks: () => [],
+      };
+    }
+    if (limit !== null && k === 1) {
+      // b0 is the event's own time, so the best earlier anchor is simply the latest one.
+      return { m: d.maxBeforeInStream(prev, part), checks: (m) => [sql`t - ${m} <= ${limit}`] };
+    }
+    if (limit !== null) return { m: d.maxBeforeWithinMicros(prev, part, limit), checks: () => [] };
+    return { m: d.maxBeforeInStream(prev, part), checks: () => [] };
+  }
+}
+
+/** Some step after the first must follow its predecessor immediately. */
+function needsAdjacency(seq: SequenceFilter): boolean {
+  return seq.sequenceSteps.some((st, k) => k > 0 && st.immediatelyFollows);
+}
+
+/**
+ * The scan must hold more than the steps' events: every event that breaks adjacency, or every
+ * event at all when a step is over a range (its anchor can be any event).
+ */
+export function needsAllEvents(seq: SequenceFilter): boolean {
+  return needsAdjacency(seq) || seq.sequenceSteps.some((st) => st.scope !== EVENT);
+}
+
+/** The rows a scope's windows range over: the user's events, or those of the event's session. */
+function partitionOf(scope: FilterScope): Fragment {
+  return scope === SESSION ? sql`u, ${SESSION_KEY}` : sql`u`;
+}
+
+/**
+ * An upper bound on t(a_k) - t(a_0) for every valid chain, or null: sequenceMaximumDuration, or
+ * else the sum of the step time limits when every later step has one. A chain ending after `after`
+ * then starts after `after - bound`, and events before that cannot change whether it exists (the
+ * anchors and every event between them are later), so the scan leaves them out. Only when step 0
+ * is a single event (its range would otherwise reach back to the start of the window).
+ */
+export function spanBound(seq: SequenceFilter): bigint | null {
+  const [first, ...rest] = seq.sequenceSteps;
+  if (first === undefined || first.scope !== EVENT) return null;
+  if (seq.sequenceMaximumDurationMicros !== undefined) return seq.sequenceMaximumDurationMicros;
+  let sum = 0n;
+  for (const st of rest) {
+    if (st.constraintDurationMicros === undefined) return null;
+    sum += st.constraintDurationMicros;
+  }
+  return sum;
+}

@@ -1,0 +1,159 @@
+// Differential test of sequences: for random sequence audiences (1-4 steps, immediatelyFollows,
+// step time limits, a maximum duration, NOT leaves, hostile values, timestamp ties, events without
+// a session id, with and without ignoreEventNamesForAdjacency), the planner must choose the SQL
+// plan and DuckDbAudienceEngine.findMembers must equal the reference evaluator's members.
+//
+// CI runs a fixed seed and then a random one (printed on failure). Replay a failure:
+//   AUDEX_FC_SEED=<seed> [AUDEX_FC_PATH=<path>] npm test -- test/audience-differential-sequences.duckdb.test.ts
+// Size: AUDEX_FC_RUNS per seed (default 150, about a minute on the shared 2-core machine).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import type { AudienceDefinition, EvaluationConfig } from '../src/domain/audience.ts';
+import { ApiError } from '../src/domain/errors.ts';
+import { audienceToJson, parseAudience } from '../src/audience/validate.ts';
+import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
+import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
+import { planAudience } from '../src/audience/compile/index.ts';
+import { CREATE_TIME, buildEvents, nowsArb, resolveNows } from './audience-arbitraries.ts';
+import { adjacencyArb, sequenceAudienceArb, sequenceHistoryArb } from './audience-sequence-arbitraries.ts';
+import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';
+
+const PROPERTY = 1n;
+const FIXED_SEED = 20261203;
+const ALL_SCOPES = [
+  'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+  'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+  'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
+  'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+] as const;
+const db = useTestDb();
+
+/** Round-trips through the API form so the test sees exactly what validation produces. */
+function validated(def: AudienceDefinition): AudienceDefinition | null {
+  try {
+    const meta = { name: 'properties/1/audiences/1', createTime: '2024-06-01T00:00:00Z' };
+    return parseAudience(audienceToJson(def, { ...meta, adsPersonalizationEnabled: true }, false));
+  } catch (err) {
+    if (err instanceof ApiError) return null;
+    throw err;
+  }
+}
+
+const stats = {
+  audiences: 0,
+  checks: 0,
+  withMembers: 0,
+  immediate: 0,
+  ignoreList: 0,
+  rangeSteps: 0,
+  rangeMembers: 0,
+  immediateRangeIgnoring: 0,
+};
+
+function property(engine: DuckDbAudienceEngine): fc.IAsyncProperty<unknown[]> {
+  return fc.asyncProperty(
+    sequenceAudienceArb(ALL_SCOPES),
+    sequenceHistoryArb,
+    nowsArb,
+    adjacencyArb,
+    fc.constantFrom<number | null>(30, 30, 5, null),
+    async (raw, history, nowSpecs, ignore, backfillDays) => {
+      const def = validated(raw);
+      fc.pre(def !== null);
+      assert.equal(planAudience(def), 'sql', `planner chose a fallback for ${JSON.stringify(raw, bigints)}`);
+      const config: EvaluationConfig = {
+        createTimeMicros: CREATE_TIME,
+        backfillDays,
+        timeZone: 'UTC',
+        ignoreEventNamesForAdjacency: ignore,
+      };
+      const events = buildEvents(history, PROPERTY);
+      // Also just after the whole history, where any chain has had its chance to complete.
+      const latest = events.reduce((m, e) => (e.event_timestamp > m ? e.event_timestamp : m), 0n);
+      const nows = [...new Set([...resolveNows(nowSpecs, events, def.membershipDurationDays), latest])];
+      await db.connection.run('DELETE FROM events');
+      await insertEvents(db.connection, events);
+      stats.audiences++;
+      const steps = def.filterClauses.flatMap((c) => c.sequenceFilter?.sequenceSteps ?? []);
+      const range = steps.some((s) => s.scope !== 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT');
+      if (range) stats.rangeSteps++;
+      const immediateRange = steps.some(
+        (s, k) => k > 0 && s.immediatelyFollows && s.scope !== 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+      );
+      if (steps.some((s, k) => k > 0 && s.immediatelyFollows)) {
+        stats.immediate++;
+        if (ignore.length > 0) stats.ignoreList++;
+      }
+      for (const now of nows) {
+        const expected = membersAt(evaluateAudience(def, events, now, config), now);
+        stats.checks++;
+        if (expected.length > 0) stats.withMembers++;
+        if (expected.length > 0 && range) stats.rangeMembers++;
+        if (expected.length > 0 && immediateRange && ignore.length > 0) stats.immediateRangeIgnoring++;
+        const actual = await engine.findMembers({
+          propertyId: PROPERTY,
+          audience: def,
+          config,
+          asOfMicros: now,
+        });
+        assert.deepEqual(actual, expected, `members at ${new Date(Number(now / 1000n)).toISOString()}`);
+      }
+    },
+  );
+}
+
+function bigints(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? `${v}n` : v;
+}
+
+async function check(engine: DuckDbAudienceEngine, seed: number | undefined): Promise<void> {
+  const path = process.env.AUDEX_FC_PATH;
+  try {
+    await fc.assert(property(engine), {
+      numRuns: Number(process.env.AUDEX_FC_RUNS ?? 150),
+      ...(seed === undefined ? {} : { seed }),
+      ...(path === undefined ? {} : { path }),
+      endOnFailure: false,
+    });
+  } catch (err) {
+    const m = /seed: (-?\d+), path: "([^"]*)"/.exec(String(err));
+    const replay = m
+      ? `\nReplay with: AUDEX_FC_SEED=${m[1]} AUDEX_FC_PATH=${m[2]} npm test -- test/audience-differential-sequences.duckdb.test.ts`
+      : '';
+    const cause =
+      err instanceof Error && err.cause instanceof Error ? `\nCaused by: ${err.cause.message}` : '';
+    throw new Error(`${String(err instanceof Error ? err.message : err)}${cause}${replay}`, { cause: err });
+  }
+}
+
+test(
+  'sequences: SQL plan, members equal to the reference evaluator (fixed seed, then a random one)',
+  {
+    timeout: 900_000,
+  },
+  async () => {
+    const engine = new DuckDbAudienceEngine(db.connection);
+    const env = process.env.AUDEX_FC_SEED;
+    if (env !== undefined) await check(engine, Number(env));
+    else {
+      await check(engine, FIXED_SEED);
+      await check(engine, undefined);
+    }
+    console.log(`sequence differential: ${JSON.stringify(stats)}`);
+    // A property that never sees a member, or never an adjacency rule, proves little.
+    assert.ok(
+      stats.withMembers > stats.checks / 8,
+      `only ${stats.withMembers} of ${stats.checks} checks had members`,
+    );
+    assert.ok(
+      stats.ignoreList > stats.audiences / 20,
+      `only ${stats.ignoreList} audiences with an ignore list`,
+    );
+    assert.ok(
+      stats.rangeMembers > stats.checks / 20,
+      `only ${stats.rangeMembers} checks with members over range steps`,
+    );
+  },
+);

@@ -1,0 +1,223 @@
+// fast-check arbitraries for the sequence differential test: sequence clauses drawn from the whole
+// sequence grammar (1-4 steps, immediatelyFollows, step time limits, a maximum duration, NOT
+// leaves, hostile values) and dense histories (few event names, many timestamp ties, events
+// without a session id) so that chains, adjacency and the inclusive time limits all bite.
+
+import fc from 'fast-check';
+import type {
+  AudienceDefinition,
+  FilterClause,
+  FilterExpression,
+  FilterScope,
+  SequenceStep,
+} from '../src/domain/audience.ts';
+import { HOSTILE, buildEvents } from './audience-arbitraries.ts';
+
+const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
+const SESSION: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
+const ACROSS: FilterScope = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
+
+/** Few names, so that steps often match and adjacency is often broken or kept. */
+export const SEQ_NAMES = ['view_item', 'add_to_cart', 'purchase', 'page_view', 'scroll'] as const;
+
+// --- leaves -------------------------------------------------------------------------------------
+
+const deviceLeaf = fc
+  .record({
+    value: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom('mobile', 'desktop', 'Mobile') },
+      { weight: 1, arbitrary: fc.constantFrom(...HOSTILE) },
+    ),
+    matchType: fc.constantFrom('EXACT', 'CONTAINS', 'BEGINS_WITH' as const),
+    caseSensitive: fc.boolean(),
+  })
+  .map(({ value, matchType, caseSensitive }) => ({
+    fieldName: 'deviceCategory',
+    stringFilter: { matchType, value, caseSensitive },
+    atAnyPointInTime: false,
+  }));
+
+const valueParam = fc.constantFrom(0, 20, 50).map((x) => ({
+  fieldName: 'value',
+  numericFilter: { operation: 'GREATER_THAN' as const, value: { doubleValue: x } },
+  atAnyPointInTime: false,
+}));
+
+const currencyParam = fc
+  .oneof(fc.constantFrom('EUR', 'eur', 'USD'), fc.constantFrom(...HOSTILE))
+  .map((value) => ({
+    fieldName: 'currency',
+    stringFilter: { matchType: 'EXACT' as const, value, caseSensitive: false },
+    atAnyPointInTime: false,
+  }));
+
+const eventLeaf: fc.Arbitrary<FilterExpression> = fc
+  .record({
+    eventName: fc.constantFrom(...SEQ_NAMES.slice(0, 3)),
+    param: fc.oneof(
+      { weight: 8, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: valueParam },
+      { weight: 1, arbitrary: currencyParam },
+    ),
+    negated: fc.boolean(),
+  })
+  .map(({ eventName, param, negated }) => {
+    if (param === null) return { eventFilter: { eventName } };
+    const leaf = negated
+      ? { notExpression: { dimensionOrMetricFilter: param } }
+      : { dimensionOrMetricFilter: param };
+    return {
+      eventFilter: { eventName, eventParameterFilterExpression: { andGroup: { filterExpressions: [leaf] } } },
+    };
+  });
+
+const leafExpr: fc.Arbitrary<FilterExpression> = fc.oneof(
+  { weight: 10, arbitrary: eventLeaf },
+  { weight: 1, arbitrary: deviceLeaf.map((dimensionOrMetricFilter) => ({ dimensionOrMetricFilter })) },
+  {
+    weight: 1,
+    arbitrary: deviceLeaf.map((dimensionOrMetricFilter) => ({ notExpression: { dimensionOrMetricFilter } })),
+  },
+);
+
+// Mostly one OR-group (an AND of two leaves on one event rarely holds).
+const cnf: fc.Arbitrary<FilterExpression> = fc
+  .oneof(
+    { weight: 4, arbitrary: fc.array(leafExpr, { minLength: 1, maxLength: 2 }).map((g) => [g]) },
+    {
+      weight: 1,
+      arbitrary: fc.array(fc.array(leafExpr, { minLength: 1, maxLength: 2 }), { minLength: 2, maxLength: 2 }),
+    },
+  )
+  .map((groups) => ({
+    andGroup: { filterExpressions: groups.map((g) => ({ orGroup: { filterExpressions: g } })) },
+  }));
+
+// Limits that the history's offsets hit exactly (they are inclusive).
+const limit = fc.option(
+  fc.constantFrom(0n, 60n, 600n, 3600n, 3600n, 86400n, 86400n).map((s) => s * 1_000_000n),
+  { nil: undefined, freq: 1 },
+);
+
+/** A sequence clause; `stepScopes` the step scopes drawn (at most the sequence's scope). */
+export function sequenceClauseArb(
+  type: 'INCLUDE' | 'EXCLUDE',
+  stepScopes: readonly FilterScope[] = [EVENT],
+): fc.Arbitrary<FilterClause> {
+  return fc
+    .constantFrom(SESSION, ACROSS)
+    .chain((scope) => {
+      const rank = [EVENT, SESSION, ACROSS];
+      const allowed = stepScopes.filter((s) => rank.indexOf(s) <= rank.indexOf(scope));
+      const step: fc.Arbitrary<SequenceStep> = fc.record({
+        scope: fc.constantFrom(...allowed),
+        immediatelyFollows: fc.boolean(),
+        constraintDurationMicros: limit,
+        filterExpression: cnf,
+      });
+      return fc
+        .record({
+          scope: fc.constant(scope),
+          sequenceMaximumDurationMicros: limit,
+          sequenceSteps: fc.oneof(
+            { weight: 1, arbitrary: fc.array(step, { minLength: 1, maxLength: 1 }) },
+            { weight: 4, arbitrary: fc.array(step, { minLength: 2, maxLength: 2 }) },
+            { weight: 2, arbitrary: fc.array(step, { minLength: 3, maxLength: 4 }) },
+          ),
+        })
+        .map((sf) => ({
+          ...sf,
+          // What the SQL plan leaves to the fold (docs/audiences.md §8.1): a later step over a
+          // range with a time limit that follows immediately or is under a maximum duration.
+          sequenceSteps: sf.sequenceSteps.map((st, k) =>
+            k === 0 || st.scope === EVENT
+              ? st
+              : {
+                  ...st,
+                  constraintDurationMicros:
+                    sf.sequenceMaximumDurationMicros === undefined && !st.immediatelyFollows
+                      ? st.constraintDurationMicros
+                      : undefined,
+                },
+          ),
+        }));
+    })
+    .map((sequenceFilter) => ({ clauseType: type, sequenceFilter }));
+}
+
+/**
+ * Mostly one INCLUDE sequence (the members-by-qualifying-events query); sometimes a second
+ * INCLUDE clause or a permanent EXCLUDE sequence (the positions query).
+ */
+export function sequenceAudienceArb(stepScopes?: readonly FilterScope[]): fc.Arbitrary<AudienceDefinition> {
+  const other: fc.Arbitrary<FilterClause> = fc.oneof(
+    sequenceClauseArb('INCLUDE', stepScopes),
+    eventLeaf.map((filterExpression) => ({
+      clauseType: 'INCLUDE' as const,
+      simpleFilter: { scope: ACROSS, filterExpression },
+    })),
+    sequenceClauseArb('EXCLUDE', stepScopes),
+  );
+  return fc.record({
+    displayName: fc.constant('Sequence'),
+    description: fc.constant('x'),
+    membershipDurationDays: fc.constantFrom(1, 7, 30, 30),
+    exclusionDurationMode: fc.constant('EXCLUDE_PERMANENTLY' as const),
+    filterClauses: fc
+      .tuple(
+        sequenceClauseArb('INCLUDE', stepScopes),
+        fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: other.map((c) => [c]) }),
+      )
+      .map(([first, rest]) => [first, ...rest]),
+  });
+}
+
+// --- histories ----------------------------------------------------------------------------------
+
+type RawHistory = Parameters<typeof buildEvents>[0];
+type RawEvent = RawHistory[number][1];
+
+const rawEvent: fc.Arbitrary<RawEvent> = fc
+  .record({
+    name: fc.constantFrom(...SEQ_NAMES),
+    // Bursts at a few bases with minute offsets that hit the limits above (and ties: same minute).
+    offsetMinutes: fc
+      .tuple(
+        fc.constantFrom(12 * 1440, 12 * 1440, 12 * 1440, 1440, 5 * 1440 + 600),
+        fc.oneof(
+          fc.constantFrom(0, 0, 1, 1, 10, 11, 60, 61),
+          fc.integer({ min: 0, max: 120 }),
+          fc.integer({ min: 0, max: 1500 }),
+        ),
+      )
+      .map(([a, b]) => a + b),
+    // 4 = no session id: each such event is a session of its own (D3).
+    session: fc.integer({ min: 0, max: 4 }),
+    value: fc.option(fc.constantFrom(10, 20, 60), { nil: null }),
+    currency: fc.option(fc.constantFrom('EUR', 'eur', "it's"), { nil: null }),
+    device: fc.option(fc.constantFrom('desktop', 'mobile', 'Mobile', '50%'), { nil: null }),
+  })
+  .map((r) => ({
+    name: r.name,
+    offsetMinutes: r.offsetMinutes,
+    session: r.session,
+    params: {
+      ...(r.value === null ? {} : { value: { int_value: BigInt(r.value) } }),
+      ...(r.currency === null ? {} : { currency: { string_value: r.currency } }),
+    },
+    plan: null,
+    score: null,
+    device: r.device,
+    country: null,
+    items: [],
+    revenue: null,
+  }));
+
+/** Up to three users; ingest_seq follows array order, so equal minutes are ties broken by it. */
+export const sequenceHistoryArb: fc.Arbitrary<RawHistory> = fc.array(
+  fc.tuple(fc.integer({ min: 0, max: 2 }), rawEvent),
+  { minLength: 10, maxLength: 40, size: 'max' },
+);
+
+/** ignoreEventNamesForAdjacency: empty (the default) or a few names. */
+export const adjacencyArb = fc.constantFrom<string[]>([], [], ['scroll'], ['scroll', 'page_view']);
