@@ -30,6 +30,40 @@ export interface SqlDialect {
   contains(value: Fragment, needle: Param): Fragment;
   /** Whole days since 1970-01-01 of a µs timestamp, in a bound IANA time zone. */
   localDay(micros: Fragment, timeZone: Param): Fragment;
+
+  // --- stream positions and per-user state (docs/audiences.md §8 says how ClickHouse spells them)
+
+  /** One totally ordered value for (event_timestamp, ingest_seq), so min/max give first/last in stream order. */
+  streamPosition(micros: Fragment, ingestSeq: Fragment): Fragment;
+  /** The µs timestamp of a stream position. */
+  positionMicros(position: Fragment): Fragment;
+  /**
+   * A running aggregate over the rows of `partition` in stream order (columns t, q), up to and
+   * including the current row, or (`exclusive`) up to the row before it. NULL over no rows
+   * (count: 0).
+   */
+  running(
+    agg: 'bool_or' | 'sum' | 'count',
+    value: Fragment,
+    partition: Fragment,
+    exclusive: boolean,
+  ): Fragment;
+  /** `value` at the previous row of `partition` in stream order, `empty` at the first row. */
+  previous(value: Fragment, partition: Fragment, empty: Fragment): Fragment;
+  /** Aggregate: `value` at the row with the largest `key`. */
+  argMax(value: Fragment, key: Fragment): Fragment;
+  /** Aggregate: some row's boolean is true. */
+  boolOr(value: Fragment): Fragment;
+  /** Aggregate: the n-th smallest of `value` over the rows passing `filter` (NULL if fewer). */
+  nthSmallest(value: Fragment, n: Param, filter: Fragment): Fragment;
+  /** `left` without the rows whose `u` is in `right` (a subquery with column u). */
+  antiJoin(right: Fragment, alias: Fragment): Fragment;
+  /** A VARCHAR as DOUBLE, NULL when it does not parse. */
+  tryDouble(value: Fragment): Fragment;
+  /** A VARCHAR as BIGINT, NULL when it does not parse. */
+  tryBigint(value: Fragment): Fragment;
+  /** A DOUBLE is neither infinite nor NaN. */
+  isFinite(value: Fragment): Fragment;
 }
 
 export const duckdbDialect: SqlDialect = Object.freeze({
@@ -40,6 +74,26 @@ export const duckdbDialect: SqlDialect = Object.freeze({
   jsonText: (json: Fragment, path: Param) => sql`json_extract_string(${json}, ${path})`,
   jsonBigint: (json: Fragment, path: Param) => sql`TRY_CAST(json_extract_string(${json}, ${path}) AS BIGINT)`,
   jsonDouble: (json: Fragment, path: Param) => sql`TRY_CAST(json_extract_string(${json}, ${path}) AS DOUBLE)`,
+  // A HUGEINT (timestamp << 64 | ingest_seq): one integer that min/max/arg_max order exactly.
+  streamPosition: (micros: Fragment, ingestSeq: Fragment) =>
+    sql`((CAST(${micros} AS HUGEINT) << 64) | ${ingestSeq})`,
+  positionMicros: (position: Fragment) => sql`CAST(${position} >> 64 AS BIGINT)`,
+  running: (agg: 'bool_or' | 'sum' | 'count', value: Fragment, partition: Fragment, exclusive: boolean) => {
+    const frame = exclusive ? sql`1 PRECEDING` : sql`CURRENT ROW`;
+    const call =
+      agg === 'bool_or' ? sql`bool_or(${value})` : agg === 'sum' ? sql`sum(${value})` : sql`count(${value})`;
+    return sql`${call} OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND ${frame})`;
+  },
+  previous: (value: Fragment, partition: Fragment, empty: Fragment) =>
+    sql`COALESCE(lag(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q), ${empty})`,
+  argMax: (value: Fragment, key: Fragment) => sql`arg_max(${value}, ${key})`,
+  boolOr: (value: Fragment) => sql`bool_or(${value})`,
+  nthSmallest: (value: Fragment, n: Param, filter: Fragment) =>
+    sql`(min(${value}, ${n}) FILTER (WHERE ${filter}))[${n}]`,
+  antiJoin: (right: Fragment, alias: Fragment) => sql`ANTI JOIN (${right}) AS ${alias} USING (u)`,
+  tryDouble: (value: Fragment) => sql`TRY_CAST(${value} AS DOUBLE)`,
+  tryBigint: (value: Fragment) => sql`TRY_CAST(${value} AS BIGINT)`,
+  isFinite: (value: Fragment) => sql`isfinite(${value})`,
   jsonAny: (json: Fragment, path: Param, element: (item: Fragment) => Fragment) =>
     sql`COALESCE(list_bool_or(list_transform(CAST(json_extract(${json}, ${path}) AS JSON[]), lambda __it: ${element(sql`__it`)})), FALSE)`,
   regexFullMatch: (value: Fragment, pattern: Param) => sql`regexp_full_match(${value}, ${pattern})`,

@@ -76,7 +76,7 @@ export class MembersSqlCompiler {
     private readonly def: AudienceDefinition,
     private readonly ctx: QueryContext,
   ) {
-    this.leaf = new EventPredicateCompiler(dialect);
+    this.leaf = new EventPredicateCompiler(dialect, { singleEventMetrics: true });
     this.exactPositions = def.filterClauses.filter((c) => c.clauseType === 'INCLUDE').length > 1;
   }
 
