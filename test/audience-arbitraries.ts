@@ -239,6 +239,7 @@ const METRICS = [
   'transactions',
   'ecommercePurchases',
 ];
+const N_DAY_METRICS = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
 const EVENT_PARAMS = ['value', 'currency', 'k1', 'page_location', 'customEvent:k1', 'itemName'];
 const SQL_EVENT_PARAMS = EVENT_PARAMS.filter((p) => p !== 'itemName');
 
@@ -252,7 +253,12 @@ function timing(
       atAnyPointInTime: fc.constant(true),
       inAnyNDayPeriod: fc.option(fc.constantFrom(1, 7), { nil: undefined }),
     });
-  if (mode === 'engine') return fc.record({ atAnyPointInTime: fc.boolean() });
+  if (mode === 'engine')
+    return fc.oneof(
+      fc.record({ atAnyPointInTime: fc.boolean() }),
+      // Static N-day windows (dynamic ones still take the fold).
+      fc.record({ atAnyPointInTime: fc.constant(true), inAnyNDayPeriod: fc.constantFrom(1, 2, 7) }),
+    );
   return fc.record({
     atAnyPointInTime: fc.boolean(),
     inAnyNDayPeriod: fc.option(fc.constantFrom(1, 2, 3, 7), { nil: undefined }),
@@ -279,7 +285,12 @@ function dimensionLeaf(scope: FilterScope, mode: Mode): fc.Arbitrary<DimensionOr
       weight: 1,
       arbitrary: fc
         .tuple(fc.constantFrom(...METRICS), numericish, timing(scope, mode))
-        .map(([fieldName, f, t]) => ({ fieldName, ...f, ...t })),
+        .map(([fieldName, f, t]) =>
+          // The SQL path's N-day metrics are the counts (sums of doubles and sessions: the fold).
+          mode === 'engine' && !N_DAY_METRICS.has(fieldName)
+            ? { fieldName, ...f, atAnyPointInTime: t.atAnyPointInTime }
+            : { fieldName, ...f, ...t },
+        ),
     },
   );
 }

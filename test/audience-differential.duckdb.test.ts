@@ -6,7 +6,7 @@
 //
 // Replay a failure: AUDEX_FC_SEED=<seed> [AUDEX_FC_PATH=<path>] npm test -- test/audience-differential.duckdb.test.ts
 // Seed: fixed in CI (AUDEX_FC_SEED unset and CI set: 20261203); a random one otherwise, printed on failure.
-// Size: AUDEX_FC_RUNS per property (default 250; CI shares the cores with other suites, hence the
+// Size: AUDEX_FC_RUNS per property (default 100; CI shares the cores with other suites, hence the
 // generous timeout).
 
 import assert from 'node:assert/strict';
@@ -56,7 +56,7 @@ function fcParams(): fc.Parameters<unknown> {
   const seed = process.env.AUDEX_FC_SEED ?? (process.env.CI ? '20261203' : undefined);
   const path = process.env.AUDEX_FC_PATH;
   return {
-    numRuns: Number(process.env.AUDEX_FC_RUNS ?? 250),
+    numRuns: Number(process.env.AUDEX_FC_RUNS ?? 100),
     ...(seed === undefined ? {} : { seed: Number(seed) }),
     ...(path === undefined ? {} : { path }),
     endOnFailure: false,

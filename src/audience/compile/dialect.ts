@@ -2,7 +2,7 @@
 // a ClickHouse dialect implements the same interface ({p1:Type} placeholders, JSONExtract*,
 // match(), lowerUTF8, toDate(…, tz)).
 
-import { param, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
+import { join, param, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
 
 export interface SqlDialect {
   readonly name: 'duckdb' | 'clickhouse';
@@ -48,6 +48,10 @@ export interface SqlDialect {
     partition: Fragment,
     exclusive: boolean,
   ): Fragment;
+  /** Σ value over the rows of `partition` whose `day` is within `days` days before this row's (inclusive), same-day rows after it included. */
+  dayRangeSum(value: Fragment, partition: Fragment, day: Fragment, days: Param): Fragment;
+  /** Σ value over the rows of `partition` after this one in stream order (NULL if none). */
+  sumAfter(value: Fragment, partition: Fragment): Fragment;
   /** `value` at the previous row of `partition` in stream order, `empty` at the first row. */
   previous(value: Fragment, partition: Fragment, empty: Fragment): Fragment;
   /** Aggregate: `value` at the row with the largest `key`. */
@@ -56,8 +60,10 @@ export interface SqlDialect {
   boolOr(value: Fragment): Fragment;
   /** Aggregate: the n-th smallest of `value` over the rows passing `filter` (NULL if fewer). */
   nthSmallest(value: Fragment, n: Param, filter: Fragment): Fragment;
-  /** `left` without the rows whose `u` is in `right` (a subquery with column u). */
-  antiJoin(right: Fragment, alias: Fragment): Fragment;
+  /** A join clause keeping the rows that have no match in `right` (a subquery) on the `using` columns. */
+  antiJoin(right: Fragment, alias: Fragment, using: Fragment[]): Fragment;
+  /** Aggregate: `value` at the row with the largest `key`, NULL values included. */
+  argMaxKeepNull(value: Fragment, key: Fragment): Fragment;
   /** A VARCHAR as DOUBLE, NULL when it does not parse. */
   tryDouble(value: Fragment): Fragment;
   /** A VARCHAR as BIGINT, NULL when it does not parse. */
@@ -84,13 +90,19 @@ export const duckdbDialect: SqlDialect = Object.freeze({
       agg === 'bool_or' ? sql`bool_or(${value})` : agg === 'sum' ? sql`sum(${value})` : sql`count(${value})`;
     return sql`${call} OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND ${frame})`;
   },
+  dayRangeSum: (value: Fragment, partition: Fragment, day: Fragment, days: Param) =>
+    sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY ${day} RANGE BETWEEN ${days} PRECEDING AND CURRENT ROW)`,
+  sumAfter: (value: Fragment, partition: Fragment) =>
+    sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)`,
   previous: (value: Fragment, partition: Fragment, empty: Fragment) =>
     sql`COALESCE(lag(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q), ${empty})`,
   argMax: (value: Fragment, key: Fragment) => sql`arg_max(${value}, ${key})`,
   boolOr: (value: Fragment) => sql`bool_or(${value})`,
   nthSmallest: (value: Fragment, n: Param, filter: Fragment) =>
     sql`(min(${value}, ${n}) FILTER (WHERE ${filter}))[${n}]`,
-  antiJoin: (right: Fragment, alias: Fragment) => sql`ANTI JOIN (${right}) AS ${alias} USING (u)`,
+  antiJoin: (right: Fragment, alias: Fragment, using: Fragment[]) =>
+    sql`ANTI JOIN (${right}) AS ${alias} USING (${join(using, ', ')})`,
+  argMaxKeepNull: (value: Fragment, key: Fragment) => sql`arg_max_null(${value}, ${key})`,
   tryDouble: (value: Fragment) => sql`TRY_CAST(${value} AS DOUBLE)`,
   tryBigint: (value: Fragment) => sql`TRY_CAST(${value} AS BIGINT)`,
   isFinite: (value: Fragment) => sql`isfinite(${value})`,

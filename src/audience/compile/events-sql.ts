@@ -49,6 +49,8 @@ interface MetricPart {
   negated: boolean;
   filter: DimensionOrMetricFilter;
   isStatic: boolean;
+  /** inAnyNDayPeriod (across all sessions only, D11). */
+  nDays: number | null;
 }
 
 /** The reference's leaf kinds (reference leaves.ts), with their SQL per-event predicates. */
@@ -87,12 +89,27 @@ function leavesOf(e: FilterExpression): FilterExpression[] {
   return groupsOf(e).flat();
 }
 
+/**
+ * Static N-day leaves need no instants but events: a static dimension ignores N (D10), and a
+ * count-like metric over the N-day window ending at each event is exact in integers. Dynamic N-day
+ * leaves change state at local midnights, and N-day sums of doubles or of sessions are not
+ * window-subtractable: those stay with the fold.
+ */
+function nDayUnsupported(f: DimensionOrMetricFilter, metric: MetricName | null): string | null {
+  if (f.inAnyNDayPeriod === undefined) return null;
+  if (!f.atAnyPointInTime) return 'inAnyNDayPeriod, dynamic';
+  if (metric !== null && !N_DAY_METRICS.has(metric)) return `inAnyNDayPeriod of ${metric}`;
+  return null;
+}
+
+const N_DAY_METRICS: ReadonlySet<MetricName> = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
+
 function leafUnsupported(e: FilterExpression, scope: FilterScope): string | null {
   const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
   if (leaf) {
     const ref = resolveField(leaf.fieldName, 'condition');
     if (ref && ref.kind === 'dimension' && 'item' in ref) return 'item fields';
-    if (scope === ACROSS && leaf.inAnyNDayPeriod !== undefined) return 'inAnyNDayPeriod';
+    if (scope === ACROSS) return nDayUnsupported(leaf, ref?.kind === 'metric' ? ref.metric : null);
     return null;
   }
   const f = e.eventFilter;
@@ -102,8 +119,10 @@ function leafUnsupported(e: FilterExpression, scope: FilterScope): string | null
     if (!x) continue;
     const ref = resolveField(x.fieldName, 'eventParameter');
     if (ref && ref.kind === 'dimension' && 'item' in ref) return 'item fields';
-    if (x.fieldName === 'eventCount' && scope === ACROSS && x.inAnyNDayPeriod !== undefined)
-      return 'inAnyNDayPeriod';
+    if (x.fieldName === 'eventCount' && scope === ACROSS) {
+      const why = nDayUnsupported(x, 'eventCount');
+      if (why) return why;
+    }
   }
   return null;
 }
@@ -266,7 +285,15 @@ ORDER BY u`;
     eventName: string | null,
     scope: FilterScope,
   ): MetricPart {
-    return { metric, eventName, negated, filter, isStatic: scope !== ACROSS || filter.atAnyPointInTime };
+    const across = scope === ACROSS;
+    return {
+      metric,
+      eventName,
+      negated,
+      filter,
+      isStatic: !across || filter.atAnyPointInTime,
+      nDays: across ? (filter.inAnyNDayPeriod ?? null) : null,
+    };
   }
 
   /** The leaf on a one-event unit (WITHIN_SAME_EVENT, D10). */
@@ -362,6 +389,7 @@ ORDER BY u`;
 
   /** The metric over the unit's events so far (0 over none). */
   metricValue(p: MetricPart, unit: Unit): Value {
+    if (p.nDays !== null && unit === 'user') return this.nDayCount(p, p.nDays);
     const m = this.m;
     const sum = (x: Fragment): Value => this.running('sum', this.baseValue(x), unit);
     const flag = (x: Fragment): Fragment => sql`(CASE WHEN ${x} THEN 1 ELSE 0 END)`;
@@ -396,6 +424,34 @@ ORDER BY u`;
       case 'ecommercePurchases':
         return zero(sum(flag(m.purchase)));
     }
+  }
+
+  /**
+   * A count-like metric over the N-day window ending at this event (D4: the events so far whose
+   * local day is at least this event's day - (N - 1)): the count over those days, less the events
+   * of this day that come after this one.
+   */
+  nDayCount(p: MetricPart, n: number): Value {
+    const m = this.m;
+    const flag = (x: Fragment): Fragment => sql`(CASE WHEN ${x} THEN 1 ELSE 0 END)`;
+    const x =
+      p.metric === 'eventCount'
+        ? p.eventName === null
+          ? sql`1`
+          : flag(sql`event_name = ${param(p.eventName)}`)
+        : flag(p.metric === 'transactions' ? m.transaction : m.purchase);
+    const v = this.baseValue(x);
+    const day = this.day();
+    const inDays = this.named(1, this.dialect.dayRangeSum(v.expr, sql`u`, day.expr, param(n - 1)));
+    const later = this.named(1, this.dialect.sumAfter(v.expr, sql`u, ${day.expr}`));
+    return { expr: sql`(${inDays.expr} - COALESCE(${later.expr}, 0))`, level: 1 };
+  }
+
+  /** D4: the event's local day in the property's time zone. */
+  day(): Value {
+    return this.memoised('day', () =>
+      this.baseValue(this.dialect.localDay(sql`event_timestamp`, param(this.ctx.config.timeZone))),
+    );
   }
 
   /** D18: the event contributes to the metric. */

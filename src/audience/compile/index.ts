@@ -7,6 +7,7 @@ import type { AudienceDefinition } from '../../domain/audience.ts';
 import { compileCandidateEvents } from './candidates.ts';
 import { duckdbDialect, type SqlDialect } from './dialect.ts';
 import { EventStateCompiler } from './events-sql.ts';
+import { LatestEventCompiler, hasLatestEventForm } from './latest-sql.ts';
 import { MembersSqlCompiler } from './members-sql.ts';
 import { isClosedFormAudience, planAudience, type AudiencePlan } from './plan.ts';
 import { render, type CompiledQuery } from './sql.ts';
@@ -33,7 +34,9 @@ export function compileAudienceQuery(
       ? compileCandidateEvents(def, ctx, dialect)
       : isClosedFormAudience(def)
         ? new MembersSqlCompiler(dialect, def, ctx).compile()
-        : new EventStateCompiler(dialect, def, ctx).compile();
+        : hasLatestEventForm(def)
+          ? new LatestEventCompiler(dialect, def, ctx).compile()
+          : new EventStateCompiler(dialect, def, ctx).compile();
   const query = render(fragment, (i, v) => dialect.placeholder(i, v));
   return Object.freeze({ plan, query });
 }

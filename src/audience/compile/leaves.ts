@@ -284,8 +284,8 @@ export class EventPredicateCompiler {
     ];
     return {
       // Doubles are re-rendered from their value: imports store DuckDB's text ("50.0").
-      str: sql`COALESCE(${s}, ${i}, ${d.jsNumberText(sql`TRY_CAST(${x} AS DOUBLE)`)})`,
-      num: sql`COALESCE(TRY_CAST(${i} AS DOUBLE), TRY_CAST(${x} AS DOUBLE), ${this.parseNumber(s)})`,
+      str: sql`COALESCE(${s}, ${i}, ${d.jsNumberText(d.tryDouble(x))})`,
+      num: sql`COALESCE(${d.tryDouble(i)}, ${d.tryDouble(x)}, ${this.parseNumber(s)})`,
     };
   }
 
@@ -302,8 +302,8 @@ export class EventPredicateCompiler {
 
   /** parseDecimal: only plain decimals count as numbers; non-finite results are NULL. */
   parseNumber(str: Fragment): Fragment {
-    const n = sql`TRY_CAST(${str} AS DOUBLE)`;
-    return sql`CASE WHEN ${this.dialect.regexFullMatch(str, this.numericPattern)} AND isfinite(${n}) THEN ${n} END`;
+    const n = this.dialect.tryDouble(str);
+    return sql`CASE WHEN ${this.dialect.regexFullMatch(str, this.numericPattern)} AND ${this.dialect.isFinite(n)} THEN ${n} END`;
   }
 
   private readonly numericPattern = param(NUMERIC_STRING_PATTERN);

@@ -1,7 +1,7 @@
--- sql parameters: ["add_to_cart","purchase","1n","1714608000000000n","1717977600000000n","1715385600000000n"]
-WITH ev AS (SELECT user_pseudo_id AS u, ga_session_id AS s, event_timestamp AS t, ingest_seq AS q, ((CAST(event_timestamp AS HUGEINT) << 64) | ingest_seq) AS pos, event_name = $1 AS p0, event_name = $2 AS p3 FROM events WHERE property_id = $3 AND event_timestamp >= $4 AND event_timestamp <= $5 AND source <> 'audience_trigger'),
-e1 AS (SELECT ev.*, bool_or(p0) OVER (PARTITION BY u ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS w1, bool_or(p3) OVER (PARTITION BY u, s, CASE WHEN s IS NULL THEN q END ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS w4 FROM ev),
-e2 AS (SELECT *, COALESCE(lag(w1) OVER (PARTITION BY u ORDER BY t, q), FALSE) AS w2, bool_or(w4) OVER (PARTITION BY u, s, CASE WHEN s IS NULL THEN q END ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS w5 FROM e1)
-SELECT u FROM (SELECT u, max(pos) FILTER (WHERE (w1 AND (w1 AND ((NOT w2) OR p0)))) AS lq, max(pos) FILTER (WHERE NOT w1) AS lbad, arg_max(w5, pos) AS x FROM e2 GROUP BY u)
-WHERE lq IS NOT NULL AND (lbad IS NULL OR lbad < lq) AND CAST(lq >> 64 AS BIGINT) > $6 AND NOT x
+-- sql parameters: ["purchase","1n","1714608000000000n","1717977600000000n","1n","1714608000000000n","1717977600000000n","1715385600000000n","1n","1714608000000000n","1717977600000000n","add_to_cart"]
+WITH c1 AS (SELECT u, ks, kq FROM (SELECT user_pseudo_id AS u, COALESCE(ga_session_id, 0) AS ks, CASE WHEN ga_session_id IS NULL THEN ingest_seq ELSE 0 END AS kq, event_name = $1 AS g0_0 FROM events WHERE property_id = $2 AND event_timestamp >= $3 AND event_timestamp <= $4 AND source <> 'audience_trigger' AND event_name = $1) GROUP BY u, ks, kq HAVING bool_or(g0_0)),
+latest AS (SELECT user_pseudo_id AS u, COALESCE(arg_max_null(ga_session_id, ((CAST(event_timestamp AS HUGEINT) << 64) | ingest_seq)), 0) AS ks, arg_max(CASE WHEN ga_session_id IS NULL THEN ingest_seq ELSE 0 END, ((CAST(event_timestamp AS HUGEINT) << 64) | ingest_seq)) AS kq FROM events WHERE property_id = $5 AND event_timestamp >= $6 AND event_timestamp <= $7 AND source <> 'audience_trigger' AND event_timestamp > $8 GROUP BY u)
+SELECT u FROM latest
+JOIN (SELECT DISTINCT user_pseudo_id AS u FROM events WHERE property_id = $9 AND event_timestamp >= $10 AND event_timestamp <= $11 AND source <> 'audience_trigger' AND (event_name = $12 AND event_timestamp > $8)) AS c0 USING (u)
+ANTI JOIN (SELECT * FROM c1) AS x1 USING (u, ks, kq)
 ORDER BY u
