@@ -151,7 +151,7 @@ SELECT l.u FROM lastev l WHERE NOT (l.ls IS NULL AND l.ln = 'purchase') AND NOT 
 WHERE ${WINDOW} AND event_timestamp > ${CUTOFF} GROUP BY u) WHERE d = 'mobile' ORDER BY 1`,
   },
   {
-    name: 'inAnyNDayPeriod count (> 3 page_views in some 7 days)',
+    name: 'inAnyNDayPeriod count (> 1 page_view in some 7 days)',
     def: audience([
       {
         clauseType: 'INCLUDE',
@@ -161,7 +161,7 @@ WHERE ${WINDOW} AND event_timestamp > ${CUTOFF} GROUP BY u) WHERE d = 'mobile' O
               {
                 dimensionOrMetricFilter: {
                   fieldName: 'eventCount',
-                  numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '3' } },
+                  numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '1' } },
                   atAnyPointInTime: true,
                   inAnyNDayPeriod: 7,
                 },
@@ -173,9 +173,9 @@ WHERE ${WINDOW} AND event_timestamp > ${CUTOFF} GROUP BY u) WHERE d = 'mobile' O
     ]),
     hand: `SELECT DISTINCT u FROM (
   SELECT user_pseudo_id AS u, event_timestamp AS t,
-    lag(event_timestamp // 86400000000, 3) OVER (PARTITION BY user_pseudo_id ORDER BY event_timestamp, ingest_seq) AS d3
+    lag(event_timestamp // 86400000000, 1) OVER (PARTITION BY user_pseudo_id ORDER BY event_timestamp, ingest_seq) AS d1
   FROM events WHERE ${WINDOW} AND event_name = 'page_view')
-WHERE t > ${CUTOFF} AND d3 >= t // 86400000000 - 6 ORDER BY 1`,
+WHERE t > ${CUTOFF} AND d1 >= t // 86400000000 - 6 ORDER BY 1`,
   },
   {
     // Defined here; the sequence compiler's engineer makes it fast (until then the fold: skipped

@@ -45,6 +45,7 @@ const CONSTRUCTS: [string, AudienceDefinition][] = [
   ['e11-user-property-and-not-dynamic', parseAudience(EXAMPLES.E11)],
   ['e12-lifetime-revenue-metric', parseAudience(EXAMPLES.E12)],
   ['session-metric', parseAudience(sessionMetricAudience())],
+  ['nday-count', parseAudience(nDayCountAudience())],
   ['e6-hybrid-candidates', parseAudience(EXAMPLES.E6)],
   ['e9-hybrid-candidates', parseAudience(EXAMPLES.E9)],
 ];
@@ -87,6 +88,38 @@ function sessionMetricAudience(): unknown {
         simpleFilter: {
           scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
           filterExpression: metric('eventValue', 10, false),
+        },
+      },
+    ],
+  };
+}
+
+/** More than 3 page_views in some 7 days (static). */
+function nDayCountAudience(): unknown {
+  const count = {
+    dimensionOrMetricFilter: {
+      fieldName: 'eventCount',
+      numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '3' } },
+      atAnyPointInTime: true,
+      inAnyNDayPeriod: 7,
+    },
+  };
+  const leaf = {
+    eventFilter: {
+      eventName: 'page_view',
+      eventParameterFilterExpression: { andGroup: { filterExpressions: [count] } },
+    },
+  };
+  return {
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses: [
+      {
+        clauseType: 'INCLUDE',
+        simpleFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          filterExpression: { andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [leaf] } }] } },
         },
       },
     ],
