@@ -87,7 +87,7 @@ function audience(fieldName: string, filter: object, scope: FilterScope): Audien
 
 const MATCHES: MatchType[] = ['EXACT', 'BEGINS_WITH', 'ENDS_WITH', 'CONTAINS'];
 
-test('hostile values match literally, on the SQL path and the hybrid path', async () => {
+test('hostile values match literally, on every SQL form (closed, latest event, per-session)', async () => {
   const engine = new DuckDbAudienceEngine(db.connection);
   let checks = 0;
   for (const [i, value] of VALUES.entries()) {
@@ -103,7 +103,7 @@ test('hostile values match literally, on the SQL path and the hybrid path', asyn
           { stringFilter: { matchType, value } },
           'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
         ),
-        // dynamic leaf: the hybrid path (pre-filter + fold)
+        // dynamic leaf: the latest-event form
         audience(
           'pageTitle',
           { stringFilter: { matchType, value } },
