@@ -1,6 +1,6 @@
 // findMembers at scale. Generates GA4-like events in DuckDB SQL into the real `events` schema
 // (N events, N/10 devices, sessions of ~3 events, 90 days, param JSON in the compact encoding),
-// then for five audiences times findMembers beside a hand-written DuckDB query that computes the
+// then for each audience times findMembers beside a hand-written DuckDB query that computes the
 // same members (the two run alternately, best of AUDEX_BENCH_RUNS = 3), checks that the two member
 // lists agree, and prints a table with the ratio and the peak RSS. Run by hand:
 //   npx tsx bench/audience-members.bench.ts                      (10M events)
@@ -12,10 +12,11 @@
 // .tmp/duckdb-tmp.
 
 import { existsSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { AudienceDefinition, EvaluationConfig } from '../src/domain/audience.ts';
-import { parseAudience } from '../src/audience/validate.ts';
+import { BUILTIN_AUDIENCES, parseAudience } from '../src/audience/validate.ts';
 import { createEventsTableSql } from '../src/storage/duckdb/schema.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 
@@ -111,7 +112,102 @@ interface Case {
   hand: string;
 }
 
+const POS = '(CAST(event_timestamp AS HUGEINT) << 64) | ingest_seq';
+const ALL_USERS_CUTOFF = NOW - 540n * DAY;
+const dim = (fieldName: string, value: string): object => ({
+  dimensionOrMetricFilter: {
+    fieldName,
+    stringFilter: { matchType: 'EXACT', value, caseSensitive: true },
+    atAnyPointInTime: false,
+  },
+});
+
 const CASES: Case[] = [
+  {
+    name: 'All Users (built-in)',
+    def: BUILTIN_AUDIENCES[0]!.definition,
+    hand: `SELECT DISTINCT user_pseudo_id FROM events WHERE ${WINDOW} AND event_timestamp > ${ALL_USERS_CUTOFF} ORDER BY 1`,
+  },
+  {
+    // GA4's default exclusion mode; the purchase exclusion is scoped to the session.
+    name: 'temporary exclusion (cart, not purchased in the session)',
+    def: audience([
+      { clauseType: 'INCLUDE', ...simple(ACROSS, [orGroup(event('add_to_cart'))]) },
+      {
+        clauseType: 'EXCLUDE',
+        ...simple('AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION', [orGroup(event('purchase'))]),
+      },
+    ]),
+    hand: `WITH lastev AS (
+  SELECT user_pseudo_id AS u, arg_max_null(ga_session_id, ${POS}) AS ls, arg_max(event_name, ${POS}) AS ln,
+    max(event_timestamp) FILTER (WHERE event_name = 'add_to_cart') AS last_atc
+  FROM events WHERE ${WINDOW} AND event_timestamp > ${CUTOFF} GROUP BY u HAVING last_atc > ${CUTOFF}),
+ps AS (SELECT DISTINCT user_pseudo_id AS u, ga_session_id AS s FROM events WHERE ${WINDOW} AND event_name = 'purchase' AND ga_session_id IS NOT NULL)
+SELECT l.u FROM lastev l WHERE NOT (l.ls IS NULL AND l.ln = 'purchase') AND NOT EXISTS (SELECT 1 FROM ps WHERE ps.u = l.u AND ps.s = l.ls) ORDER BY 1`,
+  },
+  {
+    name: 'dynamic dimension (device at the latest event = mobile)',
+    def: audience([{ clauseType: 'INCLUDE', ...simple(ACROSS, [orGroup(dim('deviceCategory', 'mobile'))]) }]),
+    hand: `SELECT u FROM (SELECT user_pseudo_id AS u, arg_max(device_category, ${POS}) AS d FROM events
+WHERE ${WINDOW} AND event_timestamp > ${CUTOFF} GROUP BY u) WHERE d = 'mobile' ORDER BY 1`,
+  },
+  {
+    name: 'inAnyNDayPeriod count (> 1 page_view in some 7 days)',
+    def: audience([
+      {
+        clauseType: 'INCLUDE',
+        ...simple(ACROSS, [
+          orGroup(
+            event('page_view', [
+              {
+                dimensionOrMetricFilter: {
+                  fieldName: 'eventCount',
+                  numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '1' } },
+                  atAnyPointInTime: true,
+                  inAnyNDayPeriod: 7,
+                },
+              },
+            ]),
+          ),
+        ]),
+      },
+    ]),
+    hand: `SELECT DISTINCT u FROM (
+  SELECT user_pseudo_id AS u, event_timestamp AS t,
+    lag(event_timestamp // 86400000000, 1) OVER (PARTITION BY user_pseudo_id ORDER BY event_timestamp, ingest_seq) AS d1
+  FROM events WHERE ${WINDOW} AND event_name = 'page_view')
+WHERE t > ${CUTOFF} AND d1 >= t // 86400000000 - 6 ORDER BY 1`,
+  },
+  {
+    // Defined here; the sequence compiler's engineer makes it fast (until then the fold: skipped
+    // unless AUDEX_BENCH_HYBRID=1).
+    name: 'sequence view_item -> immediately add_to_cart <= 1 h',
+    def: audience([
+      {
+        clauseType: 'INCLUDE',
+        sequenceFilter: {
+          scope: ACROSS,
+          sequenceSteps: [
+            {
+              scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+              filterExpression: { andGroup: { filterExpressions: [orGroup(event('view_item'))] } },
+            },
+            {
+              scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+              immediatelyFollows: true,
+              constraintDuration: '3600s',
+              filterExpression: { andGroup: { filterExpressions: [orGroup(event('add_to_cart'))] } },
+            },
+          ],
+        },
+      },
+    ]),
+    hand: `SELECT DISTINCT u FROM (
+  SELECT user_pseudo_id AS u, event_name AS n, event_timestamp AS t, lag(event_name) OVER w AS pn, lag(event_timestamp) OVER w AS pt
+  FROM events WHERE ${WINDOW}
+  WINDOW w AS (PARTITION BY user_pseudo_id ORDER BY event_timestamp, ingest_seq))
+WHERE n = 'add_to_cart' AND pn = 'view_item' AND t - pt <= 3600000000 AND t > ${CUTOFF} ORDER BY 1`,
+  },
   {
     name: 'plain event (purchase)',
     def: audience([{ clauseType: 'INCLUDE', ...simple(ACROSS, [orGroup(event('purchase'))]) }]),
@@ -253,9 +349,14 @@ async function main(): Promise<void> {
   if (have !== EVENTS) await generate(con);
   const engine = new DuckDbAudienceEngine(con);
   const rows: string[][] = [];
-  for (const c of CASES) {
+  const only = process.env.AUDEX_BENCH_CASES; // a substring of the case names to run, e.g. "inAnyNDay"
+  for (const c of CASES.filter((x) => only === undefined || x.name.includes(only))) {
     const req = { propertyId: 1n, audience: c.def, config: CONFIG, asOfMicros: NOW };
     const plan = engine.explain(req).plan;
+    if (plan === 'hybrid' && process.env.AUDEX_BENCH_HYBRID !== '1') {
+      rows.push([c.name, plan, '-', '-', 'skipped (fold)', '-', '-']);
+      continue;
+    }
     const [ours, hand] = await timedPair(
       () => engine.findMembers(req),
       async () => (await con.runAndReadAll(c.hand, [] as DuckDBValue[])).getColumns()[0]?.map(String) ?? [],
@@ -280,7 +381,11 @@ async function main(): Promise<void> {
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const r of rows) console.log(line(r));
-  console.log(`peak RSS: ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `peak RSS: ${(peakRss / 2 ** 20).toFixed(0)} MiB; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   con.closeSync();
   instance.closeSync();
 }

@@ -103,7 +103,12 @@ const SPAN_MINUTES = 24 * 24 * 60; // events over ~24 days: crosses day boundari
 // ---------------------------------------------------------------------------------------------
 // Audiences
 
-type Mode = 'any' | 'sql';
+/**
+ * 'any': the whole grammar; 'sql': the closed forms of members-sql.ts; 'engine': everything the
+ * SQL path compiles (planAudience must answer 'sql'): all but items, inAnyNDayPeriod, and the
+ * sequences the sequence compiler does not take yet.
+ */
+type Mode = 'any' | 'sql' | 'engine';
 
 const numericValue: fc.Arbitrary<NumericValue> = fc.oneof(
   fc.integer({ min: -2, max: 60 }).map((n) => ({ int64Value: BigInt(n) })),
@@ -234,6 +239,7 @@ const METRICS = [
   'transactions',
   'ecommercePurchases',
 ];
+const N_DAY_METRICS = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
 const EVENT_PARAMS = ['value', 'currency', 'k1', 'page_location', 'customEvent:k1', 'itemName'];
 const SQL_EVENT_PARAMS = EVENT_PARAMS.filter((p) => p !== 'itemName');
 
@@ -247,6 +253,12 @@ function timing(
       atAnyPointInTime: fc.constant(true),
       inAnyNDayPeriod: fc.option(fc.constantFrom(1, 7), { nil: undefined }),
     });
+  if (mode === 'engine')
+    return fc.oneof(
+      fc.record({ atAnyPointInTime: fc.boolean() }),
+      // Static N-day windows (dynamic ones still take the fold).
+      fc.record({ atAnyPointInTime: fc.constant(true), inAnyNDayPeriod: fc.constantFrom(1, 2, 7) }),
+    );
   return fc.record({
     atAnyPointInTime: fc.boolean(),
     inAnyNDayPeriod: fc.option(fc.constantFrom(1, 2, 3, 7), { nil: undefined }),
@@ -268,12 +280,17 @@ function fieldLeaf(
 function dimensionLeaf(scope: FilterScope, mode: Mode): fc.Arbitrary<DimensionOrMetricFilter> {
   if (mode === 'sql') return fieldLeaf(SQL_DIMENSIONS, scope, mode);
   return fc.oneof(
-    { weight: 3, arbitrary: fieldLeaf(DIMENSIONS, scope, mode) },
+    { weight: 3, arbitrary: fieldLeaf(mode === 'engine' ? SQL_DIMENSIONS : DIMENSIONS, scope, mode) },
     {
       weight: 1,
       arbitrary: fc
         .tuple(fc.constantFrom(...METRICS), numericish, timing(scope, mode))
-        .map(([fieldName, f, t]) => ({ fieldName, ...f, ...t })),
+        .map(([fieldName, f, t]) =>
+          // The SQL path's N-day metrics are the counts (sums of doubles and sessions: the fold).
+          mode === 'engine' && !N_DAY_METRICS.has(fieldName)
+            ? { fieldName, ...f, atAnyPointInTime: t.atAnyPointInTime }
+            : { fieldName, ...f, ...t },
+        ),
     },
   );
 }
@@ -282,7 +299,7 @@ function eventFilter(scope: FilterScope, mode: Mode): fc.Arbitrary<EventFilter> 
   const paramLeaf: fc.Arbitrary<FilterExpression> = fc
     .tuple(
       fc
-        .constantFrom(...(mode === 'sql' ? SQL_EVENT_PARAMS : EVENT_PARAMS))
+        .constantFrom(...(mode === 'any' ? EVENT_PARAMS : SQL_EVENT_PARAMS))
         .chain((fieldName) =>
           filterFor(fieldName).map((f) => ({ fieldName, ...f, atAnyPointInTime: false })),
         ),
@@ -363,20 +380,26 @@ function simpleClause(mode: Mode): fc.Arbitrary<Omit<FilterClause, 'clauseType'>
     );
 }
 
-function sequenceClause(mode: Mode): fc.Arbitrary<Omit<FilterClause, 'clauseType'>> {
+function sequenceClause(
+  mode: Mode,
+  type: 'INCLUDE' | 'EXCLUDE',
+): fc.Arbitrary<Omit<FilterClause, 'clauseType'>> {
+  // The engine grammar leaves temporary exclusions by session-scoped sequences to the fold.
+  const scopes: FilterScope[] =
+    mode === 'engine' && type === 'EXCLUDE'
+      ? ['AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS']
+      : ['AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION', 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS'];
   return fc
-    .constantFrom<FilterScope>(
-      'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
-      'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
-    )
+    .constantFrom<FilterScope>(...scopes)
     .chain((scope) => {
-      const stepScopes = mode === 'sql' ? SCOPES.slice(0, 1) : SCOPES.filter((s) => RANK[s] <= RANK[scope]);
+      const stepScopes = mode !== 'any' ? SCOPES.slice(0, 1) : SCOPES.filter((s) => RANK[s] <= RANK[scope]);
       const step: fc.Arbitrary<SequenceStep> = fc.constantFrom(...stepScopes).chain((stepScope) =>
         fc.record({
           scope: fc.constant(stepScope),
-          immediatelyFollows: mode === 'sql' ? fc.constant(false) : fc.boolean(),
+          immediatelyFollows: mode !== 'any' ? fc.constant(false) : fc.boolean(),
           constraintDurationMicros: duration,
-          filterExpression: cnf(stepScope, mode),
+          // Steps: what the sequence compiler takes today (its own engineer widens it).
+          filterExpression: cnf(stepScope, mode === 'engine' ? 'sql' : mode),
         }),
       );
       return fc.record({
@@ -390,7 +413,7 @@ function sequenceClause(mode: Mode): fc.Arbitrary<Omit<FilterClause, 'clauseType
 
 function clause(type: 'INCLUDE' | 'EXCLUDE', mode: Mode): fc.Arbitrary<FilterClause> {
   return fc
-    .oneof({ weight: 3, arbitrary: simpleClause(mode) }, { weight: 1, arbitrary: sequenceClause(mode) })
+    .oneof({ weight: 3, arbitrary: simpleClause(mode) }, { weight: 1, arbitrary: sequenceClause(mode, type) })
     .map((c) => ({ clauseType: type, ...c }));
 }
 
@@ -415,8 +438,11 @@ function audience(mode: Mode): fc.Arbitrary<AudienceDefinition> {
   });
 }
 
-/** Half from the whole grammar, half from the part that the SQL path covers. */
+/** Half from the whole grammar, half from the closed forms of members-sql.ts. */
 export const audienceArb: fc.Arbitrary<AudienceDefinition> = fc.oneof(audience('any'), audience('sql'));
+
+/** Audiences of the grammar the SQL path compiles: the planner must never send one to the fold. */
+export const engineAudienceArb: fc.Arbitrary<AudienceDefinition> = audience('engine');
 
 // ---------------------------------------------------------------------------------------------
 // ---------------------------------------------------------------------------------------------

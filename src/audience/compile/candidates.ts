@@ -30,14 +30,18 @@ function groupNeedsEvent(leaves: FilterExpression[], leaf: EventPredicateCompile
   return or(preds);
 }
 
-export function candidateConditions(def: AudienceDefinition, leaf: EventPredicateCompiler): Fragment[] {
+export function candidateConditions(
+  def: AudienceDefinition,
+  leaf: EventPredicateCompiler,
+  dialect: SqlDialect,
+): Fragment[] {
   const out: Fragment[] = [];
   for (const clause of def.filterClauses) {
     if (clause.clauseType !== 'INCLUDE') continue;
     for (const part of clauseParts(clause)) {
       for (const group of groupsOf(part.expression)) {
         const need = groupNeedsEvent(group, leaf);
-        if (need) out.push(sql`bool_or(${need})`);
+        if (need) out.push(dialect.boolOr(need));
       }
     }
   }
@@ -50,7 +54,7 @@ export function compileCandidateEvents(
   dialect: SqlDialect,
 ): Fragment {
   const leaf = new EventPredicateCompiler(dialect);
-  const needs = candidateConditions(def, leaf);
+  const needs = candidateConditions(def, leaf, dialect);
   const events = eventWindow(ctx, ALL_COLUMNS);
   if (needs.length === 0) return sql`${events} ORDER BY user_pseudo_id, event_timestamp, ingest_seq`;
   // Two scans rather than one shared CTE: DuckDB would materialise a CTE used twice, and these

@@ -8,7 +8,14 @@ import { test } from 'node:test';
 import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience.ts';
 import { parseAudience } from '../validate.ts';
 import { EXAMPLES } from '../fixtures/examples.ts';
-import { compileAudienceQuery, planAudience, type CompiledQuery } from './index.ts';
+import { BUILTIN_AUDIENCES } from '../validate.ts';
+import {
+  compileAudienceQuery,
+  duckdbDialect,
+  planAudience,
+  type CompiledQuery,
+  type SqlDialect,
+} from './index.ts';
 import { ident, param, sql, render, UnsafeSqlError, type Slot } from './sql.ts';
 
 const CONFIG: EvaluationConfig = {
@@ -24,25 +31,114 @@ function serialise(q: CompiledQuery): string {
   return `-- plan parameters: ${params}\n${q.sql}\n`;
 }
 
-const GOLDEN: [string, AudienceDefinition][] = [
+/** One audience per construct (built-ins, the spec examples, and the shapes of docs/audiences.md §8). */
+const CONSTRUCTS: [string, AudienceDefinition][] = [
+  ['all-users', BUILTIN_AUDIENCES[0]!.definition],
   ['e1-purchasers', parseAudience(EXAMPLES.E1)],
   ['e2-same-event-page-path', parseAudience(EXAMPLES.E2)],
   ['e3-same-session', parseAudience(EXAMPLES.E3)],
   ['e4-permanent-exclusion', parseAudience(EXAMPLES.E4)],
+  ['e5-temporary-session-exclusion', parseAudience(EXAMPLES.E5)],
   ['e7-sequence-max-duration', parseAudience(EXAMPLES.E7)],
   ['e8-event-count', parseAudience(EXAMPLES.E8)],
+  ['e10-dynamic-dimension', parseAudience(EXAMPLES.E10)],
+  ['e11-user-property-and-not-dynamic', parseAudience(EXAMPLES.E11)],
+  ['e12-lifetime-revenue-metric', parseAudience(EXAMPLES.E12)],
+  ['session-metric', parseAudience(sessionMetricAudience())],
+  ['nday-count', parseAudience(nDayCountAudience())],
   ['e6-immediately-follows', parseAudience(EXAMPLES.E6)],
-  ['e11-hybrid-candidates', parseAudience(EXAMPLES.E11)],
+  ['e9-hybrid-candidates', parseAudience(EXAMPLES.E9)],
 ];
 
-for (const [name, def] of GOLDEN) {
-  test(`golden SQL: ${name}`, () => {
-    const { plan, query } = compileAudienceQuery(def, CTX);
-    const text = serialise(query).replace('-- plan', `-- ${plan}`);
-    const file = new URL(`./golden/${name}.sql`, import.meta.url);
-    if (process.env.AUDEX_UPDATE_GOLDEN === '1') writeFileSync(file, text);
-    assert.equal(text, readFileSync(file, 'utf8'));
+/** Engaged sessions > 1 (dynamic) and, within a session, event value > 10: metrics in two scopes. */
+function sessionMetricAudience(): unknown {
+  const metric = (fieldName: string, x: number, atAnyPointInTime: boolean): unknown => ({
+    andGroup: {
+      filterExpressions: [
+        {
+          orGroup: {
+            filterExpressions: [
+              {
+                dimensionOrMetricFilter: {
+                  fieldName,
+                  numericFilter: { operation: 'GREATER_THAN', value: { int64Value: String(x) } },
+                  atAnyPointInTime,
+                },
+              },
+            ],
+          },
+        },
+      ],
+    },
   });
+  return {
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses: [
+      {
+        clauseType: 'INCLUDE',
+        simpleFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          filterExpression: metric('engagedSessions', 1, false),
+        },
+      },
+      {
+        clauseType: 'INCLUDE',
+        simpleFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
+          filterExpression: metric('eventValue', 10, false),
+        },
+      },
+    ],
+  };
+}
+
+/** More than 3 page_views in some 7 days (static). */
+function nDayCountAudience(): unknown {
+  const count = {
+    dimensionOrMetricFilter: {
+      fieldName: 'eventCount',
+      numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '3' } },
+      atAnyPointInTime: true,
+      inAnyNDayPeriod: 7,
+    },
+  };
+  const leaf = {
+    eventFilter: {
+      eventName: 'page_view',
+      eventParameterFilterExpression: { andGroup: { filterExpressions: [count] } },
+    },
+  };
+  return {
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses: [
+      {
+        clauseType: 'INCLUDE',
+        simpleFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          filterExpression: { andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [leaf] } }] } },
+        },
+      },
+    ],
+  };
+}
+
+/** A table per dialect (one today): each construct's SQL, kept as golden/<dialect>/<name>.sql. */
+const DIALECTS: SqlDialect[] = [duckdbDialect];
+
+for (const dialect of DIALECTS) {
+  for (const [name, def] of CONSTRUCTS) {
+    test(`golden SQL (${dialect.name}): ${name}`, () => {
+      const { plan, query } = compileAudienceQuery(def, CTX, dialect);
+      const text = serialise(query).replace('-- plan', `-- ${plan}`);
+      const file = new URL(`./golden/${dialect.name}/${name}.sql`, import.meta.url);
+      if (process.env.AUDEX_UPDATE_GOLDEN === '1') writeFileSync(file, text);
+      assert.equal(text, readFileSync(file, 'utf8'));
+    });
+  }
 }
 
 // --- hostile values --------------------------------------------------------------------------
@@ -209,15 +305,15 @@ test('planner: which constructs take the SQL path', () => {
     E2: 'sql',
     E3: 'sql',
     E4: 'sql',
-    E5: 'hybrid', // temporary exclusion
+    E5: 'sql',
     E6: 'sql',
     E7: 'sql',
     E8: 'sql',
     E9: 'hybrid', // metric in an N-day window
     E9B: 'hybrid',
-    E10: 'hybrid', // dynamic dimension
+    E10: 'sql',
     E10S: 'sql',
-    E11: 'hybrid',
-    E12: 'hybrid', // metric
+    E11: 'sql',
+    E12: 'sql',
   });
 });

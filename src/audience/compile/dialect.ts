@@ -2,7 +2,7 @@
 // a ClickHouse dialect implements the same interface ({p1:Type} placeholders, JSONExtract*,
 // match(), lowerUTF8, toDate(…, tz)).
 
-import { param, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
+import { join, param, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
 
 export interface SqlDialect {
   readonly name: 'duckdb' | 'clickhouse';
@@ -49,6 +49,46 @@ export interface SqlDialect {
   /** The hi and lo BIGINTs of a packPair value. */
   pairHigh(pair: Fragment): Fragment;
   pairLow(pair: Fragment): Fragment;
+
+  // --- stream positions and per-user state (docs/audiences.md §8 says how ClickHouse spells them)
+
+  /** One totally ordered value for (event_timestamp, ingest_seq), so min/max give first/last in stream order. */
+  streamPosition(micros: Fragment, ingestSeq: Fragment): Fragment;
+  /** The µs timestamp of a stream position. */
+  positionMicros(position: Fragment): Fragment;
+  /**
+   * A running aggregate over the rows of `partition` in stream order (columns t, q), up to and
+   * including the current row, or (`exclusive`) up to the row before it. NULL over no rows
+   * (count: 0).
+   */
+  running(
+    agg: 'bool_or' | 'sum' | 'count',
+    value: Fragment,
+    partition: Fragment,
+    exclusive: boolean,
+  ): Fragment;
+  /** Σ value over the rows of `partition` whose `day` is within `days` days before this row's (inclusive), same-day rows after it included. */
+  dayRangeSum(value: Fragment, partition: Fragment, day: Fragment, days: Param): Fragment;
+  /** Σ value over the rows of `partition` after this one in stream order (NULL if none). */
+  sumAfter(value: Fragment, partition: Fragment): Fragment;
+  /** `value` at the previous row of `partition` in stream order, `empty` at the first row. */
+  previous(value: Fragment, partition: Fragment, empty: Fragment): Fragment;
+  /** Aggregate: `value` at the row with the largest `key`. */
+  argMax(value: Fragment, key: Fragment): Fragment;
+  /** Aggregate: some row's boolean is true. */
+  boolOr(value: Fragment): Fragment;
+  /** Aggregate: the n-th smallest of `value` over the rows passing `filter` (NULL if fewer). */
+  nthSmallest(value: Fragment, n: Param, filter: Fragment): Fragment;
+  /** A join clause keeping the rows that have no match in `right` (a subquery) on the `using` columns. */
+  antiJoin(right: Fragment, alias: Fragment, using: Fragment[]): Fragment;
+  /** Aggregate: `value` at the row with the largest `key`, NULL values included. */
+  argMaxKeepNull(value: Fragment, key: Fragment): Fragment;
+  /** A VARCHAR as DOUBLE, NULL when it does not parse. */
+  tryDouble(value: Fragment): Fragment;
+  /** A VARCHAR as BIGINT, NULL when it does not parse. */
+  tryBigint(value: Fragment): Fragment;
+  /** A DOUBLE is neither infinite nor NaN. */
+  isFinite(value: Fragment): Fragment;
 }
 
 export const duckdbDialect: SqlDialect = Object.freeze({
@@ -59,6 +99,32 @@ export const duckdbDialect: SqlDialect = Object.freeze({
   jsonText: (json: Fragment, path: Param) => sql`json_extract_string(${json}, ${path})`,
   jsonBigint: (json: Fragment, path: Param) => sql`TRY_CAST(json_extract_string(${json}, ${path}) AS BIGINT)`,
   jsonDouble: (json: Fragment, path: Param) => sql`TRY_CAST(json_extract_string(${json}, ${path}) AS DOUBLE)`,
+  // A HUGEINT (timestamp << 64 | ingest_seq): one integer that min/max/arg_max order exactly.
+  streamPosition: (micros: Fragment, ingestSeq: Fragment) =>
+    sql`((CAST(${micros} AS HUGEINT) << 64) | ${ingestSeq})`,
+  positionMicros: (position: Fragment) => sql`CAST(${position} >> 64 AS BIGINT)`,
+  running: (agg: 'bool_or' | 'sum' | 'count', value: Fragment, partition: Fragment, exclusive: boolean) => {
+    const frame = exclusive ? sql`1 PRECEDING` : sql`CURRENT ROW`;
+    const call =
+      agg === 'bool_or' ? sql`bool_or(${value})` : agg === 'sum' ? sql`sum(${value})` : sql`count(${value})`;
+    return sql`${call} OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND ${frame})`;
+  },
+  dayRangeSum: (value: Fragment, partition: Fragment, day: Fragment, days: Param) =>
+    sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY ${day} RANGE BETWEEN ${days} PRECEDING AND CURRENT ROW)`,
+  sumAfter: (value: Fragment, partition: Fragment) =>
+    sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)`,
+  previous: (value: Fragment, partition: Fragment, empty: Fragment) =>
+    sql`COALESCE(lag(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q), ${empty})`,
+  argMax: (value: Fragment, key: Fragment) => sql`arg_max(${value}, ${key})`,
+  boolOr: (value: Fragment) => sql`bool_or(${value})`,
+  nthSmallest: (value: Fragment, n: Param, filter: Fragment) =>
+    sql`(min(${value}, ${n}) FILTER (WHERE ${filter}))[${n}]`,
+  antiJoin: (right: Fragment, alias: Fragment, using: Fragment[]) =>
+    sql`ANTI JOIN (${right}) AS ${alias} USING (${join(using, ', ')})`,
+  argMaxKeepNull: (value: Fragment, key: Fragment) => sql`arg_max_null(${value}, ${key})`,
+  tryDouble: (value: Fragment) => sql`TRY_CAST(${value} AS DOUBLE)`,
+  tryBigint: (value: Fragment) => sql`TRY_CAST(${value} AS BIGINT)`,
+  isFinite: (value: Fragment) => sql`isfinite(${value})`,
   jsonAny: (json: Fragment, path: Param, element: (item: Fragment) => Fragment) =>
     sql`COALESCE(list_bool_or(list_transform(CAST(json_extract(${json}, ${path}) AS JSON[]), lambda __it: ${element(sql`__it`)})), FALSE)`,
   regexFullMatch: (value: Fragment, pattern: Param) => sql`regexp_full_match(${value}, ${pattern})`,
@@ -85,8 +151,11 @@ export const duckdbDialect: SqlDialect = Object.freeze({
   endsWith: (value: Fragment, suffix: Param) => sql`ends_with(${value}, ${suffix})`,
   contains: (value: Fragment, needle: Param) => sql`contains(${value}, ${needle})`,
   // epoch days of the wall-clock date in the zone (ICU's timezone() gives local wall time).
+  // UTC (the commonest zone) by integer division, without ICU's per-row conversion.
   localDay: (micros: Fragment, timeZone: Param) =>
-    sql`(CAST(timezone(${timeZone}, make_timestamptz(${micros})) AS DATE) - DATE '1970-01-01')`,
+    timeZone.value === 'UTC'
+      ? sql`(${micros} // 86400000000)`
+      : sql`(CAST(timezone(${timeZone}, make_timestamptz(${micros})) AS DATE) - DATE '1970-01-01')`,
   previousInStream: (value: Fragment, partition: Fragment) =>
     sql`lag(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q)`,
   maxBeforeInStream: (value: Fragment, partition: Fragment) =>

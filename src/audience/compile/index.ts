@@ -6,8 +6,11 @@
 import type { AudienceDefinition } from '../../domain/audience.ts';
 import { compileCandidateEvents } from './candidates.ts';
 import { duckdbDialect, type SqlDialect } from './dialect.ts';
+import { EventStateCompiler } from './events-sql.ts';
+import { LatestEventCompiler, hasLatestEventForm } from './latest-sql.ts';
+import { compileNDayCount, hasNDayCountForm } from './nday-sql.ts';
 import { MembersSqlCompiler } from './members-sql.ts';
-import { planAudience, type AudiencePlan } from './plan.ts';
+import { isClosedFormAudience, planAudience, type AudiencePlan } from './plan.ts';
 import { render, type CompiledQuery } from './sql.ts';
 import type { QueryContext } from './window.ts';
 
@@ -28,9 +31,15 @@ export function compileAudienceQuery(
   plan: AudiencePlan = planAudience(def),
 ): CompiledAudience {
   const fragment =
-    plan === 'sql'
-      ? new MembersSqlCompiler(dialect, def, ctx).compile()
-      : compileCandidateEvents(def, ctx, dialect);
+    plan === 'hybrid'
+      ? compileCandidateEvents(def, ctx, dialect)
+      : isClosedFormAudience(def)
+        ? new MembersSqlCompiler(dialect, def, ctx).compile()
+        : hasNDayCountForm(def)
+          ? compileNDayCount(dialect, def, ctx)
+          : hasLatestEventForm(def)
+            ? new LatestEventCompiler(dialect, def, ctx).compile()
+            : new EventStateCompiler(dialect, def, ctx).compile();
   const query = render(fragment, (i, v) => dialect.placeholder(i, v));
   return Object.freeze({ plan, query });
 }

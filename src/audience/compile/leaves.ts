@@ -13,7 +13,14 @@ import type {
   StringFilter,
 } from '../../domain/audience.ts';
 import { DIMENSION_COLUMNS, NUMERIC_STRING_PATTERN } from '../../domain/event.ts';
-import { HOST_NAME_PATTERN, PAGE_PATH_PATTERN, resolveField, type FieldRef } from '../fields.ts';
+import {
+  HOST_NAME_PATTERN,
+  PAGE_PATH_PATTERN,
+  resolveField,
+  type ColumnName,
+  type FieldRef,
+  type MetricName,
+} from '../fields.ts';
 import type { SqlDialect } from './dialect.ts';
 import { and, ident, join, or, param, sql, type Fragment, type Param } from './sql.ts';
 
@@ -43,8 +50,45 @@ export function eventCountLeaf(f: EventFilter): DimensionOrMetricFilter | undefi
   return undefined;
 }
 
+/** Columns read by metric values (not filterable dimensions themselves). */
+const METRIC_COLUMNS: ReadonlySet<string> = new Set([
+  'ecommerce_purchase_revenue',
+  'ecommerce_refund_value',
+  'ecommerce_transaction_id',
+  'event_name',
+]);
+
+/** Per-event inputs of the metrics (reference MetricAcc, D6/D18/D19), each NULL when absent. */
+export interface MetricInputs {
+  /** The numeric `value` param. */
+  value: Fragment;
+  /** The numeric `engagement_time_msec` param. */
+  msec: Fragment;
+  /** `session_engaged` param = "1". */
+  engagedFlag: Fragment;
+  /** page_view or screen_view. */
+  view: Fragment;
+  revenue: Fragment;
+  refund: Fragment;
+  /** A purchase with a transaction id. */
+  transaction: Fragment;
+  purchase: Fragment;
+}
+
+export interface PredicateOptions {
+  /**
+   * Judge top-level metric leaves on the event alone (the metric of {e}): right only where the
+   * unit is one event (WITHIN_SAME_EVENT). Metric parameter leaves of an eventFilter are always
+   * judged so (D9).
+   */
+  singleEventMetrics?: boolean;
+}
+
 export class EventPredicateCompiler {
-  constructor(private readonly dialect: SqlDialect) {}
+  constructor(
+    private readonly dialect: SqlDialect,
+    private readonly options: PredicateOptions = {},
+  ) {}
 
   /** A CNF expression (or any sub-expression) judged on one event. */
   visitExpression(e: FilterExpression, context: 'condition' | 'eventParameter' = 'condition'): Fragment {
@@ -80,6 +124,8 @@ export class EventPredicateCompiler {
 
   visitDimension(f: DimensionOrMetricFilter, context: 'condition' | 'eventParameter'): Fragment {
     const ref = resolveField(f.fieldName, context);
+    if (ref?.kind === 'metric' && (context === 'eventParameter' || this.options.singleEventMetrics))
+      return sql`COALESCE(${this.visitMetricFilter(this.metricOfEvent(ref.metric), f)}, FALSE)`;
     if (!ref || ref.kind === 'metric')
       throw new NotEventLevelError(`not an event-level field: ${f.fieldName}`);
     if ('item' in ref) return this.visitItem(ref.item, f);
@@ -129,6 +175,53 @@ export class EventPredicateCompiler {
     )}))`;
   }
 
+  /** A metric's value tested by a numeric or between filter (validation allows no other). */
+  visitMetricFilter(value: Fragment, f: DimensionOrMetricFilter): Fragment {
+    if (f.numericFilter) return this.visitNumericFilter(value, f.numericFilter);
+    if (f.betweenFilter) return this.visitBetweenFilter(value, f.betweenFilter);
+    throw new NotEventLevelError('a metric needs a numeric or between filter');
+  }
+
+  metricInputs(): MetricInputs {
+    const col = (name: string): Fragment => ident(name, METRIC_COLUMNS);
+    const name = col('event_name');
+    return {
+      value: this.typedJson(sql`event_params`, 'value').num,
+      msec: this.typedJson(sql`event_params`, 'engagement_time_msec').num,
+      engagedFlag: sql`COALESCE(${this.typedJson(sql`event_params`, 'session_engaged').str} = '1', FALSE)`,
+      view: sql`${name} IN ('page_view', 'screen_view')`,
+      revenue: col('ecommerce_purchase_revenue'),
+      refund: col('ecommerce_refund_value'),
+      transaction: sql`(${name} = 'purchase' AND ${col('ecommerce_transaction_id')} IS NOT NULL)`,
+      purchase: sql`(${name} = 'purchase')`,
+    };
+  }
+
+  /** The metric over the one-event set {e} (reference MetricAcc fed one event). */
+  metricOfEvent(metric: MetricName): Fragment {
+    const m = this.metricInputs();
+    const flag = (x: Fragment): Fragment => sql`(CASE WHEN ${x} THEN 1 ELSE 0 END)`;
+    switch (metric) {
+      case 'eventCount':
+      case 'sessions':
+        return sql`1`;
+      case 'eventValue':
+        return sql`COALESCE(${m.value}, 0)`;
+      case 'engagedSessions':
+        return flag(sql`(${m.engagedFlag} OR COALESCE(${m.msec}, 0) >= 10000)`);
+      case 'userEngagementDuration':
+        return sql`(COALESCE(${m.msec}, 0) / 1000)`;
+      case 'purchaseRevenue':
+      case 'totalRevenue':
+      case 'userLtvRevenue':
+        return sql`(COALESCE(${m.revenue}, 0) - COALESCE(${m.refund}, 0))`;
+      case 'transactions':
+        return flag(m.transaction);
+      case 'ecommercePurchases':
+        return flag(m.purchase);
+    }
+  }
+
   visitNumericFilter(num: Fragment, f: NumericFilter): Fragment {
     const p = param(numericValue(f.value));
     switch (f.operation) {
@@ -168,8 +261,8 @@ export class EventPredicateCompiler {
     ];
     return {
       // Doubles are re-rendered from their value: imports store DuckDB's text ("50.0").
-      str: sql`COALESCE(${s}, ${i}, ${d.jsNumberText(sql`TRY_CAST(${x} AS DOUBLE)`)})`,
-      num: sql`COALESCE(TRY_CAST(${i} AS DOUBLE), TRY_CAST(${x} AS DOUBLE), ${this.parseNumber(s)})`,
+      str: sql`COALESCE(${s}, ${i}, ${d.jsNumberText(d.tryDouble(x))})`,
+      num: sql`COALESCE(${d.tryDouble(i)}, ${d.tryDouble(x)}, ${this.parseNumber(s)})`,
     };
   }
 
@@ -186,8 +279,8 @@ export class EventPredicateCompiler {
 
   /** parseDecimal: only plain decimals count as numbers; non-finite results are NULL. */
   parseNumber(str: Fragment): Fragment {
-    const n = sql`TRY_CAST(${str} AS DOUBLE)`;
-    return sql`CASE WHEN ${this.dialect.regexFullMatch(str, this.numericPattern)} AND isfinite(${n}) THEN ${n} END`;
+    const n = this.dialect.tryDouble(str);
+    return sql`CASE WHEN ${this.dialect.regexFullMatch(str, this.numericPattern)} AND ${this.dialect.isFinite(n)} THEN ${n} END`;
   }
 
   private readonly numericPattern = param(NUMERIC_STRING_PATTERN);

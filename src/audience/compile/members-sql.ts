@@ -54,7 +54,6 @@ interface LeafAgg {
   lastPositive: Fragment | null;
 }
 
-const POS = sql`((CAST(event_timestamp AS HUGEINT) << 64) | ingest_seq)`;
 /** Null ga_session_id: every such event is a session of its own (reference D3). */
 export const SESSION_KEY = sql`s, CASE WHEN s IS NULL THEN q END`;
 
@@ -74,11 +73,11 @@ export class MembersSqlCompiler {
   private readonly exactPositions: boolean;
 
   constructor(
-    dialect: SqlDialect,
+    private readonly dialect: SqlDialect,
     private readonly def: AudienceDefinition,
     private readonly ctx: QueryContext,
   ) {
-    this.leaf = new EventPredicateCompiler(dialect);
+    this.leaf = new EventPredicateCompiler(dialect, { singleEventMetrics: true });
     this.sequence = new SequenceSqlCompiler(dialect, ctx, this.leaf);
     this.exactPositions = def.filterClauses.filter((c) => c.clauseType === 'INCLUDE').length > 1;
   }
@@ -110,9 +109,8 @@ export class MembersSqlCompiler {
     const base = sql`(${this.visitClauseUsers(include.c, include.i, param(cutoff), ctes)}) AS ${ident(`c${include.i}`)}`;
     const antiJoins = clauses
       .filter((x) => x.c.clauseType === 'EXCLUDE')
-      .map(
-        (x) =>
-          sql`ANTI JOIN (${this.visitClauseUsers(x.c, x.i, null, ctes)}) AS ${ident(`c${x.i}`)} USING (u)`,
+      .map((x) =>
+        this.dialect.antiJoin(this.visitClauseUsers(x.c, x.i, null, ctes), ident(`c${x.i}`), [sql`u`]),
       );
     const from = antiJoins.length === 0 ? base : sql`${base}\n${join(antiJoins, '\n')}`;
     const select = sql`SELECT u FROM ${from}\nORDER BY u`;
@@ -175,7 +173,7 @@ export class MembersSqlCompiler {
       sql`user_pseudo_id AS u, ${flag.expr} AS ${flag.name}`,
       and([nameFilter(flag.names), ...later]),
     );
-    return sql`SELECT u FROM (${scan}) GROUP BY u HAVING bool_or(${flag.name})`;
+    return sql`SELECT u FROM (${scan}) GROUP BY u HAVING ${this.dialect.boolOr(flag.name)}`;
   }
 
   /**
@@ -208,7 +206,7 @@ export class MembersSqlCompiler {
     const where = (fs: Flag[]): Fragment =>
       coversScan(fs, scanNames) ? sql`` : sql` FILTER (WHERE ${or(fs.map((f) => f.name))})`;
     const holds = (x: (typeof leaves)[number]): Fragment =>
-      x.count === null ? sql`bool_or(${x.flag.name})` : sql`count(*)${where([x.flag])} >= ${x.count}`;
+      x.count === null ? this.dialect.boolOr(x.flag.name) : sql`count(*)${where([x.flag])} >= ${x.count}`;
     const having = groups.map((_, k) => or(leaves.filter((x) => x.group === k).map(holds)));
     if (after !== null) {
       // An eventCount leaf's events are positive once its count passes: always so when it is alone
@@ -250,7 +248,7 @@ export class MembersSqlCompiler {
         sql`ga_session_id AS s`,
         sql`event_timestamp AS t`,
         sql`ingest_seq AS q`,
-        sql`${this.exactPositions ? POS : sql`event_timestamp`} AS pos`,
+        sql`${this.exactPositions ? this.dialect.streamPosition(sql`event_timestamp`, sql`ingest_seq`) : sql`event_timestamp`} AS pos`,
         ...flags.map((f) => sql`${f.expr} AS ${f.name}`),
       ],
       ', ',
@@ -300,7 +298,8 @@ ${this.visitMembership(clauses.map((x) => ({ i: x.i, include: x.c.clauseType ===
     if (!baseIsCl && excludes.some((x) => x.perUser)) joins.push(sql`LEFT JOIN cl USING (u)`);
     for (const x of excludes) {
       if (x.perUser) where.push(sql`${f(x)} IS NULL`);
-      else joins.push(sql`ANTI JOIN ${ident(`c${x.i}`)} USING (u)`);
+      else
+        joins.push(this.dialect.antiJoin(sql`SELECT * FROM ${ident(`c${x.i}`)}`, ident(`x${x.i}`), [sql`u`]));
     }
     for (const x of includes) if (x.perUser) where.push(sql`${f(x)} IS NOT NULL`);
     let last: Fragment;
@@ -313,7 +312,7 @@ ${this.visitMembership(clauses.map((x) => ({ i: x.i, include: x.c.clauseType ===
       )})`;
     }
     const cutoff = this.ctx.asOfMicros - BigInt(this.def.membershipDurationDays) * MICROS_PER_DAY;
-    where.push(sql`${this.exactPositions ? sql`CAST(${last} >> 64 AS BIGINT)` : last} > ${param(cutoff)}`);
+    where.push(sql`${this.exactPositions ? this.dialect.positionMicros(last) : last} > ${param(cutoff)}`);
     const from = joins.length === 0 ? base : sql`${base}\n${join(joins, '\n')}`;
     return sql`SELECT u FROM ${from}
 WHERE ${join(where, ' AND ')}
@@ -411,7 +410,7 @@ ORDER BY u`;
       // null-ness of f are used, and there the first event's position gives the same answer:
       // the leaf's own last position (>= the m-th) is among the clause's last positions.
       const first = this.exactPositions
-        ? sql`(min(pos, ${param(m)}) FILTER (WHERE ${name}))[${param(m)}]`
+        ? this.dialect.nthSmallest(sql`pos`, param(m), name)
         : sql`CASE WHEN ${passes} THEN min(pos) FILTER (WHERE ${name}) END`;
       return {
         first,
@@ -428,7 +427,13 @@ ORDER BY u`;
   }
 
   visitSequence(seq: SequenceFilter, i: number): ClauseSql {
-    const out = this.sequence.visitSequence(seq, i, this.exactPositions ? POS : sql`event_timestamp`);
+    const out = this.sequence.visitSequence(
+      seq,
+      i,
+      this.exactPositions
+        ? this.dialect.streamPosition(sql`event_timestamp`, sql`ingest_seq`)
+        : sql`event_timestamp`,
+    );
     return { kind: 'cte', ...out };
   }
 
@@ -461,7 +466,7 @@ function isCountLeaf(e: FilterExpression): boolean {
  * compileByQualifyingEvents): always for events and sequences; across all sessions and within a
  * session only without NOT leaves (a NOT leaf's match can be the event at which the clause holds).
  */
-function qualifiesByPositiveMatches(c: FilterClause): boolean {
+export function qualifiesByPositiveMatches(c: FilterClause): boolean {
   const f = c.simpleFilter;
   if (!f || f.scope === 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT') return true;
   return groupsOf(f.filterExpression).every((g) => g.every((e) => !e.notExpression));

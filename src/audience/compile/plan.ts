@@ -1,6 +1,9 @@
-// Which path evaluates an audience. 'sql' covers the constructs whose membership as of asOf has a
-// closed form over the event table (static conditions, see members-sql.ts); everything else
-// ('hybrid') pre-filters in SQL and finishes with the reference evaluator's per-user fold.
+// Which path evaluates an audience. 'sql': one set-based statement returns the members, either
+// the closed forms of static conditions (members-sql.ts, the cheapest) or the per-event state of
+// the fold as window aggregates (events-sql.ts). 'hybrid' (pre-filter in SQL, then the reference
+// evaluator's per-user fold) remains only for what events-sql.ts does not compile yet:
+// inAnyNDayPeriod across all sessions, item fields, sequences the sequence compiler does not take,
+// and temporary exclusions by session-scoped sequences (docs/audiences.md §8).
 
 import type {
   AudienceDefinition,
@@ -10,6 +13,7 @@ import type {
   SequenceFilter,
 } from '../../domain/audience.ts';
 import { resolveField } from '../fields.ts';
+import { eventStateUnsupported } from './events-sql.ts';
 import { eventCountLeaf, numericValue } from './leaves.ts';
 import { countThreshold } from './members-sql.ts';
 import { groupsOf } from './walk.ts';
@@ -38,6 +42,13 @@ function isEventLevelEventFilter(e: FilterExpression): boolean {
 function isStaticEventLeaf(e: FilterExpression, scope: FilterScope): boolean {
   if (e.eventFilter) return isEventLevelEventFilter(e);
   const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
+  // A metric within one event is the metric of {e} (All Users: eventCount > 0).
+  if (
+    leaf &&
+    scope === 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT' &&
+    resolveField(leaf.fieldName, 'condition')?.kind === 'metric'
+  )
+    return true;
   if (!leaf || !isEventLevelField(leaf.fieldName, 'condition')) return false;
   // Across all sessions only static leaves: "some event so far matched", with or without N (D10).
   return scope !== ACROSS || leaf.atAnyPointInTime;
@@ -87,10 +98,17 @@ export function isSqlClause(c: FilterClause): boolean {
   return c.simpleFilter !== undefined && isSqlSimple(c);
 }
 
-export function planAudience(def: AudienceDefinition): AudiencePlan {
+/** Static conditions with closed forms (members-sql.ts). */
+export function isClosedFormAudience(def: AudienceDefinition): boolean {
   for (const c of def.filterClauses) {
-    if (c.clauseType === 'EXCLUDE' && def.exclusionDurationMode !== 'EXCLUDE_PERMANENTLY') return 'hybrid';
-    if (!isSqlClause(c)) return 'hybrid';
+    if (c.clauseType === 'EXCLUDE' && def.exclusionDurationMode !== 'EXCLUDE_PERMANENTLY') return false;
+    if (!isSqlClause(c)) return false;
   }
-  return 'sql';
+  return true;
+}
+
+export function planAudience(def: AudienceDefinition): AudiencePlan {
+  if (isClosedFormAudience(def)) return 'sql';
+  const sequencesOk = def.filterClauses.every((c) => !c.sequenceFilter || isSqlSequence(c.sequenceFilter));
+  return sequencesOk && eventStateUnsupported(def) === null ? 'sql' : 'hybrid';
 }

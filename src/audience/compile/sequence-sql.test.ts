@@ -172,7 +172,7 @@ for (const [name, def, ignored] of GOLDEN) {
     const { plan, query } = compileAudienceQuery(def, ctx);
     assert.equal(plan, 'sql');
     const text = serialise(query).replace('-- plan', `-- ${plan}`);
-    const file = new URL(`./golden/${name}.sql`, import.meta.url);
+    const file = new URL(`./golden/duckdb/${name}.sql`, import.meta.url);
     if (process.env.AUDEX_UPDATE_GOLDEN === '1') writeFileSync(file, text);
     assert.equal(text, readFileSync(file, 'utf8'));
   });

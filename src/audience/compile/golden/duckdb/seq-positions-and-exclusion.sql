@@ -12,6 +12,6 @@ c2_s1 AS (SELECT *, CASE WHEN c2_h1 AND m1 IS NOT NULL THEN m1 END AS b1 FROM (S
 c2 AS (SELECT u, min(pos) AS f, max(pos) AS l FROM c2_s1 WHERE b1 IS NOT NULL GROUP BY u)
 SELECT u FROM cl
 JOIN c0 USING (u)
-ANTI JOIN c2 USING (u)
+ANTI JOIN (SELECT * FROM c2) AS x2 USING (u)
 WHERE c1_f IS NOT NULL AND CAST(greatest(CASE WHEN c0.l >= greatest(c0.f, c1_f) THEN c0.l END, CASE WHEN c1_l >= greatest(c0.f, c1_f) THEN c1_l END) >> 64 AS BIGINT) > $16
 ORDER BY u

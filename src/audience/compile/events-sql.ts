@@ -1,0 +1,612 @@
+// The general 'sql' path: the reference evaluator's per-user fold (evaluate.ts, D14) as one
+// set-based statement. Each event row gets, through running window aggregates over the user's
+// (or the session's) stream order (event_timestamp, ingest_seq), the truth values that the fold
+// computes after that event: every leaf, every clause's holds / qualifies / active-unit value,
+// A (every INCLUDE clause holds), Q (the event qualifies the audience) and X (excluded). Then,
+// per user (no midnights: N-day windows still take the hybrid fold, see plan.ts):
+//
+//   member at asOf  <=>  lastQ exists, t(lastQ) > asOf - duration,
+//                        A held at every event after lastQ, and not excluded at asOf
+//                        (temporary: X at the latest event; permanent: X at some event).
+//
+// Window functions cannot nest, so values carry a level: a value of level L is available in
+// every stage after stage L; a running aggregate over a value of level L is a named column of
+// stage L + 1. Stage 0 (`ev`) reads the event window once and materialises the per-event inputs;
+// sequence clauses keep their own CTEs over `ev` (columns u, f, l) and are joined in stage 1.
+
+import type {
+  AudienceDefinition,
+  DimensionOrMetricFilter,
+  FilterClause,
+  FilterExpression,
+  FilterScope,
+} from '../../domain/audience.ts';
+import { resolveField, type MetricName } from '../fields.ts';
+import type { SqlDialect } from './dialect.ts';
+import { EventPredicateCompiler, eventCountLeaf, type MetricInputs } from './leaves.ts';
+import { MembersSqlCompiler } from './members-sql.ts';
+import { and, ident, join, or, param, sql, type Fragment } from './sql.ts';
+import { groupsOf } from './walk.ts';
+import { MICROS_PER_DAY, eventWindow, type QueryContext } from './window.ts';
+
+const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
+const SESSION: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
+const ACROSS: FilterScope = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
+
+/** A SQL value over the stage rows; available in every stage after `level`. */
+interface Value {
+  expr: Fragment;
+  level: number;
+}
+
+/** The set a running aggregate covers: the user's events so far, or the session's. */
+type Unit = 'user' | 'session';
+
+interface MetricPart {
+  metric: MetricName;
+  /** eventCount inside an eventFilter counts only events with this name. */
+  eventName: string | null;
+  negated: boolean;
+  filter: DimensionOrMetricFilter;
+  isStatic: boolean;
+  /** inAnyNDayPeriod (across all sessions only, D11). */
+  nDays: number | null;
+}
+
+/** The reference's leaf kinds (reference leaves.ts), with their SQL per-event predicates. */
+type Leaf =
+  | { kind: 'event'; match: Value }
+  | { kind: 'dim'; match: Value; negated: boolean; isStatic: boolean }
+  | { kind: 'metric'; part: MetricPart }
+  | { kind: 'count'; eventName: string; parts: MetricPart[] };
+
+/** A clause's per-event values. `active`: the temporary-exclusion unit is met at this event. */
+interface ClauseValues {
+  holds: Value;
+  qualifies: Value;
+  active: Value | null;
+}
+
+/** Why an audience is not (yet) compiled by this path; null when it is. */
+export function eventStateUnsupported(def: AudienceDefinition): string | null {
+  for (const c of def.filterClauses) {
+    if (c.sequenceFilter) {
+      if (c.clauseType === 'EXCLUDE' && def.exclusionDurationMode !== 'EXCLUDE_PERMANENTLY') {
+        if (c.sequenceFilter.scope === SESSION) return 'temporary exclusion by a session-scoped sequence';
+      }
+      continue; // the sequence compiler decides (plan.ts)
+    }
+    const f = c.simpleFilter!;
+    for (const e of leavesOf(f.filterExpression)) {
+      const why = leafUnsupported(e, f.scope);
+      if (why) return why;
+    }
+  }
+  return null;
+}
+
+function leavesOf(e: FilterExpression): FilterExpression[] {
+  return groupsOf(e).flat();
+}
+
+/**
+ * Static N-day leaves need no instants but events: a static dimension ignores N (D10), and a
+ * count-like metric over the N-day window ending at each event is exact in integers. Dynamic N-day
+ * leaves change state at local midnights, and N-day sums of doubles or of sessions are not
+ * window-subtractable: those stay with the fold.
+ */
+function nDayUnsupported(f: DimensionOrMetricFilter, metric: MetricName | null): string | null {
+  if (f.inAnyNDayPeriod === undefined) return null;
+  if (!f.atAnyPointInTime) return 'inAnyNDayPeriod, dynamic';
+  if (metric !== null && !N_DAY_METRICS.has(metric)) return `inAnyNDayPeriod of ${metric}`;
+  return null;
+}
+
+const N_DAY_METRICS: ReadonlySet<MetricName> = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
+
+function leafUnsupported(e: FilterExpression, scope: FilterScope): string | null {
+  const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
+  if (leaf) {
+    const ref = resolveField(leaf.fieldName, 'condition');
+    if (ref && ref.kind === 'dimension' && 'item' in ref) return 'item fields';
+    if (scope === ACROSS) return nDayUnsupported(leaf, ref?.kind === 'metric' ? ref.metric : null);
+    return null;
+  }
+  const f = e.eventFilter;
+  if (!f) return 'empty leaf';
+  for (const p of f.eventParameterFilterExpression?.andGroup?.filterExpressions ?? []) {
+    const x = p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter;
+    if (!x) continue;
+    const ref = resolveField(x.fieldName, 'eventParameter');
+    if (ref && ref.kind === 'dimension' && 'item' in ref) return 'item fields';
+    if (x.fieldName === 'eventCount' && scope === ACROSS) {
+      const why = nDayUnsupported(x, 'eventCount');
+      if (why) return why;
+    }
+  }
+  return null;
+}
+
+export class EventStateCompiler {
+  private readonly leaf: EventPredicateCompiler;
+  private readonly m: MetricInputs;
+  /** Stage-0 columns (named, over the raw event columns). */
+  private readonly base: Fragment[] = [];
+  /** Named window columns of stages 1, 2, … (index = stage - 1). */
+  private readonly stages: Fragment[][] = [];
+  private readonly joins: Fragment[] = [];
+  private readonly ctes: Fragment[] = [];
+  private readonly memo = new Map<string, Value>();
+  private n = 0;
+
+  constructor(
+    private readonly dialect: SqlDialect,
+    private readonly def: AudienceDefinition,
+    private readonly ctx: QueryContext,
+  ) {
+    this.leaf = new EventPredicateCompiler(dialect);
+    this.m = this.leaf.metricInputs();
+  }
+
+  compile(): Fragment {
+    const seqCompiler = new MembersSqlCompiler(this.dialect, this.def, this.ctx);
+    const seqFlags: Fragment[] = [];
+    const clauses = this.def.filterClauses.map((c, i) => this.visitClause(c, i, seqCompiler, seqFlags));
+    const includes = clauses.filter((_, i) => this.def.filterClauses[i]!.clauseType === 'INCLUDE');
+    const excludes = clauses.filter((_, i) => this.def.filterClauses[i]!.clauseType === 'EXCLUDE');
+    const temporary = this.def.exclusionDurationMode !== 'EXCLUDE_PERMANENTLY';
+    const A = this.all(includes.map((c) => c.holds));
+    const Q = this.all([A, this.any(includes.map((c) => c.qualifies))]);
+    const X = this.any(excludes.map((c) => (temporary ? c.active! : c.holds)));
+    const top = Math.max(A.level, Q.level, X.level, 0);
+
+    const pos = this.dialect.streamPosition(sql`event_timestamp`, sql`ingest_seq`);
+    const ev = eventWindow(
+      this.ctx,
+      join(
+        [
+          sql`user_pseudo_id AS u`,
+          sql`ga_session_id AS s`,
+          sql`event_timestamp AS t`,
+          sql`ingest_seq AS q`,
+          sql`${pos} AS pos`,
+          ...seqFlags,
+          ...this.base,
+        ],
+        ', ',
+      ),
+    );
+    const ctes: Fragment[] = [sql`ev AS (${ev})`, ...this.ctes];
+    let prev = sql`ev`;
+    for (let k = 1; k <= top; k++) {
+      const cols = this.stages[k - 1] ?? [];
+      const name = ident(`e${k}`);
+      const joins = k === 1 && this.joins.length > 0 ? sql`\n${join(this.joins, '\n')}` : sql``;
+      const star = k === 1 ? sql`ev.*` : sql`*`;
+      const select = cols.length === 0 ? star : sql`${star}, ${join(cols, ', ')}`;
+      ctes.push(sql`${name} AS (SELECT ${select} FROM ${prev}${joins})`);
+      prev = name;
+    }
+    const cutoff = this.ctx.asOfMicros - BigInt(this.def.membershipDurationDays) * MICROS_PER_DAY;
+    const excluded =
+      excludes.length === 0
+        ? sql`FALSE`
+        : temporary
+          ? this.dialect.argMax(X.expr, sql`pos`)
+          : this.dialect.boolOr(X.expr);
+    const perUser = sql`SELECT u, max(pos) FILTER (WHERE ${Q.expr}) AS lq, max(pos) FILTER (WHERE NOT ${A.expr}) AS lbad, ${excluded} AS x FROM ${prev} GROUP BY u`;
+    return sql`WITH ${join(ctes, ',\n')}
+SELECT u FROM (${perUser})
+WHERE lq IS NOT NULL AND (lbad IS NULL OR lbad < lq) AND ${this.dialect.positionMicros(sql`lq`)} > ${param(cutoff)} AND NOT x
+ORDER BY u`;
+  }
+
+  // --- clauses ------------------------------------------------------------------------------
+
+  visitClause(c: FilterClause, i: number, seq: MembersSqlCompiler, seqFlags: Fragment[]): ClauseValues {
+    if (c.sequenceFilter) {
+      // The sequence compiler's contract: a CTE c<i> (u, f, l) over `ev`; a sequence holds from
+      // its first completion (static), and its last completion stands for its qualifying events
+      // (an earlier one can only be the audience's last qualifying event if A held at every event
+      // after it, and then the last completion qualifies too).
+      const out = seq.visitSequence(c.sequenceFilter, i);
+      for (const f of out.flags) seqFlags.push(sql`${f.expr} AS ${f.name}`);
+      if (out.kind === 'cte') this.ctes.push(...out.ctes);
+      const rel = ident(`c${i}`);
+      this.joins.push(sql`LEFT JOIN ${rel} USING (u)`);
+      const f: Value = { expr: sql`${rel}.f`, level: 0 };
+      const l: Value = { expr: sql`${rel}.l`, level: 0 };
+      // Joined columns exist from stage 1 on: name them there.
+      const first = this.named(1, sql`${f.expr}`);
+      const last = this.named(1, sql`${l.expr}`);
+      const holds = { expr: sql`COALESCE(pos >= ${first.expr}, FALSE)`, level: 1 };
+      const qualifies = { expr: sql`COALESCE(pos = ${last.expr}, FALSE)`, level: 1 };
+      const active =
+        c.sequenceFilter.scope === EVENT ? qualifies : c.sequenceFilter.scope === ACROSS ? holds : null;
+      return { holds, qualifies, active };
+    }
+    const f = c.simpleFilter!;
+    const groups = groupsOf(f.filterExpression).map((g) => g.map((e) => this.compileLeaf(e, f.scope)));
+    switch (f.scope) {
+      case EVENT: {
+        const sat = this.all(groups.map((g) => this.any(g.map((l) => this.eventUnitHolds(l)))));
+        return { holds: this.running('bool_or', sat, 'user'), qualifies: sat, active: sat };
+      }
+      case SESSION: {
+        const unitSat = this.all(groups.map((g) => this.any(g.map((l) => this.unitHolds(l, 'session')))));
+        const sessionSat = this.running('bool_or', unitSat, 'session');
+        const before = this.previous(sessionSat, 'session', false);
+        const positive = this.any(groups.flat().map((l) => this.positive(l, 'session')));
+        const qualifies = this.all([sessionSat, this.any([this.not(before), positive])]);
+        return { holds: this.running('bool_or', sessionSat, 'user'), qualifies, active: sessionSat };
+      }
+      case ACROSS: {
+        const H = this.all(groups.map((g) => this.any(g.map((l) => this.acrossHolds(l)))));
+        // Before the first event: the value of H with no events (only dynamic metric leaves can hold).
+        const empty = groups.every((g) => g.some((l) => this.holdsOnNoEvents(l)));
+        const before = this.previous(H, 'user', empty);
+        const positive = this.any(groups.flat().map((l) => this.positive(l, 'user')));
+        const qualifies = this.all([H, this.any([this.not(before), positive])]);
+        return { holds: H, qualifies, active: H };
+      }
+    }
+    throw new Error(`unsupported scope: ${String(f.scope)}`);
+  }
+
+  // --- leaves -------------------------------------------------------------------------------
+
+  compileLeaf(e: FilterExpression, scope: FilterScope): Leaf {
+    if (e.eventFilter) {
+      const ef = e.eventFilter;
+      if (eventCountLeaf(ef)) {
+        const parts = (ef.eventParameterFilterExpression?.andGroup?.filterExpressions ?? []).flatMap((p) => {
+          const x = p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter;
+          if (!x || x.fieldName !== 'eventCount') return [];
+          return [this.metricPart(x, p.notExpression !== undefined, 'eventCount', ef.eventName, scope)];
+        });
+        return { kind: 'count', eventName: ef.eventName, parts };
+      }
+      return { kind: 'event', match: this.baseValue(this.leaf.visitEventFilter(ef)) };
+    }
+    const negated = e.notExpression !== undefined;
+    const f = (e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter)!;
+    const ref = resolveField(f.fieldName, 'condition');
+    if (ref?.kind === 'metric')
+      return { kind: 'metric', part: this.metricPart(f, negated, ref.metric, null, scope) };
+    const match = this.baseValue(this.leaf.visitExpression({ dimensionOrMetricFilter: f }));
+    // D11: atAnyPointInTime only matters across all sessions.
+    return { kind: 'dim', match, negated, isStatic: scope !== ACROSS || f.atAnyPointInTime };
+  }
+
+  metricPart(
+    filter: DimensionOrMetricFilter,
+    negated: boolean,
+    metric: MetricName,
+    eventName: string | null,
+    scope: FilterScope,
+  ): MetricPart {
+    const across = scope === ACROSS;
+    return {
+      metric,
+      eventName,
+      negated,
+      filter,
+      isStatic: !across || filter.atAnyPointInTime,
+      nDays: across ? (filter.inAnyNDayPeriod ?? null) : null,
+    };
+  }
+
+  /** The leaf on a one-event unit (WITHIN_SAME_EVENT, D10). */
+  eventUnitHolds(l: Leaf): Value {
+    switch (l.kind) {
+      case 'event':
+        return l.match;
+      case 'dim':
+        return l.negated ? this.not(l.match) : l.match;
+      case 'metric':
+        return this.passes(l.part, this.baseValue(this.leaf.metricOfEvent(l.part.metric)));
+      case 'count':
+        return this.all(
+          l.parts.map((p) =>
+            this.passes(
+              p,
+              this.baseValue(sql`(CASE WHEN event_name = ${param(l.eventName)} THEN 1 ELSE 0 END)`),
+            ),
+          ),
+        );
+    }
+  }
+
+  /** The leaf on the unit's events so far (D10: latched matches, metrics of the whole prefix). */
+  unitHolds(l: Leaf, unit: Unit): Value {
+    switch (l.kind) {
+      case 'event':
+        return this.running('bool_or', l.match, unit);
+      case 'dim':
+        return this.running('bool_or', l.negated ? this.not(l.match) : l.match, unit);
+      case 'metric':
+        return this.passes(l.part, this.metricValue(l.part, unit));
+      case 'count':
+        return this.all(l.parts.map((p) => this.passes(p, this.metricValue(p, unit))));
+    }
+  }
+
+  /** ACROSS_ALL_SESSIONS (D10 table): static leaves latch, dynamic ones take the latest value. */
+  acrossHolds(l: Leaf): Value {
+    const part = (p: MetricPart): Value => {
+      const point = this.passes(p, this.metricValue(p, 'user'));
+      return p.isStatic ? this.running('bool_or', point, 'user') : point;
+    };
+    switch (l.kind) {
+      case 'event':
+        return this.running('bool_or', l.match, 'user');
+      case 'dim': {
+        const point = l.negated ? this.not(l.match) : l.match;
+        return l.isStatic ? this.running('bool_or', point, 'user') : point;
+      }
+      case 'metric':
+        return part(l.part);
+      case 'count':
+        return this.all(l.parts.map(part));
+    }
+  }
+
+  /** The leaf's value with no events yet (k = -1): only a dynamic metric over the empty set (0). */
+  holdsOnNoEvents(l: Leaf): boolean {
+    const part = (p: MetricPart): boolean => !p.isStatic && passesZero(p);
+    if (l.kind === 'metric') return part(l.part);
+    if (l.kind === 'count') return l.parts.every(part);
+    return false;
+  }
+
+  /** D13: the event matches a positive leaf (metrics: it contributes and the metric passes). */
+  positive(l: Leaf, unit: Unit): Value {
+    switch (l.kind) {
+      case 'event':
+        return l.match;
+      case 'dim':
+        return l.negated ? this.constant(false) : l.match;
+      case 'metric':
+        if (l.part.negated) return this.constant(false);
+        return this.all([
+          this.contributes(l.part.metric),
+          this.passes(l.part, this.metricValue(l.part, unit)),
+        ]);
+      case 'count':
+        return this.all([
+          this.baseValue(sql`(event_name = ${param(l.eventName)})`),
+          ...l.parts.map((p) => this.passes(p, this.metricValue(p, unit))),
+        ]);
+    }
+  }
+
+  passes(p: MetricPart, value: Value): Value {
+    const test = sql`COALESCE(${this.leaf.visitMetricFilter(value.expr, p.filter)}, FALSE)`;
+    return { expr: p.negated ? sql`(NOT ${test})` : test, level: value.level };
+  }
+
+  // --- metrics (reference MetricAcc, D6/D18/D19) -----------------------------------------------
+
+  /** The metric over the unit's events so far (0 over none). */
+  metricValue(p: MetricPart, unit: Unit): Value {
+    if (p.nDays !== null && unit === 'user') return this.nDayCount(p, p.nDays);
+    const m = this.m;
+    const sum = (x: Fragment): Value => this.running('sum', this.baseValue(x), unit);
+    const flag = (x: Fragment): Fragment => sql`(CASE WHEN ${x} THEN 1 ELSE 0 END)`;
+    const zero = (v: Value): Value => ({ expr: sql`COALESCE(${v.expr}, 0)`, level: v.level });
+    switch (p.metric) {
+      case 'eventCount':
+        return zero(sum(p.eventName === null ? sql`1` : flag(sql`event_name = ${param(p.eventName)}`)));
+      case 'eventValue':
+        return zero(sum(m.value));
+      case 'sessions':
+        return unit === 'session' ? this.constant(1) : zero(this.running('sum', this.firstOfSession(), unit));
+      case 'engagedSessions': {
+        if (unit === 'session') {
+          const e = this.engaged(false);
+          return { expr: flag(e.expr), level: e.level };
+        }
+        return zero(this.running('sum', this.becomesEngaged(), unit));
+      }
+      case 'userEngagementDuration': {
+        const v = zero(sum(m.msec));
+        return { expr: sql`(${v.expr} / 1000)`, level: v.level };
+      }
+      case 'purchaseRevenue':
+      case 'totalRevenue':
+      case 'userLtvRevenue': {
+        const a = zero(sum(m.revenue));
+        const b = zero(sum(m.refund));
+        return { expr: sql`(${a.expr} - ${b.expr})`, level: Math.max(a.level, b.level) };
+      }
+      case 'transactions':
+        return zero(sum(flag(m.transaction)));
+      case 'ecommercePurchases':
+        return zero(sum(flag(m.purchase)));
+    }
+  }
+
+  /**
+   * A count-like metric over the N-day window ending at this event (D4: the events so far whose
+   * local day is at least this event's day - (N - 1)): the count over those days, less the events
+   * of this day that come after this one.
+   */
+  nDayCount(p: MetricPart, n: number): Value {
+    const m = this.m;
+    const flag = (x: Fragment): Fragment => sql`(CASE WHEN ${x} THEN 1 ELSE 0 END)`;
+    const x =
+      p.metric === 'eventCount'
+        ? p.eventName === null
+          ? sql`1`
+          : flag(sql`event_name = ${param(p.eventName)}`)
+        : flag(p.metric === 'transactions' ? m.transaction : m.purchase);
+    const v = this.baseValue(x);
+    const day = this.day();
+    const inDays = this.named(1, this.dialect.dayRangeSum(v.expr, sql`u`, day.expr, param(n - 1)));
+    const later = this.named(1, this.dialect.sumAfter(v.expr, sql`u, ${day.expr}`));
+    return { expr: sql`(${inDays.expr} - COALESCE(${later.expr}, 0))`, level: 1 };
+  }
+
+  /** D4: the event's local day in the property's time zone. */
+  day(): Value {
+    return this.memoised('day', () =>
+      this.baseValue(this.dialect.localDay(sql`event_timestamp`, param(this.ctx.config.timeZone))),
+    );
+  }
+
+  /** D18: the event contributes to the metric. */
+  contributes(metric: MetricName): Value {
+    const m = this.m;
+    switch (metric) {
+      case 'eventCount':
+        return this.constant(true);
+      case 'eventValue':
+        return this.baseValue(sql`(${m.value} IS NOT NULL)`);
+      case 'sessions':
+        return this.firstOfSession();
+      case 'engagedSessions':
+        return this.becomesEngaged();
+      case 'userEngagementDuration':
+        return this.baseValue(sql`(${m.msec} IS NOT NULL)`);
+      case 'purchaseRevenue':
+      case 'totalRevenue':
+      case 'userLtvRevenue':
+        return this.baseValue(sql`(${m.revenue} IS NOT NULL OR ${m.refund} IS NOT NULL)`);
+      case 'transactions':
+        return this.baseValue(m.transaction);
+      case 'ecommercePurchases':
+        return this.baseValue(m.purchase);
+    }
+  }
+
+  firstOfSession(): Value {
+    return this.memoised('first_of_session', () => {
+      const before = this.running('count', this.constant(1), 'session', true);
+      return { expr: sql`(${before.expr} = 0)`, level: before.level };
+    });
+  }
+
+  /**
+   * D19: the session is engaged as of this event (`before`: as of the previous event of the
+   * session): a session_engaged flag, Σ engagement_time_msec >= 10 000 or two views so far; once
+   * engaged it stays so (the sum alone could fall back with negative values).
+   */
+  engaged(before: boolean): Value {
+    return this.memoised(`engaged_${before}`, () => {
+      const m = this.m;
+      const flag = this.running('bool_or', this.baseValue(m.engagedFlag), 'session', before);
+      const msec = this.running('sum', this.baseValue(m.msec), 'session', before);
+      const views = this.running(
+        'sum',
+        this.baseValue(sql`(CASE WHEN ${m.view} THEN 1 ELSE 0 END)`),
+        'session',
+        before,
+      );
+      const now = {
+        expr: sql`(COALESCE(${flag.expr}, FALSE) OR COALESCE(${msec.expr}, 0) >= 10000 OR COALESCE(${views.expr}, 0) >= 2)`,
+        level: Math.max(flag.level, msec.level, views.level),
+      };
+      // Latch: engaged at some prefix (the running sum can go down again).
+      return this.running('bool_or', now, 'session', before);
+    });
+  }
+
+  becomesEngaged(): Value {
+    const now = this.engaged(false);
+    const was = this.engaged(true);
+    return {
+      expr: sql`(${now.expr} AND NOT COALESCE(${was.expr}, FALSE))`,
+      level: Math.max(now.level, was.level),
+    };
+  }
+
+  // --- values -------------------------------------------------------------------------------
+
+  /** A per-event expression over the raw event columns, read once in stage 0. */
+  baseValue(expr: Fragment): Value {
+    const name = ident(`p${this.n++}`);
+    this.base.push(sql`${expr} AS ${name}`);
+    return { expr: name, level: 0 };
+  }
+
+  constant(x: boolean | number): Value {
+    return {
+      expr: typeof x === 'number' ? (x === 1 ? sql`1` : sql`0`) : x ? sql`TRUE` : sql`FALSE`,
+      level: 0,
+    };
+  }
+
+  /** A named column of stage `level` (level >= 1). */
+  named(level: number, expr: Fragment): Value {
+    const name = ident(`w${this.n++}`);
+    while (this.stages.length < level) this.stages.push([]);
+    this.stages[level - 1]!.push(sql`${expr} AS ${name}`);
+    return { expr: name, level };
+  }
+
+  /** A running aggregate in stream order over the unit, up to this event (or, `exclusive`, before it). */
+  running(agg: 'bool_or' | 'sum' | 'count', v: Value, unit: Unit, exclusive = false): Value {
+    const key = `${agg}|${unit}|${exclusive}|${fragmentKey(v.expr)}`;
+    return this.memoised(key, () =>
+      this.named(v.level + 1, this.dialect.running(agg, v.expr, this.partition(unit), exclusive)),
+    );
+  }
+
+  /** The value at the unit's previous event (`empty` when there is none). */
+  previous(v: Value, unit: Unit, empty: boolean): Value {
+    return this.named(
+      v.level + 1,
+      this.dialect.previous(v.expr, this.partition(unit), empty ? sql`TRUE` : sql`FALSE`),
+    );
+  }
+
+  partition(unit: Unit): Fragment {
+    // D3: a null ga_session_id is a session of its own.
+    return unit === 'user' ? sql`u` : sql`u, s, CASE WHEN s IS NULL THEN q END`;
+  }
+
+  all(vs: Value[]): Value {
+    return { expr: and(vs.map((v) => v.expr)), level: Math.max(0, ...vs.map((v) => v.level)) };
+  }
+
+  any(vs: Value[]): Value {
+    return { expr: or(vs.map((v) => v.expr)), level: Math.max(0, ...vs.map((v) => v.level)) };
+  }
+
+  not(v: Value): Value {
+    return { expr: sql`(NOT ${v.expr})`, level: v.level };
+  }
+
+  private memoised(key: string, make: () => Value): Value {
+    let v = this.memo.get(key);
+    if (!v) this.memo.set(key, (v = make()));
+    return v;
+  }
+}
+
+/** A fragment's identity for memoising: its text with the parameters' values. */
+function fragmentKey(f: Fragment): string {
+  return f.parts.map((p) => (typeof p === 'string' ? p : `{${typeof p.value}:${String(p.value)}}`)).join('');
+}
+
+/** The metric filter on 0 (the empty set's value). */
+function passesZero(p: MetricPart): boolean {
+  const f = p.filter;
+  let ok: boolean;
+  if (f.numericFilter) {
+    const x = numberOf(f.numericFilter.value);
+    ok =
+      f.numericFilter.operation === 'EQUAL'
+        ? 0 === x
+        : f.numericFilter.operation === 'LESS_THAN'
+          ? 0 < x
+          : 0 > x;
+  } else if (f.betweenFilter) {
+    ok = 0 >= numberOf(f.betweenFilter.fromValue) && 0 <= numberOf(f.betweenFilter.toValue);
+  } else ok = false;
+  return ok !== p.negated;
+}
+
+function numberOf(v: { int64Value: bigint } | { doubleValue: number }): number {
+  return 'int64Value' in v ? Number(v.int64Value) : v.doubleValue;
+}

@@ -1,0 +1,8 @@
+-- sql parameters: ["1n","1714608000000000n","1717977600000000n",100,100,"1671321600000000n"]
+WITH ev AS (SELECT user_pseudo_id AS u, ga_session_id AS s, event_timestamp AS t, ingest_seq AS q, ((CAST(event_timestamp AS HUGEINT) << 64) | ingest_seq) AS pos, ecommerce_purchase_revenue AS p0, ecommerce_refund_value AS p2, (ecommerce_purchase_revenue IS NOT NULL OR ecommerce_refund_value IS NOT NULL) AS p6, ecommerce_purchase_revenue AS p7, ecommerce_refund_value AS p9 FROM events WHERE property_id = $1 AND event_timestamp >= $2 AND event_timestamp <= $3 AND source <> 'audience_trigger'),
+e1 AS (SELECT ev.*, sum(p0) OVER (PARTITION BY u ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS w1, sum(p2) OVER (PARTITION BY u ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS w3, sum(p7) OVER (PARTITION BY u ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS w8, sum(p9) OVER (PARTITION BY u ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS w10 FROM ev),
+e2 AS (SELECT *, bool_or(COALESCE(((COALESCE(w1, 0) - COALESCE(w3, 0)) > $4), FALSE)) OVER (PARTITION BY u ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS w4 FROM e1),
+e3 AS (SELECT *, COALESCE(lag(w4) OVER (PARTITION BY u ORDER BY t, q), FALSE) AS w5 FROM e2)
+SELECT u FROM (SELECT u, max(pos) FILTER (WHERE (w4 AND (w4 AND ((NOT w5) OR (p6 AND COALESCE(((COALESCE(w8, 0) - COALESCE(w10, 0)) > $5), FALSE)))))) AS lq, max(pos) FILTER (WHERE NOT w4) AS lbad, FALSE AS x FROM e3 GROUP BY u)
+WHERE lq IS NOT NULL AND (lbad IS NULL OR lbad < lq) AND CAST(lq >> 64 AS BIGINT) > $6 AND NOT x
+ORDER BY u
