@@ -17,7 +17,6 @@ import {
   HOST_NAME_PATTERN,
   PAGE_PATH_PATTERN,
   resolveField,
-  type ColumnName,
   type FieldRef,
   type MetricName,
 } from '../fields.ts';
