@@ -10,6 +10,7 @@
 // Validation collects every violation it can find, then throws one INVALID_ARGUMENT whose
 // BadRequest lists them with snake_case field paths (`filter_clauses[0].simple_filter.scope`).
 
+import { readInt64Json } from '../domain/int64.ts';
 import {
   RESERVED_APP_EVENT_NAMES,
   RESERVED_EVENT_NAMES as MP_RESERVED_EVENT_NAMES,
@@ -372,27 +373,14 @@ function readArray(c: Collector, v: unknown, path: string, max: number): unknown
   return v;
 }
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
+/** Shared with every other int64 field (src/domain/int64.ts). */
 function readInt64(c: Collector, v: unknown, path: string): bigint | undefined {
-  let n: bigint;
-  if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) n = BigInt(v);
-  else if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v);
-  else {
-    c.add(
-      path,
-      typeof v === 'number'
-        ? `must be an integer within ±2^53 when sent as a JSON number (got ${v}); send larger values as a string`
-        : `must be an int64 as a decimal string (got ${typeName(v)})`,
-    );
+  const r = readInt64Json(v);
+  if ('problem' in r) {
+    c.add(path, r.problem);
     return undefined;
   }
-  if (n < INT64_MIN || n > INT64_MAX) {
-    c.add(path, 'is out of the int64 range');
-    return undefined;
-  }
-  return n;
+  return r.value;
 }
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

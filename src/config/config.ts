@@ -21,6 +21,15 @@ const schema = z.object({
     tlsCert: z.string().optional(),
     tlsKey: z.string().optional(),
   }),
+  /** Slow or too many clients (src/api/rest/http-server.ts, README "Connections"). */
+  http: z.object({
+    /** A request's headers must arrive within this time, else 408 and the socket closes. */
+    headersTimeoutMs: z.coerce.number().int().positive(),
+    /** The whole request (headers and body, e.g. an import upload) must arrive within this time. */
+    requestTimeoutMs: z.coerce.number().int().positive(),
+    /** Open REST connections at most; more are closed at once. */
+    maxConnections: z.coerce.number().int().positive(),
+  }),
   storage: z.object({
     dataDir: z.string().min(1),
     duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'like "2GB"'),
@@ -90,6 +99,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       allowHttpWebhooks: env.AUDEX_ALLOW_HTTP_WEBHOOKS ?? 'false',
       tlsCert: env.AUDEX_TLS_CERT,
       tlsKey: env.AUDEX_TLS_KEY,
+    },
+    http: {
+      headersTimeoutMs: env.AUDEX_HEADERS_TIMEOUT_MS ?? '10000',
+      requestTimeoutMs: env.AUDEX_REQUEST_TIMEOUT_MS ?? String(15 * 60 * 1000),
+      maxConnections: env.AUDEX_MAX_CONNECTIONS ?? '4096',
     },
     storage: {
       dataDir: resolve(flags.data ?? env.AUDEX_DATA ?? './audex-data'),

@@ -160,7 +160,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
 
   // Notifications a crash left un-enqueued, before any request can create more.
   await exportService.resumeWebhooks();
-  const server = api.createServer();
+  const server = api.createServer(config.http);
   await listen(server, config.server.port, config.server.host);
   const port = (server.address() as AddressInfo).port;
   const grpc = new GrpcTransport(rpcs, keys, log);

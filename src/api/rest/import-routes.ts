@@ -19,7 +19,8 @@ import type { IngestBuffer } from '../../ingest/buffer.ts';
 import type { Sessionizer } from '../../ingest/sessionizer.ts';
 import type { DuckDbEventStore } from '../../storage/duckdb/event-store.ts';
 import { parseNdjson, type NdjsonError } from '../../ingest/import/ndjson.ts';
-import { ApiError, errors, toApiError } from '../../domain/errors.ts';
+import { errors, toApiError, withoutPaths } from '../../domain/errors.ts';
+import { isStorageError } from '../../storage/errors.ts';
 import { nowMicros } from '../../domain/time.ts';
 import { sendError, sendJson, type RestApi } from './http-server.ts';
 
@@ -66,7 +67,7 @@ export function registerImportRoutes(
         sendJson(res, 200, result);
       } catch (err) {
         req.resume();
-        sendError(res, err instanceof ApiError ? err : toApiError(err));
+        sendError(res, toApiError(err));
       }
     },
   );
@@ -117,7 +118,12 @@ async function importParquet(
     const report = await deps.events
       .importFileReport(BigInt(propertyId), file, 'parquet', timeZone)
       .catch((err: unknown) => {
-        throw errors.invalidArgument(`The Parquet file could not be imported: ${(err as Error).message}`);
+        // Out of memory, disk or engine: the server's trouble, not the file's (retriable).
+        if (isStorageError(err) && err.isRetriable) throw toApiError(err);
+        const reason = (err as Error).message.replace(/^duckdb: /, '');
+        throw errors.invalidArgument(
+          `The Parquet file could not be imported: ${withoutPaths(reason, [file, deps.dataDir], 'the upload')}`,
+        );
       });
     return {
       importedRows: report.stored,
