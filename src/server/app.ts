@@ -20,7 +20,7 @@ import { IngestBuffer } from '../ingest/buffer.ts';
 import { Sessionizer } from '../ingest/sessionizer.ts';
 import { registerCollectRoutes } from '../api/rest/collect-routes.ts';
 import { EventReadService } from '../api/service/events.ts';
-import { registerImportRoutes } from '../api/rest/import-routes.ts';
+import { registerImportRoutes, sweepImportLeftovers } from '../api/rest/import-routes.ts';
 import { DeviceAttributeIndex } from '../storage/duckdb/device-attributes.ts';
 import { DuckDbSnapshotStore } from '../storage/duckdb/snapshots.ts';
 import { ExportService } from '../api/service/exports.ts';
@@ -142,7 +142,9 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   });
   const sessionizer = new Sessionizer();
   const collectStats = registerCollectRoutes(api, { admin, ingest, sessionizer, log });
-  registerImportRoutes(api, { admin, ingest, events, sessionizer, dataDir: config.storage.dataDir });
+  registerImportRoutes(api, { admin, events, sessionizer, dataDir: config.storage.dataDir });
+  const swept = await sweepImportLeftovers(config.storage.dataDir, events);
+  if (swept.files + swept.stages > 0) log.info('swept leftovers of interrupted imports', swept);
   const eventReader = new EventReadService(events);
   api.api('GET', '/audex/v1/{parent=properties/*}/events', async (r) =>
     eventReader.list(r.principal, r.params.parent!, r.query),
