@@ -3,6 +3,7 @@
 
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { duckdbLimitFor, parseBytes } from '../server/memory-budget.ts';
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
 const boolish = z
@@ -34,6 +35,11 @@ const schema = z.object({
     dataDir: z.string().min(1),
     duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'like "2GB"'),
     duckdbThreads: z.coerce.number().int().min(1).max(256),
+    /** AUDEX_MEMORY_LIMIT: one budget for the process (src/server/memory-budget.ts). */
+    memoryLimit: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'like "2GB"')
+      .optional(),
   }),
   auth: z.object({
     /** Created as the admin key on first start when set; otherwise a key is generated and printed once. */
@@ -89,6 +95,15 @@ export class ConfigError extends Error {
   }
 }
 
+/** DuckDB's share of a valid AUDEX_MEMORY_LIMIT; undefined when unset or invalid (the schema reports it). */
+function derivedDuckdbLimit(budget: string | undefined): string | undefined {
+  try {
+    return budget ? duckdbLimitFor(parseBytes(budget)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const raw = {
     server: {
@@ -107,7 +122,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     },
     storage: {
       dataDir: resolve(flags.data ?? env.AUDEX_DATA ?? './audex-data'),
-      duckdbMemoryLimit: env.AUDEX_DUCKDB_MEMORY_LIMIT ?? '4GB',
+      // With a process budget, DuckDB's limit is derived from it unless given explicitly.
+      duckdbMemoryLimit: env.AUDEX_DUCKDB_MEMORY_LIMIT ?? derivedDuckdbLimit(env.AUDEX_MEMORY_LIMIT) ?? '4GB',
+      memoryLimit: env.AUDEX_MEMORY_LIMIT || undefined,
       duckdbThreads: env.AUDEX_DUCKDB_THREADS ?? '2',
     },
     auth: { adminKey: env.AUDEX_ADMIN_KEY || undefined },

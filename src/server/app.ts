@@ -32,6 +32,14 @@ import { WebhookOutbox } from '../exports/webhooks.ts';
 import { RecurringScheduler } from '../exports/recurring.ts';
 import { nowMicros } from '../domain/time.ts';
 import { AudienceTriggerLogger } from '../audience/triggers/logger.ts';
+import { MemoryGuard, parseBytes } from './memory-budget.ts';
+
+const MEMORY_HEAVY_RPCS = [
+  'google.analytics.data.v1beta.BetaAnalyticsData.CreateAudienceExport',
+  'google.analytics.data.v1beta.BetaAnalyticsData.QueryAudienceExport',
+  'google.analytics.data.v1alpha.AlphaAnalyticsData.CreateAudienceList',
+  'google.analytics.data.v1alpha.AlphaAnalyticsData.QueryAudienceList',
+];
 
 export interface AudexApp {
   /** http://host:port of the REST server. */
@@ -134,6 +142,11 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   registerAdminRpcs(rpcs, admin, audiences);
   registerExportRpcs(rpcs, exportService);
   registerListRpcs(rpcs, exportService, recurringService);
+  // AUDEX_MEMORY_LIMIT: memory-heavy work is refused (RESOURCE_EXHAUSTED) while over the budget.
+  const memoryGuard = config.storage.memoryLimit
+    ? new MemoryGuard(parseBytes(config.storage.memoryLimit))
+    : null;
+  if (memoryGuard) rpcs.guard(MEMORY_HEAVY_RPCS, () => memoryGuard.admit());
   rpcs.bindRest(api);
   // audex extension: delivery status of an audience list's webhook notifications.
   api.api('GET', '/audex/v1/{name=properties/*/audienceLists/*}/webhookDeliveries', async (r) => {
@@ -142,7 +155,13 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   });
   const sessionizer = new Sessionizer();
   const collectStats = registerCollectRoutes(api, { admin, ingest, sessionizer, log });
-  registerImportRoutes(api, { admin, events, sessionizer, dataDir: config.storage.dataDir });
+  registerImportRoutes(api, {
+    admin,
+    events,
+    sessionizer,
+    dataDir: config.storage.dataDir,
+    admit: () => memoryGuard?.admit(),
+  });
   const swept = await sweepImportLeftovers(config.storage.dataDir, events);
   if (swept.files + swept.stages > 0) log.info('swept leftovers of interrupted imports', swept);
   const eventReader = new EventReadService(events);

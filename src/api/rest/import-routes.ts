@@ -63,6 +63,8 @@ type ImportDeps = {
   events: DuckDbEventStore;
   sessionizer: Sessionizer;
   dataDir: string;
+  /** Throws RESOURCE_EXHAUSTED while the process is over its memory budget (memory-budget.ts). */
+  admit?: () => void;
 };
 
 /**
@@ -93,6 +95,7 @@ export function registerImportRoutes(api: RestApi, deps: ImportDeps): void {
       try {
         const principal = await authenticate();
         const property = await deps.admin.property(principal, params.parent, 'parent', 'editor');
+        deps.admit?.();
         const format = formatOf(req, query);
         const importId = importIdOf(query);
         const pid = BigInt(property.id);
