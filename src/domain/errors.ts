@@ -191,7 +191,8 @@ export function toApiError(err: unknown): ApiError {
     }
   }
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT')
+  // The OS (a spooled upload) or the SQLite catalog (SQLITE_FULL) out of disk space.
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL')
     return errors.unavailable('The server is out of disk space; retry later.');
   return errors.internal();
 }
