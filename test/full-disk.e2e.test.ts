@@ -138,7 +138,7 @@ describe('a full disk', () => {
     assert.equal(await count(), 2000);
   });
 
-  test('an export job that meets a full disk retries with back-off and ends ACTIVE once space is freed (no hang)', async () => {
+  test('an export created as the disk fills ends ACTIVE once space is freed (no hang)', async () => {
     const audiences = (await api(server, 'GET', `/v1alpha/${p.property}/audiences`)).json.audiences as any[];
     const audience = audiences.find((a) => a.displayName === 'All Users').name as string;
     const create = () =>
@@ -147,6 +147,8 @@ describe('a full disk', () => {
         dimensions: [{ dimensionName: 'deviceId' }],
       });
     // The job spends AUDEX_TEST_EXPORT_DELAY_MS CREATING: the disk fills under it, then frees.
+    // (This run does not show that the job met the full disk: DuckDB may reuse free blocks of its
+    // files. The runner's retry of a disk_full failure is tested in test/exports.service.test.ts.)
     const op = await create();
     assert.equal(op.status, 200, JSON.stringify(op.json));
     const name = op.json.response.name as string;
