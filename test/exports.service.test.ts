@@ -14,6 +14,7 @@ import { tokensFor } from '../src/exports/repo.ts';
 import { ApiError } from '../src/domain/errors.ts';
 import type { MemberRow, MembershipRequest, SnapshotStore } from '../src/storage/contract.ts';
 import { RawJson } from '../src/domain/raw-json.ts';
+import { StorageError } from '../src/storage/errors.ts';
 import type { Principal } from '../src/auth/principal.ts';
 
 const ADMIN: Principal = { keyId: 0, superuser: true, roles: new Map() };
@@ -24,6 +25,8 @@ class FakeSnapshots implements SnapshotStore {
   readonly tables = new Map<string, MemberRow[]>();
   rows = 0;
   fail: string | null = null;
+  /** Storage failures thrown by the next materialize calls, one per call. */
+  storageFailures: StorageError[] = [];
   calls: MembershipRequest[] = [];
   async highWaterMark() {
     return 42n;
@@ -31,6 +34,8 @@ class FakeSnapshots implements SnapshotStore {
   async materialize(id: string, req: MembershipRequest, onProgress?: (p: number) => void) {
     this.calls.push(req);
     if (this.fail) throw new Error(this.fail);
+    const injected = this.storageFailures.shift();
+    if (injected) throw injected;
     onProgress?.(50);
     const rows: MemberRow[] = [];
     for (let i = 0; i < this.rows; i++)
@@ -197,6 +202,7 @@ describe('ExportService with the runner (fake snapshot store)', () => {
       log: quiet,
       now: () => clock,
       pollMs: 20,
+      retry: { attempts: 2, baseDelayMs: 10 },
     });
     runner.start();
   });
@@ -349,6 +355,7 @@ describe('ExportService with the runner (fake snapshot store)', () => {
       log: quiet,
       now: () => clock,
       pollMs: 20,
+      retry: { attempts: 2, baseDelayMs: 10 },
     });
     runner.start();
     await sleep(200);
@@ -358,6 +365,41 @@ describe('ExportService with the runner (fake snapshot store)', () => {
     assert.equal((await service.get(ADMIN, name)).state, 'ACTIVE');
     const op2 = await service.getOperation(ADMIN, op.name as string);
     assert.equal(op2.done, true);
+  });
+
+  test('a storage call that fails once with a retriable error is retried: the export still becomes ACTIVE', async () => {
+    clock += 86_400_000_000; // a fresh day of creation tokens
+    snapshots.rows = 2;
+    const before = snapshots.calls.length;
+    snapshots.storageFailures = [new StorageError('unavailable', 'duckdb: connection is closed')];
+    const e = await createAndWait();
+    assert.equal(e.state, 'ACTIVE', String(e.errorMessage));
+    assert.equal(e.rowCount, 2);
+    assert.equal(snapshots.calls.length - before, 2, 'materialized twice: the failure, then the retry');
+  });
+
+  test('retriable failures beyond the retries fail the job with words, not the engine text', async () => {
+    clock += 86_400_000_000; // a fresh day of creation tokens
+    snapshots.rows = 1;
+    snapshots.storageFailures = [0, 1, 2].map(
+      () =>
+        new StorageError('disk_full', "duckdb: IO Error: could not write file '/srv/audex/x': No space left"),
+    );
+    const e = await createAndWait();
+    snapshots.storageFailures = [];
+    assert.equal(e.state, 'FAILED');
+    assert.match(e.errorMessage as string, /out of disk space/);
+    assert.doesNotMatch(e.errorMessage as string, /\/srv/);
+  });
+
+  test('a non-retriable storage failure fails the job at once', async () => {
+    clock += 86_400_000_000; // a fresh day of creation tokens
+    snapshots.rows = 1;
+    const before = snapshots.calls.length;
+    snapshots.storageFailures = [new StorageError('syntax', 'duckdb: Parser Error: x')];
+    const e = await createAndWait();
+    assert.equal(e.state, 'FAILED');
+    assert.equal(snapshots.calls.length - before, 1);
   });
 });
 

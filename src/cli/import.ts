@@ -1,11 +1,14 @@
 // `audex import --property properties/P FILE`: streams an NDJSON or Parquet file of GA4 BigQuery
-// export rows to the server's import endpoint, showing upload progress.
+// export rows to the server's import endpoint, showing upload progress. The run names its import
+// with a fresh importId and sends the file again on its own when the connection or the server
+// fails (src/cli/import-retry.ts): the server stores it once, all or nothing.
 
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { AudexClient } from './client.ts';
 import { ApiClientError } from './client.ts';
 import { progress } from './progress.ts';
+import { newImportId, withImportRetries, type RetryOptions } from './import-retry.ts';
 
 export interface ImportOutcome {
   importedRows: number;
@@ -17,6 +20,23 @@ export async function importFile(
   client: AudexClient,
   property: string,
   file: string,
+  format?: string,
+  retry: RetryOptions = {
+    onRetry: (err, attempt, ms) =>
+      process.stderr.write(
+        `import failed (${String((err as Error).message)}); retry ${attempt} in ${ms} ms\n`,
+      ),
+  },
+): Promise<ImportOutcome> {
+  const importId = newImportId();
+  return withImportRetries(() => sendImport(client, property, file, importId, format), retry);
+}
+
+async function sendImport(
+  client: AudexClient,
+  property: string,
+  file: string,
+  importId: string,
   format?: string,
 ): Promise<ImportOutcome> {
   const size = statSync(file).size;
@@ -30,7 +50,7 @@ export async function importFile(
   });
   let res: Response;
   try {
-    res = await fetch(`${client.server}/audex/v1/${property}:import?format=${kind}`, {
+    res = await fetch(`${client.server}/audex/v1/${property}:import?format=${kind}&importId=${importId}`, {
       method: 'POST',
       headers: client.headers({
         'content-type': kind === 'parquet' ? 'application/vnd.apache.parquet' : 'application/x-ndjson',

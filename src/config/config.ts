@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { BACKEND_NAMES } from '../storage/index.ts';
+import { duckdbLimitFor, parseBytes } from '../server/memory-budget.ts';
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
 const boolish = z
@@ -22,12 +23,26 @@ const schema = z.object({
     tlsCert: z.string().optional(),
     tlsKey: z.string().optional(),
   }),
+  /** Slow or too many clients (src/api/rest/http-server.ts, README "Connections"). */
+  http: z.object({
+    /** A request's headers must arrive within this time, else 408 and the socket closes. */
+    headersTimeoutMs: z.coerce.number().int().positive(),
+    /** The whole request (headers and body, e.g. an import upload) must arrive within this time. */
+    requestTimeoutMs: z.coerce.number().int().positive(),
+    /** Open REST connections at most; more are closed at once. */
+    maxConnections: z.coerce.number().int().positive(),
+  }),
   storage: z.object({
     /** The event engine (src/storage/index.ts lists them). */
     backend: z.enum(BACKEND_NAMES),
     dataDir: z.string().min(1),
     duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'like "2GB"'),
     duckdbThreads: z.coerce.number().int().min(1).max(256),
+    /** AUDEX_MEMORY_LIMIT: one budget for the process (src/server/memory-budget.ts). */
+    memoryLimit: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'like "2GB"')
+      .optional(),
   }),
   auth: z.object({
     /** Created as the admin key on first start when set; otherwise a key is generated and printed once. */
@@ -89,6 +104,15 @@ export class ConfigError extends Error {
   }
 }
 
+/** DuckDB's share of a valid AUDEX_MEMORY_LIMIT; undefined when unset or invalid (the schema reports it). */
+function derivedDuckdbLimit(budget: string | undefined): string | undefined {
+  try {
+    return budget ? duckdbLimitFor(parseBytes(budget)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const raw = {
     server: {
@@ -100,10 +124,17 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       tlsCert: env.AUDEX_TLS_CERT,
       tlsKey: env.AUDEX_TLS_KEY,
     },
+    http: {
+      headersTimeoutMs: env.AUDEX_HEADERS_TIMEOUT_MS ?? '10000',
+      requestTimeoutMs: env.AUDEX_REQUEST_TIMEOUT_MS ?? String(15 * 60 * 1000),
+      maxConnections: env.AUDEX_MAX_CONNECTIONS ?? '4096',
+    },
     storage: {
       backend: env.AUDEX_STORAGE_BACKEND ?? BACKEND_NAMES[0],
       dataDir: resolve(flags.data ?? env.AUDEX_DATA ?? './audex-data'),
-      duckdbMemoryLimit: env.AUDEX_DUCKDB_MEMORY_LIMIT ?? '4GB',
+      // With a process budget, DuckDB's limit is derived from it unless given explicitly.
+      duckdbMemoryLimit: env.AUDEX_DUCKDB_MEMORY_LIMIT ?? derivedDuckdbLimit(env.AUDEX_MEMORY_LIMIT) ?? '4GB',
+      memoryLimit: env.AUDEX_MEMORY_LIMIT || undefined,
       duckdbThreads: env.AUDEX_DUCKDB_THREADS ?? '2',
     },
     auth: { adminKey: env.AUDEX_ADMIN_KEY || undefined },

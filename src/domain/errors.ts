@@ -1,6 +1,8 @@
 // The one place for every API error: canonical google.rpc.Code, its HTTP status, and the
 // google.rpc.Status details. REST and gRPC both render errors from ApiError.
 
+import { isStorageError } from '../storage/errors.ts';
+
 export const RPC_CODES = {
   OK: 0,
   CANCELLED: 1,
@@ -151,8 +153,46 @@ export const errors = {
   },
 };
 
-/** Any thrown value as an ApiError; unknown failures become INTERNAL (never UNKNOWN, which clients retry). */
+/**
+ * An engine or OS message fit for a client: every absolute path (quoted, or one of `paths`, such as
+ * the data folder) becomes `placeholder`, so an answer never tells a client where the server keeps
+ * its files.
+ */
+export function withoutPaths(message: string, paths: string[], placeholder = '<file>'): string {
+  let out = message;
+  for (const p of paths) if (p.length > 1) out = out.split(p).join(placeholder);
+  // Quoted absolute paths (POSIX or Windows drive) the engine put in its text.
+  return out.replace(/(['"])(?:\/|[A-Za-z]:\\)[^'"]*\1/g, placeholder);
+}
+
+/** Seconds a client should wait before retrying an UNAVAILABLE answer (REST `Retry-After`). */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Any thrown value as an ApiError. Storage failures say what happened without the engine's text
+ * (it can name server paths): an outage or a full disk is UNAVAILABLE (retriable: the same call
+ * may succeed later), a memory limit RESOURCE_EXHAUSTED; every other unknown failure becomes
+ * INTERNAL (never UNKNOWN, which clients retry).
+ */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (isStorageError(err)) {
+    switch (err.kind) {
+      case 'unavailable':
+        return errors.unavailable('The event store is temporarily unavailable; retry later.');
+      case 'disk_full':
+        return errors.unavailable('The server is out of disk space; retry later.');
+      case 'memory_limit':
+        return errors.resourceExhausted(
+          'The request needed more memory than the server may use (AUDEX_MEMORY_LIMIT); retry later or ask for less.',
+        );
+      default:
+        return errors.internal();
+    }
+  }
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  // The OS (a spooled upload) or the SQLite catalog (SQLITE_FULL) out of disk space.
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL')
+    return errors.unavailable('The server is out of disk space; retry later.');
   return errors.internal();
 }

@@ -23,6 +23,8 @@ import type { SnapshotStore } from '../storage/contract.ts';
 import type { AudienceDefinition, EvaluationConfig } from '../domain/audience.ts';
 import { parseAudience } from '../audience/validate.ts';
 import type { ExportRepo, ExportRow } from './repo.ts';
+import { isStorageError } from '../storage/errors.ts';
+import { toApiError } from '../domain/errors.ts';
 
 export interface RunnerLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -44,6 +46,12 @@ export interface RunnerOptions {
    * notification hangs off it). Errors are logged, never fail the job.
    */
   onFinished?: (id: number) => Promise<void> | void;
+  /**
+   * A retriable storage failure (engine unavailable, memory limit, full disk) is tried again
+   * this many more times, after baseDelayMs, 2×, 4×… (capped at 30 s), before the job fails.
+   * Default 4 retries from 1 s (about 15 s in all).
+   */
+  retry?: { attempts: number; baseDelayMs: number };
 }
 
 export function snapshotIdOf(exportId: number): string {
@@ -76,6 +84,29 @@ function processAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs fn; a retriable StorageError is retried after a doubling back-off while `give up` is false.
+ * A snapshot write is idempotent (CREATE OR REPLACE in one transaction), so a retry starts over.
+ */
+export async function withRetries<T>(
+  retry: { attempts: number; baseDelayMs: number },
+  giveUp: () => boolean,
+  onRetry: (err: unknown, attempt: number, delayMs: number) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isStorageError(err) || !err.isRetriable || attempt > retry.attempts || giveUp()) throw err;
+      const delayMs = Math.min(30_000, retry.baseDelayMs * 2 ** (attempt - 1));
+      onRetry(err, attempt, delayMs);
+      await sleep(delayMs);
+      if (giveUp()) throw err;
+    }
   }
 }
 
@@ -214,20 +245,33 @@ export class ExportRunner {
         return;
       }
       const phase = { start: Date.now(), members: 0 };
-      const rows = await this.snapshots.materialize(
-        snapshotIdOf(id),
-        {
-          propertyId: BigInt(job.property_id),
-          audience: definition,
-          config,
-          asOfMicros: BigInt(job.as_of),
-          maxIngestSeq: BigInt(job.max_ingest_seq),
-        },
-        (p) => {
-          if (p >= 50 && phase.members === 0) phase.members = Date.now();
-          pct = Math.max(pct, Math.min(99, 40 + p * 0.6));
-          void renew();
-        },
+      const retry = this.opts.retry ?? { attempts: 4, baseDelayMs: 1000 };
+      const rows = await withRetries(
+        retry,
+        () => this.stopping || state.released || lost,
+        (err, attempt, delayMs) =>
+          log.error('export job storage failure; retrying', {
+            export: id,
+            attempt,
+            delayMs,
+            err: String(err),
+          }),
+        () =>
+          this.snapshots.materialize(
+            snapshotIdOf(id),
+            {
+              propertyId: BigInt(job.property_id),
+              audience: definition,
+              config,
+              asOfMicros: BigInt(job.as_of),
+              maxIngestSeq: BigInt(job.max_ingest_seq),
+            },
+            (p) => {
+              if (p >= 50 && phase.members === 0) phase.members = Date.now();
+              pct = Math.max(pct, Math.min(99, 40 + p * 0.6));
+              void renew();
+            },
+          ),
       );
       if (state.released || lost) return;
       const final = await this.repo.finish(id, this.owner, rows, this.now());
@@ -248,7 +292,14 @@ export class ExportRunner {
         return;
       }
       log.error('export job failed', { export: id, err: String(err) });
-      const reason = err instanceof Error ? err.message : String(err);
+      // Storage failures in words a client can act on (never the engine's text, which names files).
+      const reason = isStorageError(err)
+        ? toApiError(err).status === 'INTERNAL'
+          ? 'internal storage error.'
+          : toApiError(err).message
+        : err instanceof Error
+          ? err.message
+          : String(err);
       const failed = await this.repo
         .fail(id, this.owner, `Audience export creation failed: ${reason}`, this.now())
         .catch(() => false);

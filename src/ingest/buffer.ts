@@ -49,7 +49,7 @@ export class IngestBuffer {
   readonly stats: IngestBufferStats = { appends: 0, events: 0, failedAppends: 0 };
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: Pick<EventStore, 'append'>,
     options: IngestBufferOptions = {},
   ) {
     this.maxBatch = Math.max(1, options.maxBatchEvents ?? 50_000);

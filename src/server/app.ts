@@ -21,7 +21,7 @@ import { Sessionizer } from '../ingest/sessionizer.ts';
 import { SessionContext } from '../ingest/session-context.ts';
 import { registerCollectRoutes } from '../api/rest/collect-routes.ts';
 import { EventReadService } from '../api/service/events.ts';
-import { registerImportRoutes } from '../api/rest/import-routes.ts';
+import { registerImportRoutes, sweepImportLeftovers } from '../api/rest/import-routes.ts';
 import { ExportService } from '../api/service/exports.ts';
 import { registerExportRpcs } from '../api/rpc/export-rpcs.ts';
 import { ExportRunner } from '../exports/runner.ts';
@@ -37,6 +37,14 @@ import { UserDeletionService } from '../privacy/user-deletion.ts';
 import { RetentionSettingsService } from '../privacy/retention.ts';
 import { DataLifecycleJob } from '../privacy/lifecycle-job.ts';
 import { registerPrivacyRpcs } from '../api/rpc/privacy-rpcs.ts';
+import { MemoryGuard, parseBytes } from './memory-budget.ts';
+
+const MEMORY_HEAVY_RPCS = [
+  'google.analytics.data.v1beta.BetaAnalyticsData.CreateAudienceExport',
+  'google.analytics.data.v1beta.BetaAnalyticsData.QueryAudienceExport',
+  'google.analytics.data.v1alpha.AlphaAnalyticsData.CreateAudienceList',
+  'google.analytics.data.v1alpha.AlphaAnalyticsData.QueryAudienceList',
+];
 
 export interface AudexApp {
   /** http://host:port of the REST server. */
@@ -157,6 +165,11 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   registerExportRpcs(rpcs, exportService);
   registerListRpcs(rpcs, exportService, recurringService);
   registerPrivacyRpcs(rpcs, userDeletions, retention);
+  // AUDEX_MEMORY_LIMIT: memory-heavy work is refused (RESOURCE_EXHAUSTED) while over the budget.
+  const memoryGuard = config.storage.memoryLimit
+    ? new MemoryGuard(parseBytes(config.storage.memoryLimit))
+    : null;
+  if (memoryGuard) rpcs.guard(MEMORY_HEAVY_RPCS, () => memoryGuard.admit());
   rpcs.bindRest(api);
   // audex extension: delivery status of an audience list's webhook notifications.
   api.api('GET', '/audex/v1/{name=properties/*/audienceLists/*}/webhookDeliveries', async (r) => {
@@ -171,7 +184,15 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     sessionContext: new SessionContext(),
     log,
   });
-  registerImportRoutes(api, { admin, ingest, events, sessionizer, dataDir: config.storage.dataDir });
+  registerImportRoutes(api, {
+    admin,
+    events,
+    sessionizer,
+    dataDir: config.storage.dataDir,
+    admit: () => memoryGuard?.admit(),
+  });
+  const swept = await sweepImportLeftovers(config.storage.dataDir, events);
+  if (swept.files + swept.stages > 0) log.info('swept leftovers of interrupted imports', swept);
   const eventReader = new EventReadService(events, catalog);
   api.api('GET', '/audex/v1/{parent=properties/*}/events', async (r) =>
     eventReader.list(r.principal, r.params.parent!, r.query),
@@ -205,7 +226,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
 
   // Notifications a crash left un-enqueued, before any request can create more.
   await exportService.resumeWebhooks();
-  const server = api.createServer();
+  const server = api.createServer(config.http);
   await listen(server, config.server.port, config.server.host);
   const port = (server.address() as AddressInfo).port;
   const grpc = new GrpcTransport(rpcs, keys, log);

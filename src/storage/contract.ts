@@ -49,7 +49,29 @@ export interface EventStore {
     path: string,
     format: 'parquet' | 'ndjson',
     timeZone?: string,
+    /** Records the import's result under importId in the same transaction as its rows. */
+    ledger?: { importId: string; render: (report: ImportReport) => string },
   ): Promise<ImportReport>;
+
+  // All-or-nothing imports that a client can resend (importId): rows go to a stage, then commit
+  // in one transaction together with the import's recorded result.
+
+  /** The stored result of an import by importId, or null. */
+  importResult(propertyId: bigint, importId: string): Promise<string | null>;
+  /** A new, empty stage; returns its name. */
+  openStage(): Promise<string>;
+  /** Appends events to a stage; `firstOrdinal` is the first one's position in the import. */
+  stageAppend(stage: string, events: NewEvent[], firstOrdinal: number): Promise<void>;
+  /** Moves a stage's rows into the events in one transaction (with the ledger entry); returns how many. */
+  commitStage(
+    stage: string,
+    propertyId: bigint,
+    importId: string | null,
+    render: (stored: number) => string,
+  ): Promise<number>;
+  discardStage(stage: string): Promise<void>;
+  /** Drops the stages of imports that never committed (a crash); returns how many. */
+  dropLeftoverStages(): Promise<number>;
 }
 
 /** Outcome of a bulk import: rows stored, rows rejected, and the first few rejections. */

@@ -10,11 +10,13 @@ export type StorageErrorKind =
   | 'syntax'
   /** A NOT NULL / unique / check constraint rejected the data. */
   | 'constraint'
-  /** Disk or file trouble: missing import file, full disk, unreadable file. */
+  /** The disk (or its quota) is full: the same call may succeed once space is freed. */
+  | 'disk_full'
+  /** Disk or file trouble: missing import file, unreadable file. */
   | 'io'
   | 'other';
 
-const RETRIABLE: ReadonlySet<StorageErrorKind> = new Set(['unavailable', 'memory_limit']);
+const RETRIABLE: ReadonlySet<StorageErrorKind> = new Set(['unavailable', 'memory_limit', 'disk_full']);
 
 export class StorageError extends Error {
   readonly kind: StorageErrorKind;

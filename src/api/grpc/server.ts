@@ -11,7 +11,7 @@ import type { Principal } from '../../auth/principal.ts';
 import type { KeyService } from '../../auth/keys.ts';
 import type { Logger } from '../rest/http-server.ts';
 import type { RpcRegistry } from '../rpc/registry.ts';
-import { decodeToJson, encodeFromJson, statusRoot } from '../rpc/protos.ts';
+import { decodeToJson, encodeFromJson, hasInvalidUtf8, statusRoot } from '../rpc/protos.ts';
 
 const StatusType = statusRoot.lookupType('google.rpc.Status');
 
@@ -102,6 +102,8 @@ export class GrpcTransport {
       const run = async () => {
         if (!handler) throw errors.unimplemented(`${fullName} is not implemented by audex.`);
         const principal = await this.authenticate(call.metadata);
+        if (hasInvalidUtf8(call.request))
+          throw errors.invalidArgument('Invalid request: a string field is not valid UTF-8.');
         return handler(principal, call.request);
       };
       run().then(

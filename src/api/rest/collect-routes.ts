@@ -20,7 +20,8 @@ import { parseGtagHit } from '../../ingest/gtag/parse.ts';
 import { MAX_BODY_BYTES } from '../../ingest/common.ts';
 import { nowMicros } from '../../domain/time.ts';
 import type { Logger, RestApi } from './http-server.ts';
-import { sendJson } from './http-server.ts';
+import { sendError, sendJson } from './http-server.ts';
+import { errors } from '../../domain/errors.ts';
 
 interface StreamInfo {
   streamId: number;
@@ -173,9 +174,7 @@ export function registerCollectRoutes(
     } catch (err) {
       // Not stored: 503 tells a retrying client that nothing was acknowledged.
       deps.log.error(`${source} ingest failed`, { err: String(err) });
-      sendJson(res, 503, {
-        error: { code: 503, message: 'Events could not be stored; retry.', status: 'UNAVAILABLE' },
-      });
+      sendError(res, errors.unavailable('Events could not be stored; retry.'));
     }
   };
 

@@ -3,9 +3,11 @@
 // transport-free service calls; raw routes (collection endpoints, file import) get the streams.
 
 import { jsonChunks, type RawJson } from '../../domain/raw-json.ts';
+import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ApiError, errors, toApiError } from '../../domain/errors.ts';
+import { ApiError, RETRY_AFTER_SECONDS, errors, toApiError } from '../../domain/errors.ts';
 import type { Principal } from '../../auth/principal.ts';
+import { invalidUnicodeError } from '../../domain/unicode.ts';
 import type { KeyService } from '../../auth/keys.ts';
 import { numericEnums } from './enums.ts';
 import { Router } from './router.ts';
@@ -53,8 +55,25 @@ export class RestApi {
     return this;
   }
 
-  createServer(): Server {
-    const server = createServer((req, res) => {
+  /**
+   * Slow clients: headers must arrive within headersTimeoutMs and the whole request within
+   * requestTimeoutMs (Node answers 408 and closes), checked every second (Node's default check
+   * runs every 30 s, so a slow-header client held its socket ~90 s). At most maxConnections
+   * sockets are open; more are closed as they connect.
+   */
+  createServer(
+    limits: { headersTimeoutMs: number; requestTimeoutMs: number; maxConnections: number } = {
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 15 * 60_000,
+      maxConnections: 4096,
+    },
+  ): Server {
+    const options = {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    };
+    const server = createServer(options, (req, res) => {
       this.dispatch(req, res).catch((err: unknown) => {
         this.log.error('request failed', { err: String(err), url: redactUrl(req.url ?? '/') });
         if (!res.headersSent) sendError(res, toApiError(err));
@@ -62,6 +81,7 @@ export class RestApi {
       });
     });
     server.keepAliveTimeout = 65_000;
+    server.maxConnections = limits.maxConnections;
     return server;
   }
 
@@ -193,11 +213,18 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
   }
   const buf = await readBody(req, limit);
   if (buf.length === 0) return {};
+  // Decoding would silently turn invalid bytes into U+FFFD and store them: refuse instead.
+  if (!isUtf8(buf))
+    throw errors.invalidArgument('Invalid JSON payload received: the body is not valid UTF-8.');
+  let body: unknown;
   try {
-    return JSON.parse(buf.toString('utf8'));
+    body = JSON.parse(buf.toString('utf8'));
   } catch {
     throw errors.invalidArgument('Invalid JSON payload received: the request body is not valid JSON.');
   }
+  const unicode = invalidUnicodeError(body);
+  if (unicode) throw unicode;
+  return body;
 }
 
 /**
@@ -224,6 +251,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   });
 }
 
+/** Google's error envelope; an UNAVAILABLE answer (503) tells the client when to retry. */
 export function sendError(res: ServerResponse, err: ApiError): void {
+  if (err.status === 'UNAVAILABLE') res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
   sendJson(res, err.httpStatus, err.toJSON());
 }

@@ -2,6 +2,7 @@
 // the Data API (v1beta, v1alpha, google.longrunning) from @google-analytics/data, the Admin API
 // from @google-analytics/admin, and google.rpc error details from google-gax.
 
+import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
@@ -88,8 +89,30 @@ export function rpcMethods(root: protobuf.Root, serviceNames: string[]): Map<str
 }
 
 /** Bytes on the wire to the proto3 JSON form the services speak (and back). */
+/** Requests (decoded by decodeToJson) that had a string field of invalid UTF-8. */
+const invalidUtf8 = new WeakSet<object>();
+
+export function hasInvalidUtf8(request: unknown): boolean {
+  return typeof request === 'object' && request !== null && invalidUtf8.has(request);
+}
+
+/**
+ * Binary to proto3 JSON. proto3 strings must be valid UTF-8; protobufjs would decode bad bytes to
+ * U+FFFD, so string fields are checked as they are read and the request is marked (the transport
+ * answers INVALID_ARGUMENT; a throw here would become INTERNAL in grpc-js).
+ */
 export function decodeToJson(type: protobuf.Type, bytes: Uint8Array): Record<string, unknown> {
-  return (toProto3JSON(type.decode(bytes), { numericEnums: false }) ?? {}) as Record<string, unknown>;
+  const reader = protobuf.Reader.create(bytes);
+  let bad = false;
+  const readBytes = reader.bytes.bind(reader);
+  reader.string = () => {
+    const b = readBytes();
+    if (!isUtf8(b)) bad = true;
+    return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+  };
+  const json = (toProto3JSON(type.decode(reader), { numericEnums: false }) ?? {}) as Record<string, unknown>;
+  if (bad) invalidUtf8.add(json);
+  return json;
 }
 
 export function encodeFromJson(type: protobuf.Type, json: unknown): Uint8Array {

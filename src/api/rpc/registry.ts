@@ -40,6 +40,19 @@ export class RpcRegistry {
     return this;
   }
 
+  /** Runs `check` (which may throw an ApiError) before each of the named RPCs, in both transports. */
+  guard(fullNames: string[], check: () => void): this {
+    for (const name of fullNames) {
+      const inner = this.handlers.get(name);
+      if (!inner) throw new Error(`RPC ${name} is not registered`);
+      this.handlers.set(name, async (p, r) => {
+        check();
+        return inner(p, r);
+      });
+    }
+    return this;
+  }
+
   handler(fullName: string): RpcHandler | undefined {
     return this.handlers.get(fullName);
   }

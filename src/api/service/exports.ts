@@ -11,6 +11,7 @@
 // webhookNotification). A list with a webhook gets its notifications through the webhook sink:
 // one when it is created (CREATING), one when its job finishes (notifyFinished, ACTIVE or FAILED).
 
+import { readInt64Json } from '../../domain/int64.ts';
 import { RawJson } from '../../domain/raw-json.ts';
 import { createHash } from 'node:crypto';
 import type { CatalogDb } from '../../catalog/db.ts';
@@ -154,23 +155,12 @@ export function parseDimensions(value: unknown, field = 'audience_export.dimensi
   return out;
 }
 
-/** A proto3 JSON int64 (string or number) as a bigint; undefined when absent. */
+/** A proto3 JSON int64 (string or number) as a bigint; undefined when absent (src/domain/int64.ts). */
 export function parseInt64(value: unknown, field: string): bigint | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw errors.invalidField(field, `must be an integer (got ${value}).`);
-    return BigInt(value);
-  }
-  if (typeof value === 'string' && /^-?[0-9]{1,19}$/.test(value.trim())) {
-    const v = BigInt(value.trim());
-    if (v > 9223372036854775807n || v < -9223372036854775808n)
-      throw errors.invalidField(field, 'is out of the int64 range.');
-    return v;
-  }
-  throw errors.invalidField(
-    field,
-    `must be an int64, as a JSON string or number (got ${JSON.stringify(value)}).`,
-  );
+  const r = readInt64Json(value);
+  if ('problem' in r) throw errors.invalidField(field, `${r.problem}.`);
+  return r.value;
 }
 
 /** offset/limit of a query: offset >= 0 (default 0); limit default 10,000, > 250,000 clamped, <= 0 rejected. */

@@ -1,6 +1,7 @@
 // Reading proto3 JSON: the violation collector and the primitive readers (strings, enums, int64,
 // doubles, Durations, messages), each recording a violation with its snake_case field path.
 
+import { readInt64Json } from '../../domain/int64.ts';
 import { ApiError, errors, type FieldViolation } from '../../domain/errors.ts';
 import { LIMITS } from './limits.ts';
 import { DURATION_FIELDS, toSnake, toCamel } from './proto-json.ts';
@@ -206,27 +207,14 @@ export function readArray(c: Collector, v: unknown, path: string, max: number): 
   return v;
 }
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
+/** Shared with every other int64 field (src/domain/int64.ts). */
 export function readInt64(c: Collector, v: unknown, path: string): bigint | undefined {
-  let n: bigint;
-  if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) n = BigInt(v);
-  else if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v);
-  else {
-    c.add(
-      path,
-      typeof v === 'number'
-        ? `must be an integer within ±2^53 when sent as a JSON number (got ${v}); send larger values as a string`
-        : `must be an int64 as a decimal string (got ${typeName(v)})`,
-    );
+  const r = readInt64Json(v);
+  if ('problem' in r) {
+    c.add(path, r.problem);
     return undefined;
   }
-  if (n < INT64_MIN || n > INT64_MAX) {
-    c.add(path, 'is out of the int64 range');
-    return undefined;
-  }
-  return n;
+  return r.value;
 }
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

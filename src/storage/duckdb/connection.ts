@@ -31,6 +31,8 @@ export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
 
 const KIND_BY_PREFIX: [RegExp, StorageErrorKind][] = [
   [/^Out of Memory Error/i, 'memory_limit'],
+  // Before 'io': DuckDB reports a full disk as an IO Error naming the file.
+  [/No space left on device|Disk quota exceeded|ENOSPC|EDQUOT/i, 'disk_full'],
   [/^(Parser|Binder|Catalog) Error/i, 'syntax'],
   [/^Constraint Error/i, 'constraint'],
   [/^IO Error/i, 'io'],

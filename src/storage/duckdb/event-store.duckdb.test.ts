@@ -226,7 +226,7 @@ test('memory_limit and temp_directory are applied', async (t) => {
 });
 
 /** Wraps a store and counts append calls. */
-class CountingStore implements EventStore {
+class CountingStore implements Pick<EventStore, 'append'> {
   appends: number[] = [];
   failNext = 0;
   constructor(private readonly inner: EventStore) {}
@@ -238,11 +238,6 @@ class CountingStore implements EventStore {
     }
     return this.inner.append(events);
   }
-  readEvents: EventStore['readEvents'] = (p, f) => this.inner.readEvents(p, f);
-  countEvents: EventStore['countEvents'] = (p) => this.inner.countEvents(p);
-  countEventsByBucket: EventStore['countEventsByBucket'] = (p, f, s) =>
-    this.inner.countEventsByBucket(p, f, s);
-  latestEvents: EventStore['latestEvents'] = (p, l) => this.inner.latestEvents(p, l);
 }
 
 test('group commit: concurrent submissions share appends; results map back to submitters', async (t) => {

@@ -11,7 +11,7 @@
 
 import { isAbsolute, resolve } from 'node:path';
 import { statSync } from 'node:fs';
-import type { DuckDBAppender } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { EventStore, ImportReport } from '../contract.ts';
 import {
   EVENT_COLUMNS,
@@ -26,6 +26,7 @@ import { StorageError } from '../errors.ts';
 import { DuckDbDatabase, type DuckDbOptions } from './connection.ts';
 import { EVENTS_TABLE, ensureSchema, nextIngestSeq } from './schema.ts';
 import { buildImportSql, describeSource, type ImportFormat } from './import-sql.ts';
+import * as staged from './staged-import.ts';
 
 /** Rows appended between yields to the event loop, so a 50k batch does not stall HTTP traffic. */
 const YIELD_EVERY = 4096;
@@ -160,6 +161,7 @@ export class DuckDbEventStore implements EventStore {
     const db = await DuckDbDatabase.open(options);
     try {
       await ensureSchema(db.writer);
+      await db.writer.run(staged.ledgerTableSql());
       const first = await nextIngestSeq(db.writer);
       return new DuckDbEventStore(db, first, options.nowMicros ?? (() => BigInt(Date.now()) * 1000n));
     } catch (err) {
@@ -281,6 +283,8 @@ export class DuckDbEventStore implements EventStore {
     path: string,
     format: ImportFormat,
     timeZone = 'UTC',
+    /** Records the import's result under importId in the same transaction (see staged-import.ts). */
+    ledger?: { importId: string; render: (report: ImportReport) => string },
   ): Promise<ImportReport> {
     const file = checkImportPath(path);
     return this.db.writer.exclusive(async (con) => {
@@ -291,25 +295,131 @@ export class DuckDbEventStore implements EventStore {
       const total = Number(count[0]?.total ?? 0);
       // Reserve the whole file's range before the insert so a failure leaves a gap, never a reuse.
       this.seq = base + BigInt(total);
-      const stored = (await con.run(q.insertSql, [file, propertyId, base, this.nowMicros(), timeZone]))
-        .rowsChanged;
-      const rejected = Math.max(0, total - stored);
-      const examples =
-        rejected === 0 ? [] : (await con.runAndReadAll(q.examplesSql, [file, 5])).getRowObjectsJS();
-      // If the file grew between the two reads, the insert used seqs past the reservation.
-      const after = (
-        await con.runAndReadAll(`SELECT max(ingest_seq) AS m FROM ${EVENTS_TABLE} WHERE ingest_seq >= $1`, [
-          base,
-        ])
-      ).getRowObjectsJS();
-      const max = after[0]?.m;
-      if (typeof max === 'bigint' && max >= this.seq) this.seq = max + 1n;
-      return {
-        stored,
-        rejected,
-        examples: examples.map((e) => ({ row: Number(e.row), reason: e.reason as string })),
-      };
+      await con.run('BEGIN TRANSACTION');
+      try {
+        const report = await this.loadFile(con, q, file, propertyId, base, timeZone, total);
+        if (ledger)
+          await staged.recordLedger(
+            con,
+            propertyId,
+            ledger.importId,
+            ledger.render(report),
+            this.nowMicros(),
+          );
+        await con.run('COMMIT');
+        return report;
+      } catch (err) {
+        await con.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
     }, `IMPORT ${format}`);
+  }
+
+  private async loadFile(
+    con: DuckDBConnection,
+    q: ReturnType<typeof buildImportSql>,
+    file: string,
+    propertyId: bigint,
+    base: bigint,
+    timeZone: string,
+    total: number,
+  ): Promise<ImportReport> {
+    const stored = (await con.run(q.insertSql, [file, propertyId, base, this.nowMicros(), timeZone]))
+      .rowsChanged;
+    const rejected = Math.max(0, total - stored);
+    const examples =
+      rejected === 0 ? [] : (await con.runAndReadAll(q.examplesSql, [file, 5])).getRowObjectsJS();
+    // If the file grew between the two reads, the insert used seqs past the reservation.
+    const after = (
+      await con.runAndReadAll(`SELECT max(ingest_seq) AS m FROM ${EVENTS_TABLE} WHERE ingest_seq >= $1`, [
+        base,
+      ])
+    ).getRowObjectsJS();
+    const max = after[0]?.m;
+    if (typeof max === 'bigint' && max >= this.seq) this.seq = max + 1n;
+    return {
+      stored,
+      rejected,
+      examples: examples.map((e) => ({ row: Number(e.row), reason: e.reason as string })),
+    };
+  }
+
+  /** The stored result of an import by importId (staged-import.ts), or null. */
+  async importResult(propertyId: bigint, importId: string): Promise<string | null> {
+    return this.db.writer.exclusive((con) => staged.ledgerResult(con, propertyId, importId));
+  }
+
+  /** A new, empty staging table for an all-or-nothing import. */
+  async openStage(): Promise<string> {
+    const stage = staged.newStageName();
+    await this.db.writer.exclusive((con) => staged.createStage(con, stage));
+    return stage;
+  }
+
+  /** Appends events to a staging table; `firstOrdinal` is the first one's position in the import. */
+  async stageAppend(stage: string, events: NewEvent[], firstOrdinal: number): Promise<void> {
+    if (!staged.isStageName(stage)) throw new StorageError('other', `bad stage ${stage}`);
+    await this.db.writer.exclusive(async (con) => {
+      const ap = await con.createAppender(stage);
+      try {
+        for (let i = 0; i < events.length; i++) {
+          appendRow(ap, events[i] as NewEvent, BigInt(firstOrdinal + i));
+          ap.endRow();
+          if ((i + 1) % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
+        }
+        ap.flushSync();
+      } finally {
+        try {
+          ap.closeSync();
+        } catch {
+          // closeSync after a failed flush rethrows the flush error; the first one is reported
+        }
+      }
+    }, `APPEND INTO ${stage}`);
+  }
+
+  /**
+   * In one transaction: the staged rows into events (ingest_seq handed out now), the result into
+   * the ledger under importId (a PRIMARY KEY: a twin that committed first makes this one roll
+   * back with a 'constraint' StorageError), the staging table dropped.
+   */
+  async commitStage(
+    stage: string,
+    propertyId: bigint,
+    importId: string | null,
+    render: (stored: number) => string,
+  ): Promise<number> {
+    return this.db.writer.exclusive(async (con) => {
+      const counted = (await con.runAndReadAll(`SELECT count(*) AS n FROM ${stage}`)).getRowObjectsJS();
+      const total = BigInt(counted[0]?.n as bigint);
+      const base = this.seq;
+      this.seq = base + total;
+      await con.run('BEGIN TRANSACTION');
+      try {
+        const stored = await staged.copyStage(con, stage, base);
+        if (importId !== null)
+          await staged.recordLedger(con, propertyId, importId, render(stored), this.nowMicros());
+        await staged.dropStage(con, stage);
+        await con.run('COMMIT');
+        return stored;
+      } catch (err) {
+        await con.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }, `COMMIT ${stage}`);
+  }
+
+  async discardStage(stage: string): Promise<void> {
+    await this.db.writer.exclusive((con) => staged.dropStage(con, stage));
+  }
+
+  /** Drops the staging tables of imports that never committed (a crash); returns how many. */
+  async dropLeftoverStages(): Promise<number> {
+    return this.db.writer.exclusive(async (con) => {
+      const stages = await staged.leftoverStages(con);
+      for (const s of stages) await staged.dropStage(con, s);
+      return stages.length;
+    });
   }
 
   async close(): Promise<void> {
