@@ -16,6 +16,10 @@ function findTests(dir) {
   return out;
 }
 
+// The tests spawn bin/audex.js, which runs dist/: build it from the current sources first.
+const build = spawnSync(process.execPath, ['scripts/build.mjs', '--quiet'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
 const args = process.argv.slice(2);
 const files = args.length > 0 ? args : [...findTests('src'), ...findTests('test')].sort();
 const result = spawnSync(

@@ -1,11 +1,13 @@
 // `audex import --property properties/P FILE`: streams an NDJSON or Parquet file of GA4 BigQuery
 // export rows to the server's import endpoint, showing upload progress.
 
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { Argument, Option, type Command } from 'commander';
 import { Readable } from 'node:stream';
 import type { AudexClient } from './client.ts';
 import { ApiClientError } from './client.ts';
 import { progress } from './progress.ts';
+import { clientCommand, clientOf, examples, names, oneOf, output, setExit, usageError } from './program.ts';
 
 export interface ImportOutcome {
   importedRows: number;
@@ -51,4 +53,30 @@ export async function importFile(
       json.error?.message ?? res.statusText,
     );
   return json;
+}
+
+export function registerImport(program: Command): void {
+  clientCommand(program, 'import', 'import GA4 BigQuery-export rows (NDJSON or Parquet) into a property')
+    .addArgument(new Argument('<file>', 'FILE.ndjson or FILE.parquet'))
+    .addOption(
+      new Option('--property <property>', 'properties/P').argParser(names.property).makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--format <format>', 'ndjson|parquet (default: from the file name)').argParser(
+        oneOf(['ndjson', 'parquet'] as const),
+      ),
+    )
+    .addHelpText('after', examples('audex import --property properties/1 events.ndjson'))
+    .action(async (file: string, o: { property: string; format?: string }, cmd: Command) => {
+      if (!existsSync(file)) usageError(cmd, `${file}: no such file`);
+      const res = await importFile(clientOf(cmd), o.property, file, o.format);
+      output(cmd, res, () => {
+        process.stdout.write(`Imported ${res.importedRows} rows; rejected ${res.rejectedRows}.\n`);
+        for (const e of res.errors)
+          process.stdout.write(
+            `  ${e.line !== undefined ? `line ${e.line}` : `row ${e.row}`}: ${e.message}\n`,
+          );
+      });
+      if (res.rejectedRows > 0) setExit(1);
+    });
 }
