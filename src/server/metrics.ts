@@ -29,7 +29,7 @@ export class AudexMetrics {
 
   constructor() {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'audex_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'audex_' });
     this.requests = new Counter({
       name: 'audex_http_requests_total',
       help: 'REST requests by method, route template and HTTP status',
