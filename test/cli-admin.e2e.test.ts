@@ -111,4 +111,13 @@ describe('audex CLI: admin and list commands', () => {
     assert.equal(after.code, 1);
     assert.match(after.stderr, /UNAUTHENTICATED/);
   });
+
+  test('audiences archive: then an export of it is refused', async () => {
+    const r = await cli(['audiences', 'archive', audience]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `Archived ${audience}.\n`);
+    const e = await cli(['exports', 'create', '--audience', audience]);
+    assert.equal(e.code, 1);
+    assert.match(e.stderr, /^audex: [A-Z_]+: /);
+  });
 });
