@@ -128,12 +128,15 @@ describe('audex serve: configuration and start', () => {
       AUDEX_GRPC_PORT: '70000',
       AUDEX_WEBHOOK_TIMEOUT_MS: '-1',
       AUDEX_LOG_LEVEL: 'loud',
+      AUDEX_ADMIN_KEY: 'short-secret',
     });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--port \/ AUDEX_PORT: "abc"/);
-    assert.match(r.stderr, /--grpc-port \/ AUDEX_GRPC_PORT: "70000"/);
-    assert.match(r.stderr, /AUDEX_WEBHOOK_TIMEOUT_MS: "-1"/);
-    assert.match(r.stderr, /--log-level \/ AUDEX_LOG_LEVEL: "loud"/);
+    assert.match(r.stderr, /--port \/ AUDEX_PORT \(server\.port\): "abc"/);
+    assert.match(r.stderr, /--grpc-port \/ AUDEX_GRPC_PORT \(server\.grpcPort\): "70000"/);
+    assert.match(r.stderr, /AUDEX_WEBHOOK_TIMEOUT_MS \(webhooks\.timeoutMs\): "-1"/);
+    assert.match(r.stderr, /--log-level \/ AUDEX_LOG_LEVEL \(server\.logLevel\): "loud"/);
+    assert.match(r.stderr, /AUDEX_ADMIN_KEY \(auth\.adminKey\): must be at least 16 characters/);
+    assert.ok(!r.stderr.includes('short-secret'), 'a key is never printed');
     assert.equal(existsSync(data), false, 'nothing written');
   });
 

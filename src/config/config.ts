@@ -162,7 +162,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       parsed.error.issues.map((i) => {
         const path = i.path.join('.');
         const value = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], raw);
-        return `${SOURCES[path] ?? path}: ${JSON.stringify(value)} ${i.message}`;
+        // The operator key is a secret: its problem is named, its value never printed.
+        const shown = path === 'auth.adminKey' ? '' : `${JSON.stringify(value)} `;
+        return `${SOURCES[path] ?? path} (${path}): ${shown}${i.message}`;
       }),
     );
   }
