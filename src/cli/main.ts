@@ -30,6 +30,12 @@ export async function main(argv: string[]): Promise<number> {
   return serverExitCode ?? (process.exitCode as number | undefined) ?? 0;
 }
 
+// `audex … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const code = await main(process.argv.slice(2));
 // `serve` has closed everything it opened; anything left (a stray handle) must not keep it alive.
 if (serverExitCode !== null) process.exit(code);
