@@ -1,5 +1,13 @@
 #!/usr/bin/env node
-// Entry point: TypeScript sources run through tsx, so a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+// Entry point: the compiled JavaScript in dist/ (built by `npm install`/`npm ci` through the
+// `prepare` script, or `npm run build`). A clone whose dist/ is missing says how to build it.
+import { existsSync } from 'node:fs';
+
+const main = new URL('../dist/audex.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write(
+    'audex: dist/ is missing; run `npm run build` (or `npm install`) in the audex folder.\n',
+  );
+  process.exit(1);
+}
+await import(main.href);

@@ -119,6 +119,8 @@ describe('audex exports (CLI)', () => {
     exportName = r.stdout.trim();
     assert.match(exportName, new RegExp(`^${p.property}/audienceExports/\\d+$`));
     assert.match(r.stderr, /creating .*: \d+%/);
+    // The job's phases (src/exports/phases.ts), each line once, ending with done.
+    assert.match(r.stderr, /creating .*: 100% done \(\d+\.\d s\)/);
     assert.match(r.stderr, /is ACTIVE with 45 rows/);
   });
 
@@ -259,7 +261,10 @@ describe('audex exports (CLI)', () => {
     assert.match(noDir.stderr, /audex: ENOENT: cannot write .*x\.csv/);
     const u = await cli('exports', 'download', exportName, '--format', 'xlsx', '--out', out);
     assert.equal(u.code, 2);
-    assert.match(u.stderr, /--format csv\|ndjson\|parquet/);
+    assert.match(
+      u.stderr,
+      /'--format <format>' argument 'xlsx' is invalid\. must be one of csv\|ndjson\|parquet/,
+    );
     const bad = await cli('exports', 'create', '--audience', audience, '--dimensions', 'city');
     assert.equal(bad.code, 2);
     const noKey = await runCli(['exports', 'list', '--property', p.property], {

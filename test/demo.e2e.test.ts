@@ -1,6 +1,7 @@
 // `audex demo` end to end: spawned like `npm start` runs it (on free ports and a fresh data folder),
 // it seeds the demo shop property through the public API, prints how to export, then serves. The
-// demo audiences must be exportable with rows; a second start on the same folder only serves.
+// demo audiences must be exportable with rows; a second start on the same folder only serves (and
+// prints the instructions again).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_KEY, api, removeDir, startServer, tempDataDir, type RunningServer } from './helpers/server.ts';
@@ -81,10 +82,16 @@ describe('audex demo', () => {
     }
   });
 
-  test('a second start on the same data folder only serves', async () => {
+  test('a second start on the same data folder only serves, and still prints how to get in', async () => {
     await server.stop();
     server = await startServer({ command: 'demo', dataDir, startTimeoutMs: 120_000 });
     assert.match(server.output(), /already has properties/);
+    const audiences = (await api(server, 'GET', `/v1alpha/${property}/audiences?pageSize=200`)).json
+      .audiences as any[];
+    const first = audiences.find((a) => a.displayName === DEMO_AUDIENCES[0]!.displayName).name;
+    assert.ok(server.output().includes(`Operator key: ${ADMIN_KEY}`), server.output());
+    assert.ok(server.output().includes(`exports create --audience ${first}`), server.output());
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     const list = (await api(server, 'GET', '/v1beta/properties?filter=parent:accounts/1')).json;
     assert.equal(list.properties.length, 1);
   });

@@ -8,10 +8,22 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ApiClientError, type AudexClient } from './client.ts';
 import { printTable } from './output.ts';
-import { progress } from './progress.ts';
+import { progress, phaseReporter } from './progress.ts';
+import {
+  clientCommand,
+  clientOf,
+  examples,
+  integer,
+  nameArgument,
+  names,
+  oneOf,
+  output,
+  setExit,
+  usageError,
+} from './program.ts';
 
 export interface AudienceExportJson {
   name: string;
@@ -38,17 +50,9 @@ interface OperationJson {
   response?: AudienceExportJson;
 }
 
-export interface ExportsDeps {
-  client(values: { server?: string | undefined; key?: string | undefined }): AudexClient;
-  /** Makes the error main.ts reports with the usage text (exit 2). */
-  usageError(message: string): Error;
-  out?: NodeJS.WritableStream;
-  err?: NodeJS.WritableStream;
-}
-
 export const DIMENSION_NAMES = ['deviceId', 'isAdsPersonalizationAllowed', 'isLimitedAdTracking', 'userId'];
 const STATE_NAMES = ['STATE_UNSPECIFIED', 'CREATING', 'ACTIVE', 'FAILED'];
-const MAX_QUERY_LIMIT = 250_000;
+export const MAX_QUERY_LIMIT = 250_000;
 
 /** Enum names whatever the server sent (names, or numbers under enum-encoding=int). */
 export function stateName(state: string | number | undefined): string {
@@ -61,27 +65,8 @@ export function dimensionsOf(e: { dimensions?: { dimensionName: string }[] } | u
 }
 
 /** The property of `properties/P/...`. */
-function propertyOf(name: string): string | undefined {
+export function propertyOf(name: string): string | undefined {
   return /^(properties\/[^/]+)\//.exec(name)?.[1];
-}
-
-function checkExportName(name: string | undefined, deps: ExportsDeps, sub: string): string {
-  if (!name) throw deps.usageError(`exports ${sub} needs an export name (properties/P/audienceExports/E)`);
-  if (!/^properties\/[^/]+\/audienceExports\/[^/:]+$/.test(name))
-    throw deps.usageError(`"${name}" is not an export name (properties/P/audienceExports/E)`);
-  return name;
-}
-
-function positiveInt(
-  value: string | undefined,
-  flag: string,
-  deps: ExportsDeps,
-  min = 1,
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min)
-    throw deps.usageError(`${flag} must be an integer >= ${min}`);
-  return Number(value);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -144,7 +129,7 @@ export function queryExport(
 export async function waitForExport(
   api: AudexClient,
   name: string,
-  opts: { timeoutMs?: number; onProgress?: (percent: number) => void } = {},
+  opts: { timeoutMs?: number; onProgress?: (percent: number, state: string) => void } = {},
 ): Promise<AudienceExportJson> {
   const deadline = Date.now() + (opts.timeoutMs ?? 3_600_000);
   let delay = 200;
@@ -152,10 +137,10 @@ export async function waitForExport(
     const e = await getExport(api, name);
     const state = stateName(e.state);
     if (state === 'ACTIVE' || state === 'FAILED') {
-      if (state === 'ACTIVE') opts.onProgress?.(100);
+      opts.onProgress?.(state === 'ACTIVE' ? 100 : (e.percentageCompleted ?? 0), state);
       return e;
     }
-    opts.onProgress?.(e.percentageCompleted ?? 0);
+    opts.onProgress?.(e.percentageCompleted ?? 0, state);
     if (Date.now() > deadline)
       throw new ApiClientError(0, 'DEADLINE_EXCEEDED', `${name} is still ${state} after the --timeout`);
     await sleep(delay);
@@ -285,15 +270,9 @@ export async function downloadExport(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The command
+// The commands
 
-const clientOptions = {
-  server: { type: 'string' },
-  key: { type: 'string' },
-  json: { type: 'boolean' },
-} as const;
-
-function printExport(e: AudienceExportJson, out: NodeJS.WritableStream): void {
+function printExport(e: AudienceExportJson): void {
   printTable(
     ['FIELD', 'VALUE'],
     [
@@ -308,162 +287,209 @@ function printExport(e: AudienceExportJson, out: NodeJS.WritableStream): void {
       ['creationQuotaTokensCharged', String(e.creationQuotaTokensCharged ?? 0)],
       ...(e.errorMessage ? [['errorMessage', e.errorMessage]] : []),
     ],
-    out,
   );
 }
 
-export const EXPORTS_USAGE = `  audex exports create --audience properties/P/audiences/A [--property properties/P] [--dimensions deviceId,userId] [--wait]
-  audex exports get properties/P/audienceExports/E
-  audex exports list --property properties/P [--page-size 1000]
-  audex exports query properties/P/audienceExports/E [--offset 0] [--limit 10000]
-  audex exports download properties/P/audienceExports/E --format csv|ndjson|parquet --out FILE [--page-size 250000]`;
-
-export async function exportsCommand(args: string[], deps: ExportsDeps): Promise<number> {
-  const out = deps.out ?? process.stdout;
-  const errOut = deps.err ?? process.stderr;
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: {
-      ...clientOptions,
-      property: { type: 'string' },
-      audience: { type: 'string' },
-      dimensions: { type: 'string' },
-      wait: { type: 'boolean' },
-      timeout: { type: 'string' },
-      offset: { type: 'string' },
-      limit: { type: 'string' },
-      format: { type: 'string' },
-      out: { type: 'string' },
-      'page-size': { type: 'string' },
-    },
-    allowPositionals: true,
-  });
-  const json = (data: unknown) => out.write(JSON.stringify(data, null, 2) + '\n');
-
-  if (sub === 'create') {
-    if (!values.audience) throw deps.usageError('exports create needs --audience properties/P/audiences/A');
-    const property = values.property ?? propertyOf(values.audience);
-    if (!property) throw deps.usageError('exports create needs --property properties/P');
-    const dimensions = (values.dimensions ?? 'deviceId')
-      .split(',')
-      .map((d) => d.trim())
-      .filter(Boolean);
-    const unknown = dimensions.filter((d) => !DIMENSION_NAMES.includes(d));
-    if (unknown.length > 0 || dimensions.length === 0)
-      throw deps.usageError(`--dimensions takes a comma-separated list of ${DIMENSION_NAMES.join(', ')}`);
-    const timeout = positiveInt(values.timeout, '--timeout', deps);
-    const api = deps.client(values);
-    const { operation, name } = await createExport(api, property, values.audience, dimensions);
-    if (!values.wait) {
-      if (values.json) json(operation);
-      else out.write(name + '\n');
-      return 0;
-    }
-    if (!values.json) out.write(name + '\n');
-    const bar = progress(`creating ${name}`, 100, '%');
-    let final: AudienceExportJson;
-    try {
-      final = await waitForExport(api, name, {
-        ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
-        onProgress: (p) => bar.update(Math.round(p)),
-      });
-    } finally {
-      bar.stop();
-    }
-    if (values.json) json(final);
-    if (stateName(final.state) === 'FAILED') {
-      errOut.write(`audex: ${name} FAILED: ${final.errorMessage ?? '(no error message)'}\n`);
-      return 1;
-    }
-    if (!values.json) errOut.write(`${name} is ACTIVE with ${final.rowCount ?? 0} rows.\n`);
-    return 0;
-  }
-
-  if (sub === 'get') {
-    const name = checkExportName(positionals[0], deps, 'get');
-    const e = await getExport(deps.client(values), name);
-    if (values.json) json(e);
-    else printExport(e, out);
-    return 0;
-  }
-
-  if (sub === 'list') {
-    if (!values.property) throw deps.usageError('exports list needs --property properties/P');
-    const pageSize = positiveInt(values['page-size'], '--page-size', deps);
-    const all = await listExports(deps.client(values), values.property, pageSize);
-    if (values.json) json({ audienceExports: all });
-    else
-      printTable(
-        ['NAME', 'AUDIENCE', 'DISPLAY NAME', 'DIMENSIONS', 'STATE', 'ROWS', 'CREATED'],
-        all.map((e) => [
-          e.name,
-          e.audience,
-          e.audienceDisplayName ?? '',
-          dimensionsOf(e).join(','),
-          stateName(e.state) === 'CREATING'
-            ? `CREATING ${Math.round(e.percentageCompleted ?? 0)}%`
-            : stateName(e.state),
-          e.rowCount === undefined ? '' : String(e.rowCount),
-          e.beginCreatingTime ?? '',
-        ]),
-        out,
-      );
-    return 0;
-  }
-
-  if (sub === 'query') {
-    const name = checkExportName(positionals[0], deps, 'query');
-    const offset = positiveInt(values.offset, '--offset', deps, 0) ?? 0;
-    const limit = positiveInt(values.limit, '--limit', deps);
-    const res = await queryExport(deps.client(values), name, offset, limit);
-    if (values.json) {
-      json(res);
-      return 0;
-    }
-    const dims = dimensionsOf(res.audienceExport);
-    const rows = (res.audienceRows ?? []).map((r) => dims.map((_, i) => r.dimensionValues?.[i]?.value ?? ''));
-    printTable(dims, rows, out);
-    const total = res.rowCount ?? 0;
-    errOut.write(
-      rows.length > 0
-        ? `rows ${offset + 1}-${offset + rows.length} of ${total}\n`
-        : `no rows at offset ${offset} (${total} in total)\n`,
+/** --dimensions: a comma-separated list of the four export dimensions. */
+export function dimensionList(value: string): string[] {
+  const dims = value
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean);
+  const unknown = dims.filter((d) => !DIMENSION_NAMES.includes(d));
+  if (unknown.length > 0 || dims.length === 0)
+    throw new InvalidArgumentError(
+      `${unknown.length ? `unknown dimension ${unknown.join(', ')}; ` : ''}takes a comma-separated list of ${DIMENSION_NAMES.join(', ')}.`,
     );
-    return 0;
-  }
+  return dims;
+}
 
-  if (sub === 'download') {
-    const name = checkExportName(positionals[0], deps, 'download');
-    const format = values.format;
-    if (format !== 'csv' && format !== 'ndjson' && format !== 'parquet')
-      throw deps.usageError('exports download needs --format csv|ndjson|parquet');
-    if (!values.out) throw deps.usageError('exports download needs --out FILE');
-    const pageSize = positiveInt(values['page-size'], '--page-size', deps);
-    if (pageSize !== undefined && pageSize > MAX_QUERY_LIMIT)
-      throw deps.usageError(`--page-size is at most ${MAX_QUERY_LIMIT}`);
-    let bar: ReturnType<typeof progress> | null = null;
-    let result: DownloadResult;
-    try {
-      result = await downloadExport(deps.client(values), name, {
-        format,
-        out: values.out,
-        ...(pageSize !== undefined ? { pageSize } : {}),
-        onProgress: (rows, total) => {
-          bar ??= progress(`downloading ${name}`, total, 'rows');
-          bar.update(rows);
-        },
-      });
-    } finally {
-      (bar as ReturnType<typeof progress> | null)?.stop();
+/** Polls an export (or audience list) until it ends, printing the job's phases on stderr. */
+export async function waitAndReport(
+  cmd: Command,
+  name: string,
+  get: (name: string) => Promise<AudienceExportJson>,
+  timeoutSeconds: number | undefined,
+): Promise<AudienceExportJson> {
+  const report = phaseReporter(name);
+  const deadline = Date.now() + (timeoutSeconds ?? 3600) * 1000;
+  let delay = 200;
+  try {
+    for (;;) {
+      const e = await get(name);
+      const state = stateName(e.state);
+      report.update(state, state === 'ACTIVE' ? 100 : (e.percentageCompleted ?? 0));
+      if (state === 'ACTIVE' || state === 'FAILED') return e;
+      if (Date.now() > deadline)
+        throw new ApiClientError(0, 'DEADLINE_EXCEEDED', `${name} is still ${state} after the --timeout`);
+      await sleep(delay);
+      delay = Math.min(delay * 1.5, 2000);
     }
-    if (values.json) json(result);
-    else
-      out.write(
-        `Wrote ${result.rowsWritten} rows (${result.dimensions.join(',')}) to ${result.out} as ${format}.\n`,
-      );
-    return 0;
+  } finally {
+    report.stop();
   }
+}
 
-  throw deps.usageError(`unknown exports command ${sub ?? ''}`);
+/** After --wait: the final resource under --json, else one line; exit 1 when it FAILED. */
+export function reportFinal(cmd: Command, name: string, final: AudienceExportJson): void {
+  if (cmd.opts<{ json?: boolean }>().json) process.stdout.write(JSON.stringify(final, null, 2) + '\n');
+  if (stateName(final.state) === 'FAILED') {
+    process.stderr.write(`audex: ${name} FAILED: ${final.errorMessage ?? '(no error message)'}\n`);
+    setExit(1);
+    return;
+  }
+  if (!cmd.opts<{ json?: boolean }>().json)
+    process.stderr.write(`${name} is ACTIVE with ${final.rowCount ?? 0} rows.\n`);
+}
+
+export function registerExports(program: Command): void {
+  const exportsCmd = program
+    .command('exports')
+    .description('audience exports (Data API v1beta): create, follow, read and download');
+
+  clientCommand(exportsCmd, 'create', 'create an audience export (a snapshot of the audience now)')
+    .addOption(
+      new Option('--audience <audience>', 'properties/P/audiences/A')
+        .argParser(names.audience)
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--property <property>', "properties/P (default: the audience's)").argParser(names.property),
+    )
+    .addOption(
+      new Option('--dimensions <list>', `comma-separated: ${DIMENSION_NAMES.join(', ')}`)
+        .argParser(dimensionList)
+        .default(['deviceId'], 'deviceId'),
+    )
+    .option('--wait', "poll until ACTIVE or FAILED, showing the job's phases; exit 1 if it FAILED")
+    .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser(integer(1)))
+    .addHelpText(
+      'after',
+      examples(
+        'audex exports create --audience properties/1/audiences/3 --dimensions deviceId,userId --wait',
+        'audex exports create --audience properties/1/audiences/3 --json   # the long-running operation',
+      ),
+    )
+    .action(
+      async (
+        o: {
+          audience: string;
+          property?: string;
+          dimensions: string[];
+          wait?: boolean;
+          timeout?: number;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const property = o.property ?? propertyOf(o.audience)!;
+        if (propertyOf(o.audience) !== property)
+          usageError(cmd, `--audience ${o.audience} is not an audience of --property ${property}`);
+        const api = clientOf(cmd);
+        const { operation, name } = await createExport(api, property, o.audience, o.dimensions);
+        if (!o.wait) {
+          output(cmd, operation, () => process.stdout.write(name + '\n'));
+          return;
+        }
+        if (!o.json) process.stdout.write(name + '\n');
+        reportFinal(cmd, name, await waitAndReport(cmd, name, (n) => getExport(api, n), o.timeout));
+      },
+    );
+
+  clientCommand(exportsCmd, 'get', 'show an export: state, progress, row count')
+    .addArgument(nameArgument('audience-export', names.audienceExport))
+    .action(async (name: string, _o, cmd: Command) => {
+      const e = await getExport(clientOf(cmd), name);
+      output(cmd, e, () => printExport(e));
+    });
+
+  clientCommand(exportsCmd, 'list', 'list the exports of a property (every page)')
+    .addOption(
+      new Option('--property <property>', 'properties/P').argParser(names.property).makeOptionMandatory(),
+    )
+    .addOption(new Option('--page-size <n>', 'rows per request').argParser(integer(1, 1000)).default(1000))
+    .action(async (o: { property: string; pageSize: number }, cmd: Command) => {
+      const all = await listExports(clientOf(cmd), o.property, o.pageSize);
+      output(cmd, { audienceExports: all }, () =>
+        printTable(
+          ['NAME', 'AUDIENCE', 'DISPLAY NAME', 'DIMENSIONS', 'STATE', 'ROWS', 'CREATED'],
+          all.map((e) => [
+            e.name,
+            e.audience,
+            e.audienceDisplayName ?? '',
+            dimensionsOf(e).join(','),
+            stateName(e.state) === 'CREATING'
+              ? `CREATING ${Math.round(e.percentageCompleted ?? 0)}%`
+              : stateName(e.state),
+            e.rowCount === undefined ? '' : String(e.rowCount),
+            e.beginCreatingTime ?? '',
+          ]),
+        ),
+      );
+    });
+
+  clientCommand(exportsCmd, 'query', 'print rows of an ACTIVE export')
+    .addArgument(nameArgument('audience-export', names.audienceExport))
+    .addOption(new Option('--offset <n>', 'first row (0-based)').argParser(integer(0)).default(0))
+    .addOption(new Option('--limit <n>', 'rows to print').argParser(integer(1, MAX_QUERY_LIMIT)))
+    .addHelpText(
+      'after',
+      examples('audex exports query properties/1/audienceExports/4 --offset 0 --limit 20'),
+    )
+    .action(async (name: string, o: { offset: number; limit?: number }, cmd: Command) => {
+      const res = await queryExport(clientOf(cmd), name, o.offset, o.limit);
+      output(cmd, res, () => {
+        const dims = dimensionsOf(res.audienceExport);
+        const rows = (res.audienceRows ?? []).map((r) =>
+          dims.map((_, i) => r.dimensionValues?.[i]?.value ?? ''),
+        );
+        printTable(dims, rows);
+        const total = res.rowCount ?? 0;
+        process.stderr.write(
+          rows.length > 0
+            ? `rows ${o.offset + 1}-${o.offset + rows.length} of ${total}\n`
+            : `no rows at offset ${o.offset} (${total} in total)\n`,
+        );
+      });
+    });
+
+  clientCommand(exportsCmd, 'download', 'write every row of an ACTIVE export to a file')
+    .addArgument(nameArgument('audience-export', names.audienceExport))
+    .addOption(
+      new Option('--format <format>', 'csv|ndjson|parquet')
+        .argParser(oneOf(['csv', 'ndjson', 'parquet'] as const))
+        .makeOptionMandatory(),
+    )
+    .requiredOption('--out <file>', 'the file to write (appears only when complete)')
+    .addOption(
+      new Option('--page-size <n>', 'rows per :query request').argParser(integer(1, MAX_QUERY_LIMIT)),
+    )
+    .addHelpText(
+      'after',
+      examples('audex exports download properties/1/audienceExports/4 --format csv --out members.csv'),
+    )
+    .action(
+      async (name: string, o: { format: DownloadFormat; out: string; pageSize?: number }, cmd: Command) => {
+        let bar: ReturnType<typeof progress> | null = null;
+        let result: DownloadResult;
+        try {
+          result = await downloadExport(clientOf(cmd), name, {
+            format: o.format,
+            out: o.out,
+            ...(o.pageSize !== undefined ? { pageSize: o.pageSize } : {}),
+            onProgress: (rows, total) => {
+              bar ??= progress(`downloading ${name}`, total, 'rows');
+              bar.update(rows);
+            },
+          });
+        } finally {
+          (bar as ReturnType<typeof progress> | null)?.stop();
+        }
+        output(cmd, result, () =>
+          process.stdout.write(
+            `Wrote ${result.rowsWritten} rows (${result.dimensions.join(',')}) to ${result.out} as ${o.format}.\n`,
+          ),
+        );
+      },
+    );
 }

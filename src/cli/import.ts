@@ -3,12 +3,14 @@
 // with a fresh importId and sends the file again on its own when the connection or the server
 // fails (src/cli/import-retry.ts): the server stores it once, all or nothing.
 
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { Argument, Option, type Command } from 'commander';
 import { Readable } from 'node:stream';
 import type { AudexClient } from './client.ts';
 import { ApiClientError } from './client.ts';
 import { progress } from './progress.ts';
 import { newImportId, withImportRetries, type RetryOptions } from './import-retry.ts';
+import { clientCommand, clientOf, examples, names, oneOf, output, setExit, usageError } from './program.ts';
 
 export interface ImportOutcome {
   importedRows: number;
@@ -71,4 +73,30 @@ async function sendImport(
       json.error?.message ?? res.statusText,
     );
   return json;
+}
+
+export function registerImport(program: Command): void {
+  clientCommand(program, 'import', 'import GA4 BigQuery-export rows (NDJSON or Parquet) into a property')
+    .addArgument(new Argument('<file>', 'FILE.ndjson or FILE.parquet'))
+    .addOption(
+      new Option('--property <property>', 'properties/P').argParser(names.property).makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--format <format>', 'ndjson|parquet (default: from the file name)').argParser(
+        oneOf(['ndjson', 'parquet'] as const),
+      ),
+    )
+    .addHelpText('after', examples('audex import --property properties/1 events.ndjson'))
+    .action(async (file: string, o: { property: string; format?: string }, cmd: Command) => {
+      if (!existsSync(file)) usageError(cmd, `${file}: no such file`);
+      const res = await importFile(clientOf(cmd), o.property, file, o.format);
+      output(cmd, res, () => {
+        process.stdout.write(`Imported ${res.importedRows} rows; rejected ${res.rejectedRows}.\n`);
+        for (const e of res.errors)
+          process.stdout.write(
+            `  ${e.line !== undefined ? `line ${e.line}` : `row ${e.row}`}: ${e.message}\n`,
+          );
+      });
+      if (res.rejectedRows > 0) setExit(1);
+    });
 }

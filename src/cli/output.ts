@@ -15,3 +15,11 @@ export function printTable(
   for (const r of rows) out.write(line(r));
   if (rows.length === 0) out.write('(none)\n');
 }
+
+/** A JSON value as a table cell: strings as they are, objects as JSON, nothing as ''. */
+export function cell(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v);
+}

@@ -22,6 +22,10 @@ const schema = z.object({
     allowHttpWebhooks: boolish,
     tlsCert: z.string().optional(),
     tlsKey: z.string().optional(),
+    /** pino level of the server's logs (request logs are `info`). */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /** Whether GET /metrics (Prometheus) needs an API key (any valid key). */
+    metricsRequireKey: boolish,
   }),
   /** Slow or too many clients (src/api/rest/http-server.ts, README "Connections"). */
   http: z.object({
@@ -95,6 +99,7 @@ export interface ConfigFlags {
   port?: string;
   grpcPort?: string;
   data?: string;
+  logLevel?: string;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +118,44 @@ function derivedDuckdbLimit(budget: string | undefined): string | undefined {
   }
 }
 
+/** Where each setting comes from, for error messages: the flag (if any) and the environment variable. */
+const SOURCES: Record<string, string> = {
+  'server.host': '--host / AUDEX_HOST',
+  'server.port': '--port / AUDEX_PORT',
+  'server.grpcPort': '--grpc-port / AUDEX_GRPC_PORT',
+  'server.maxBodyBytes': 'AUDEX_MAX_BODY_BYTES',
+  'server.allowHttpWebhooks': 'AUDEX_ALLOW_HTTP_WEBHOOKS',
+  'server.tlsCert': 'AUDEX_TLS_CERT',
+  'server.tlsKey': 'AUDEX_TLS_KEY',
+  'server.logLevel': '--log-level / AUDEX_LOG_LEVEL',
+  'server.metricsRequireKey': 'AUDEX_METRICS_REQUIRE_KEY',
+  'http.headersTimeoutMs': 'AUDEX_HEADERS_TIMEOUT_MS',
+  'http.requestTimeoutMs': 'AUDEX_REQUEST_TIMEOUT_MS',
+  'http.maxConnections': 'AUDEX_MAX_CONNECTIONS',
+  'storage.dataDir': '--data / AUDEX_DATA',
+  'storage.backend': 'AUDEX_STORAGE_BACKEND',
+  'storage.memoryLimit': 'AUDEX_MEMORY_LIMIT',
+  'storage.duckdbMemoryLimit': 'AUDEX_DUCKDB_MEMORY_LIMIT',
+  'storage.duckdbThreads': 'AUDEX_DUCKDB_THREADS',
+  'auth.adminKey': 'AUDEX_ADMIN_KEY',
+  'exports.expiryHours': 'AUDEX_EXPORT_EXPIRY_HOURS',
+  'exports.maxConcurrentPerProperty': 'AUDEX_EXPORT_MAX_CONCURRENT',
+  'exports.dailyTokensPerProperty': 'AUDEX_EXPORT_DAILY_TOKENS',
+  'exports.backfillDays': 'AUDEX_BACKFILL_DAYS',
+  'exports.leaseSeconds': 'AUDEX_JOB_LEASE_SECONDS',
+  'exports.testDelayMs': 'AUDEX_TEST_EXPORT_DELAY_MS',
+  'webhooks.baseDelayMs': 'AUDEX_WEBHOOK_BASE_DELAY_MS',
+  'webhooks.maxDelayMs': 'AUDEX_WEBHOOK_MAX_DELAY_MS',
+  'webhooks.timeoutMs': 'AUDEX_WEBHOOK_TIMEOUT_MS',
+  'webhooks.maxAttempts': 'AUDEX_WEBHOOK_MAX_ATTEMPTS',
+  'webhooks.giveUpHours': 'AUDEX_WEBHOOK_GIVE_UP_HOURS',
+  'recurring.tickMs': 'AUDEX_RECURRING_TICK_MS',
+  'triggers.intervalMs': 'AUDEX_TRIGGER_INTERVAL_MS',
+  'triggers.maxShare': 'AUDEX_TRIGGER_MAX_SHARE',
+  'privacy.lifecycleIntervalMs': 'AUDEX_LIFECYCLE_INTERVAL_MS',
+  'privacy.testUserDeletionDelayMs': 'AUDEX_TEST_USER_DELETION_DELAY_MS',
+};
+
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const raw = {
     server: {
@@ -123,6 +166,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       allowHttpWebhooks: env.AUDEX_ALLOW_HTTP_WEBHOOKS ?? 'false',
       tlsCert: env.AUDEX_TLS_CERT,
       tlsKey: env.AUDEX_TLS_KEY,
+      logLevel: flags.logLevel ?? env.AUDEX_LOG_LEVEL ?? 'info',
+      metricsRequireKey: env.AUDEX_METRICS_REQUIRE_KEY ?? 'false',
     },
     http: {
       headersTimeoutMs: env.AUDEX_HEADERS_TIMEOUT_MS ?? '10000',
@@ -165,7 +210,15 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const path = i.path.join('.');
+        const value = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], raw);
+        // The operator key is a secret: its problem is named, its value never printed.
+        const shown = path === 'auth.adminKey' ? '' : `${JSON.stringify(value)} `;
+        return `${SOURCES[path] ?? path} (${path}): ${shown}${i.message}`;
+      }),
+    );
   }
   const cfg = parsed.data;
   if ((cfg.server.tlsCert === undefined) !== (cfg.server.tlsKey === undefined)) {

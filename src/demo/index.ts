@@ -47,10 +47,58 @@ export async function prepareDemo(
   }
 }
 
+/** The demo of a data folder seeded earlier (the first "Demo shop" property), for the instructions. */
+export async function findDemo(app: AudexApp): Promise<DemoSummary | null> {
+  const c = app.catalog;
+  const p = await c
+    .selectFrom('properties')
+    .select('id')
+    .where('display_name', '=', 'Demo shop')
+    .orderBy('id')
+    .executeTakeFirst();
+  if (!p) return null;
+  const stream = await c
+    .selectFrom('data_streams')
+    .select(['id', 'measurement_id'])
+    .where('property_id', '=', p.id)
+    .orderBy('id')
+    .executeTakeFirst();
+  const secret = await c
+    .selectFrom('mp_secrets')
+    .select('secret_value')
+    .where('property_id', '=', p.id)
+    .orderBy('id')
+    .executeTakeFirst();
+  const audiences = await c
+    .selectFrom('audiences')
+    .select(['id', 'display_name'])
+    .where('property_id', '=', p.id)
+    .where('builtin', 'is', null)
+    .where('archived', '=', 0)
+    .orderBy('id')
+    .execute();
+  if (!stream || audiences.length === 0) return null;
+  return {
+    property: `properties/${p.id}`,
+    stream: `properties/${p.id}/dataStreams/${stream.id}`,
+    measurementId: stream.measurement_id,
+    apiSecret: secret?.secret_value ?? '',
+    audiences: audiences.map((a) => ({
+      name: `properties/${p.id}/audiences/${a.id}`,
+      displayName: a.display_name,
+    })),
+  };
+}
+
+/** DemoInfo without the seeding counts (known only on the start that seeded it). */
+export type DemoSummary = Omit<DemoInfo, 'importedRows' | 'mpEvents'> &
+  Partial<Pick<DemoInfo, 'importedRows' | 'mpEvents'>>;
+
 export function demoInstructions(
-  info: DemoInfo,
+  info: DemoSummary,
   app: { url: string; port: number },
   operator: DemoKey,
+  dataDir = './audex-data',
 ): string {
   const host = new URL(app.url).hostname;
   const key = operator.key ?? '<operator key>';
@@ -59,14 +107,18 @@ export function demoInstructions(
       ? 'It was generated on this first start and is printed above (only once).'
       : operator.source === 'AUDEX_ADMIN_KEY'
         ? 'It is the value of AUDEX_ADMIN_KEY.'
-        : 'Use the operator key printed when this data folder was first served (or set AUDEX_ADMIN_KEY).';
+        : `Use the operator key printed when this data folder was first served, set AUDEX_ADMIN_KEY, or mint one with \`audex operator-key create --data ${dataDir}\`.`;
   const audience = info.audiences[0]!;
   const lines: string[] = [];
   lines.push(
     '',
     `Demo property: ${info.property} "Demo shop" (Europe/Berlin, EUR)`,
     `  web stream ${info.stream}, measurement id ${info.measurementId}, MP api_secret ${info.apiSecret}`,
-    `  ${info.importedRows} imported events (GA4 BigQuery-export rows) and ${info.mpEvents} recent events via /mp/collect`,
+    ...(info.importedRows !== undefined
+      ? [
+          `  ${info.importedRows} imported events (GA4 BigQuery-export rows) and ${info.mpEvents ?? 0} recent events via /mp/collect`,
+        ]
+      : []),
     '',
     'Audiences:',
     ...info.audiences.map((a) => `  ${a.name.padEnd(28)} ${a.displayName}`),

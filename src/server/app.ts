@@ -8,12 +8,15 @@ import { openCatalog, type CatalogDb } from '../catalog/db.ts';
 import { KeyService } from '../auth/keys.ts';
 import { AdminService } from '../api/service/admin.ts';
 import { KeyAdminService } from '../api/service/keys.ts';
-import { RestApi, sendJson, type Logger } from '../api/rest/http-server.ts';
+import { RestApi, sendError, sendJson, type Logger } from '../api/rest/http-server.ts';
+import { ApiError } from '../domain/errors.ts';
 import { RpcRegistry } from '../api/rpc/registry.ts';
 import { registerAdminRpcs } from '../api/rpc/admin-rpcs.ts';
 import { GrpcTransport } from '../api/grpc/server.ts';
 import { AudienceService } from '../api/service/audiences.ts';
-import { jsonLogger } from './logger.ts';
+import { createLogger, requestLogger } from './logger.ts';
+import { AudexMetrics } from './metrics.ts';
+import { assertPortsFree, PortInUseError } from './ports.ts';
 import { openStorage } from '../storage/index.ts';
 import type { EventStore } from '../storage/contract.ts';
 import { IngestBuffer } from '../ingest/buffer.ts';
@@ -56,6 +59,10 @@ export interface AudexApp {
   ingest: IngestBuffer;
   /** The admin key generated on first start (null when configured or already present). */
   generatedAdminKey: string | null;
+  /** GET /metrics (Prometheus). */
+  metrics: AudexMetrics;
+  /** Readiness (GET /healthz): `audex demo` turns it on once its demo audiences exist. */
+  setReady(ready: boolean): void;
   /** Ordered shutdown; resolves to the process exit code. */
   close(): Promise<number>;
 }
@@ -65,8 +72,20 @@ interface ShutdownStep {
   run(): Promise<void>;
 }
 
-export async function startAudex(config: Config, opts: { log?: Logger } = {}): Promise<AudexApp> {
-  const log = opts.log ?? jsonLogger();
+export async function startAudex(
+  config: Config,
+  opts: {
+    log?: Logger;
+    /** Ready for use once listening (default); false waits for setReady(true). */ ready?: boolean;
+  } = {},
+): Promise<AudexApp> {
+  // Before anything is written to the data folder: a start that cannot listen leaves it untouched.
+  await assertPortsFree(config.server.host, [
+    { port: config.server.port, setting: '--port / AUDEX_PORT' },
+    { port: config.server.grpcPort, setting: '--grpc-port / AUDEX_GRPC_PORT' },
+  ]);
+  const log = opts.log ?? createLogger(config.server.logLevel);
+  const metrics = new AudexMetrics();
   const catalog = await openCatalog(config.storage.dataDir);
   const keys = new KeyService(catalog);
   const generatedAdminKey = await ensureAdminKey(keys, config.auth.adminKey);
@@ -77,7 +96,7 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     log,
   });
   const { events, snapshots } = storage;
-  const ingest = new IngestBuffer(events);
+  const ingest = new IngestBuffer(metrics.timedStore(events));
 
   const audiences = new AudienceService(catalog);
   const admin = new AdminService(catalog, keys, (id) => audiences.ensureBuiltins(id));
@@ -105,6 +124,9 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     testDelayMs: config.exports.testDelayMs,
     log,
     onFinished: async (id) => {
+      metrics
+        .observeJob(catalog, id)
+        .catch((err: unknown) => log.error('export job metrics failed', { id, error: String(err) }));
       // Not awaited: rendering a big export's pages must not hold up the next job.
       exportService
         .warmRows(id)
@@ -154,11 +176,36 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     onPurged: () => keys.invalidate(),
     now: () => Number(nowMicros()),
   });
-  const api = new RestApi(keys, log, config.server.maxBodyBytes);
+  const logRequest = requestLogger(log);
+  const api = new RestApi(keys, log, config.server.maxBodyBytes, (r) => {
+    metrics.observeRequest(r);
+    logRequest(r);
+  });
 
+  // Liveness: the process serves requests. Readiness: it is ready for its documented use (for
+  // `audex demo`, once the demo property and audiences exist).
   let accepting = false;
-  api.raw('GET', '/healthz', async (_req, res) => {
+  let ready = opts.ready ?? true;
+  api.raw('GET', '/livez', async (_req, res) => {
     sendJson(res, accepting ? 200 : 503, { status: accepting ? 'ok' : 'starting' });
+  });
+  api.raw('GET', '/healthz', async (_req, res) => {
+    const ok = accepting && ready;
+    sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'starting' });
+  });
+  // Prometheus text format; needs a key only when AUDEX_METRICS_REQUIRE_KEY is set.
+  api.raw('GET', '/metrics', async (_req, res, ctx) => {
+    if (config.server.metricsRequireKey) {
+      try {
+        await ctx.authenticate();
+      } catch (err) {
+        if (err instanceof ApiError) return sendError(res, err);
+        throw err;
+      }
+    }
+    const body = await metrics.text();
+    res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+    res.end(body);
   });
   const rpcs = new RpcRegistry();
   registerAdminRpcs(rpcs, admin, audiences);
@@ -183,6 +230,12 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     sessionizer,
     sessionContext: new SessionContext(),
     log,
+  });
+  metrics.attach({
+    catalog,
+    engineMemory: () => storage.memoryUsage(),
+    collect: () => collectStats,
+    ingest: () => ingest.stats,
   });
   registerImportRoutes(api, {
     admin,
@@ -227,7 +280,14 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
   // Notifications a crash left un-enqueued, before any request can create more.
   await exportService.resumeWebhooks();
   const server = api.createServer(config.http);
-  await listen(server, config.server.port, config.server.host);
+  await listen(server, config.server.port, config.server.host).catch((err: NodeJS.ErrnoException) => {
+    throw new PortInUseError(
+      '--port / AUDEX_PORT',
+      config.server.host,
+      config.server.port,
+      err.code ?? String(err),
+    );
+  });
   const port = (server.address() as AddressInfo).port;
   const grpc = new GrpcTransport(rpcs, keys, log);
   const grpcPort = await grpc.listen({
@@ -273,6 +333,10 @@ export async function startAudex(config: Config, opts: { log?: Logger } = {}): P
     events,
     ingest,
     generatedAdminKey,
+    metrics,
+    setReady: (r) => {
+      ready = r;
+    },
     close: () => (closing ??= runShutdown(shutdown, log)),
   };
 }

@@ -270,6 +270,8 @@ export interface Storage {
   executor: QueryExecutor;
   triggerProgress: TriggerProgressStore;
   eraser: DataEraser;
+  /** The engine's memory in use, by tag (empty once closed), for the metrics. */
+  memoryUsage(): Promise<{ tag: string; bytes: number }[]>;
   /** Stops nothing else: the server stops `maintenance` and drains ingest before it calls this. */
   close(): Promise<void>;
 }

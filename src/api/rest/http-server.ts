@@ -29,7 +29,21 @@ export type RawHandler = (
   ctx: { params: Record<string, string>; query: URLSearchParams; authenticate: () => Promise<Principal> },
 ) => Promise<void>;
 
-type Route = { kind: 'api'; handler: ApiHandler } | { kind: 'raw'; handler: RawHandler };
+type Route = ({ kind: 'api'; handler: ApiHandler } | { kind: 'raw'; handler: RawHandler }) & {
+  template: string;
+};
+
+/** What a finished request reports to logs and metrics (src/server/logger.ts, metrics.ts); no key. */
+export type RequestObserver = (r: {
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  property?: string;
+}) => void;
+
+/** The route template and property of each request being dispatched, for the observer. */
+const routeOf = new WeakMap<IncomingMessage, { route: string; property?: string }>();
 
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -43,15 +57,16 @@ export class RestApi {
     private readonly keys: KeyService,
     private readonly log: Logger,
     private readonly maxBodyBytes: number,
+    private readonly observe?: RequestObserver,
   ) {}
 
   api(method: string, template: string, handler: ApiHandler): this {
-    this.router.add(method, template, { kind: 'api', handler });
+    this.router.add(method, template, { kind: 'api', handler, template });
     return this;
   }
 
   raw(method: string, template: string, handler: RawHandler): this {
-    this.router.add(method, template, { kind: 'raw', handler });
+    this.router.add(method, template, { kind: 'raw', handler, template });
     return this;
   }
 
@@ -74,6 +89,19 @@ export class RestApi {
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     };
     const server = createServer(options, (req, res) => {
+      if (this.observe) {
+        const started = performance.now();
+        res.once('close', () => {
+          const r = routeOf.get(req);
+          this.observe!({
+            method: req.method ?? 'GET',
+            route: r?.route ?? 'unmatched',
+            status: res.statusCode,
+            durationMs: performance.now() - started,
+            ...(r?.property ? { property: r.property } : {}),
+          });
+        });
+      }
       this.dispatch(req, res).catch((err: unknown) => {
         this.log.error('request failed', { err: String(err), url: redactUrl(req.url ?? '/') });
         if (!res.headersSent) sendError(res, toApiError(err));
@@ -103,6 +131,10 @@ export class RestApi {
     }
     const authenticate = () => this.authenticate(req, url.searchParams);
     const route = match.handler;
+    const property = Object.values(match.params)
+      .map((v) => /^properties\/\d+/.exec(v ?? '')?.[0])
+      .find(Boolean);
+    routeOf.set(req, { route: route.template, ...(property ? { property } : {}) });
     if (route.kind === 'raw') {
       await route.handler(req, res, { params: match.params, query: url.searchParams, authenticate });
       return;

@@ -31,6 +31,15 @@ export async function open(options: StorageOptions): Promise<DuckDbStorage> {
     maintenance: new DeviceAttributeIndex(events.db, { log: options.log }),
     executor: new DuckDbExecutor(events.db),
     triggerProgress: new DuckDbTriggerProgress(events.db),
+    memoryUsage: async () => {
+      if (events.db.isClosed) return [];
+      const rows = await events.db
+        .reader()
+        .all(
+          'SELECT tag, memory_usage_bytes::DOUBLE AS bytes FROM duckdb_memory() WHERE memory_usage_bytes > 0',
+        );
+      return rows.map((r) => ({ tag: String(r.tag), bytes: Number(r.bytes) }));
+    },
     close: () => events.db.close(),
   };
 }
