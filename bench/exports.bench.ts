@@ -141,6 +141,53 @@ async function main(): Promise<void> {
         membershipDurationDays: 30,
       })
     ).json.name as string;
+    // The console's size estimate (POST …/audiences:evaluate: an unsaved definition evaluated now,
+    // docs/console.md) for the typical audience and a sequence, three runs each, then one 30-day
+    // size history.
+    const step = (eventName: string) => ({
+      andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [{ eventFilter: { eventName } }] } }] },
+    });
+    const sequence = {
+      displayName: 'Viewed then directly added to cart',
+      description: 'x',
+      membershipDurationDays: 30,
+      filterClauses: [
+        {
+          clauseType: 'INCLUDE',
+          sequenceFilter: {
+            scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+            sequenceSteps: [
+              { scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT', filterExpression: step('view_item') },
+              {
+                scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+                immediatelyFollows: true,
+                constraintDuration: '3600s',
+                filterExpression: step('add_to_cart'),
+              },
+            ],
+          },
+        },
+      ],
+    };
+    const estimates: [string, unknown][] = [
+      ['typical (3+ purchases)', { ...e8, displayName: 'Frequent purchasers', membershipDurationDays: 30 }],
+      ['sequence (view_item, directly add_to_cart within 1 h)', sequence],
+    ];
+    for (const [label, body] of estimates) {
+      for (let run = 1; run <= 3; run++) {
+        t = performance.now();
+        const res = await api(server, 'POST', `/audex/v1/${property}/audiences:evaluate`, body);
+        const out = res.json as { memberCount: string; elapsedMs: number };
+        console.log(
+          `size estimate, ${label}, run ${run}/3: ${fmt(Number(out.memberCount))} members, ` +
+            `${out.elapsedMs} ms in the engine, ${ms(t)} end to end`,
+        );
+      }
+    }
+    t = performance.now();
+    await api(server, 'POST', `/audex/v1/${property}/audiences:sizeHistory`, estimates[0]![1]);
+    console.log(`30-day size history, typical audience: ${ms(t)}`);
+
     // Three exports each (three snapshots), so one noisy run does not make the figure.
     const RUNS = 3;
     for (let run = 1; run <= RUNS; run++) {

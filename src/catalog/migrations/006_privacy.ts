@@ -8,6 +8,7 @@
 //   is gone, so a crash in between is finished at the next start. `subject` (the id to delete) is
 //   cleared once done: the journal keeps only a salted hash for the audit trail.
 import type { Kysely } from 'kysely';
+import { serialId } from './portable.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('properties').addColumn('delete_time', 'bigint').execute();
@@ -23,7 +24,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema
     .createTable('user_deletions')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', serialId(db))
     .addColumn('property_id', 'integer', (c) => c.notNull())
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('subject', 'text')
