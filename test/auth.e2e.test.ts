@@ -133,7 +133,13 @@ describe('auth matrix', () => {
     assert.equal(other.json.error.status, 'PERMISSION_DENIED');
     const missing = await api(server, 'GET', '/v1beta/properties/987654', undefined, keys.admin2);
     assert.deepEqual(missing, other, 'a missing property and a foreign one look the same');
-    const list = await api(server, 'GET', '/v1beta/properties', undefined, keys.admin2);
+    const list = await api(
+      server,
+      'GET',
+      '/v1beta/properties?filter=parent:accounts/1',
+      undefined,
+      keys.admin2,
+    );
     assert.deepEqual(
       list.json.properties.map((p: { name: string }) => p.name),
       [p2],
