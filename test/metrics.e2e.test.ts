@@ -39,7 +39,8 @@ function parsePrometheus(text: string): Samples {
       `sample of an undeclared family: ${line}`,
     );
     const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    assert.ok(m[3] === 'NaN' || !Number.isNaN(value), `value of ${line}`);
+    // NaN is case-insensitive, as Prometheus parses it (prom-client prints an empty summary as Nan).
+    assert.ok(/^nan$/i.test(m[3]!) || !Number.isNaN(value), `value of ${line}`);
     const labels = (m[2] ?? '')
       .split(/,(?=[a-zA-Z_][a-zA-Z0-9_]*=")/)
       .filter(Boolean)

@@ -5,13 +5,24 @@
 
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ServerResponse } from 'node:http';
 import { errors } from '../../domain/errors.ts';
 import { sendError } from './http-server.ts';
 
-const WEB_DIR = resolve(import.meta.dirname, '..', '..', '..', 'web');
+/**
+ * The checkout's web/ folder: the nearest ancestor of this module that holds web/build.mjs. This
+ * module runs from src/api/rest/ (tsx) or from a bundle chunk in dist/ (the compiled CLI).
+ */
+function findWebDir(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'web', 'build.mjs'))) return join(dir, 'web');
+    if (dirname(dir) === dir) throw new Error(`no web/build.mjs above ${from}`);
+  }
+}
+
+const WEB_DIR = findWebDir(import.meta.dirname);
 const DIST = join(WEB_DIR, 'dist');
 
 export const CONSOLE_CSP = [
