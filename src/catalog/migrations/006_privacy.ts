@@ -2,7 +2,8 @@
 // - properties.delete_time: a deleted property is in the trash (NOT_FOUND to every read, no
 //   collection) until delete_time + 35 days, when it is purged with its data; null = live.
 // - data_retention_settings: the property's DataRetentionSettings singleton; a property without a
-//   row has GA4's default (TWO_MONTHS, TWO_MONTHS, reset on new activity).
+//   row keeps everything and reports RETENTION_DURATION_UNSPECIFIED (src/privacy/retention.ts says
+//   why GA4's two-month default is not applied).
 // - user_deletions: the journal of acknowledged SubmitUserDeletion requests. A row is written (and
 //   committed) before the request is answered and marked done when every copy of the user's data
 //   is gone, so a crash in between is finished at the next start. `subject` (the id to delete) is
