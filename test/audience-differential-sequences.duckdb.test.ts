@@ -14,11 +14,10 @@ import type { AudienceDefinition, EvaluationConfig } from '../src/domain/audienc
 import { ApiError } from '../src/domain/errors.ts';
 import { audienceToJson, parseAudience } from '../src/audience/validate.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
-import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { planAudience } from '../src/audience/compile/index.ts';
 import { CREATE_TIME, buildEvents, nowsArb, resolveNows } from './audience-arbitraries.ts';
 import { adjacencyArb, sequenceAudienceArb, sequenceHistoryArb } from './audience-sequence-arbitraries.ts';
-import { insertEvents, useTestDb } from './audience-duckdb.helpers.ts';
+import { forEachBackend, useScratchEngine, type ScratchEngine } from './helpers/backends.ts';
 
 const PROPERTY = 1n;
 const FIXED_SEED = 20261203;
@@ -28,7 +27,6 @@ const ALL_SCOPES = [
   'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
   'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
 ] as const;
-const db = useTestDb();
 
 /** Round-trips through the API form so the test sees exactly what validation produces. */
 function validated(def: AudienceDefinition): AudienceDefinition | null {
@@ -52,7 +50,7 @@ const stats = {
   immediateRangeIgnoring: 0,
 };
 
-function property(engine: DuckDbAudienceEngine): fc.IAsyncProperty<unknown[]> {
+function property(db: ScratchEngine): fc.IAsyncProperty<unknown[]> {
   return fc.asyncProperty(
     sequenceAudienceArb(ALL_SCOPES),
     sequenceHistoryArb,
@@ -73,8 +71,7 @@ function property(engine: DuckDbAudienceEngine): fc.IAsyncProperty<unknown[]> {
       // Also just after the whole history, where any chain has had its chance to complete.
       const latest = events.reduce((m, e) => (e.event_timestamp > m ? e.event_timestamp : m), 0n);
       const nows = [...new Set([...resolveNows(nowSpecs, events, def.membershipDurationDays), latest])];
-      await db.connection.run('DELETE FROM events');
-      await insertEvents(db.connection, events);
+      await db.load(events);
       stats.audiences++;
       const steps = def.filterClauses.flatMap((c) => c.sequenceFilter?.sequenceSteps ?? []);
       const range = steps.some((s) => s.scope !== 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT');
@@ -92,7 +89,7 @@ function property(engine: DuckDbAudienceEngine): fc.IAsyncProperty<unknown[]> {
         if (expected.length > 0) stats.withMembers++;
         if (expected.length > 0 && range) stats.rangeMembers++;
         if (expected.length > 0 && immediateRange && ignore.length > 0) stats.immediateRangeIgnoring++;
-        const actual = await engine.findMembers({
+        const actual = await db.engine.findMembers({
           propertyId: PROPERTY,
           audience: def,
           config,
@@ -108,10 +105,10 @@ function bigints(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? `${v}n` : v;
 }
 
-async function check(engine: DuckDbAudienceEngine, seed: number | undefined): Promise<void> {
+async function check(db: ScratchEngine, seed: number | undefined): Promise<void> {
   const path = process.env.AUDEX_FC_PATH;
   try {
-    await fc.assert(property(engine), {
+    await fc.assert(property(db), {
       numRuns: Number(process.env.AUDEX_FC_RUNS ?? 150),
       ...(seed === undefined ? {} : { seed }),
       ...(path === undefined ? {} : { path }),
@@ -128,32 +125,36 @@ async function check(engine: DuckDbAudienceEngine, seed: number | undefined): Pr
   }
 }
 
-test(
-  'sequences: SQL plan, members equal to the reference evaluator (fixed seed, then a random one)',
-  {
-    timeout: 900_000,
-  },
-  async () => {
-    const engine = new DuckDbAudienceEngine(db.connection);
-    const env = process.env.AUDEX_FC_SEED;
-    if (env !== undefined) await check(engine, Number(env));
-    else {
-      await check(engine, FIXED_SEED);
-      await check(engine, undefined);
-    }
-    console.log(`sequence differential: ${JSON.stringify(stats)}`);
-    // A property that never sees a member, or never an adjacency rule, proves little.
-    assert.ok(
-      stats.withMembers > stats.checks / 8,
-      `only ${stats.withMembers} of ${stats.checks} checks had members`,
-    );
-    assert.ok(
-      stats.ignoreList > stats.audiences / 20,
-      `only ${stats.ignoreList} audiences with an ignore list`,
-    );
-    assert.ok(
-      stats.rangeMembers > stats.checks / 20,
-      `only ${stats.rangeMembers} checks with members over range steps`,
-    );
-  },
-);
+forEachBackend((backend) => {
+  const db = useScratchEngine(backend);
+
+  test(
+    'sequences: SQL plan, members equal to the reference evaluator (fixed seed, then a random one)',
+    {
+      timeout: 900_000,
+    },
+    async () => {
+      for (const k of Object.keys(stats) as (keyof typeof stats)[]) stats[k] = 0;
+      const env = process.env.AUDEX_FC_SEED;
+      if (env !== undefined) await check(db, Number(env));
+      else {
+        await check(db, FIXED_SEED);
+        await check(db, undefined);
+      }
+      console.log(`sequence differential: ${JSON.stringify(stats)}`);
+      // A property that never sees a member, or never an adjacency rule, proves little.
+      assert.ok(
+        stats.withMembers > stats.checks / 8,
+        `only ${stats.withMembers} of ${stats.checks} checks had members`,
+      );
+      assert.ok(
+        stats.ignoreList > stats.audiences / 20,
+        `only ${stats.ignoreList} audiences with an ignore list`,
+      );
+      assert.ok(
+        stats.rangeMembers > stats.checks / 20,
+        `only ${stats.rangeMembers} checks with members over range steps`,
+      );
+    },
+  );
+});
