@@ -1,4 +1,4 @@
-// The worked examples of spec §8 (E1–E12) on the DuckDB engine: the same member sets at the same
+// The worked examples E1–E12 (docs/audiences.md §9, src/audience/fixtures/examples.ts) on the DuckDB engine: the same member sets at the same
 // `now` values as the spec, and the same answer as the reference evaluator. Each row also states
 // the path (sql / hybrid) the planner chose, so a planner change is visible here.
 

@@ -1,4 +1,4 @@
-// Audience event triggers end to end (spec §3.8, worked example E12; docs/audiences.md §2.7): the
+// Audience event triggers end to end (worked example E12; docs/audiences.md §2.7): the
 // server's trigger logger stores `eventTrigger` events for joins (and renewals), once, with the
 // qualifying event's metadata, only for qualifications at or after createTime; a restart replays
 // nothing; the trigger events never count in audience conditions.

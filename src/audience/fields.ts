@@ -1,4 +1,4 @@
-// The field registry (spec/audience-semantics.md §4): which fieldNames an audience condition may
+// The field registry (docs/audiences.md §3): which fieldNames an audience condition may
 // use and where each one's value comes from. Validation, the reference evaluator and the SQL
 // compilers all resolve names here, so a field means the same thing everywhere.
 
@@ -110,7 +110,7 @@ const CUSTOM_NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
 /**
  * Resolves a fieldName. `context` is 'condition' for a dimensionOrMetricFilter in a clause, or
  * 'eventParameter' inside an eventFilter's eventParameterFilterExpression, where a bare key names
- * a param of that event (spec §4.4). Returns null for unknown names.
+ * a param of that event. Returns null for unknown names.
  */
 export function resolveField(fieldName: string, context: 'condition' | 'eventParameter'): FieldRef | null {
   if (METRICS.has(fieldName)) return { kind: 'metric', metric: fieldName as MetricName };

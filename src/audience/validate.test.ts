@@ -96,7 +96,7 @@ const step = (eventName: string, scope = EVENT, extra: Json = {}): Json => ({
   },
 });
 
-describe('spec §8 examples', () => {
+describe('worked examples E1–E12', () => {
   for (const [name, json] of Object.entries(EXAMPLES)) {
     test(`${name} parses`, () => {
       const def = parseAudience(json);
@@ -191,7 +191,7 @@ describe('spec §8 examples', () => {
   });
 });
 
-describe('spec §8 validation fixtures', () => {
+describe('validation fixtures', () => {
   test('top-level or_group is rejected', () => {
     const x = clone(E1);
     x.filterClauses[0].simpleFilter.filterExpression =

@@ -1,4 +1,4 @@
-// Parsing and validation of the GA4 Admin API v1alpha `Audience` resource (spec/audience-semantics.md
+// Parsing and validation of the GA4 Admin API v1alpha `Audience` resource (docs/audiences.md
 // §2), and its proto3 JSON rendering. Every decision that Google leaves open is marked "audex
 // decision" here and listed in docs/audiences.md.
 //

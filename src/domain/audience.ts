@@ -1,4 +1,4 @@
-// The GA4 Admin API v1alpha Audience resource (spec/audience-semantics.md §2), in the normalised
+// The GA4 Admin API v1alpha Audience resource (docs/audiences.md §1), in the normalised
 // form that validation produces: enum values as names, NumericValue as a number or bigint,
 // Durations as whole microseconds. The evaluator and the SQL compiler consume only this form.
 
@@ -83,7 +83,7 @@ export interface AudienceDefinition {
   description: string;
   membershipDurationDays: number;
   eventTrigger?: EventTrigger;
-  /** Defaults to EXCLUDE_TEMPORARILY when EXCLUDE clauses exist (spec §2.9 rule 15). */
+  /** Defaults to EXCLUDE_TEMPORARILY when EXCLUDE clauses exist. */
   exclusionDurationMode: ExclusionDurationMode;
   /**
    * True when the request set exclusionDurationMode itself: the resource then echoes it even
@@ -93,7 +93,7 @@ export interface AudienceDefinition {
   filterClauses: FilterClause[];
 }
 
-/** Evaluation settings that are not part of the resource (spec §3.1, §3.4). */
+/** Evaluation settings that are not part of the resource. */
 export interface EvaluationConfig {
   /** µs since epoch; the audience's createTime. */
   createTimeMicros: bigint;

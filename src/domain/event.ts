@@ -1,4 +1,4 @@
-// The stored event: the GA4 BigQuery-export row (spec/audience-semantics.md §5), flattened so that
+// The stored event: the GA4 BigQuery-export row (docs/audiences.md §3), flattened so that
 // every scalar is one column of the event store. Nested maps (event_params, user_properties, items)
 // keep their typed values and are stored as JSON text (see encodeParams below).
 

@@ -1,4 +1,4 @@
-// Recurring audience lists (Data API v1alpha, spec/data-api.md §3.2): the catalog rows and the
+// Recurring audience lists (Data API v1alpha; docs/exports.md): the catalog rows and the
 // daily scheduler that makes one AudienceList per property day while activeDaysRemaining > 0.
 //
 // Schedule (decided here):

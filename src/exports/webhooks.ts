@@ -1,4 +1,4 @@
-// v1alpha webhook notifications (spec/data-api.md §3.4): validation of `WebhookNotification` and a
+// v1alpha webhook notifications (docs/exports.md): validation of `WebhookNotification` and a
 // persistent outbox that POSTs the long-running resource to the receiver.
 //
 // Delivery rules (decided here; docs next to the code):

@@ -1,5 +1,5 @@
 // Shared by every ingest path (Measurement Protocol, gtag, BigQuery import): the parsed-event shape,
-// validation messages (spec §6.4), GA's collection limits (spec §6.3) and small value helpers.
+// validation messages, GA's collection limits and small value helpers.
 // Pure logic: no I/O.
 
 import type { ParamValue, Params } from '../domain/event.ts';
@@ -13,7 +13,7 @@ export type ValidationCode =
   | 'EXCEEDED_MAX_ENTITIES'
   | 'NAME_DUPLICATED';
 
-/** One entry of the debug endpoint's `validationMessages` (spec §6.4). */
+/** One entry of the debug endpoint's `validationMessages`. */
 export interface ValidationMessage {
   fieldPath: string;
   description: string;
@@ -95,7 +95,7 @@ export interface ParsedEvent {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Limits (spec §6.3)
+// Limits
 
 /** "The POST body must be < 130 kB" (kB as written: 1,000 bytes), so a body of 130,000 bytes or more is rejected. */
 export const MAX_BODY_BYTES = 130_000;
@@ -168,7 +168,7 @@ export const RESERVED_APP_EVENT_NAMES: ReadonlySet<string> = new Set([
 
 export const RESERVED_PARAM_NAMES: ReadonlySet<string> = new Set(['firebase_conversion']);
 export const RESERVED_PARAM_PREFIXES: readonly string[] = ['_', 'firebase_', 'ga_', 'google_', 'gtag.'];
-/** Reserved-looking keys that are the documented way to send a session id (spec §5.2, §6.3). */
+/** Reserved-looking keys that are the documented way to send a session id. */
 export const SESSION_PARAM_NAMES: ReadonlySet<string> = new Set(['session_id', 'ga_session_id']);
 
 export const RESERVED_USER_PROPERTY_NAMES: ReadonlySet<string> = new Set([

@@ -1,4 +1,4 @@
-// Session assignment for events that arrive without a session id (spec §5.2): GA's 30-minute
+// Session assignment for events that arrive without a session id: GA's 30-minute
 // inactivity rule per (property, user_pseudo_id), with a bounded in-memory LRU of user state.
 //
 // Rules (deterministic for a given sequence of batches):

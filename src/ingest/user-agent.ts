@@ -1,5 +1,5 @@
 // Device fields derived from a User-Agent string: the Measurement Protocol's top-level
-// `user_agent` ("used to derive device info", spec §6.2) and the User-Agent header of gtag.js
+// `user_agent` ("used to derive device info", as GA4 documents the field) and the User-Agent header of gtag.js
 // hits. Parsing is ua-parser-js 1.x; its names are mapped to the ones GA4 reports (BigQuery
 // export): "Mac OS" -> "Macintosh", "Chromium OS" -> "Chrome OS", "Mobile Safari" -> "Safari",
 // "Chrome WebView" -> "Android Webview", device types -> desktop / mobile / tablet / smart tv.

@@ -1,5 +1,5 @@
 // Test helpers shared by the reference-evaluator tests and the SQL-compiler tests: build complete
-// StoredEvents tersely, parse ISO times to µs, and the spec §8 evaluation config.
+// StoredEvents tersely, parse ISO times to µs, and the worked examples' evaluation config.
 //
 //   ev('u1', 'purchase', '2024-05-20T10:00', { session: 1, params: { value: 50 } })
 //   ev('u2', 'page_view', '2024-06-02', { geo_country_id: 'US', userProps: { plan: 'pro' } })
@@ -100,7 +100,7 @@ export function ev(user: string, name: string, time: string | bigint, opts: EvOp
   };
 }
 
-/** The spec §8 common fixture: createTime 2024-06-01Z, backfill 30 days, UTC, no adjacency list. */
+/** The worked examples' common fixture: createTime 2024-06-01Z, backfill 30 days, UTC, no adjacency list. */
 export const SPEC_CREATE_TIME = micros('2024-06-01T00:00:00Z');
 
 export function specConfig(overrides: Partial<EvaluationConfig> = {}): EvaluationConfig {

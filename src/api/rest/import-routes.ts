@@ -9,7 +9,7 @@
 // answer (a reset connection, a server restart) simply sends the file again. Both paths map rows the same way (see
 // src/ingest/import/README.md; rows without event_date are dated in the property's time zone),
 // with one difference: NDJSON rows without ga_session_id are sessionised by the 30-minute rule
-// (spec §5.2) as they stream through the shared Sessionizer, while a Parquet load, one SQL
+// as they stream through the shared Sessionizer, while a Parquet load, one SQL
 // statement, stores them without a session. Editor role.
 
 import { createWriteStream } from 'node:fs';

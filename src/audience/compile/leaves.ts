@@ -40,7 +40,7 @@ export function numericValue(v: NumericValue): number {
   return 'int64Value' in v ? Number(v.int64Value) : v.doubleValue;
 }
 
-/** True when the eventFilter's parameter expression holds an eventCount leaf (spec §2.7). */
+/** True when the eventFilter's parameter expression holds an eventCount leaf. */
 export function eventCountLeaf(f: EventFilter): DimensionOrMetricFilter | undefined {
   for (const e of f.eventParameterFilterExpression?.andGroup?.filterExpressions ?? []) {
     const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
@@ -107,7 +107,7 @@ export class EventPredicateCompiler {
     return or(items.map((i) => this.visitExpression(i, context)));
   }
 
-  // A missing value makes the leaf false, so NOT of it is true (spec §3.2).
+  // A missing value makes the leaf false, so NOT of it is true.
   visitNot(inner: FilterExpression, context: 'condition' | 'eventParameter'): Fragment {
     return sql`(NOT COALESCE(${this.visitExpression(inner, context)}, FALSE))`;
   }

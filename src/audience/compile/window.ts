@@ -1,4 +1,4 @@
-// The evaluation window (spec §3.1, reference D2): one property's events from windowStart up to
+// The evaluation window (reference D2): one property's events from windowStart up to
 // asOf, without synthetic audience-trigger events.
 
 import type { EvaluationConfig } from '../../domain/audience.ts';

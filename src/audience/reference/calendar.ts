@@ -1,4 +1,4 @@
-// Calendar days in the property time zone (spec §3.5, §7): the day of an event, and the instant a
+// Calendar days in the property time zone: the day of an event, and the instant a
 // day starts. Days are numbered as the days since 1970-01-01 of the *local* calendar date, so
 // "N days earlier" is plain integer arithmetic and DST changes never shift a window.
 

@@ -1,5 +1,5 @@
 // Clause runtimes of the reference evaluator: for one user's timeline, whether a clause holds at
-// an instant, which events qualify (spec §3.3), and whether a temporary exclusion is active (§3.7).
+// an instant, which events qualify, and whether a temporary exclusion is active (docs/audiences.md §2.6).
 // Sequences (§3.4) are a DP over anchors. Decisions are numbered as in DECISIONS.md.
 
 import type { FilterScope } from '../../domain/audience.ts';
@@ -53,7 +53,7 @@ function firstTrue(xs: readonly boolean[]): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// WITHIN_SAME_EVENT and WITHIN_SAME_SESSION: static by nature (spec §3.5).
+// WITHIN_SAME_EVENT and WITHIN_SAME_SESSION: static by nature.
 
 function eventScope(expr: Expr, tl: Timeline): ClauseRuntime {
   const sat = tl.events.map((_, k) => holdsOnEvent(expr, k, tl));
@@ -95,7 +95,7 @@ function sessionScope(expr: Expr, tl: Timeline): ClauseRuntime {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ACROSS_ALL_SESSIONS: per-leaf static/dynamic rules (spec §3.5, D10).
+// ACROSS_ALL_SESSIONS: per-leaf static/dynamic rules (D10).
 
 interface LeafRuntime {
   holds(k: number, t: bigint): boolean;
@@ -216,7 +216,7 @@ function acrossScope(expr: Expr, tl: Timeline): ClauseRuntime {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sequences (spec §3.4, D12).
+// Sequences (D12).
 
 /**
  * The events of a step's range (a_{i-1}, j], fed in order. D12: for a WITHIN_SAME_SESSION step

@@ -78,7 +78,7 @@ beforeEach(() => resetSeq());
 // ---------------------------------------------------------------------------------------------
 // Spec §8 worked examples
 
-describe('spec §8 worked examples', () => {
+describe('worked examples E1–E12', () => {
   it('E1 purchasers: expiry, renewal, backfill', () => {
     const events = [
       ev('u1', 'purchase', '2024-05-20T10:00'),

@@ -1,4 +1,4 @@
-// The reference evaluator: the executable meaning of spec/audience-semantics.md §3. A pure function
+// The reference evaluator: the executable meaning of docs/audiences.md §2. A pure function
 // (definition, events, now, config) → membership intervals + trigger events. The SQL compilers must
 // agree with it exactly; every open point it settles is numbered D<n> and listed in DECISIONS.md.
 //
@@ -70,7 +70,7 @@ function compileClause(c: FilterClause): CompiledClause {
       kind: 'sequence',
       scope: s.scope,
       maxDurationMicros: s.sequenceMaximumDurationMicros ?? null,
-      // immediatelyFollows and constraintDuration are ignored on step 0 (spec §2.5).
+      // immediatelyFollows and constraintDuration are ignored on step 0.
       steps: s.sequenceSteps.map((st, i) => ({
         scope: st.scope,
         immediatelyFollows: i > 0 && st.immediatelyFollows,
@@ -106,7 +106,7 @@ export function windowStartMicros(config: EvaluationConfig): bigint | null {
 
 /**
  * D2: the events that are evaluated: inside the backfill window, not after `now`, and not
- * synthetic audience-trigger events (they may not be used in conditions, spec §3.8).
+ * synthetic audience-trigger events (they may not be used in conditions).
  */
 export function isEvaluated(e: StoredEvent, windowStart: bigint | null, nowMicros: bigint): boolean {
   return (

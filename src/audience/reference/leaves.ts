@@ -1,4 +1,4 @@
-// Leaf predicates of the reference evaluator (spec §3.2, §4): field values, string/numeric
+// Leaf predicates of the reference evaluator: field values, string/numeric
 // matchers, metric aggregates, and the per-user timeline they read. Everything here is pure; the
 // decisions it takes are numbered D<n> and listed in DECISIONS.md.
 
@@ -422,7 +422,7 @@ export function aggregate(leaf: MetricLeaf, tl: Timeline, from: number, to: numb
 
 /**
  * D18: whether event k "contributes" to a metric, which a metric leaf needs for k to be a
- * qualifying event (spec §3.3).
+ * qualifying event.
  */
 export function contributes(leaf: MetricLeaf, k: number, tl: Timeline): boolean {
   const e = tl.events[k]!;

@@ -1,4 +1,4 @@
-// The audience trigger logger (spec §3.8, docs/audiences.md §2.7): stores the events that an
+// The audience trigger logger (docs/audiences.md §2.7): stores the events that an
 // audience's `eventTrigger` logs when a user joins (AUDIENCE_JOINED) or joins or renews
 // (AUDIENCE_MEMBERSHIP_RENEWED).
 //

@@ -1,7 +1,7 @@
 import type { AudienceDefinition } from '../../domain/audience.ts';
 
 // ---------------------------------------------------------------------------------------------
-// Built-in audiences (spec §1): every property has them; the API renders them without filterClauses.
+// Built-in audiences: every property has them; the API renders them without filterClauses.
 
 export interface BuiltinAudience {
   /** Stable key; the catalog gives them audience ids. */

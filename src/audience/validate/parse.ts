@@ -281,7 +281,7 @@ function readStep(
 }
 
 /**
- * Where an expression sits; decides which arms are allowed (spec §2.6, §2.7):
+ * Where an expression sits; decides which arms are allowed:
  * top: and_group; and: or_group; or: leaf or not; not: dimension_or_metric_filter;
  * paramTop: and_group; paramAnd: dimension_or_metric_filter or not; paramNot: dimension_or_metric_filter.
  */

@@ -4,7 +4,7 @@
 import type { FilterScope } from '../../domain/audience.ts';
 
 // ---------------------------------------------------------------------------------------------
-// Enums: names and numbers (spec §2).
+// Enums: names and numbers.
 
 export const SCOPES: Record<string, number> = {
   AUDIENCE_FILTER_SCOPE_UNSPECIFIED: 0,

@@ -24,7 +24,7 @@ export interface AudienceMeta {
   /** RFC 3339. */
   createTime: string;
   adsPersonalizationEnabled: boolean;
-  /** Built-in audiences are rendered without filterClauses, as GA does (spec §1). */
+  /** Built-in audiences are rendered without filterClauses, as GA does. */
   hideFilterClauses?: boolean;
 }
 

@@ -23,7 +23,7 @@ import { Collector, collecting } from './json-readers.ts';
 const EVENT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 /**
- * [DOC] Event names that clients must not send (spec §6.3), web and app lists together: a trigger
+ * [DOC] Event names that clients must not send, web and app lists together: a trigger
  * logs an event, so it may not use any of them. The lists live with the Measurement Protocol rules.
  */
 export const RESERVED_EVENT_NAMES: ReadonlySet<string> = new Set([
@@ -181,7 +181,7 @@ export function checkTriggerNotReferenced(
 }
 
 /**
- * Property-level rules (spec §2.9 rules 13 and 16): `existing` are the other non-archived audiences
+ * Property-level rules (docs/audiences.md §4): `existing` are the other non-archived audiences
  * of the property (built-in ones included; on update, without the audience being updated).
  * - the trigger event of `def` is not used by any condition of `def` or of `existing`;
  * - no trigger event of `existing` is used by a condition of `def`;
@@ -195,7 +195,7 @@ export function checkPropertyLimits(
   mode: 'create' | 'update' = 'create',
 ): void {
   // Rules 13 and 16 answer like every other rule: 400 INVALID_ARGUMENT with a field violation
-  // (spec §2.9: "Errors should use the shape 400 INVALID_ARGUMENT … BadRequest.fieldViolations").
+  // (GA4: "Errors should use the shape 400 INVALID_ARGUMENT … BadRequest.fieldViolations").
   if (mode === 'create' && existing.length >= LIMITS.maxAudiencesPerProperty) {
     throw errors.invalidField(
       'audience',

@@ -1,4 +1,4 @@
-// One GA4 BigQuery export row (the NDJSON form of events_YYYYMMDD) → NewEvent (spec §5).
+// One GA4 BigQuery export row (the NDJSON form of events_YYYYMMDD) → NewEvent.
 // Hot path of bulk import: keep it allocation-light and regex-light.
 //
 // The mapping rules are in README.md next to this file; the Parquet path

@@ -1,4 +1,4 @@
-// ParsedEvent → NewEvent (spec §5). Used by the Measurement Protocol and gtag paths.
+// ParsedEvent → NewEvent. Used by the Measurement Protocol and gtag paths.
 
 import { paramNumber, type NewEvent, type UserPropertyValue } from '../../domain/event.ts';
 import {

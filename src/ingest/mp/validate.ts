@@ -1,4 +1,4 @@
-// Measurement Protocol request validation (spec §6.2–§6.4). Pure: the caller parses the JSON
+// Measurement Protocol request validation. Pure: the caller parses the JSON
 // body, authenticates api_secret, and stores the returned events (never in debug mode).
 // What is dropped on which failure is tabled in ./README.md.
 
@@ -729,7 +729,7 @@ export function validateMeasurement(body: unknown, ctx: MeasurementContext): Val
   return { messages: run.messages, events };
 }
 
-/** The message for a body that is not valid JSON (spec §6.4). */
+/** The message for a body that is not valid JSON. */
 export const UNPARSABLE_BODY: ValidationMessage = {
   fieldPath: '',
   description: 'Unable to parse request body.',
