@@ -274,7 +274,9 @@ export class ExportRunner {
           ),
       );
       if (state.released || lost) return;
+      const finishStart = Date.now();
       const final = await this.repo.finish(id, this.owner, rows, this.now());
+      const catalogFinishMs = Date.now() - finishStart;
       if (final === 'FAILED') await this.snapshots.drop(snapshotIdOf(id));
       if (final !== null) await this.finished(id);
       log.info('export job finished', {
@@ -284,6 +286,13 @@ export class ExportRunner {
         ms: Date.now() - started,
         membersMs: phase.members - phase.start,
         snapshotMs: Date.now() - (phase.members || phase.start),
+        // Where the job's time went (bench/export-phases.bench.ts reads these).
+        catalogFinishMs,
+        phases: (
+          this.snapshots as SnapshotStore & {
+            phaseTimings?: (sid: string) => Record<string, number> | undefined;
+          }
+        ).phaseTimings?.(snapshotIdOf(id)),
       });
     } catch (err) {
       if (this.stopping || state.released) {

@@ -52,6 +52,21 @@ const DIMENSION_SQL: Record<ExportDimensionName, string> = {
   isLimitedAdTracking: 'limited_ad_tracking',
 };
 
+/**
+ * The snapshot table. Its layout is what writing it costs (measured at 737k rows,
+ * bench/export-phases.bench.ts): DuckDB's compression analysis of the two id columns (unique
+ * strings, which neither dictionary nor FSST shrinks much) took more than the rest of the write,
+ * so they are stored uncompressed; the two flags are ENUMs (one byte each, read back as the same
+ * strings by every reader, to_json included) instead of strings to analyse and compress.
+ */
+const FLAG = "ENUM('true', 'false', '(not set)')";
+const SNAPSHOT_TABLE_DDL = (table: string) => `CREATE OR REPLACE TABLE ${table} (
+  rn BIGINT NOT NULL,
+  device_id VARCHAR NOT NULL USING COMPRESSION uncompressed,
+  user_id VARCHAR USING COMPRESSION uncompressed,
+  ads_personalization ${FLAG} NOT NULL,
+  limited_ad_tracking ${FLAG} NOT NULL)`;
+
 function tableFor(snapshotId: string): string {
   if (!/^[A-Za-z0-9_]{1,64}$/.test(snapshotId))
     throw new StorageError('other', `invalid snapshot id ${JSON.stringify(snapshotId)}`);
@@ -76,12 +91,15 @@ export class DuckDbSnapshotStore implements SnapshotStore {
   ): Promise<number> {
     const table = tableFor(snapshotId);
     const stage = `${table}_members`;
+    const phases = new PhaseClock();
     // Rows rendered from an earlier attempt would no longer match the table written below.
     await this.renderedRows().drop(snapshotId);
+    phases.lap('prepareMs');
     onProgress?.(5);
     // Pure-SQL audiences stage their members inside DuckDB; others come back through JS.
     const inEngine = this.engine.membersQuery?.(req) ?? null;
     const members = inEngine ? [] : await this.engine.findMembers(req);
+    phases.lap('membersMs');
     onProgress?.(inEngine ? 10 : 50);
     const cut = {
       propertyId: req.propertyId,
@@ -91,6 +109,7 @@ export class DuckDbSnapshotStore implements SnapshotStore {
     // On a read connection, not the writer: the snapshot tables are this transaction's own, so it
     // cannot conflict with appends, and ingest keeps committing while a big export is written.
     const count = await this.db.reader().exclusive(async (con) => {
+      phases.lap('queueMs');
       await con.run('BEGIN TRANSACTION');
       try {
         // The members with their row number rn, in deviceId byte order. In-engine audiences: a
@@ -124,6 +143,7 @@ export class DuckDbSnapshotStore implements SnapshotStore {
           } finally {
             ap.closeSync();
           }
+          phases.lap('stageMembersMs');
         }
         onProgress?.(60);
         params.push(req.propertyId);
@@ -135,21 +155,25 @@ export class DuckDbSnapshotStore implements SnapshotStore {
           `$${params.length}`,
         );
         tables.push(...attrs.tables);
-        await con.run(
-          `CREATE OR REPLACE TABLE ${table} AS
+        phases.lap('attributesMs');
+        await con.run(SNAPSHOT_TABLE_DDL(table));
+        const written = await con.run(
+          `INSERT INTO ${table}
 SELECT m.rn, m.device_id, a.user_id,
   CASE WHEN a.consent = 'DENIED' OR a.npa THEN 'false'
        WHEN a.consent IS NOT NULL OR a.npa IS NOT NULL THEN 'true'
-       ELSE '(not set)' END AS ads_personalization,
-  CASE WHEN a.lat IS NULL THEN '(not set)' WHEN a.lat THEN 'true' ELSE 'false' END AS limited_ad_tracking
+       ELSE '(not set)' END,
+  CASE WHEN a.lat IS NULL THEN '(not set)' WHEN a.lat THEN 'true' ELSE 'false' END
 FROM ${membersSql} m LEFT JOIN ${attrs.relation} a USING (device_id)
 ORDER BY m.rn`,
           params,
         );
+        // In-engine audiences: the members query runs inside this statement.
+        phases.lap(inEngine ? 'membersAndWriteMs' : 'writeMs');
         for (const t of tables) await con.run(`DROP TABLE ${t}`);
-        const n = (await con.runAndReadAll(`SELECT count(*) AS n FROM ${table}`)).getRowObjectsJS();
         await con.run('COMMIT');
-        return Number(n[0]?.n ?? 0);
+        phases.lap('commitMs');
+        return Number(written.rowsChanged);
       } catch (err) {
         try {
           await con.run('ROLLBACK');
@@ -159,9 +183,18 @@ ORDER BY m.rn`,
         throw err;
       }
     }, `MATERIALIZE ${table}`);
+    this.timings.set(snapshotId, phases.laps);
+    if (this.timings.size > 16) this.timings.delete(this.timings.keys().next().value!);
     onProgress?.(95);
     return count;
   }
+
+  /** Where the last materialize() of a snapshot spent its time (ms per phase), for the job log. */
+  phaseTimings(snapshotId: string): Record<string, number> | undefined {
+    return this.timings.get(snapshotId);
+  }
+
+  private readonly timings = new Map<string, Record<string, number>>();
 
   async read(snapshotId: string, offset: number, limit: number): Promise<MemberRow[]> {
     const table = tableFor(snapshotId);
@@ -291,6 +324,18 @@ function renderRowSql(dimensions: ExportDimensionName[]): string {
     (d) => `'{"value":', coalesce(to_json(${DIMENSION_SQL[d]})::VARCHAR, 'null'), '}'`,
   );
   return `concat('{"dimensionValues":[', ${values.join(", ',', ")}, ']}')`;
+}
+
+/** Milliseconds between successive laps, by name. */
+class PhaseClock {
+  readonly laps: Record<string, number> = {};
+  private last = performance.now();
+
+  lap(name: string): void {
+    const now = performance.now();
+    this.laps[name] = Math.round(now - this.last);
+    this.last = now;
+  }
 }
 
 /** A SQL string literal (COPY takes no parameter for its file name). */
