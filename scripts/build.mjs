@@ -8,7 +8,11 @@ import { rmSync } from 'node:fs';
 const started = Date.now();
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: { audex: new URL('../src/cli/main.ts', import.meta.url).pathname },
+  entryPoints: {
+    audex: new URL('../src/cli/main.ts', import.meta.url).pathname,
+    // The NDJSON import's worker threads load this file (src/storage/duckdb/ndjson-workers.ts).
+    'ndjson-worker': new URL('../src/storage/duckdb/ndjson-worker.ts', import.meta.url).pathname,
+  },
   outdir: new URL('../dist', import.meta.url).pathname,
   bundle: true,
   splitting: true, // `audex --help` and the client commands load none of the server's modules

@@ -7,7 +7,7 @@
 // Rows are generated with fast-check in BigQuery's shape, with the edge cases the two paths used
 // to disagree on, plus a fixed list of rows that every run includes.
 
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
 import { buildImportSql, describeSource } from '../src/storage/duckdb/import-sql.ts';
 import { EVENT_COLUMNS } from '../src/domain/event.ts';
 import { parseNdjson } from '../src/ingest/import/ndjson.ts';
+import { NdjsonWorkers } from '../src/storage/duckdb/ndjson-workers.ts';
 
 type Row = Record<string, unknown>;
 
@@ -407,6 +408,24 @@ async function viaJs(dir: string, ndjson: string, timeZone: string): Promise<Out
   }
 }
 
+/** The API's NDJSON path: parsing in worker threads, rows staged, then committed (ndjson-workers.ts). */
+async function viaWorkers(dir: string, ndjson: string, timeZone: string): Promise<Outcome> {
+  const store = await DuckDbEventStore.open({ dataDir: join(dir, 'workers'), nowMicros: () => NOW });
+  try {
+    const ctx = { propertyId: 1n, streamId: '', timeZone, nowMicros: NOW };
+    const stage = await store.openStage();
+    const r = await store.stageNdjson(stage, createReadStream(ndjson), ctx, {
+      maxErrors: Number.MAX_SAFE_INTEGER,
+      workers,
+      chunkBytes: 2048, // several chunks even for a few rows
+    });
+    await store.commitStage(stage, 1n, null, () => '');
+    return { rows: await storedRows(store), rejected: new Map(r.errors.map((e) => [e.line - 1, e.message])) };
+  } finally {
+    await store.close();
+  }
+}
+
 async function viaEngine(
   dir: string,
   name: string,
@@ -483,6 +502,9 @@ function assertSame(a: Outcome, b: Outcome, label: string, input: Row[]): void {
   });
 }
 
+const workers = new NdjsonWorkers({ size: 2 });
+after(() => workers.close());
+
 const ZONES = ['UTC', 'America/New_York', 'Asia/Kolkata', 'Pacific/Chatham', 'America/St_Johns'];
 
 /** `engineNdjson: false` skips the engine's own NDJSON read, which fails a whole file whose
@@ -501,6 +523,7 @@ async function compare(
     await toParquet(ndjson, parquet, columns);
     const js = await viaJs(dir, ndjson, timeZone);
     assert.equal(js.rows.length + js.rejected.size, input.length);
+    assertSame(js, await viaWorkers(dir, ndjson, timeZone), 'ndjson in worker threads', input);
     assertSame(js, await viaEngine(dir, 'pq', parquet, 'parquet', timeZone), 'parquet', input);
     if (engineNdjson)
       assertSame(js, await viaEngine(dir, 'nd', ndjson, 'ndjson', timeZone), 'engine ndjson', input);

@@ -6,6 +6,8 @@ import type { AudienceDefinition, EvaluationConfig } from '../domain/audience.ts
 import type { NewEvent, StoredEvent } from '../domain/event.ts';
 import type { RawJson } from '../domain/raw-json.ts';
 import type { CompiledQuery, SqlDialect } from '../audience/compile/index.ts';
+import type { ImportContext } from '../ingest/import/bigquery-row.ts';
+import type { Sessionizer } from '../ingest/sessionizer.ts';
 
 export interface EventStore {
   /**
@@ -62,6 +64,16 @@ export interface EventStore {
   openStage(): Promise<string>;
   /** Appends events to a stage; `firstOrdinal` is the first one's position in the import. */
   stageAppend(stage: string, events: NewEvent[], firstOrdinal: number): Promise<void>;
+  /**
+   * Optional: parses an NDJSON upload and stages its rows in one go, as the loop of parseNdjson +
+   * stageAppend would (DuckDB: parsing in worker threads, src/storage/duckdb/ndjson-workers.ts).
+   */
+  stageNdjson?(
+    stage: string,
+    input: AsyncIterable<Buffer | string>,
+    ctx: ImportContext,
+    opts: { sessionizer?: Sessionizer; maxErrors: number },
+  ): Promise<{ staged: number; rejected: number; errors: { line: number; message: string }[] }>;
   /** Moves a stage's rows into the events in one transaction (with the ledger entry); returns how many. */
   commitStage(
     stage: string,

@@ -171,20 +171,30 @@ async function importNdjson(
   const reported: NdjsonError[] = [];
   const stage = await deps.events.openStage();
   try {
-    // One batch is staged while the next is parsed (parsing and the append overlap). Nothing is
-    // visible to anyone until the commit below.
+    // Nothing is visible to anyone until the commit below. A store that parses on its own
+    // threads (DuckDB) takes the upload whole; otherwise one batch is staged while the next is
+    // parsed (parsing and the append overlap).
     let storing: Promise<void> = Promise.resolve();
-    for await (const batch of parseNdjson(req, parseCtx, { sessionizer: deps.sessionizer })) {
-      rejected += batch.errors.length;
-      for (const e of batch.errors) if (reported.length < MAX_REPORTED_ERRORS) reported.push(e);
-      if (batch.events.length > 0) {
-        await storing;
-        storing = deps.events.stageAppend(stage, batch.events, staged);
-        staged += batch.events.length;
-        // Keeps an early failure from surfacing as an unhandled rejection while parsing goes on.
-        storing.catch(() => undefined);
+    if (deps.events.stageNdjson) {
+      const r = await deps.events.stageNdjson(stage, req, parseCtx, {
+        sessionizer: deps.sessionizer,
+        maxErrors: MAX_REPORTED_ERRORS,
+      });
+      staged = r.staged;
+      rejected = r.rejected;
+      reported.push(...r.errors);
+    } else
+      for await (const batch of parseNdjson(req, parseCtx, { sessionizer: deps.sessionizer })) {
+        rejected += batch.errors.length;
+        for (const e of batch.errors) if (reported.length < MAX_REPORTED_ERRORS) reported.push(e);
+        if (batch.events.length > 0) {
+          await storing;
+          storing = deps.events.stageAppend(stage, batch.events, staged);
+          staged += batch.events.length;
+          // Keeps an early failure from surfacing as an unhandled rejection while parsing goes on.
+          storing.catch(() => undefined);
+        }
       }
-    }
     await storing;
     const result = (imported: number) =>
       resultJson(ctx, { importedRows: imported, rejectedRows: rejected, errors: reported });

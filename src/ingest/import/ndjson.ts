@@ -24,6 +24,8 @@ export interface NdjsonOptions {
   maxLineLength?: number;
   /** When given, events without ga_session_id are sessionised batch by batch (see sessionizer.ts). */
   sessionizer?: Sessionizer;
+  /** Line number of the input's first line (a chunk of a larger file, ndjson-chunks.ts). Default 1. */
+  firstLine?: number;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function* parseNdjson(
   let events: NewEvent[] = [];
   let errors: NdjsonError[] = [];
   let carry = '';
-  let lineNo = 0;
+  let lineNo = (options.firstLine ?? 1) - 1;
   let skipping = false;
 
   const take = (): NdjsonBatch => {

@@ -27,6 +27,12 @@ import { DuckDbDatabase, type DuckDbOptions } from './connection.ts';
 import { EVENTS_TABLE, ensureSchema, nextIngestSeq } from './schema.ts';
 import { buildImportSql, describeSource, type ImportFormat } from './import-sql.ts';
 import * as staged from './staged-import.ts';
+import { CELL, FlatRowsReader } from './flat-rows.ts';
+import { sharedNdjsonWorkers, type NdjsonWorkers, type ParsedChunk } from './ndjson-workers.ts';
+import { ndjsonChunks } from '../../ingest/import/ndjson-chunks.ts';
+import type { NdjsonError } from '../../ingest/import/ndjson.ts';
+import type { ImportContext } from '../../ingest/import/bigquery-row.ts';
+import type { Sessionizer } from '../../ingest/sessionizer.ts';
 
 /** Rows appended between yields to the event loop, so a 50k batch does not stall HTTP traffic. */
 const YIELD_EVERY = 4096;
@@ -379,6 +385,95 @@ export class DuckDbEventStore implements EventStore {
   }
 
   /**
+   * Parses an NDJSON upload in worker threads and appends its rows to a staging table
+   * (ndjson-workers.ts): what the sequential loop of parseNdjson + stageAppend does, with the
+   * same rows, ordinals, line numbers and messages. Returns the rows staged, the rows rejected
+   * and the first `maxErrors` rejections in line order.
+   */
+  async stageNdjson(
+    stage: string,
+    input: AsyncIterable<Buffer | string>,
+    ctx: ImportContext,
+    opts: {
+      sessionizer?: Sessionizer;
+      maxErrors: number;
+      /** Default: the process's pool. */
+      workers?: NdjsonWorkers;
+      /** Characters; longer lines are rejected (parseNdjson's maxLineLength). Default 8 Mi. */
+      maxLineLength?: number;
+      /** Bytes per chunk handed to a worker. Default 4 MiB. */
+      chunkBytes?: number;
+    },
+  ): Promise<{ staged: number; rejected: number; errors: NdjsonError[] }> {
+    if (!staged.isStageName(stage)) throw new StorageError('other', `bad stage ${stage}`);
+    const pool = opts.workers ?? sharedNdjsonWorkers();
+    const maxLineLength = opts.maxLineLength ?? 8 * 1024 * 1024;
+    let stagedRows = 0;
+    let rejected = 0;
+    const errors: NdjsonError[] = [];
+    let storing: Promise<void> = Promise.resolve();
+    const take = async (r: ParsedChunk | NdjsonError): Promise<void> => {
+      const chunkErrors = 'line' in r ? [r] : r.errors;
+      rejected += chunkErrors.length;
+      for (const e of chunkErrors) if (errors.length < opts.maxErrors) errors.push(e);
+      if ('line' in r || r.rows.rows === 0) return;
+      const reader = new FlatRowsReader(r.rows);
+      if (opts.sessionizer) sessionizeFlat(reader, opts.sessionizer);
+      await storing;
+      storing = this.stageAppendFlat(stage, reader, stagedRows);
+      stagedRows += r.rows.rows;
+      // Keeps an early failure from surfacing as an unhandled rejection while parsing goes on.
+      storing.catch(() => undefined);
+    };
+    // Chunks in flight: enough to keep every worker busy while the writer appends.
+    const inflight: Promise<ParsedChunk | NdjsonError>[] = [];
+    try {
+      for await (const chunk of ndjsonChunks(input, {
+        chunkBytes: opts.chunkBytes ?? 4 << 20,
+        maxLineLength,
+      })) {
+        const p: Promise<ParsedChunk | NdjsonError> =
+          chunk.kind === 'lines'
+            ? pool.parse({ bytes: chunk.bytes, firstLine: chunk.firstLine, ctx, maxLineLength })
+            : Promise.resolve({
+                line: chunk.line,
+                message: `line is longer than ${maxLineLength} characters; skipped`,
+              });
+        p.catch(() => undefined);
+        inflight.push(p);
+        while (inflight.length > pool.size * 2) await take(await inflight.shift()!);
+      }
+      while (inflight.length > 0) await take(await inflight.shift()!);
+    } finally {
+      // Settle whatever is left before the caller drops the stage.
+      await Promise.allSettled(inflight);
+      await storing.catch(() => undefined);
+    }
+    await storing;
+    return { staged: stagedRows, rejected, errors };
+  }
+
+  /** Appends flat rows (ndjson-workers.ts) to a staging table; ordinals from `firstOrdinal`. */
+  private stageAppendFlat(stage: string, rows: FlatRowsReader, firstOrdinal: number): Promise<void> {
+    return this.db.writer.exclusive(async (con) => {
+      const ap = await con.createAppender(stage);
+      try {
+        for (let i = 0; i < rows.f.rows; i++) {
+          rows.appendNext(ap, i, BigInt(firstOrdinal + i));
+          if ((i + 1) % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
+        }
+        ap.flushSync();
+      } finally {
+        try {
+          ap.closeSync();
+        } catch {
+          // closeSync after a failed flush rethrows the flush error; the first one is reported
+        }
+      }
+    }, `APPEND INTO ${stage}`);
+  }
+
+  /**
    * In one transaction: the staged rows into events (ingest_seq handed out now), the result into
    * the ledger under importId (a PRIMARY KEY: a twin that committed first makes this one roll
    * back with a 'constraint' StorageError), the staging table dropped.
@@ -424,6 +519,36 @@ export class DuckDbEventStore implements EventStore {
 
   async close(): Promise<void> {
     await this.db.close();
+  }
+}
+
+/**
+ * The sessionizer over flat rows: it reads and fills only property_id, user_pseudo_id,
+ * event_timestamp, ga_session_id and ga_session_number, so it runs on light stand-ins of the
+ * events and its answers are written back into the rows.
+ */
+function sessionizeFlat(rows: FlatRowsReader, sessionizer: Sessionizer): void {
+  const offsets = rows.rowTextOffsets();
+  const n = rows.f.rows;
+  const light = new Array<
+    Pick<
+      NewEvent,
+      'property_id' | 'user_pseudo_id' | 'event_timestamp' | 'ga_session_id' | 'ga_session_number'
+    >
+  >(n);
+  for (let r = 0; r < n; r++) {
+    light[r] = {
+      property_id: rows.big(r, CELL.property_id)!,
+      user_pseudo_id: rows.stringAt(r, CELL.user_pseudo_id, offsets[r]!),
+      event_timestamp: rows.big(r, CELL.event_timestamp)!,
+      ga_session_id: rows.big(r, CELL.ga_session_id),
+      ga_session_number: rows.int(r, CELL.ga_session_number),
+    };
+  }
+  sessionizer.assign(light as NewEvent[]);
+  for (let r = 0; r < n; r++) {
+    rows.setBig(r, CELL.ga_session_id, light[r]!.ga_session_id ?? null);
+    rows.setInt(r, CELL.ga_session_number, light[r]!.ga_session_number ?? null);
   }
 }
 
