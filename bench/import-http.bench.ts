@@ -4,7 +4,12 @@
 // (bench/bigquery-rows.ts); the Parquet file is written from the NDJSON one by DuckDB.
 // Usage: npx tsx bench/import-http.bench.ts [rows=500000] [runs=2]
 // AUDEX_CPU_PROFILE_DIR=<dir> writes a CPU profile of the server's main thread there (as mp-ingest).
-import { createWriteStream, statSync } from 'node:fs';
+// Floors, measured in the same run and printed beside the figures: JSON.parse of the file's lines
+// on this one thread (NDJSON), and copying the stored rows into a new table of the same shape in
+// DuckDB (the write floor, Parquet); and the load average (uptime) before and after.
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -13,6 +18,7 @@ import { createTestProperty } from '../test/helpers/property.ts';
 import { AudexClient } from '../src/cli/client.ts';
 import { importFile } from '../src/cli/import.ts';
 import { row } from './bigquery-rows.ts';
+import { cpuTicks } from './mp-requests.ts';
 
 const rows = Number(process.argv[2] ?? 500_000);
 const runs = Number(process.argv[3] ?? 2);
@@ -34,6 +40,18 @@ gen.closeSync();
 const mb = (f: string): string => (statSync(f).size / 1e6).toFixed(0);
 console.log(`${rows.toLocaleString('en-US')} rows: NDJSON ${mb(ndjson)} MB, Parquet ${mb(parquet)} MB`);
 
+console.log(execSync('uptime').toString().trim());
+const lines = readFileSync(ndjson, 'utf8').split('\n');
+for (let k = 0; k < 2; k++) {
+  const t = performance.now();
+  for (const l of lines) if (l.length > 0) JSON.parse(l);
+  const s = (performance.now() - t) / 1000;
+  console.log(
+    `floor: JSON.parse of the ${rows.toLocaleString('en-US')} lines on one thread: ${Math.round(rows / s).toLocaleString('en-US')} rows/s`,
+  );
+}
+lines.length = 0;
+
 const profileDir = process.env.AUDEX_CPU_PROFILE_DIR;
 const server = await startServer(
   profileDir ? { env: { NODE_OPTIONS: `--import ${join(import.meta.dirname, 'cpu-profile.mjs')}` } } : {},
@@ -46,18 +64,37 @@ try {
     ] as const) {
       const p = await createTestProperty(server);
       const client = new AudexClient(server.url, ADMIN_KEY);
+      const cpu0 = cpuTicks(server.proc.pid!);
       const t0 = performance.now();
       const result = await importFile(client, p.property, file, format);
       const secs = (performance.now() - t0) / 1000;
+      const cpu = (cpuTicks(server.proc.pid!) - cpu0) / 100;
       if (result.importedRows !== rows) throw new Error(`${format}: ${JSON.stringify(result).slice(0, 500)}`);
       console.log(
         `run ${run} ${format}: ${rows.toLocaleString('en-US')} rows in ${secs.toFixed(2)} s = ` +
-          `${Math.round(rows / secs).toLocaleString('en-US')} rows/s`,
+          `${Math.round(rows / secs).toLocaleString('en-US')} rows/s; server CPU ${cpu.toFixed(1)} s, all threads ` +
+          `(${((1e6 * cpu) / rows).toFixed(1)} µs per row; the fairer figure on a shared machine)`,
       );
     }
   }
 } finally {
   await server.stop();
+}
+try {
+  // The write floor: the last import's rows copied into a new table of the events table's shape.
+  const store = await DuckDbEventStore.open({ dataDir: server.dataDir });
+  for (let k = 0; k < 2; k++) {
+    await store.db.writer.run('CREATE OR REPLACE TABLE bench_copy AS SELECT * FROM events LIMIT 0');
+    const t = performance.now();
+    const n = await store.db.writer.run(`INSERT INTO bench_copy SELECT * FROM events LIMIT ${rows}`);
+    const s = (performance.now() - t) / 1000;
+    console.log(
+      `floor: copying ${n.toLocaleString('en-US')} stored rows into a new table: ${Math.round(n / s).toLocaleString('en-US')} rows/s`,
+    );
+  }
+  await store.close();
+  console.log(execSync('uptime').toString().trim());
+} finally {
   removeDir(server.dataDir);
   removeDir(dir);
 }
