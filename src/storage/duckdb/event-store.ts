@@ -27,7 +27,7 @@ import { DuckDbDatabase, type DuckDbOptions } from './connection.ts';
 import { EVENTS_TABLE, ensureSchema, nextIngestSeq } from './schema.ts';
 import { buildImportSql, describeSource, type ImportFormat } from './import-sql.ts';
 import * as staged from './staged-import.ts';
-import { CELL, FlatRowsReader } from './flat-rows.ts';
+import { CELL, FlatRowsReader, itemsJson } from './flat-rows.ts';
 import { sharedNdjsonWorkers, type NdjsonWorkers, type ParsedChunk } from './ndjson-workers.ts';
 import { ndjsonChunks } from '../../ingest/import/ndjson-chunks.ts';
 import type { NdjsonError } from '../../ingest/import/ndjson.ts';
@@ -36,13 +36,6 @@ import type { Sessionizer } from '../../ingest/sessionizer.ts';
 
 /** Rows appended between yields to the event loop, so a 50k batch does not stall HTTP traffic. */
 const YIELD_EVERY = 4096;
-
-function bigintReplacer(_key: string, v: unknown): unknown {
-  if (typeof v !== 'bigint') return v;
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(v)
-    : v.toString();
-}
 
 // One row = 40 appender calls, in EVENT_COLUMNS order. Written out by hand (not a loop over
 // per-column closures reading e[name]) because this runs ~40 times per event on the main thread:
@@ -81,10 +74,6 @@ function optBool(ap: DuckDBAppender, v: boolean | null | undefined): void {
   if (v === null || v === undefined) ap.appendNull();
   else ap.appendBoolean(v);
 }
-function itemsJson(items: Record<string, unknown>[] | null | undefined): string {
-  return !items || items.length === 0 ? '[]' : JSON.stringify(items, bigintReplacer);
-}
-
 /** Appends one event as one row, in EVENT_COLUMNS order. Throws StorageError 'constraint' on a missing required field. */
 export function appendRow(ap: DuckDBAppender, e: NewEvent, seq: bigint): void {
   reqBig(ap, e.property_id, 'property_id');

@@ -28,6 +28,7 @@ const CELLS = EVENT_COLUMNS.filter(([name]) => name !== 'ingest_seq');
 export const CELLS_PER_ROW = CELLS.length;
 /** ingest_seq's position among the table's columns: the writer appends it before this cell. */
 const SEQ_BEFORE = EVENT_COLUMNS.findIndex(([name]) => name === 'ingest_seq');
+
 function required(name: string): never {
   throw new StorageError('constraint', `event field ${name} is required`);
 }
@@ -52,6 +53,11 @@ function bigintReplacer(_key: string, v: unknown): unknown {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
     ? Number(v)
     : v.toString();
+}
+
+/** The stored text of the items column (appendRow and the flat rows both use it). */
+export function itemsJson(items: Record<string, unknown>[] | null | undefined): string {
+  return !items || items.length === 0 ? '[]' : JSON.stringify(items, bigintReplacer);
 }
 
 /** Builds a FlatRows from events, one at a time. */
@@ -119,7 +125,7 @@ export class FlatRowsWriter {
     this.str(e.ecommerce_transaction_id);
     this.dbl(e.ecommerce_purchase_revenue);
     this.dbl(e.ecommerce_refund_value);
-    this.str(!e.items || e.items.length === 0 ? '[]' : JSON.stringify(e.items, bigintReplacer));
+    this.str(itemsJson(e.items));
     this.str(e.consent_ad_user_data);
     this.str(e.consent_ad_personalization);
     this.bool(e.non_personalized_ads);
