@@ -301,7 +301,7 @@ async function main(): Promise<void> {
     console.log(
       `:query official client, ${PAGE}-row pages: ${fmt(n)} rows in ${s.toFixed(2)} s = ${fmt(n / s)} rows/s`,
     );
-    // The CLI's download (pages of 250,000 rows through :query, written as they arrive).
+    // The CLI's download (the server's GET …:download endpoint streamed into the file).
     const cli = new AudexClient(server.url, ADMIN_KEY);
     for (const format of ['csv', 'ndjson', 'parquet'] as DownloadFormat[]) {
       const out = join(dataDir, `download.${format}`);
