@@ -11,6 +11,7 @@
 // (cost must not grow with the offset). Prints figures; no assertions. Usage:
 //   npx tsx bench/exports.bench.ts [events=10000000] [devices=1000000]
 import { ADMIN_KEY, api, removeDir, startServer, tempDataDir } from '../test/helpers/server.ts';
+import { generateEvents } from '../test/helpers/generated-events.ts';
 import { dataClient } from '../test/helpers/clients.ts';
 import { createTestProperty, sendMp } from '../test/helpers/property.ts';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
@@ -30,32 +31,10 @@ const PAGE = 250_000;
 const ms = (t: number) => `${(performance.now() - t).toFixed(0)} ms`;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-async function generate(dataDir: string): Promise<void> {
-  const store = await DuckDbEventStore.open({ dataDir });
-  const now = BigInt(Date.now()) * 1000n;
-  const span = 20n * 86_400_000_000n;
-  // Deterministic pseudo-random columns from hash(i); timestamps spread over the last 20 days,
-  // rows in ingest_seq order. ~1/8 of the events are purchases.
-  await store.db.writer.run(`INSERT INTO events
-SELECT 1::BIGINT, 's1', 'WEB', (i + 1)::BIGINT,
-  ['page_view','scroll','click','view_item','add_to_cart','purchase','session_start','user_engagement'][1 + (hash(i * 3) % 8)::INT],
-  ts, strftime(make_timestamp(ts), '%Y%m%d'), ts + 100000, 'import',
-  ((i % ${DEVICES}) * 7919 % 1000000007)::VARCHAR || '.1700000000',
-  CASE WHEN (i % ${DEVICES}) % 3 = 0 THEN 'user-' || (i % ${DEVICES})::VARCHAR END,
-  NULL, NULL, '{}', '{}',
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  CASE hash(i * 5) % 4 WHEN 0 THEN true WHEN 1 THEN false END,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '[]',
-  NULL, CASE hash(i * 7) % 5 WHEN 0 THEN 'DENIED' WHEN 1 THEN 'GRANTED' END,
-  CASE WHEN hash(i * 11) % 50 = 0 THEN true END
-FROM (SELECT i, (${now} - ${span} + (hash(i) % ${span})::BIGINT)::BIGINT AS ts FROM range(${EVENTS}) t(i))`);
-  await store.close();
-}
-
 async function main(): Promise<void> {
   const dataDir = tempDataDir('audex-bench-exports-');
   let t = performance.now();
-  await generate(dataDir);
+  await generateEvents(dataDir, EVENTS, DEVICES);
   console.log(`generated ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms(t)}`);
 
   t = performance.now();
