@@ -8,7 +8,8 @@
 // - an export of "All Users" every 20 s, waited for, then paged through with :query;
 // - an audience list with a webhook every minute, delivered to a receiver in this process.
 // Errors are every non-2xx answer, every failed export and every missing webhook delivery; the
-// run exits 1 if there was any. Usage:
+// run exits 1 if there was any. When the server falls behind the MP rate, the sender waits (never
+// more than 256 requests in flight) and says how often. Usage:
 //   npx tsx bench/soak.bench.ts [minutes=30] [intervalSeconds=30]
 // AUDEX_MEMORY_LIMIT is passed to the server when set (the RSS column is the server's process).
 import { createServer } from 'node:http';
@@ -100,6 +101,9 @@ const lists = new Track();
 const endAt = Date.now() + minutes * 60_000;
 const running = () => Date.now() < endAt;
 
+/** Times the MP sender waited because 256 requests were in flight (the server fell behind). */
+let held = 0;
+
 /** Fixed-rate MP sender: one request every 1000/mpRps ms, never more than 256 in flight. */
 async function mpLoad(): Promise<void> {
   let inFlight = 0;
@@ -109,10 +113,10 @@ async function mpLoad(): Promise<void> {
   while (running()) {
     const due = start + (n * 1000) / mpRps;
     if (due > Date.now()) await sleep(due - Date.now());
+    // Backpressure, not an error: a slow server makes the sender wait (counted as held).
     if (inFlight >= 256) {
-      mp.fail('more than 256 requests in flight (server too slow for the rate)');
-      await sleep(10);
-      continue;
+      held++;
+      while (inFlight >= 256) await sleep(5);
     }
     const i = n++;
     inFlight++;
@@ -254,7 +258,7 @@ try {
   await Promise.all([mpLoad(), importLoop(), exportLoop(), listLoop()]);
 } finally {
   clearInterval(reporter);
-  console.log(`MP:      ${mp.total()}`);
+  console.log(`MP:      ${mp.total()}; the sender waited ${held} times for 256 requests in flight`);
   console.log(`imports: ${imports.total()}`);
   console.log(`exports: ${exportsT.total()} (create -> ACTIVE)`);
   console.log(`queries: ${queries.total()}`);
