@@ -39,6 +39,9 @@ export function relaunchWithHeapLimit(argv: string[], heapMiB: number): Promise<
     {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, AUDEX_LAUNCHER_PID: String(process.pid) },
+      // Its own process group: a terminal's Ctrl-C (SIGINT to the whole foreground group) reaches
+      // the server once, through the launcher, not twice (the second would cut its shutdown short).
+      detached: true,
     },
   );
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
