@@ -1,5 +1,5 @@
 // Where an export job's snapshot time goes, phase by phase, next to its floor measured in the same
-// run. Generates N events over D devices (bench/export-data.ts), folds the device attributes (as a
+// run. Generates N events over D devices (test/helpers/generated-events.ts), folds the device attributes (as a
 // running server has), then for each audience, RUNS times:
 //   floor members      a hand-written DuckDB query materialising the same ordered member list
 //   floor snapshot     the same members joined by hand to the folded attributes, written as a table
@@ -22,7 +22,7 @@ import { DeviceAttributeIndex } from '../src/storage/duckdb/device-attributes.ts
 import { E1, E8 } from '../src/audience/fixtures/examples.ts';
 import { parseAudience } from '../src/audience/validate.ts';
 import type { MembershipRequest } from '../src/storage/contract.ts';
-import { generateExportEvents } from './export-data.ts';
+import { generateEvents } from '../test/helpers/generated-events.ts';
 
 const EVENTS = Number(process.argv[2] ?? 2_000_000);
 const DEVICES = Number(process.argv[3] ?? 200_000);
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const kept = process.env.AUDEX_BENCH_DATA;
   const dataDir = kept ?? tempDataDir('audex-bench-export-phases-');
   if (!kept || !existsSync(join(kept, 'events.duckdb'))) {
-    const [ms] = await timed(() => generateExportEvents(dataDir, EVENTS, DEVICES, NOW));
+    const [ms] = await timed(() => generateEvents(dataDir, EVENTS, DEVICES, NOW));
     console.log(`generated ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms} ms`);
   } else console.log(`reusing ${kept} (${EVENTS} events over ${DEVICES} devices, as generated)`);
   const store = await DuckDbEventStore.open({ dataDir });

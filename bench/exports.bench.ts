@@ -11,13 +11,13 @@
 // (cost must not grow with the offset). Prints figures; no assertions. Usage:
 //   npx tsx bench/exports.bench.ts [events=10000000] [devices=1000000]
 import { ADMIN_KEY, api, removeDir, startServer, tempDataDir } from '../test/helpers/server.ts';
+import { generateEvents } from '../test/helpers/generated-events.ts';
 import { dataClient } from '../test/helpers/clients.ts';
 import { createTestProperty, sendMp } from '../test/helpers/property.ts';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { DuckDbSnapshotStore } from '../src/storage/duckdb/snapshots.ts';
 import { E8 } from '../src/audience/fixtures/examples.ts';
-import { generateExportEvents } from './export-data.ts';
 import { AudexClient } from '../src/cli/client.ts';
 import { downloadExport, type DownloadFormat } from '../src/cli/exports.ts';
 import { statSync } from 'node:fs';
@@ -31,14 +31,10 @@ const PAGE = 250_000;
 const ms = (t: number) => `${(performance.now() - t).toFixed(0)} ms`;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-async function generate(dataDir: string): Promise<void> {
-  await generateExportEvents(dataDir, EVENTS, DEVICES, BigInt(Date.now()) * 1000n);
-}
-
 async function main(): Promise<void> {
   const dataDir = tempDataDir('audex-bench-exports-');
   let t = performance.now();
-  await generate(dataDir);
+  await generateEvents(dataDir, EVENTS, DEVICES);
   console.log(`generated ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms(t)}`);
 
   t = performance.now();
@@ -284,7 +280,7 @@ async function main(): Promise<void> {
     console.log(
       `:query official client, ${PAGE}-row pages: ${fmt(n)} rows in ${s.toFixed(2)} s = ${fmt(n / s)} rows/s`,
     );
-    // The CLI's download (pages of 250,000 rows through :query, written as they arrive).
+    // The CLI's download (the server's GET …:download endpoint streamed into the file).
     const cli = new AudexClient(server.url, ADMIN_KEY);
     for (const format of ['csv', 'ndjson', 'parquet'] as DownloadFormat[]) {
       const out = join(dataDir, `download.${format}`);

@@ -100,7 +100,11 @@ describe('v1alpha audience lists with the official AlphaAnalyticsDataClient', ()
       assert.deepEqual(rows, exportRows);
 
       const names: string[] = [];
-      for await (const l of c.listAudienceListsAsync({ parent: p.property, pageSize: 1 }, call()))
+      // The async iterator pages by itself; autoPaginate: false says so (else gax warns).
+      for await (const l of c.listAudienceListsAsync(
+        { parent: p.property, pageSize: 1 },
+        { ...call(), autoPaginate: false },
+      ))
         names.push(l.name!);
       assert.equal(names[0], created.name, 'newest first');
       assert.ok(
@@ -150,7 +154,10 @@ describe('v1alpha audience lists with the official AlphaAnalyticsDataClient', ()
       const [got] = await c.getRecurringAudienceList({ name: rec.name! }, call());
       assert.deepEqual(got.audienceLists, rec.audienceLists);
       const listed: string[] = [];
-      for await (const r of c.listRecurringAudienceListsAsync({ parent: p.property, pageSize: 1 }, call()))
+      for await (const r of c.listRecurringAudienceListsAsync(
+        { parent: p.property, pageSize: 1 },
+        { ...call(), autoPaginate: false },
+      ))
         listed.push(r.name!);
       assert.deepEqual(listed.slice(0, 2), [dflt.name, rec.name], 'newest first across one-item pages');
 

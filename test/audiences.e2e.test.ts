@@ -55,7 +55,12 @@ describe('audiences with the official admin client', () => {
     assert.equal(page1.length, 2);
     assert.ok(next?.pageToken);
     const all = [];
-    for await (const a of client.listAudiencesAsync({ parent: property, pageSize: 2 })) all.push(a.name);
+    // The async iterator pages by itself; autoPaginate: false says so (else gax warns).
+    for await (const a of client.listAudiencesAsync(
+      { parent: property, pageSize: 2 },
+      { autoPaginate: false },
+    ))
+      all.push(a.name);
     assert.equal(all.length, 5);
 
     const [patched] = await client.updateAudience({
@@ -94,7 +99,8 @@ describe('audiences with the official admin client', () => {
 
     await client.archiveAudience({ name: created[0]!.name! });
     const after = [];
-    for await (const a of client.listAudiencesAsync({ parent: property })) after.push(a.name);
+    for await (const a of client.listAudiencesAsync({ parent: property }, { autoPaginate: false }))
+      after.push(a.name);
     assert.ok(!after.includes(created[0]!.name));
     assert.equal(after.length, 4);
   });

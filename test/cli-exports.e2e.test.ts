@@ -3,16 +3,31 @@
 // with DuckDB) must hold exactly the rows that :query pages return.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_KEY, api, removeDir, startServer, type RunningServer } from './helpers/server.ts';
 import { createTestProperty, sendMp, type TestProperty } from './helpers/property.ts';
 import { runCli } from './helpers/cli.ts';
 import { readParquetRows, parquetSchema } from '../src/storage/duckdb/parquet-file.ts';
-import { csvLine } from '../src/cli/exports.ts';
 
 const DIMS = ['deviceId', 'userId', 'isAdsPersonalizationAllowed'];
+
+/** One RFC 4180 record: fields quoted when they hold a comma, a quote, CR or LF; CRLF ends it. */
+function csvLine(values: string[]): string {
+  return values.map((v) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v)).join(',') + '\r\n';
+}
+
+/** Requests counted by /metrics for each route template whose name contains `fragment`. */
+async function requestsTo(server: RunningServer, fragment: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  let n = 0;
+  for (const line of text.split('\n')) {
+    const m = /^audex_http_requests_total\{[^}]*route="([^"]*)"[^}]*\} (\d+)$/.exec(line);
+    if (m && m[1]!.includes(fragment)) n += Number(m[2]);
+  }
+  return n;
+}
 
 /** A strict RFC 4180 reader (CRLF records, quoted fields with doubled quotes). */
 function parseCsv(text: string): string[][] {
@@ -180,26 +195,28 @@ describe('audex exports (CLI)', () => {
   });
 
   for (const format of ['csv', 'ndjson', 'parquet'] as const) {
-    test(`download --format ${format} pages through every row`, async () => {
+    test(`download --format ${format} streams the server's download endpoint`, async () => {
       const expected = await apiRows(exportName);
       const out = join(work, `all.${format}`);
-      const r = await cli(
-        'exports',
-        'download',
-        exportName,
-        '--format',
-        format,
-        '--out',
-        out,
-        '--page-size',
-        '7',
-        '--json',
-      );
+      const [queriesBefore, downloadsBefore] = [
+        await requestsTo(server, ':query'),
+        await requestsTo(server, ':download'),
+      ];
+      const r = await cli('exports', 'download', exportName, '--format', format, '--out', out, '--json');
       assert.equal(r.code, 0, r.stderr);
       const res = JSON.parse(r.stdout);
       assert.equal(res.rowsWritten, 45);
       assert.equal(res.rowCount, 45);
-      assert.equal(res.pages, 7); // 6 full pages of 7, then 3 rows
+      assert.deepEqual(res.dimensions, DIMS);
+      assert.equal(res.bytes, statSync(out).size);
+      // One request to GET …:download, none to :query: the CLI writes the server's bytes.
+      assert.equal((await requestsTo(server, ':download')) - downloadsBefore, 1);
+      assert.equal((await requestsTo(server, ':query')) - queriesBefore, 0);
+      const direct = await fetch(`${server.url}/audex/v1/${exportName}:download?format=${format}`, {
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      });
+      assert.equal(direct.status, 200);
+      if (format !== 'parquet') assert.deepEqual(readFileSync(out), Buffer.from(await direct.arrayBuffer()));
       assert.match(r.stderr, /downloading .*: 100%/);
       let got: string[][];
       if (format === 'csv') {

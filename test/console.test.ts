@@ -296,6 +296,7 @@ describe('console (Chromium)', () => {
     assert.equal(pq.status, 200);
     const bytes = Buffer.from(await pq.arrayBuffer());
     assert.equal(bytes.subarray(0, 4).toString(), 'PAR1');
+    assert.equal(Number(pq.headers.get('content-length')), bytes.length, 'a cut file can be told apart');
     const bad = await fetch(`${server.url}/audex/v1/${name}:download?format=xml`, {
       headers: { authorization: `Bearer ${ADMIN_KEY}` },
     });

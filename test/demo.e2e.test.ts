@@ -4,7 +4,15 @@
 // prints the instructions again).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_KEY, api, removeDir, startServer, tempDataDir, type RunningServer } from './helpers/server.ts';
+import {
+  ADMIN_KEY,
+  api,
+  freePort,
+  removeDir,
+  startServer,
+  tempDataDir,
+  type RunningServer,
+} from './helpers/server.ts';
 import { DEMO_AUDIENCES } from '../src/demo/audiences.ts';
 import { createExportAndWait } from './helpers/exports.ts';
 
@@ -12,14 +20,66 @@ describe('audex demo', () => {
   let server: RunningServer;
   const dataDir = tempDataDir('audex-demo-test-');
   let property: string;
+  /** /healthz and /livez as seen while the demo was seeding, in order. */
+  const probes: { healthz: number; body: unknown; livez: number }[] = [];
 
   before(async () => {
-    server = await startServer({ command: 'demo', dataDir, startTimeoutMs: 240_000 });
+    // A known port, so /healthz can be watched while the demo seeds (before the start line).
+    const port = await freePort();
+    const starting = startServer({ command: 'demo', dataDir, startTimeoutMs: 240_000, port });
+    let started = false;
+    void starting.then(
+      () => (started = true),
+      () => (started = true),
+    );
+    while (!started) {
+      try {
+        const h = await fetch(`http://127.0.0.1:${port}/healthz`);
+        const body: unknown = await h.json();
+        const l = await fetch(`http://127.0.0.1:${port}/livez`);
+        await l.arrayBuffer();
+        if (!started) probes.push({ healthz: h.status, body, livez: l.status });
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    server = await starting;
   });
 
   after(async () => {
     await server?.stop();
     removeDir(dataDir);
+  });
+
+  test('/healthz answers 503 while the demo seeds (alive: /livez 200), then 200 with its audiences', async () => {
+    const seeding = probes.filter((p) => p.healthz === 503);
+    assert.ok(seeding.length > 0, `the server listened before it was ready: ${JSON.stringify(probes)}`);
+    for (const p of seeding) {
+      assert.deepEqual(p.body, { status: 'starting' });
+      assert.equal(p.livez, 200, 'alive while not ready');
+    }
+    // 503 until ready, then 200 (the start line is printed just after): never back.
+    const firstOk = probes.findIndex((p) => p.healthz === 200);
+    if (firstOk >= 0)
+      assert.ok(
+        probes.slice(firstOk).every((p) => p.healthz === 200),
+        JSON.stringify(probes),
+      );
+    assert.equal(seeding.length + probes.filter((p) => p.healthz === 200).length, probes.length);
+    const ready = await fetch(`${server.url}/healthz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: 'ok' });
+    // Ready means ready for its documented use: the demo audiences exist.
+    const props = (await api(server, 'GET', '/v1beta/properties?filter=parent:accounts/1')).json;
+    const audiences = (
+      await api(server, 'GET', `/v1alpha/${props.properties[0].name}/audiences?pageSize=200`)
+    ).json.audiences as any[];
+    for (const a of DEMO_AUDIENCES)
+      assert.ok(
+        audiences.some((x) => x.displayName === a.displayName),
+        `audience ${String(a.displayName)}`,
+      );
   });
 
   test('creates the Demo shop property with a web stream and an MP secret', async () => {

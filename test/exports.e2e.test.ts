@@ -183,7 +183,11 @@ describe('audience exports with the official data client', () => {
     assert.ok(raw?.nextPageToken);
     const ids = (names: (string | null | undefined)[]) => names.map((n) => Number(n!.split('/').pop()));
     const all: string[] = [];
-    for await (const e of client.listAudienceExportsAsync({ parent: p.property, pageSize: 2 }))
+    // The async iterator pages by itself; autoPaginate: false says so (else gax warns).
+    for await (const e of client.listAudienceExportsAsync(
+      { parent: p.property, pageSize: 2 },
+      { autoPaginate: false },
+    ))
       all.push(e.name!);
     assert.ok(all.length >= 5);
     const sorted = [...ids(all)].sort((a, b) => b - a);

@@ -76,7 +76,11 @@ describe('audience exports over gRPC', () => {
     assert.equal(grpcRows.length, 15);
 
     const names: string[] = [];
-    for await (const e of grpcClient.listAudienceExportsAsync({ parent: p.property, pageSize: 1 }, call))
+    // The async iterator pages by itself; autoPaginate: false says so (else gax warns).
+    for await (const e of grpcClient.listAudienceExportsAsync(
+      { parent: p.property, pageSize: 1 },
+      { ...call, autoPaginate: false },
+    ))
       names.push(e.name!);
     assert.deepEqual(names.slice(0, 2), [restDone.name, name], 'newest first across one-item pages');
   });

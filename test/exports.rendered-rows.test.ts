@@ -11,6 +11,7 @@ import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { DuckDbSnapshotStore, type ExportDimensionName } from '../src/storage/duckdb/snapshots.ts';
 import { RenderedRows, type RowsProducer } from '../src/storage/duckdb/rendered-rows.ts';
 import type { RawJson } from '../src/domain/raw-json.ts';
+import { captureWarnings } from './helpers/warnings.ts';
 
 const ALL: ExportDimensionName[] = [
   'deviceId',
@@ -259,7 +260,14 @@ describe('pre-rendered snapshot rows (DuckDB store)', () => {
     assert.deepEqual(filesOf('d1'), []);
     assert.deepEqual(filesOf('orphan'), []);
     assert.ok(!(await snapshots.list()).includes('d1'));
-    await assert.rejects(snapshots.readRowsJson('d1', 0, 10, ALL));
+    // Reading a dropped snapshot starts a render that fails and reports its SQL fallback.
+    const fallback = captureWarnings((w) => w.code === 'AUDEX_RENDERED_ROWS' && /\bd1\b/.test(w.message));
+    try {
+      await assert.rejects(snapshots.readRowsJson('d1', 0, 10, ALL));
+      assert.match((await fallback.until(1))[0]!.message, /snapshot d1 failed, serving them from SQL/);
+    } finally {
+      fallback.stop();
+    }
   });
 
   test('after a restart the files are reused; a damaged file is rendered again', async () => {
@@ -289,16 +297,17 @@ describe('pre-rendered snapshot rows (DuckDB store)', () => {
     try {
       const snaps2 = new DuckDbSnapshotStore(s2.db, new DuckDbAudienceEngine(s2.db));
       writeFileSync(join(d2, 'export-rows'), 'not a folder');
-      const warnings: string[] = [];
-      const onWarning = (w: Error) => warnings.push(w.message);
-      process.on('warning', onWarning);
-      await makeSnapshot(snaps2, s2.db, 'f1', 200);
-      const got = await snaps2.readRowsJson('f1', 3, 150, ALL);
-      assert.equal(typeof got.data, 'string', 'served by SQL');
-      assert.deepEqual(bytesOf(got), Buffer.from(`[${await snaps2.readRowsJsonSql('f1', 3, 150, ALL)}]`));
-      await new Promise((r) => setImmediate(r));
-      process.off('warning', onWarning);
-      assert.ok(warnings.some((w) => /f1/.test(w)));
+      const fallback = captureWarnings((w) => w.code === 'AUDEX_RENDERED_ROWS');
+      try {
+        await makeSnapshot(snaps2, s2.db, 'f1', 200);
+        const got = await snaps2.readRowsJson('f1', 3, 150, ALL);
+        assert.equal(typeof got.data, 'string', 'served by SQL');
+        assert.deepEqual(bytesOf(got), Buffer.from(`[${await snaps2.readRowsJsonSql('f1', 3, 150, ALL)}]`));
+        const [warning] = await fallback.until(1);
+        assert.match(warning!.message, /snapshot f1 failed, serving them from SQL/);
+      } finally {
+        fallback.stop();
+      }
     } finally {
       await s2.close();
       rmSync(d2, { recursive: true, force: true });

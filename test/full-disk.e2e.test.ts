@@ -2,7 +2,8 @@
 // filled under Measurement Protocol load, during an import and during an export. Collection
 // answers 503 with Retry-After (never 204) while events cannot be made durable, nothing
 // acknowledged is lost, the import answers UNAVAILABLE and stores nothing, the export fails with
-// a readable error instead of hanging, and all of it works again by itself once space is freed.
+// a readable error instead of hanging, creating an export on the full catalog disk is UNAVAILABLE
+// (not a 500), and all of it works again by itself once space is freed.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -136,6 +137,32 @@ describe('a full disk', () => {
     assert.equal(ok.status, 200, JSON.stringify(ok.json));
     assert.equal(ok.json.importedRows, 2000);
     assert.equal(await count(), 2000);
+  });
+
+  test('creating an export while the disk is full is UNAVAILABLE (503, naming the cause); it works once freed', async () => {
+    const audiences = (await api(server, 'GET', `/v1alpha/${p.property}/audiences`)).json.audiences as any[];
+    const audience = audiences.find((a) => a.displayName === 'All Users').name as string;
+    const create = () =>
+      api(server, 'POST', `/v1beta/${p.property}/audienceExports`, {
+        audience,
+        dimensions: [{ dimensionName: 'deviceId' }],
+      });
+    fill();
+    const full = await create();
+    free();
+    assert.equal(full.status, 503, JSON.stringify(full.json));
+    assert.equal(full.json.error.status, 'UNAVAILABLE');
+    assert.match(full.json.error.message, /out of disk space/);
+    assert.doesNotMatch(full.json.error.message, /audex-tmpfs|\/tmp\//);
+    const ok = await create();
+    assert.equal(ok.status, 200, JSON.stringify(ok.json));
+    let e: any;
+    for (let i = 0; i < 600; i++) {
+      e = (await api(server, 'GET', `/v1beta/${ok.json.response.name}`)).json;
+      if (e.state !== 'CREATING') break;
+      await sleep(100);
+    }
+    assert.equal(e.state, 'ACTIVE', JSON.stringify(e));
   });
 
   test('an export created as the disk fills ends ACTIVE once space is freed (no hang)', async () => {

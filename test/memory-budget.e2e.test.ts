@@ -1,4 +1,4 @@
-// AUDEX_MEMORY_LIMIT (issue 13 item 1, the part that is done): DuckDB's memory_limit is derived
+// AUDEX_MEMORY_LIMIT (issue 13 item 1; the peak under work: test/memory-rss.e2e.test.ts): DuckDB's memory_limit is derived
 // from the process budget, and while the process is over its budget memory-heavy work (:query,
 // export creation, imports) is refused with RESOURCE_EXHAUSTED over REST and gRPC while
 // collection and reads go on. The budget here (64MB) is below any Node process's resident set,
@@ -10,15 +10,19 @@ import * as grpc from '@grpc/grpc-js';
 import { ADMIN_KEY, api, removeDir, startServer, type RunningServer } from './helpers/server.ts';
 import { createTestProperty, sendMp, type TestProperty } from './helpers/property.ts';
 import { dataGrpcClient, grpcCall } from './helpers/clients.ts';
-import { duckdbLimitFor, MemoryGuard, parseBytes } from '../src/server/memory-budget.ts';
+import { duckdbLimitFor, heapLimitMiBFor, MemoryGuard, parseBytes } from '../src/server/memory-budget.ts';
 import { loadConfig } from '../src/config/config.ts';
 
 describe('memory budget', () => {
   test('DuckDB memory_limit is derived from AUDEX_MEMORY_LIMIT unless given', () => {
     assert.equal(parseBytes('2GiB'), 2 * 2 ** 30);
-    assert.equal(duckdbLimitFor(parseBytes('2GiB')), '1024MiB');
+    // Half of what the budget has beyond an idle server's fixed cost (160 MiB): (2048 - 160) / 2.
+    assert.equal(duckdbLimitFor(parseBytes('2GiB')), '944MiB');
     const derived = loadConfig({}, { AUDEX_MEMORY_LIMIT: '2GiB' });
-    assert.equal(derived.storage.duckdbMemoryLimit, '1024MiB');
+    assert.equal(derived.storage.duckdbMemoryLimit, '944MiB');
+    // V8's old space: its base heap (40 MiB) plus a fifth of the rest; never below 96 MiB.
+    assert.equal(heapLimitMiBFor(parseBytes('2GiB')), 40 + Math.floor(1888 * 0.2));
+    assert.equal(heapLimitMiBFor(parseBytes('64MB')), 96);
     const explicit = loadConfig({}, { AUDEX_MEMORY_LIMIT: '2GiB', AUDEX_DUCKDB_MEMORY_LIMIT: '300MB' });
     assert.equal(explicit.storage.duckdbMemoryLimit, '300MB');
     assert.throws(() => loadConfig({}, { AUDEX_MEMORY_LIMIT: 'lots' }));

@@ -119,10 +119,10 @@ describe('SubmitUserDeletion with the official admin client (REST and gRPC)', ()
 
   test('the CLI download of an existing export no longer holds the users', async () => {
     const out = join(server.dataDir, 'download.csv');
-    const r = await runCli(
-      ['exports', 'download', exportName, '--format', 'csv', '--out', out, '--page-size', '1'],
-      { AUDEX_SERVER: server.url, AUDEX_KEY: ADMIN_KEY },
-    );
+    const r = await runCli(['exports', 'download', exportName, '--format', 'csv', '--out', out], {
+      AUDEX_SERVER: server.url,
+      AUDEX_KEY: ADMIN_KEY,
+    });
     assert.equal(r.code, 0, r.stderr);
     const csv = readFileSync(out, 'utf8');
     assert.ok(!/dev\.a|dev\.c|user-c/.test(csv), csv);

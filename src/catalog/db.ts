@@ -4,7 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, type MigrationProvider } from 'kysely';
+import { CatalogSqliteDialect } from './sqlite-dialect.ts';
 import { migrations } from './migrations/index.ts';
 import type { CatalogSchema } from './schema.ts';
 
@@ -19,7 +20,7 @@ export async function openCatalog(dataDir: string): Promise<CatalogDb> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.defaultSafeIntegers(false);
-  const db = new Kysely<CatalogSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<CatalogSchema>({ dialect: new CatalogSqliteDialect(sqlite) });
   await migrate(db);
   return db;
 }

@@ -21,9 +21,22 @@ export class AudexClient {
   }
 
   async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
+    const res = await this.send(method, path, body);
+    const json = parse(await res.text());
+    if (!res.ok) throw errorOf(res, json);
+    return json as T;
+  }
+
+  /** A request whose successful body the caller reads as a stream (downloads); errors as call(). */
+  async stream(method: string, path: string): Promise<Response> {
+    const res = await this.send(method, path);
+    if (!res.ok) throw errorOf(res, parse(await res.text()));
+    return res;
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<Response> {
     try {
-      res = await fetch(this.server + path, {
+      return await fetch(this.server + path, {
         method,
         headers: this.headers(body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -31,17 +44,19 @@ export class AudexClient {
     } catch (err) {
       throw new ApiClientError(0, 'UNAVAILABLE', `cannot reach ${this.server}: ${(err as Error).message}`);
     }
-    const text = await res.text();
-    let json: unknown = {};
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch {
-      json = { error: { message: text, status: 'UNKNOWN' } };
-    }
-    if (!res.ok) {
-      const e = (json as { error?: { status?: string; message?: string } }).error ?? {};
-      throw new ApiClientError(res.status, e.status ?? String(res.status), e.message ?? res.statusText);
-    }
-    return json as T;
   }
+}
+
+function parse(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    return { error: { message: text, status: 'UNKNOWN' } };
+  }
+}
+
+/** The Google error body ({error: {status, message}}) as an ApiClientError. */
+function errorOf(res: Response, json: unknown): ApiClientError {
+  const e = (json as { error?: { status?: string; message?: string } }).error ?? {};
+  return new ApiClientError(res.status, e.status ?? String(res.status), e.message ?? res.statusText);
 }

@@ -1,13 +1,14 @@
 // `audex exports create|get|list|query|download`: a client of the Data API v1beta audience exports
 // (POST /v1beta/{parent}/audienceExports, GET /v1beta/{name}, GET /v1beta/{parent}/audienceExports,
 // POST /v1beta/{name}:query), written against Google's wire contract.
-// `download` pages through :query and writes each page to the file as it arrives (bounded memory);
-// Parquet goes through a temporary NDJSON file converted by DuckDB (ndjsonToParquet, src/storage/).
+// `download` streams the server's download endpoint (GET /audex/v1/{name}:download?format=…) into
+// the file as bytes arrive (bounded memory); the server writes CSV, NDJSON and Parquet.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rm, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { once } from 'node:events';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ApiClientError, type AudexClient } from './client.ts';
 import { printTable } from './output.ts';
@@ -151,15 +152,6 @@ export async function waitForExport(
 // ---------------------------------------------------------------------------------------------
 // Download
 
-/** One CSV field per RFC 4180: quoted when it holds a comma, a quote, CR or LF; quotes doubled. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
-export function csvLine(values: string[]): string {
-  return values.map(csvField).join(',') + '\r\n';
-}
-
 export type DownloadFormat = 'csv' | 'ndjson' | 'parquet';
 
 export interface DownloadResult {
@@ -167,26 +159,40 @@ export interface DownloadResult {
   format: DownloadFormat;
   out: string;
   dimensions: string[];
+  /** The export's rowCount, as the server announced it (x-audex-row-count). */
   rowCount: number;
+  /** Records counted in the bytes received (CSV and NDJSON); for Parquet, the announced count. */
   rowsWritten: number;
-  pages: number;
-}
-
-async function write(stream: WriteStream, chunk: string): Promise<void> {
-  if (!stream.write(chunk)) await once(stream, 'drain');
-}
-
-async function closeStream(stream: WriteStream): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    stream.once('error', reject);
-    stream.end(() => resolve());
-  });
+  bytes: number;
 }
 
 /**
- * Streams every row of an ACTIVE export into `out`: one :query page at a time, each written before
- * the next is fetched. The file appears only when complete (written to a temporary name first).
- * Fails if the rows written differ from the export's rowCount.
+ * Counts records as bytes stream past: NDJSON lines, or CSV records (line ends outside quoted
+ * fields; a doubled quote toggles twice, so it needs no special case). Byte-wise is safe in UTF-8,
+ * where '"' and LF never occur inside a multi-byte character.
+ */
+function recordCounter(format: 'csv' | 'ndjson') {
+  let quoted = false;
+  let records = 0;
+  return {
+    feed(chunk: Uint8Array): void {
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i]!;
+        if (b === 0x22 && format === 'csv') quoted = !quoted;
+        else if (b === 0x0a && !quoted) records++;
+      }
+    },
+    get records() {
+      return records;
+    },
+  };
+}
+
+/**
+ * Streams an ACTIVE export into `out` from the server's download endpoint
+ * (GET /audex/v1/{name}:download?format=…; the same bytes a browser or curl gets). The file
+ * appears only when complete (written to a temporary name first) and is dropped if the rows
+ * received differ from the export's rowCount.
  */
 export async function downloadExport(
   api: AudexClient,
@@ -194,79 +200,86 @@ export async function downloadExport(
   opts: {
     format: DownloadFormat;
     out: string;
-    pageSize?: number;
-    onProgress?: (rows: number, total: number) => void;
+    onProgress?: (done: number, total: number) => void;
   },
 ): Promise<DownloadResult> {
-  const exp = await getExport(api, name);
-  const state = stateName(exp.state);
-  if (state !== 'ACTIVE')
-    throw new ApiClientError(
-      0,
-      'FAILED_PRECONDITION',
-      `${name} is ${state}${exp.errorMessage ? ` (${exp.errorMessage})` : ''}; only an ACTIVE export can be downloaded`,
-    );
-  const dims = dimensionsOf(exp);
-  const pageSize = Math.min(opts.pageSize ?? MAX_QUERY_LIMIT, MAX_QUERY_LIMIT);
-  const tag = `.${basename(opts.out)}.${process.pid}.${Date.now()}`;
-  const partial = join(dirname(opts.out), `${tag}.part`);
-  // Parquet: rows go to NDJSON first, then DuckDB converts the file.
-  const textFile = opts.format === 'parquet' ? join(dirname(opts.out), `${tag}.ndjson`) : partial;
-  const stream = createWriteStream(textFile, { highWaterMark: 1 << 20 });
-  const streamFailed = new Promise<never>((_, reject) => stream.once('error', reject));
-  streamFailed.catch(() => {});
-  let rowsWritten = 0;
-  let pages = 0;
-  let rowCount = exp.rowCount ?? 0;
+  const res = await api.stream('GET', `/audex/v1/${name}:download?format=${opts.format}`);
+  const rowCount = Number(res.headers.get('x-audex-row-count') ?? NaN);
+  if (!Number.isSafeInteger(rowCount) || !res.body)
+    throw new ApiClientError(0, 'UNKNOWN', `the server's download of ${name} has no x-audex-row-count`);
+  const byteLength = Number(res.headers.get('content-length') ?? NaN);
+  const partial = join(dirname(opts.out), `.${basename(opts.out)}.${process.pid}.${Date.now()}.part`);
+  const counter = opts.format === 'parquet' ? null : recordCounter(opts.format);
+  const header = opts.format === 'csv' ? 1 : 0;
+  let bytes = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      counter?.feed(chunk);
+      if (counter) opts.onProgress?.(Math.max(0, counter.records - header), rowCount);
+      else if (Number.isFinite(byteLength)) opts.onProgress?.(bytes, byteLength);
+      done(null, chunk);
+    },
+  });
+  let head = ''; // the first bytes: the CSV header or first NDJSON object name the dimensions
+  const keepHead = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (head.length < 4096) head += chunk.subarray(0, 4096).toString('utf8');
+      done(null, chunk);
+    },
+  });
   try {
-    if (opts.format === 'csv') await write(stream, csvLine(dims));
-    for (;;) {
-      const page = await Promise.race([queryExport(api, name, rowsWritten, pageSize), streamFailed]);
-      pages++;
-      rowCount = page.rowCount ?? rowCount;
-      const rows = page.audienceRows ?? [];
-      if (rows.length === 0) break;
-      let chunk = '';
-      for (const row of rows) {
-        const values = dims.map((_, i) => row.dimensionValues?.[i]?.value ?? '');
-        if (opts.format === 'csv') chunk += csvLine(values);
-        else chunk += JSON.stringify(Object.fromEntries(dims.map((d, i) => [d, values[i]]))) + '\n';
-        // Flush in ~1 MB pieces so a 250k-row page never becomes one giant string.
-        if (chunk.length >= 1 << 20) {
-          await write(stream, chunk);
-          chunk = '';
-        }
-      }
-      if (chunk) await write(stream, chunk);
-      rowsWritten += rows.length;
-      opts.onProgress?.(rowsWritten, rowCount);
-      if (rowsWritten >= rowCount) break;
-    }
-    await Promise.race([closeStream(stream), streamFailed]);
+    await pipeline(
+      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      count,
+      keepHead,
+      createWriteStream(partial, { highWaterMark: 1 << 20 }),
+    );
+    const rowsWritten = counter ? counter.records - header : rowCount;
     if (rowsWritten !== rowCount)
       throw new ApiClientError(
         0,
         'DATA_LOSS',
-        `wrote ${rowsWritten} rows but the export has rowCount ${rowCount}; the file was not kept`,
+        `received ${rowsWritten} rows but the export has rowCount ${rowCount}; the file was not kept`,
       );
-    if (opts.format === 'parquet') {
-      const { ndjsonToParquet } = await import('../storage/index.ts');
-      const converted = await ndjsonToParquet(textFile, partial, dims);
-      if (converted !== rowsWritten)
-        throw new Error(`the Parquet file has ${converted} rows, expected ${rowsWritten}`);
-    }
+    if (Number.isFinite(byteLength) && bytes !== byteLength)
+      throw new ApiClientError(
+        0,
+        'DATA_LOSS',
+        `received ${bytes} of ${byteLength} bytes; the file was not kept`,
+      );
+    if (!counter) opts.onProgress?.(rowCount, rowCount);
     await rename(partial, opts.out);
+    return {
+      name,
+      format: opts.format,
+      out: opts.out,
+      dimensions: dimensionsFromHead(opts.format, head) ?? dimensionsOf(await getExport(api, name)),
+      rowCount,
+      rowsWritten,
+      bytes,
+    };
   } catch (err) {
-    stream.destroy();
     await rm(partial, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code))
       throw new ApiClientError(0, code, `cannot write ${opts.out}: ${(err as Error).message}`);
-    throw err;
-  } finally {
-    if (textFile !== partial) await rm(textFile, { force: true });
+    if (err instanceof ApiClientError) throw err;
+    throw new ApiClientError(
+      0,
+      'UNAVAILABLE',
+      `the download of ${name} broke off: ${(err as Error).message}`,
+    );
   }
-  return { name, format: opts.format, out: opts.out, dimensions: dims, rowCount, rowsWritten, pages };
+}
+
+/** The dimensions named by a CSV header or the first NDJSON object (Parquet: undefined). */
+function dimensionsFromHead(format: DownloadFormat, head: string): string[] | undefined {
+  const line = head.split('\n')[0]!.replace(/\r$/, '');
+  if (!line || !head.includes('\n')) return undefined;
+  if (format === 'csv') return line.split(','); // dimension names never need quoting
+  if (format === 'ndjson') return Object.keys(JSON.parse(line) as object);
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -461,35 +474,32 @@ export function registerExports(program: Command): void {
         .makeOptionMandatory(),
     )
     .requiredOption('--out <file>', 'the file to write (appears only when complete)')
-    .addOption(
-      new Option('--page-size <n>', 'rows per :query request').argParser(integer(1, MAX_QUERY_LIMIT)),
-    )
     .addHelpText(
       'after',
-      examples('audex exports download properties/1/audienceExports/4 --format csv --out members.csv'),
+      examples(
+        'audex exports download properties/1/audienceExports/4 --format csv --out members.csv',
+        '# the same bytes with curl: GET /audex/v1/properties/1/audienceExports/4:download?format=csv',
+      ),
     )
-    .action(
-      async (name: string, o: { format: DownloadFormat; out: string; pageSize?: number }, cmd: Command) => {
-        let bar: ReturnType<typeof progress> | null = null;
-        let result: DownloadResult;
-        try {
-          result = await downloadExport(clientOf(cmd), name, {
-            format: o.format,
-            out: o.out,
-            ...(o.pageSize !== undefined ? { pageSize: o.pageSize } : {}),
-            onProgress: (rows, total) => {
-              bar ??= progress(`downloading ${name}`, total, 'rows');
-              bar.update(rows);
-            },
-          });
-        } finally {
-          (bar as ReturnType<typeof progress> | null)?.stop();
-        }
-        output(cmd, result, () =>
-          process.stdout.write(
-            `Wrote ${result.rowsWritten} rows (${result.dimensions.join(',')}) to ${result.out} as ${o.format}.\n`,
-          ),
-        );
-      },
-    );
+    .action(async (name: string, o: { format: DownloadFormat; out: string }, cmd: Command) => {
+      let bar: ReturnType<typeof progress> | null = null;
+      let result: DownloadResult;
+      try {
+        result = await downloadExport(clientOf(cmd), name, {
+          format: o.format,
+          out: o.out,
+          onProgress: (done, total) => {
+            bar ??= progress(`downloading ${name}`, total, o.format === 'parquet' ? 'bytes' : 'rows');
+            bar.update(done);
+          },
+        });
+      } finally {
+        (bar as ReturnType<typeof progress> | null)?.stop();
+      }
+      output(cmd, result, () =>
+        process.stdout.write(
+          `Wrote ${result.rowsWritten} rows (${result.dimensions.join(',')}) to ${result.out} as ${o.format}.\n`,
+        ),
+      );
+    });
 }

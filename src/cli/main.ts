@@ -8,8 +8,12 @@ import { ApiClientError } from './client.ts';
 import { buildProgram } from './commands.ts';
 import { serverExitCode } from './server-commands.ts';
 import { PortInUseError } from '../server/ports.ts';
+import { followLauncher, heapLimitFor, relaunchWithHeapLimit } from './heap-limit.ts';
 
 export async function main(argv: string[]): Promise<number> {
+  const heapMiB = heapLimitFor(argv, process.env);
+  if (heapMiB !== undefined) return relaunchWithHeapLimit(argv, heapMiB);
+  followLauncher();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

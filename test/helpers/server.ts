@@ -35,6 +35,8 @@ export async function startServer(
     command?: 'serve' | 'demo';
     /** How long to wait for the "serving REST on" line. Default 60 s. */
     startTimeoutMs?: number;
+    /** A REST port known before the start line (free: see freePort). Default: one the OS picks. */
+    port?: number;
   } = {},
 ): Promise<RunningServer> {
   const dataDir = opts.dataDir ?? tempDataDir();
@@ -44,7 +46,7 @@ export async function startServer(
       BIN,
       opts.command ?? 'serve',
       '--port',
-      '0',
+      String(opts.port ?? 0),
       '--grpc-port',
       '0',
       '--data',
@@ -95,6 +97,16 @@ export async function startServer(
       await exited;
     },
   };
+}
+
+/** A loopback port free right now (the OS picks it; closed again at once). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
 }
 
 export function removeDir(dir: string): void {

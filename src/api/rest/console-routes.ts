@@ -5,7 +5,7 @@
 // assets are public (they hold no data).
 
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -266,7 +266,9 @@ async function streamRows(
       file.end(() => resolve());
     });
     await ndjsonToParquet(textFile, parquetFile, o.dims);
-    res.writeHead(200, headers('application/vnd.apache.parquet'));
+    // A length lets clients (audex exports download) tell a complete file from a cut one.
+    const { size } = await stat(parquetFile);
+    res.writeHead(200, { ...headers('application/vnd.apache.parquet'), 'content-length': String(size) });
     await pipeline(createReadStream(parquetFile), res);
   } finally {
     await rm(dir, { recursive: true, force: true });

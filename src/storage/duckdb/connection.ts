@@ -135,7 +135,16 @@ export class DuckDbDatabase {
       // No extension downloads at run time: parquet and json are built in.
       autoinstall_known_extensions: 'false',
     };
-    if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
+    if (options.memoryLimit) {
+      settings.memory_limit = options.memoryLimit;
+      // Under a small limit (a process budget, AUDEX_MEMORY_LIMIT), hand memory freed by a task
+      // back to the OS instead of keeping up to 128 MB cached (DuckDB's default threshold).
+      const flush = allocatorFlushThreshold(options.memoryLimit);
+      if (flush) {
+        settings.allocator_flush_threshold = flush;
+        settings.allocator_background_threads = 'true';
+      }
+    }
     let instance: DuckDBInstance;
     try {
       instance = await DuckDBInstance.create(path, settings);
@@ -174,4 +183,13 @@ export class DuckDbDatabase {
     await Promise.all([this.writer.close(), this.maintenance.close(), ...this.readers.map((r) => r.close())]);
     this.instance.closeSync();
   }
+}
+
+/** A sixteenth of memory_limit when that is below DuckDB's 128 MB default, else undefined. */
+function allocatorFlushThreshold(memoryLimit: string): string | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT])(i?)B$/i.exec(memoryLimit.trim());
+  if (!m) return undefined;
+  const unit = { K: 1, M: 2, G: 3, T: 4 }[m[2]!.toUpperCase() as 'K' | 'M' | 'G' | 'T'];
+  const mib = (Number(m[1]) * (m[3] ? 1024 : 1000) ** unit) / 2 ** 20;
+  return mib / 16 < 128 ? `${Math.max(8, Math.floor(mib / 16))}MiB` : undefined;
 }
