@@ -1,6 +1,6 @@
 // Deleting one user (SubmitUserDeletion's storage work, src/storage/duckdb/user-deletion.ts) from a
 // property of N events and from its live snapshots. Generates N events over N/10 devices straight
-// into a fresh events.duckdb (the SQL of bench/exports.bench.ts), folds the device attributes,
+// into a fresh events.duckdb (test/helpers/generated-events.ts, like the export benches), folds the device attributes,
 // writes two snapshots of every device (the snapshot store's table layout, by SQL; with
 // BENCH_REAL_SNAPSHOTS=1 the real store materializes "All Users", which is slow at scale), then
 // deletes users one at a time and times each step: the events DELETE (by client id, then by user
@@ -10,6 +10,7 @@
 //   npx tsx bench/user-deletion.bench.ts [events=10000000]
 import { execSync } from 'node:child_process';
 import { removeDir, tempDataDir } from '../test/helpers/server.ts';
+import { generateEvents } from '../test/helpers/generated-events.ts';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
 import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { DuckDbSnapshotStore } from '../src/storage/duckdb/snapshots.ts';
@@ -30,26 +31,13 @@ const device = (i: number) => `${((i % DEVICES) * 7919) % 1000000007}.1700000000
 async function main(): Promise<void> {
   console.log(`load before: ${execSync('uptime').toString().trim()}`);
   const dataDir = tempDataDir('audex-bench-deletion-');
+  const now = BigInt(Date.now()) * 1000n;
+  let t = performance.now();
+  await generateEvents(dataDir, EVENTS, DEVICES, now);
+  console.log(`generated ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms(t)}`);
   const store = await DuckDbEventStore.open({ dataDir });
   const db = store.db;
   try {
-    const now = BigInt(Date.now()) * 1000n;
-    const span = 20n * 86_400_000_000n;
-    let t = performance.now();
-    await db.writer.run(`INSERT INTO events
-SELECT 1::BIGINT, 's1', 'WEB', (i + 1)::BIGINT,
-  ['page_view','scroll','click','view_item','add_to_cart','purchase','session_start','user_engagement'][1 + (hash(i * 3) % 8)::INT],
-  ts, strftime(make_timestamp(ts), '%Y%m%d'), ts + 100000, 'import',
-  ((i % ${DEVICES}) * 7919 % 1000000007)::VARCHAR || '.1700000000',
-  CASE WHEN (i % ${DEVICES}) % 3 = 0 THEN 'user-' || (i % ${DEVICES})::VARCHAR END,
-  NULL, NULL, '{}', '{}',
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  CASE hash(i * 5) % 4 WHEN 0 THEN true WHEN 1 THEN false END,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '[]',
-  NULL, CASE hash(i * 7) % 5 WHEN 0 THEN 'DENIED' WHEN 1 THEN 'GRANTED' END,
-  CASE WHEN hash(i * 11) % 50 = 0 THEN true END
-FROM (SELECT i, (${now} - ${span} + (hash(i) % ${span})::BIGINT)::BIGINT AS ts FROM range(${EVENTS}) t(i))`);
-    console.log(`generated ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms(t)}`);
     t = performance.now();
     await new DeviceAttributeIndex(db).catchUp();
     console.log(`device-attribute fold: ${ms(t)}`);
