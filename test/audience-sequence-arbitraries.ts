@@ -51,6 +51,13 @@ const currencyParam = fc
     atAnyPointInTime: false,
   }));
 
+/** An item leaf (any item of the event; own field or item_params, D8), judged per event in SQL. */
+const itemParam = fc.constantFrom('a', 'B', '50%').map((value) => ({
+  fieldName: 'itemId',
+  stringFilter: { matchType: 'EXACT' as const, value, caseSensitive: value !== 'B' },
+  atAnyPointInTime: false,
+}));
+
 const eventLeaf: fc.Arbitrary<FilterExpression> = fc
   .record({
     eventName: fc.constantFrom(...SEQ_NAMES.slice(0, 3)),
@@ -58,6 +65,7 @@ const eventLeaf: fc.Arbitrary<FilterExpression> = fc
       { weight: 8, arbitrary: fc.constant(null) },
       { weight: 1, arbitrary: valueParam },
       { weight: 1, arbitrary: currencyParam },
+      { weight: 1, arbitrary: itemParam },
     ),
     negated: fc.boolean(),
   })
@@ -196,6 +204,19 @@ const rawEvent: fc.Arbitrary<RawEvent> = fc
     value: fc.option(fc.constantFrom(10, 20, 60), { nil: null }),
     currency: fc.option(fc.constantFrom('EUR', 'eur', "it's"), { nil: null }),
     device: fc.option(fc.constantFrom('desktop', 'mobile', 'Mobile', '50%'), { nil: null }),
+    items: fc.oneof(
+      { weight: 2, arbitrary: fc.constant([] as Record<string, unknown>[]) },
+      {
+        weight: 1,
+        arbitrary: fc.array(
+          fc.oneof(
+            fc.constantFrom('a', 'b', '50%').map((item_id) => ({ item_id })),
+            fc.constant({ item_name: 'n', item_params: { item_id: { string_value: 'a' } } }),
+          ),
+          { minLength: 1, maxLength: 2 },
+        ),
+      },
+    ),
   })
   .map((r) => ({
     name: r.name,
@@ -209,7 +230,7 @@ const rawEvent: fc.Arbitrary<RawEvent> = fc
     score: null,
     device: r.device,
     country: null,
-    items: [],
+    items: r.items,
     revenue: null,
   }));
 

@@ -108,7 +108,6 @@ function leafUnsupported(e: FilterExpression, scope: FilterScope): string | null
   const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
   if (leaf) {
     const ref = resolveField(leaf.fieldName, 'condition');
-    if (ref && ref.kind === 'dimension' && 'item' in ref) return 'item fields';
     if (scope === ACROSS) return nDayUnsupported(leaf, ref?.kind === 'metric' ? ref.metric : null);
     return null;
   }
@@ -117,8 +116,6 @@ function leafUnsupported(e: FilterExpression, scope: FilterScope): string | null
   for (const p of f.eventParameterFilterExpression?.andGroup?.filterExpressions ?? []) {
     const x = p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter;
     if (!x) continue;
-    const ref = resolveField(x.fieldName, 'eventParameter');
-    if (ref && ref.kind === 'dimension' && 'item' in ref) return 'item fields';
     if (x.fieldName === 'eventCount' && scope === ACROSS) {
       const why = nDayUnsupported(x, 'eventCount');
       if (why) return why;

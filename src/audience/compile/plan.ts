@@ -2,7 +2,7 @@
 // the closed forms of static conditions (members-sql.ts, the cheapest) or the per-event state of
 // the fold as window aggregates (events-sql.ts). 'hybrid' (pre-filter in SQL, then the reference
 // evaluator's per-user fold) remains only for what events-sql.ts does not compile yet:
-// inAnyNDayPeriod across all sessions, item fields, sequences the sequence compiler does not take,
+// inAnyNDayPeriod across all sessions, sequences the sequence compiler does not take,
 // and temporary exclusions by session-scoped sequences (docs/audiences.md §8).
 
 import type {
@@ -22,10 +22,10 @@ export type AudiencePlan = 'sql' | 'hybrid';
 
 const ACROSS: FilterScope = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
 
-/** Judged on one event by a column, param, user property or derived value (items go to the fold). */
+/** Judged on one event by a column, param, user property, derived value or its items. */
 function isEventLevelField(fieldName: string, context: 'condition' | 'eventParameter'): boolean {
   const ref = resolveField(fieldName, context);
-  return ref !== null && ref.kind === 'dimension' && !('item' in ref);
+  return ref !== null && ref.kind === 'dimension';
 }
 
 /** An eventFilter whose parameter leaves are all event-level and which has no eventCount leaf. */
