@@ -50,6 +50,13 @@ export interface SqlDialect {
   runningSumInStream(value: Fragment, partition: Fragment): Fragment;
   /** Running max(value) over the partition's rows up to this one in stream order. */
   runningMaxInStream(value: Fragment, partition: Fragment): Fragment;
+  /**
+   * True when an inner join of events with the same user's events of the preceding `C` µs (an
+   * equi-join on u plus a time-band condition, then argMaxKeepNull by streamPosition per left
+   * row) is cheaper than previousInStream over every event: the compiler then finds the direct
+   * predecessor of "A directly followed by B within C" that way. False: previousInStream.
+   */
+  readonly boundedPredecessorJoin: boolean;
   /** A pair of BIGINTs (hi, lo) as one value that max() orders by hi, then lo. */
   packPair(hi: Fragment, lo: Fragment): Fragment;
   /** The hi and lo BIGINTs of a packPair value. */
@@ -99,6 +106,7 @@ export interface SqlDialect {
 
 export const duckdbDialect: SqlDialect = Object.freeze({
   name: 'duckdb' as const,
+  boundedPredecessorJoin: true,
   placeholder: (index: number) => `$${index}`,
   // Quoted keys, so that any key text is addressed literally.
   jsonPath: (keys: readonly string[]) => `$${keys.map((k) => `.${JSON.stringify(k)}`).join('')}`,
