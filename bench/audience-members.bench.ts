@@ -384,8 +384,9 @@ async function main(): Promise<void> {
   if (have !== EVENTS) await generate(con);
   const engine = new DuckDbAudienceEngine(con);
   const rows: string[][] = [];
-  const only = process.env.AUDEX_BENCH_CASES; // a substring of the case names to run, e.g. "inAnyNDay"
-  for (const c of CASES.filter((x) => only === undefined || x.name.includes(only))) {
+  // Substrings of the case names to run, separated by "|", e.g. "inAnyNDay|All Users".
+  const only = process.env.AUDEX_BENCH_CASES?.split('|');
+  for (const c of CASES.filter((x) => only === undefined || only.some((o) => x.name.includes(o)))) {
     const req = { propertyId: 1n, audience: c.def, config: CONFIG, asOfMicros: NOW };
     const plan = engine.explain(req).plan;
     if (plan === 'hybrid' && process.env.AUDEX_BENCH_HYBRID !== '1') {

@@ -101,10 +101,11 @@ const cnf: fc.Arbitrary<FilterExpression> = fc
     andGroup: { filterExpressions: groups.map((g) => ({ orGroup: { filterExpressions: g } })) },
   }));
 
-// Limits that the history's offsets hit exactly (they are inclusive).
+// Limits that the history's offsets hit exactly (they are inclusive). Half the time none
+// (fast-check's `freq` is 1 / the chance of nil: `freq: 1` drew no limit at all).
 const limit = fc.option(
   fc.constantFrom(0n, 60n, 600n, 3600n, 3600n, 86400n, 86400n).map((s) => s * 1_000_000n),
-  { nil: undefined, freq: 1 },
+  { nil: undefined, freq: 2 },
 );
 
 /** A sequence clause; `stepScopes` the step scopes drawn (at most the sequence's scope). */
@@ -136,16 +137,16 @@ export function sequenceClauseArb(
         .map((sf) => ({
           ...sf,
           // What the SQL plan leaves to the fold (docs/audiences.md §8.1): a later step over a
-          // range with a time limit that follows immediately or is under a maximum duration.
+          // range with a time limit under a maximum duration. One that follows immediately keeps
+          // its limit: SQL takes it when no event name is ignored for adjacency, and the property
+          // drops that limit when it draws an ignore list (withoutImmediateRangeLimits).
           sequenceSteps: sf.sequenceSteps.map((st, k) =>
             k === 0 || st.scope === EVENT
               ? st
               : {
                   ...st,
                   constraintDurationMicros:
-                    sf.sequenceMaximumDurationMicros === undefined && !st.immediatelyFollows
-                      ? st.constraintDurationMicros
-                      : undefined,
+                    sf.sequenceMaximumDurationMicros === undefined ? st.constraintDurationMicros : undefined,
                 },
           ),
         }));
@@ -242,3 +243,30 @@ export const sequenceHistoryArb: fc.Arbitrary<RawHistory> = fc.array(
 
 /** ignoreEventNamesForAdjacency: empty (the default) or a few names. */
 export const adjacencyArb = fc.constantFrom<string[]>([], [], ['scroll'], ['scroll', 'page_view']);
+
+/** A later step over a range that follows immediately, with a time limit (SQL only without an ignore list). */
+export function isImmediateRangeWithLimit(st: SequenceStep, k: number): boolean {
+  return (
+    k > 0 && st.scope !== EVENT && st.immediatelyFollows === true && st.constraintDurationMicros !== undefined
+  );
+}
+
+/** `def` with the time limits of its immediate range steps dropped (for an ignore list: the fold's). */
+export function withoutImmediateRangeLimits(def: AudienceDefinition): AudienceDefinition {
+  return {
+    ...def,
+    filterClauses: def.filterClauses.map((c) =>
+      c.sequenceFilter
+        ? {
+            ...c,
+            sequenceFilter: {
+              ...c.sequenceFilter,
+              sequenceSteps: c.sequenceFilter.sequenceSteps.map((st, k) =>
+                isImmediateRangeWithLimit(st, k) ? { ...st, constraintDurationMicros: undefined } : st,
+              ),
+            },
+          }
+        : c,
+    ),
+  };
+}
