@@ -393,15 +393,11 @@ function simpleClause(mode: Mode): fc.Arbitrary<Omit<FilterClause, 'clauseType'>
     );
 }
 
-function sequenceClause(
-  mode: Mode,
-  type: 'INCLUDE' | 'EXCLUDE',
-): fc.Arbitrary<Omit<FilterClause, 'clauseType'>> {
-  // The engine grammar leaves temporary exclusions by session-scoped sequences to the fold.
-  const scopes: FilterScope[] =
-    mode === 'engine' && type === 'EXCLUDE'
-      ? ['AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS']
-      : ['AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION', 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS'];
+function sequenceClause(mode: Mode): fc.Arbitrary<Omit<FilterClause, 'clauseType'>> {
+  const scopes: FilterScope[] = [
+    'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
+    'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+  ];
   return fc
     .constantFrom<FilterScope>(...scopes)
     .chain((scope) => {
@@ -426,7 +422,7 @@ function sequenceClause(
 
 function clause(type: 'INCLUDE' | 'EXCLUDE', mode: Mode): fc.Arbitrary<FilterClause> {
   return fc
-    .oneof({ weight: 3, arbitrary: simpleClause(mode) }, { weight: 1, arbitrary: sequenceClause(mode, type) })
+    .oneof({ weight: 3, arbitrary: simpleClause(mode) }, { weight: 1, arbitrary: sequenceClause(mode) })
     .map((c) => ({ clauseType: type, ...c }));
 }
 

@@ -49,7 +49,45 @@ const CONSTRUCTS: [string, AudienceDefinition][] = [
   ['e6-immediately-follows', parseAudience(EXAMPLES.E6)],
   ['e9-hybrid-candidates', parseAudience(EXAMPLES.E9)],
   ['item-fields', parseAudience(itemAudience())],
+  ['temporary-session-sequence-exclusion', parseAudience(sessionSequenceExclusionAudience())],
 ];
+
+/** Added to cart; temporarily excluded while view_item then purchase completed in the current session. */
+function sessionSequenceExclusionAudience(): unknown {
+  const step = (eventName: string): unknown => ({
+    scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+    filterExpression: {
+      andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [{ eventFilter: { eventName } }] } }] },
+    },
+  });
+  return {
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses: [
+      {
+        clauseType: 'INCLUDE',
+        simpleFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          filterExpression: {
+            andGroup: {
+              filterExpressions: [
+                { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'add_to_cart' } }] } },
+              ],
+            },
+          },
+        },
+      },
+      {
+        clauseType: 'EXCLUDE',
+        sequenceFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
+          sequenceSteps: [step('view_item'), step('purchase')],
+        },
+      },
+    ],
+  };
+}
 
 /** Item leaves (D8): a purchase with an item of category "shoes", and an item whose color param is red. */
 function itemAudience(): unknown {

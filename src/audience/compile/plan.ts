@@ -2,8 +2,8 @@
 // the closed forms of static conditions (members-sql.ts, the cheapest) or the per-event state of
 // the fold as window aggregates (events-sql.ts). 'hybrid' (pre-filter in SQL, then the reference
 // evaluator's per-user fold) remains only for what events-sql.ts does not compile yet:
-// inAnyNDayPeriod across all sessions, sequences the sequence compiler does not take,
-// and temporary exclusions by session-scoped sequences (docs/audiences.md §8).
+// dynamic inAnyNDayPeriod and N-day sums of doubles, and the sequences the sequence compiler does
+// not take (docs/audiences.md §8).
 
 import type {
   AudienceDefinition,

@@ -111,7 +111,7 @@ export class SequenceSqlCompiler {
    * sequence without immediatelyFollows reads the shared scan `ev` (which has the column pos and
    * keeps only rows matching some flag); one with it needs every event, so it reads its own scan.
    */
-  visitSequence(seq: SequenceFilter, i: number, pos: Fragment): SequencePositions {
+  visitSequence(seq: SequenceFilter, i: number, pos: Fragment, perSession = false): SequencePositions {
     const flags = this.sequenceFlags(seq, i);
     const ownScan = needsAllEvents(seq);
     const ctes: Fragment[] = [];
@@ -125,6 +125,16 @@ export class SequenceSqlCompiler {
       ...chain.ctes,
       sql`${ident(`c${i}`)} AS (SELECT u, min(pos) AS f, max(pos) AS l FROM ${chain.rel} WHERE ${chain.b} IS NOT NULL GROUP BY u)`,
     );
+    if (perSession) {
+      // The first completion per session (a temporary exclusion by a session-scoped sequence is
+      // active from it on within that session). A NULL session is a session of its own (D3):
+      // keyed (0, q), which no real session (ks, 0) shares since q >= 1. Columns are prefixed,
+      // so that joining them leaves `u` unambiguous.
+      const c = (name: string): Fragment => ident(`c${i}_${name}`);
+      ctes.push(
+        sql`${c('sess')} AS (SELECT u AS ${c('su')}, COALESCE(s, 0) AS ${c('ks')}, CASE WHEN s IS NULL THEN q ELSE 0 END AS ${c('kq')}, min(pos) AS ${c('fs')} FROM ${chain.rel} WHERE ${chain.b} IS NOT NULL GROUP BY 1, 2, 3)`,
+      );
+    }
     return { flags: ownScan ? [] : flags, ctes };
   }
 
