@@ -2,7 +2,9 @@
 // (N events, N/10 devices, sessions of ~3 events, 90 days, param JSON in the compact encoding),
 // then for each audience times findMembers beside a hand-written DuckDB query that computes the
 // same members (the two run alternately, best of AUDEX_BENCH_RUNS = 3), checks that the two member
-// lists agree, and prints a table with the ratio and the peak RSS. Run by hand:
+// lists agree, and prints a table with the ratio and the peak RSS. "in engine": the same two
+// queries with the numbered member list written to a table inside DuckDB, as create -> ACTIVE does
+// for a SQL-plan audience (no id handed to JavaScript). Run by hand:
 //   npx tsx bench/audience-members.bench.ts                      (10M events)
 //   AUDEX_BENCH_EVENTS=100000000 npx tsx bench/audience-members.bench.ts
 // The database file is kept under .tmp/ (AUDEX_BENCH_DB to choose) and reused when it already
@@ -209,6 +211,39 @@ WHERE t > ${CUTOFF} AND d1 >= t // 86400000000 - 6 ORDER BY 1`,
 WHERE n = 'add_to_cart' AND pn = 'view_item' AND t - pt <= 3600000000 AND t > ${CUTOFF} ORDER BY 1`,
   },
   {
+    // The same over all 90 days (membership 90 days): no event is older than the chain bound, so
+    // nothing is pruned from the scan, as for the console's size estimate on bench/exports.bench.ts data.
+    name: 'same sequence, 90-day membership (whole window)',
+    def: audience(
+      [
+        {
+          clauseType: 'INCLUDE',
+          sequenceFilter: {
+            scope: ACROSS,
+            sequenceSteps: [
+              {
+                scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+                filterExpression: { andGroup: { filterExpressions: [orGroup(event('view_item'))] } },
+              },
+              {
+                scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+                immediatelyFollows: true,
+                constraintDuration: '3600s',
+                filterExpression: { andGroup: { filterExpressions: [orGroup(event('add_to_cart'))] } },
+              },
+            ],
+          },
+        },
+      ],
+      { membershipDurationDays: 90 },
+    ),
+    hand: `SELECT DISTINCT u FROM (
+  SELECT user_pseudo_id AS u, event_name AS n, event_timestamp AS t, lag(event_name) OVER w AS pn, lag(event_timestamp) OVER w AS pt
+  FROM events WHERE ${WINDOW}
+  WINDOW w AS (PARTITION BY user_pseudo_id ORDER BY event_timestamp, ingest_seq))
+WHERE n = 'add_to_cart' AND pn = 'view_item' AND t - pt <= 3600000000 AND t > ${NOW - 90n * DAY} ORDER BY 1`,
+  },
+  {
     name: 'plain event (purchase)',
     def: audience([{ clauseType: 'INCLUDE', ...simple(ACROSS, [orGroup(event('purchase'))]) }]),
     hand: `SELECT DISTINCT user_pseudo_id FROM events WHERE ${WINDOW} AND event_name = 'purchase' AND event_timestamp > ${CUTOFF} ORDER BY 1`,
@@ -349,12 +384,13 @@ async function main(): Promise<void> {
   if (have !== EVENTS) await generate(con);
   const engine = new DuckDbAudienceEngine(con);
   const rows: string[][] = [];
-  const only = process.env.AUDEX_BENCH_CASES; // a substring of the case names to run, e.g. "inAnyNDay"
-  for (const c of CASES.filter((x) => only === undefined || x.name.includes(only))) {
+  // Substrings of the case names to run, separated by "|", e.g. "inAnyNDay|All Users".
+  const only = process.env.AUDEX_BENCH_CASES?.split('|');
+  for (const c of CASES.filter((x) => only === undefined || only.some((o) => x.name.includes(o)))) {
     const req = { propertyId: 1n, audience: c.def, config: CONFIG, asOfMicros: NOW };
     const plan = engine.explain(req).plan;
     if (plan === 'hybrid' && process.env.AUDEX_BENCH_HYBRID !== '1') {
-      rows.push([c.name, plan, '-', '-', 'skipped (fold)', '-', '-']);
+      rows.push([c.name, plan, '-', '-', 'skipped (fold)', '-', '-', '-', '-']);
       continue;
     }
     const [ours, hand] = await timedPair(
@@ -362,17 +398,43 @@ async function main(): Promise<void> {
       async () => (await con.runAndReadAll(c.hand, [] as DuckDBValue[])).getColumns()[0]?.map(String) ?? [],
     );
     const same = ours.value.length === hand.value.length && ours.value.every((u, i) => u === hand.value[i]);
+    // What create -> ACTIVE does with a SQL-plan audience (src/storage/duckdb/snapshots.ts): the
+    // numbered member list written inside the engine, no id handed to JavaScript; both sides alike.
+    const inEngine = (text: string, params: DuckDBValue[]) => async (): Promise<number> => {
+      await con.run(
+        `CREATE OR REPLACE TEMP TABLE bench_members AS SELECT (row_number() OVER () - 1)::BIGINT AS rn, m.u FROM (${text}) AS m(u)`,
+        params,
+      );
+      return Number((await con.runAndReadAll('SELECT count(*) FROM bench_members')).getRows()[0]?.[0] ?? 0);
+    };
+    const q = engine.membersQuery(req);
+    const [oursIn, handIn] =
+      q === null
+        ? [null, null]
+        : await timedPair(inEngine(q.sql, q.parameters as DuckDBValue[]), inEngine(c.hand, []));
     rows.push([
       c.name,
       plan,
       ours.value.length.toLocaleString('en-US'),
-      same ? 'yes' : 'NO',
+      same && (oursIn === null || oursIn.value === handIn.value) ? 'yes' : 'NO',
       `${ours.ms.toFixed(0)} ms`,
       `${hand.ms.toFixed(0)} ms`,
       `${(ours.ms / hand.ms).toFixed(2)}x`,
+      oursIn === null ? '-' : `${oursIn.ms.toFixed(0)} ms`,
+      handIn === null ? '-' : `${handIn.ms.toFixed(0)} ms`,
     ]);
   }
-  const head = ['audience', 'path', 'members', 'agree', 'findMembers', 'hand-written', 'ratio'];
+  const head = [
+    'audience',
+    'path',
+    'members',
+    'agree',
+    'findMembers',
+    'hand-written',
+    'ratio',
+    'in engine',
+    'hand, in engine',
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((v, i) => v.padEnd(widths[i]!)).join(' | ');
   console.log(

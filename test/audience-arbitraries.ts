@@ -93,7 +93,8 @@ const POOLS: Record<string, readonly string[]> = {
   platform: ['WEB', 'web', 'IOS'],
   transactionId: ['T1', 'T2', 't3'],
   itemId: ['a', 'B', '50%', '1'],
-  itemName: ['a', 'B', '50%', '1'],
+  itemName: ['a', 'B', '50%', '1', "it's"],
+  'customItem:color': ['red', 'Red', '20', '2.5e1', '1e-7'],
 };
 
 const T0 = Date.UTC(2024, 4, 20) * 1000; // 2024-05-20 (µs)
@@ -105,8 +106,8 @@ const SPAN_MINUTES = 24 * 24 * 60; // events over ~24 days: crosses day boundari
 
 /**
  * 'any': the whole grammar; 'sql': the closed forms of members-sql.ts; 'engine': everything the
- * SQL path compiles (planAudience must answer 'sql'): all but items, inAnyNDayPeriod, and the
- * sequences the sequence compiler does not take yet.
+ * SQL path compiles (planAudience must answer 'sql'): all but dynamic inAnyNDayPeriod, N-day sums
+ * of doubles, and the sequences the sequence compiler does not take yet.
  */
 type Mode = 'any' | 'sql' | 'engine';
 
@@ -198,6 +199,7 @@ const NUMERIC_FIELDS = new Set([
   'customEvent:k1',
   'customEvent:value',
   'customItem:price',
+  'customItem:color',
   'value',
   'k1',
 ]);
@@ -222,11 +224,13 @@ const DIMENSIONS = [
   'customEvent:k1',
   'customEvent:value',
   'itemId',
+  'itemName',
   'customItem:price',
+  'customItem:color',
   'platform',
   'transactionId',
 ];
-const SQL_DIMENSIONS = DIMENSIONS.filter((d) => d !== 'itemId' && d !== 'customItem:price');
+const SQL_DIMENSIONS = DIMENSIONS;
 const METRICS = [
   'eventCount',
   'eventValue',
@@ -240,8 +244,17 @@ const METRICS = [
   'ecommercePurchases',
 ];
 const N_DAY_METRICS = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
-const EVENT_PARAMS = ['value', 'currency', 'k1', 'page_location', 'customEvent:k1', 'itemName'];
-const SQL_EVENT_PARAMS = EVENT_PARAMS.filter((p) => p !== 'itemName');
+const EVENT_PARAMS = [
+  'value',
+  'currency',
+  'k1',
+  'page_location',
+  'customEvent:k1',
+  'itemName',
+  'customItem:price',
+  'customItem:color',
+];
+const SQL_EVENT_PARAMS = EVENT_PARAMS;
 
 function timing(
   scope: FilterScope,
@@ -380,15 +393,11 @@ function simpleClause(mode: Mode): fc.Arbitrary<Omit<FilterClause, 'clauseType'>
     );
 }
 
-function sequenceClause(
-  mode: Mode,
-  type: 'INCLUDE' | 'EXCLUDE',
-): fc.Arbitrary<Omit<FilterClause, 'clauseType'>> {
-  // The engine grammar leaves temporary exclusions by session-scoped sequences to the fold.
-  const scopes: FilterScope[] =
-    mode === 'engine' && type === 'EXCLUDE'
-      ? ['AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS']
-      : ['AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION', 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS'];
+function sequenceClause(mode: Mode): fc.Arbitrary<Omit<FilterClause, 'clauseType'>> {
+  const scopes: FilterScope[] = [
+    'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
+    'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+  ];
   return fc
     .constantFrom<FilterScope>(...scopes)
     .chain((scope) => {
@@ -413,7 +422,7 @@ function sequenceClause(
 
 function clause(type: 'INCLUDE' | 'EXCLUDE', mode: Mode): fc.Arbitrary<FilterClause> {
   return fc
-    .oneof({ weight: 3, arbitrary: simpleClause(mode) }, { weight: 1, arbitrary: sequenceClause(mode, type) })
+    .oneof({ weight: 3, arbitrary: simpleClause(mode) }, { weight: 1, arbitrary: sequenceClause(mode) })
     .map((c) => ({ clauseType: type, ...c }));
 }
 
@@ -452,6 +461,43 @@ const paramValue: fc.Arbitrary<ParamValue> = fc.oneof(
   fc.constantFrom(...STRINGS).map((s) => ({ string_value: s })),
   fc.integer({ min: -3, max: 120 }).map((n) => ({ int_value: BigInt(n) })),
   fc.constantFrom(0.5, 1.5, 20, 25.25, 50, 1e-7, 100.125, -2).map((d) => ({ double_value: d })),
+);
+
+/**
+ * An item param as stored (src/ingest/items.ts), plus shapes only a hand-made import could hold: a
+ * non-integral int_value (not an int: the next arm counts), a string int_value, two arms at once.
+ */
+const itemParam: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc
+      .constantFrom('red', 'Red', '20', '2.5e1', ' 20', ...HOSTILE)
+      .map((s) => ({ string_value: s })),
+  },
+  { weight: 2, arbitrary: fc.constantFrom(0, 5, 20, -3, 100).map((n) => ({ int_value: n })) },
+  { weight: 2, arbitrary: fc.constantFrom(1e-7, 1.5, 20, 25.25, 1e21).map((d) => ({ double_value: d })) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      { int_value: 1.5, double_value: 20 },
+      { int_value: '7' },
+      { string_value: 'x', int_value: 20 },
+      { string_value: 5, double_value: 100 },
+      {},
+    ),
+  },
+);
+
+/** Items: own fields (strings, numbers, null), custom params under item_params (D8). */
+const itemArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
+  {
+    item_id: fc.constantFrom('a', 'B', '50%', '1'),
+    item_name: fc.constantFrom('a', 'B', '50%', '1', "it's", 'Ünïcödé ✓ 𝄞'),
+    price: fc.constantFrom<unknown>(1.5, 20, 100, 1e-7, null, '20', '2.5e1', 'abc'),
+    color: fc.constantFrom<unknown>('red', 20, null),
+    item_params: fc.record({ price: itemParam, color: itemParam }, { requiredKeys: [] }),
+  },
+  { requiredKeys: ['item_id'] },
 );
 
 interface RawEvent {
@@ -503,13 +549,7 @@ const rawEvent: fc.Arbitrary<RawEvent> = fc.record({
   country: fc.option(fc.constantFrom('US', 'CA', 'us'), { nil: null }),
   items: fc.oneof(
     { weight: 3, arbitrary: fc.constant([] as Record<string, unknown>[]) },
-    {
-      weight: 1,
-      arbitrary: fc.array(
-        fc.record({ item_id: fc.constantFrom('a', 'B', '50%', '1'), price: fc.constantFrom(1.5, 20, 100) }),
-        { minLength: 1, maxLength: 2 },
-      ),
-    },
+    { weight: 2, arbitrary: fc.array(itemArb, { minLength: 1, maxLength: 3 }) },
   ),
   revenue: fc.option(fc.constantFrom(15, 25, 60, 120), { nil: null }),
 });

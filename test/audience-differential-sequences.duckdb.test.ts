@@ -16,7 +16,13 @@ import { audienceToJson, parseAudience } from '../src/audience/validate.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
 import { planAudience } from '../src/audience/compile/index.ts';
 import { CREATE_TIME, buildEvents, nowsArb, resolveNows } from './audience-arbitraries.ts';
-import { adjacencyArb, sequenceAudienceArb, sequenceHistoryArb } from './audience-sequence-arbitraries.ts';
+import {
+  adjacencyArb,
+  isImmediateRangeWithLimit,
+  sequenceAudienceArb,
+  sequenceHistoryArb,
+  withoutImmediateRangeLimits,
+} from './audience-sequence-arbitraries.ts';
 import { forEachBackend, useScratchEngine, type ScratchEngine } from './helpers/backends.ts';
 
 const PROPERTY = 1n;
@@ -48,6 +54,8 @@ const stats = {
   rangeSteps: 0,
   rangeMembers: 0,
   immediateRangeIgnoring: 0,
+  immediateRangeLimit: 0,
+  immediateRangeLimitMembers: 0,
 };
 
 function property(db: ScratchEngine): fc.IAsyncProperty<unknown[]> {
@@ -58,15 +66,20 @@ function property(db: ScratchEngine): fc.IAsyncProperty<unknown[]> {
     adjacencyArb,
     fc.constantFrom<number | null>(30, 30, 5, null),
     async (raw, history, nowSpecs, ignore, backfillDays) => {
-      const def = validated(raw);
-      fc.pre(def !== null);
-      assert.equal(planAudience(def), 'sql', `planner chose a fallback for ${JSON.stringify(raw, bigints)}`);
+      const drawn = validated(raw);
+      fc.pre(drawn !== null);
+      const def = ignore.length === 0 ? drawn : withoutImmediateRangeLimits(drawn);
       const config: EvaluationConfig = {
         createTimeMicros: CREATE_TIME,
         backfillDays,
         timeZone: 'UTC',
         ignoreEventNamesForAdjacency: ignore,
       };
+      assert.equal(
+        planAudience(def, config),
+        'sql',
+        `planner chose a fallback for ${JSON.stringify(raw, bigints)}`,
+      );
       const events = buildEvents(history, PROPERTY);
       // Also just after the whole history, where any chain has had its chance to complete.
       const latest = events.reduce((m, e) => (e.event_timestamp > m ? e.event_timestamp : m), 0n);
@@ -79,6 +92,10 @@ function property(db: ScratchEngine): fc.IAsyncProperty<unknown[]> {
       const immediateRange = steps.some(
         (s, k) => k > 0 && s.immediatelyFollows && s.scope !== 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
       );
+      const immediateRangeLimit = def.filterClauses.some((c) =>
+        (c.sequenceFilter?.sequenceSteps ?? []).some(isImmediateRangeWithLimit),
+      );
+      if (immediateRangeLimit) stats.immediateRangeLimit++;
       if (steps.some((s, k) => k > 0 && s.immediatelyFollows)) {
         stats.immediate++;
         if (ignore.length > 0) stats.ignoreList++;
@@ -89,6 +106,7 @@ function property(db: ScratchEngine): fc.IAsyncProperty<unknown[]> {
         if (expected.length > 0) stats.withMembers++;
         if (expected.length > 0 && range) stats.rangeMembers++;
         if (expected.length > 0 && immediateRange && ignore.length > 0) stats.immediateRangeIgnoring++;
+        if (expected.length > 0 && immediateRangeLimit) stats.immediateRangeLimitMembers++;
         const actual = await db.engine.findMembers({
           propertyId: PROPERTY,
           audience: def,
@@ -154,6 +172,10 @@ forEachBackend((backend) => {
       assert.ok(
         stats.rangeMembers > stats.checks / 20,
         `only ${stats.rangeMembers} checks with members over range steps`,
+      );
+      assert.ok(
+        stats.immediateRangeLimitMembers > 0,
+        'no check with members over an immediate range step with a time limit',
       );
     },
   );

@@ -56,6 +56,93 @@ forEachBackend((backend) => {
       at: ['2024-06-02T10:01:00', '2024-06-03T10:00:59', '2024-06-03T10:01:00'],
     },
     {
+      // Compiled as a join of each b with the user's events of the 60 s before it (sequence-sql.ts
+      // visitDirectPair): the predecessor is the last of them in stream order, ties by ingest order.
+      name: 'a directly followed by b within 60 s: ties on the timestamp, the limit, an event in between',
+      audience: sequence([step('a'), step('b', { immediatelyFollows: true, constraintDuration: '60s' })]),
+      events: () => [
+        ev('u1', 'a', '2024-06-02T10:00:00'),
+        ev('u1', 'b', '2024-06-02T10:00:00'), // same µs, after a in ingest order: follows it
+        ev('u2', 'b', '2024-06-02T10:00:00', { seq: 1_000 }),
+        ev('u2', 'a', '2024-06-02T10:00:00', { seq: 999 }), // ingested first: b follows a
+        ev('u3', 'a', '2024-06-02T10:00:00'),
+        ev('u3', 'b', '2024-06-02T10:01:00.000001'), // 1 µs over the limit
+        ev('u4', 'a', '2024-06-02T10:00:00'),
+        ev('u4', 'c', '2024-06-02T10:00:30'),
+        ev('u4', 'b', '2024-06-02T10:00:40'), // c in between
+        ev('u5', 'a', '2024-06-02T10:00:00'),
+        ev('u5', 'b', '2024-06-02T10:01:00'), // exactly 60 s
+      ],
+      at: ['2024-06-02T10:02:00', '2024-06-03T10:00:00', '2024-06-03T10:01:00'],
+    },
+    {
+      name: 'a directly followed by b within 1 h, same session, maximum 10 min: NULL sessions never match',
+      audience: sequence(
+        [step('a'), step('b', { immediatelyFollows: true, constraintDuration: '3600s' })],
+        { sequenceMaximumDuration: '600s' },
+        'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
+      ),
+      events: () => [
+        ev('u1', 'a', '2024-06-02T10:00:00', { session: 1 }),
+        ev('u1', 'b', '2024-06-02T10:05:00', { session: 1 }),
+        ev('u2', 'a', '2024-06-02T10:00:00', { session: 1 }),
+        ev('u2', 'b', '2024-06-02T10:05:00', { session: 2 }),
+        ev('u3', 'a', '2024-06-02T10:00:00', { session: null }),
+        ev('u3', 'b', '2024-06-02T10:05:00', { session: null }),
+        ev('u4', 'a', '2024-06-02T10:00:00', { session: 1 }),
+        ev('u4', 'b', '2024-06-02T10:10:00.000001', { session: 1 }), // over the maximum
+      ],
+      at: ['2024-06-02T10:06:00', '2024-06-03T10:05:00'],
+    },
+    {
+      // events-sql.ts: the sequence's first completion per session, joined to each event's session.
+      name: 'temporary exclusion by a session-scoped sequence: active in the completing session only',
+      audience: {
+        displayName: 'x',
+        description: 'x',
+        membershipDurationDays: 30,
+        filterClauses: [
+          {
+            clauseType: 'INCLUDE',
+            simpleFilter: {
+              scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+              filterExpression: {
+                andGroup: {
+                  filterExpressions: [
+                    { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'cart' } }] } },
+                  ],
+                },
+              },
+            },
+          },
+          {
+            clauseType: 'EXCLUDE',
+            sequenceFilter: {
+              scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
+              sequenceSteps: [step('view'), step('buy')],
+            },
+          },
+        ],
+      },
+      events: () => [
+        ev('u1', 'cart', '2024-06-02T10:00:00', { session: 1 }),
+        ev('u1', 'view', '2024-06-02T10:01:00', { session: 1 }),
+        ev('u1', 'buy', '2024-06-02T10:02:00', { session: 1 }),
+        ev('u1', 'page_view', '2024-06-03T10:00:00', { session: 2 }),
+        ev('u2', 'cart', '2024-06-02T10:00:00', { session: 1 }),
+        ev('u2', 'view', '2024-06-02T10:01:00', { session: 1 }),
+        ev('u2', 'buy', '2024-06-02T10:02:00', { session: 2 }), // the chain spans two sessions
+        ev('u3', 'cart', '2024-06-02T10:00:00', { session: null }),
+        ev('u3', 'view', '2024-06-02T10:01:00', { session: null }),
+        ev('u3', 'buy', '2024-06-02T10:02:00', { session: null }), // NULL sessions are never shared
+        ev('u4', 'cart', '2024-06-02T10:00:00', { session: 1 }),
+        ev('u4', 'view', '2024-06-02T10:01:00', { session: 2 }),
+        ev('u4', 'buy', '2024-06-02T10:02:00', { session: 2 }),
+        ev('u4', 'page_view', '2024-06-02T10:03:00', { session: 1 }), // back in session 1
+      ],
+      at: ['2024-06-02T10:02:30', '2024-06-02T10:03:30', '2024-06-03T10:00:01'],
+    },
+    {
       name: 'three steps: constraint on step 2 with equal timestamps (ingest order decides)',
       audience: sequence([step('a'), step('b'), step('c', { constraintDuration: '600s' })], {
         sequenceMaximumDuration: '3600s',

@@ -51,6 +51,13 @@ const currencyParam = fc
     atAnyPointInTime: false,
   }));
 
+/** An item leaf (any item of the event; own field or item_params, D8), judged per event in SQL. */
+const itemParam = fc.constantFrom('a', 'B', '50%').map((value) => ({
+  fieldName: 'itemId',
+  stringFilter: { matchType: 'EXACT' as const, value, caseSensitive: value !== 'B' },
+  atAnyPointInTime: false,
+}));
+
 const eventLeaf: fc.Arbitrary<FilterExpression> = fc
   .record({
     eventName: fc.constantFrom(...SEQ_NAMES.slice(0, 3)),
@@ -58,6 +65,7 @@ const eventLeaf: fc.Arbitrary<FilterExpression> = fc
       { weight: 8, arbitrary: fc.constant(null) },
       { weight: 1, arbitrary: valueParam },
       { weight: 1, arbitrary: currencyParam },
+      { weight: 1, arbitrary: itemParam },
     ),
     negated: fc.boolean(),
   })
@@ -93,10 +101,11 @@ const cnf: fc.Arbitrary<FilterExpression> = fc
     andGroup: { filterExpressions: groups.map((g) => ({ orGroup: { filterExpressions: g } })) },
   }));
 
-// Limits that the history's offsets hit exactly (they are inclusive).
+// Limits that the history's offsets hit exactly (they are inclusive). Half the time none
+// (fast-check's `freq` is 1 / the chance of nil: `freq: 1` drew no limit at all).
 const limit = fc.option(
   fc.constantFrom(0n, 60n, 600n, 3600n, 3600n, 86400n, 86400n).map((s) => s * 1_000_000n),
-  { nil: undefined, freq: 1 },
+  { nil: undefined, freq: 2 },
 );
 
 /** A sequence clause; `stepScopes` the step scopes drawn (at most the sequence's scope). */
@@ -128,16 +137,16 @@ export function sequenceClauseArb(
         .map((sf) => ({
           ...sf,
           // What the SQL plan leaves to the fold (docs/audiences.md §8.1): a later step over a
-          // range with a time limit that follows immediately or is under a maximum duration.
+          // range with a time limit under a maximum duration. One that follows immediately keeps
+          // its limit: SQL takes it when no event name is ignored for adjacency, and the property
+          // drops that limit when it draws an ignore list (withoutImmediateRangeLimits).
           sequenceSteps: sf.sequenceSteps.map((st, k) =>
             k === 0 || st.scope === EVENT
               ? st
               : {
                   ...st,
                   constraintDurationMicros:
-                    sf.sequenceMaximumDurationMicros === undefined && !st.immediatelyFollows
-                      ? st.constraintDurationMicros
-                      : undefined,
+                    sf.sequenceMaximumDurationMicros === undefined ? st.constraintDurationMicros : undefined,
                 },
           ),
         }));
@@ -196,6 +205,19 @@ const rawEvent: fc.Arbitrary<RawEvent> = fc
     value: fc.option(fc.constantFrom(10, 20, 60), { nil: null }),
     currency: fc.option(fc.constantFrom('EUR', 'eur', "it's"), { nil: null }),
     device: fc.option(fc.constantFrom('desktop', 'mobile', 'Mobile', '50%'), { nil: null }),
+    items: fc.oneof(
+      { weight: 2, arbitrary: fc.constant([] as Record<string, unknown>[]) },
+      {
+        weight: 1,
+        arbitrary: fc.array(
+          fc.oneof(
+            fc.constantFrom('a', 'b', '50%').map((item_id) => ({ item_id })),
+            fc.constant({ item_name: 'n', item_params: { item_id: { string_value: 'a' } } }),
+          ),
+          { minLength: 1, maxLength: 2 },
+        ),
+      },
+    ),
   })
   .map((r) => ({
     name: r.name,
@@ -209,7 +231,7 @@ const rawEvent: fc.Arbitrary<RawEvent> = fc
     score: null,
     device: r.device,
     country: null,
-    items: [],
+    items: r.items,
     revenue: null,
   }));
 
@@ -221,3 +243,30 @@ export const sequenceHistoryArb: fc.Arbitrary<RawHistory> = fc.array(
 
 /** ignoreEventNamesForAdjacency: empty (the default) or a few names. */
 export const adjacencyArb = fc.constantFrom<string[]>([], [], ['scroll'], ['scroll', 'page_view']);
+
+/** A later step over a range that follows immediately, with a time limit (SQL only without an ignore list). */
+export function isImmediateRangeWithLimit(st: SequenceStep, k: number): boolean {
+  return (
+    k > 0 && st.scope !== EVENT && st.immediatelyFollows === true && st.constraintDurationMicros !== undefined
+  );
+}
+
+/** `def` with the time limits of its immediate range steps dropped (for an ignore list: the fold's). */
+export function withoutImmediateRangeLimits(def: AudienceDefinition): AudienceDefinition {
+  return {
+    ...def,
+    filterClauses: def.filterClauses.map((c) =>
+      c.sequenceFilter
+        ? {
+            ...c,
+            sequenceFilter: {
+              ...c.sequenceFilter,
+              sequenceSteps: c.sequenceFilter.sequenceSteps.map((st, k) =>
+                isImmediateRangeWithLimit(st, k) ? { ...st, constraintDurationMicros: undefined } : st,
+              ),
+            },
+          }
+        : c,
+    ),
+  };
+}

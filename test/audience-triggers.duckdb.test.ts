@@ -300,7 +300,7 @@ describe('AudienceTriggerLogger on DuckDB', () => {
     assert.equal(planAudience(parseAudience(E12)), 'sql');
   });
 
-  test('SQL plan: a pass reads only users with new events and folds only the gate’s members', async () => {
+  test('Purchasers: a pass reads only users with new events and takes the triggers from SQL, folding nobody', async () => {
     clock = T0;
     const l = logger();
     await l.init();
@@ -313,20 +313,20 @@ describe('AudienceTriggerLogger on DuckDB', () => {
     ]);
     clock = T0 + 2n * MIN;
     let r = await l.runPass();
-    // Three users with new events; only the purchaser u1 is a member of the gate, so only u1 is folded.
-    assert.deepEqual([r?.users, r?.folded, r?.stored], [3, 1, 1]);
+    // Three users with new events; every purchase qualifies (sql-triggers.ts): only u1's fires.
+    assert.deepEqual([r?.users, r?.folded, r?.direct, r?.stored], [3, 0, 1, 1]);
 
-    // Only u2 and u1 have new events: u3 is not read at all; u2 (no purchase) is gated out.
+    // Only u2 and u1 have new events: u3 is not read at all; u2 (no purchase) fires nothing.
     await store.append([event('u2', 'page_view', T0 + 3n * MIN), purchase('u1', T0 + 3n * MIN, 5)]);
     clock = T0 + 4n * MIN;
     r = await l.runPass();
-    assert.deepEqual([r?.users, r?.folded, r?.stored], [2, 1, 1]);
+    assert.deepEqual([r?.users, r?.folded, r?.direct, r?.stored], [2, 0, 1, 1]);
 
-    // u2 purchases: now folded, renewal at its purchase's time.
+    // u2 purchases: a renewal trigger at its purchase's time.
     await store.append([purchase('u2', T0 + 5n * MIN, 1)]);
     clock = T0 + 6n * MIN;
     r = await l.runPass();
-    assert.deepEqual([r?.users, r?.folded, r?.stored], [1, 1, 1]);
+    assert.deepEqual([r?.users, r?.folded, r?.direct, r?.stored], [1, 0, 1, 1]);
     assert.deepEqual(
       await storedTriggers('purchaser_renewed'),
       await expectedTriggers(renewPurchasers, T0, clock),
@@ -341,7 +341,9 @@ describe('AudienceTriggerLogger on DuckDB', () => {
     assert.deepEqual([(await l.runPass())?.users, (await l.runPass())?.stored], [0, 0]);
     await store.append([event('u1', 'page_view', T0 + 7n * MIN)]);
     r = await l.runPass();
-    assert.deepEqual([r?.users, r?.folded, r?.stored], [1, 1, 0]);
+    // u1's earlier purchases are read again (the audience emits every qualification since its
+    // createTime, as the fold would); the stored triggers cancel them.
+    assert.deepEqual([r?.users, r?.folded, r?.direct, r?.stored], [1, 0, 1, 0]);
   });
 
   test('SQL plan with a permanent exclusion: a join followed by the exclusion in one pass still emits', async () => {
@@ -391,9 +393,9 @@ describe('AudienceTriggerLogger on DuckDB', () => {
     await store.append([purchase('u2', T0 + 3n * MIN, 200), event('u3', 'page_view', T0 + 3n * MIN)]);
     clock = T0 + 4n * MIN;
     r = await second.runPass();
-    // u2 and u3 are new; each audience's gate (E12's lifetime revenue holds for good) admits u2
-    // only: u3 has nothing but a page_view.
-    assert.deepEqual([r?.users, r?.folded, r?.stored], [2, 2, 2]);
+    // u2 and u3 are new: Purchasers' triggers come from SQL (u2's purchase); E12's gate (its
+    // lifetime revenue holds for good) admits u2 only to the fold: u3 has nothing but a page_view.
+    assert.deepEqual([r?.users, r?.folded, r?.direct, r?.stored], [2, 1, 1, 2]);
 
     const third = logger();
     await third.init();

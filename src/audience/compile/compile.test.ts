@@ -48,7 +48,89 @@ const CONSTRUCTS: [string, AudienceDefinition][] = [
   ['nday-count', parseAudience(nDayCountAudience())],
   ['e6-immediately-follows', parseAudience(EXAMPLES.E6)],
   ['e9-hybrid-candidates', parseAudience(EXAMPLES.E9)],
+  ['item-fields', parseAudience(itemAudience())],
+  ['temporary-session-sequence-exclusion', parseAudience(sessionSequenceExclusionAudience())],
 ];
+
+/** Added to cart; temporarily excluded while view_item then purchase completed in the current session. */
+function sessionSequenceExclusionAudience(): unknown {
+  const step = (eventName: string): unknown => ({
+    scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+    filterExpression: {
+      andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [{ eventFilter: { eventName } }] } }] },
+    },
+  });
+  return {
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses: [
+      {
+        clauseType: 'INCLUDE',
+        simpleFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          filterExpression: {
+            andGroup: {
+              filterExpressions: [
+                { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'add_to_cart' } }] } },
+              ],
+            },
+          },
+        },
+      },
+      {
+        clauseType: 'EXCLUDE',
+        sequenceFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
+          sequenceSteps: [step('view_item'), step('purchase')],
+        },
+      },
+    ],
+  };
+}
+
+/** Item leaves (D8): a purchase with an item of category "shoes", and an item whose color param is red. */
+function itemAudience(): unknown {
+  const orOf = (leaf: unknown): unknown => ({ orGroup: { filterExpressions: [leaf] } });
+  const purchase = {
+    eventFilter: {
+      eventName: 'purchase',
+      eventParameterFilterExpression: {
+        andGroup: {
+          filterExpressions: [
+            {
+              dimensionOrMetricFilter: {
+                fieldName: 'itemCategory',
+                stringFilter: { matchType: 'EXACT', value: 'shoes' },
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+  const color = {
+    dimensionOrMetricFilter: {
+      fieldName: 'customItem:color',
+      inListFilter: { values: ['red'] },
+      atAnyPointInTime: true,
+    },
+  };
+  return {
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses: [
+      {
+        clauseType: 'INCLUDE',
+        simpleFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          filterExpression: { andGroup: { filterExpressions: [orOf(purchase), orOf(color)] } },
+        },
+      },
+    ],
+  };
+}
 
 /** Engaged sessions > 1 (dynamic) and, within a session, event value > 10: metrics in two scopes. */
 function sessionMetricAudience(): unknown {

@@ -18,6 +18,12 @@ export interface SqlDialect {
   jsonDouble(json: Fragment, path: Param): Fragment;
   /** The array of JSON sub-documents at `path` (for items), as something `exists`/`any` can range over. */
   jsonAny(json: Fragment, path: Param, element: (item: Fragment) => Fragment): Fragment;
+  /** TRUE when `path` exists in the JSON document, whatever its value (JSON null included). */
+  jsonHas(json: Fragment, path: Param): Fragment;
+  /** The JSON string at `path`, unquoted; NULL when absent or not a string. */
+  jsonStringValue(json: Fragment, path: Param): Fragment;
+  /** The JSON number at `path` as DOUBLE (nearest, as JavaScript's JSON.parse); NULL when absent or not a number. */
+  jsonNumberValue(json: Fragment, path: Param): Fragment;
   /** RE2 full match of `value` against a bound pattern. */
   regexFullMatch(value: Fragment, pattern: Param): Fragment;
   /** Capture group 1 of a bound RE2 pattern ('' when it does not match). */
@@ -44,6 +50,13 @@ export interface SqlDialect {
   runningSumInStream(value: Fragment, partition: Fragment): Fragment;
   /** Running max(value) over the partition's rows up to this one in stream order. */
   runningMaxInStream(value: Fragment, partition: Fragment): Fragment;
+  /**
+   * True when an inner join of events with the same user's events of the preceding `C` µs (an
+   * equi-join on u plus a time-band condition, then argMaxKeepNull by streamPosition per left
+   * row) is cheaper than previousInStream over every event: the compiler then finds the direct
+   * predecessor of "A directly followed by B within C" that way. False: previousInStream.
+   */
+  readonly boundedPredecessorJoin: boolean;
   /** A pair of BIGINTs (hi, lo) as one value that max() orders by hi, then lo. */
   packPair(hi: Fragment, lo: Fragment): Fragment;
   /** The hi and lo BIGINTs of a packPair value. */
@@ -93,6 +106,7 @@ export interface SqlDialect {
 
 export const duckdbDialect: SqlDialect = Object.freeze({
   name: 'duckdb' as const,
+  boundedPredecessorJoin: true,
   placeholder: (index: number) => `$${index}`,
   // Quoted keys, so that any key text is addressed literally.
   jsonPath: (keys: readonly string[]) => `$${keys.map((k) => `.${JSON.stringify(k)}`).join('')}`,
@@ -125,8 +139,14 @@ export const duckdbDialect: SqlDialect = Object.freeze({
   tryDouble: (value: Fragment) => sql`TRY_CAST(${value} AS DOUBLE)`,
   tryBigint: (value: Fragment) => sql`TRY_CAST(${value} AS BIGINT)`,
   isFinite: (value: Fragment) => sql`isfinite(${value})`,
+  // TRY_CAST: a document that is not an array at `path` has no elements.
   jsonAny: (json: Fragment, path: Param, element: (item: Fragment) => Fragment) =>
-    sql`COALESCE(list_bool_or(list_transform(CAST(json_extract(${json}, ${path}) AS JSON[]), lambda __it: ${element(sql`__it`)})), FALSE)`,
+    sql`COALESCE(list_bool_or(list_transform(TRY_CAST(json_extract(${json}, ${path}) AS JSON[]), lambda __it: ${element(sql`__it`)})), FALSE)`,
+  jsonHas: (json: Fragment, path: Param) => sql`(json_type(${json}, ${path}) IS NOT NULL)`,
+  jsonStringValue: (json: Fragment, path: Param) =>
+    sql`(CASE WHEN json_type(${json}, ${path}) = 'VARCHAR' THEN json_extract_string(${json}, ${path}) END)`,
+  jsonNumberValue: (json: Fragment, path: Param) =>
+    sql`(CASE WHEN json_type(${json}, ${path}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(json_extract(${json}, ${path}) AS DOUBLE) END)`,
   regexFullMatch: (value: Fragment, pattern: Param) => sql`regexp_full_match(${value}, ${pattern})`,
   regexGroup1: (value: Fragment, pattern: Param) => sql`regexp_extract(${value}, ${pattern}, 1)`,
   lower: (value: Fragment) => sql`lower(${value})`,

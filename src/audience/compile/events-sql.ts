@@ -71,9 +71,6 @@ interface ClauseValues {
 export function eventStateUnsupported(def: AudienceDefinition): string | null {
   for (const c of def.filterClauses) {
     if (c.sequenceFilter) {
-      if (c.clauseType === 'EXCLUDE' && def.exclusionDurationMode !== 'EXCLUDE_PERMANENTLY') {
-        if (c.sequenceFilter.scope === SESSION) return 'temporary exclusion by a session-scoped sequence';
-      }
       continue; // the sequence compiler decides (plan.ts)
     }
     const f = c.simpleFilter!;
@@ -108,7 +105,6 @@ function leafUnsupported(e: FilterExpression, scope: FilterScope): string | null
   const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
   if (leaf) {
     const ref = resolveField(leaf.fieldName, 'condition');
-    if (ref && ref.kind === 'dimension' && 'item' in ref) return 'item fields';
     if (scope === ACROSS) return nDayUnsupported(leaf, ref?.kind === 'metric' ? ref.metric : null);
     return null;
   }
@@ -117,8 +113,6 @@ function leafUnsupported(e: FilterExpression, scope: FilterScope): string | null
   for (const p of f.eventParameterFilterExpression?.andGroup?.filterExpressions ?? []) {
     const x = p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter;
     if (!x) continue;
-    const ref = resolveField(x.fieldName, 'eventParameter');
-    if (ref && ref.kind === 'dimension' && 'item' in ref) return 'item fields';
     if (x.fieldName === 'eventCount' && scope === ACROSS) {
       const why = nDayUnsupported(x, 'eventCount');
       if (why) return why;
@@ -209,7 +203,11 @@ ORDER BY u`;
       // its first completion (static), and its last completion stands for its qualifying events
       // (an earlier one can only be the audience's last qualifying event if A held at every event
       // after it, and then the last completion qualifies too).
-      const out = seq.visitSequence(c.sequenceFilter, i);
+      const sessionExclusion =
+        c.clauseType === 'EXCLUDE' &&
+        this.def.exclusionDurationMode !== 'EXCLUDE_PERMANENTLY' &&
+        c.sequenceFilter.scope === SESSION;
+      const out = seq.visitSequence(c.sequenceFilter, i, sessionExclusion);
       for (const f of out.flags) seqFlags.push(sql`${f.expr} AS ${f.name}`);
       if (out.kind === 'cte') this.ctes.push(...out.ctes);
       const rel = ident(`c${i}`);
@@ -221,6 +219,16 @@ ORDER BY u`;
       const last = this.named(1, sql`${l.expr}`);
       const holds = { expr: sql`COALESCE(pos >= ${first.expr}, FALSE)`, level: 1 };
       const qualifies = { expr: sql`COALESCE(pos = ${last.expr}, FALSE)`, level: 1 };
+      if (sessionExclusion) {
+        // Active at an event once a chain has completed in its session (the current unit), at or
+        // before it.
+        const cs = (name: string): Fragment => ident(`c${i}_${name}`);
+        this.joins.push(
+          sql`LEFT JOIN ${cs('sess')} ON ${cs('su')} = u AND ${cs('ks')} = COALESCE(s, 0) AND ${cs('kq')} = (CASE WHEN s IS NULL THEN q ELSE 0 END)`,
+        );
+        const fs = this.named(1, sql`${cs('fs')}`);
+        return { holds, qualifies, active: { expr: sql`COALESCE(pos >= ${fs.expr}, FALSE)`, level: 1 } };
+      }
       const active =
         c.sequenceFilter.scope === EVENT ? qualifies : c.sequenceFilter.scope === ACROSS ? holds : null;
       return { holds, qualifies, active };

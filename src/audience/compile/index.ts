@@ -28,12 +28,12 @@ export function compileAudienceQuery(
   def: AudienceDefinition,
   ctx: QueryContext,
   dialect: SqlDialect = duckdbDialect,
-  plan: AudiencePlan = planAudience(def),
+  plan: AudiencePlan = planAudience(def, ctx.config),
 ): CompiledAudience {
   const fragment =
     plan === 'hybrid'
       ? compileCandidateEvents(def, ctx, dialect)
-      : isClosedFormAudience(def)
+      : isClosedFormAudience(def, ctx.config)
         ? new MembersSqlCompiler(dialect, def, ctx).compile()
         : hasNDayCountForm(def)
           ? compileNDayCount(dialect, def, ctx)

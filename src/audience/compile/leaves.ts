@@ -35,6 +35,7 @@ export interface ValueSql {
 }
 
 const COLUMN_NAMES = DIMENSION_COLUMNS;
+const ITEM_COLUMNS: ReadonlySet<string> = new Set(['items']);
 
 export function numericValue(v: NumericValue): number {
   return 'int64Value' in v ? Number(v.int64Value) : v.doubleValue;
@@ -131,9 +132,65 @@ export class EventPredicateCompiler {
     return sql`COALESCE(${this.visitFilter(this.valueOf(ref), f)}, FALSE)`;
   }
 
-  // Item values (own field, else item_params[key], spec D8) are left to the per-user fold for now.
-  visitItem(key: string, _f: DimensionOrMetricFilter): Fragment {
-    throw new NotEventLevelError(`item field ${key} is judged by the fold`);
+  /** True when any item of the event matches (D8); NOT of it: no item matches, or no items. */
+  visitItem(key: string, f: DimensionOrMetricFilter): Fragment {
+    const items = ident('items', ITEM_COLUMNS);
+    return this.dialect.jsonAny(
+      items,
+      param(this.dialect.jsonPath([])),
+      (item) => sql`COALESCE(${this.visitFilter(this.itemValue(item, key), f)}, FALSE)`,
+    );
+  }
+
+  /**
+   * An item's value (reference itemRaw, D8): its own field when the item has that key (even
+   * null: then no value), else `item_params[key]`; key "item_params" reads only the latter.
+   */
+  itemValue(item: Fragment, key: string): ValueSql {
+    const nested = this.rawValue(item, ['item_params', key]);
+    if (key === 'item_params') return nested;
+    const own = this.rawValue(item, [key]);
+    const has = this.dialect.jsonHas(item, param(this.dialect.jsonPath([key])));
+    return {
+      str: sql`(CASE WHEN ${has} THEN ${own.str} ELSE ${nested.str} END)`,
+      num: sql`(CASE WHEN ${has} THEN ${own.num} ELSE ${nested.num} END)`,
+    };
+  }
+
+  /**
+   * A raw item value (reference rawString / rawNumber): a JSON string (its number: parseDecimal),
+   * a JSON number (JavaScript's text of it), or a typed param object; anything else has no value.
+   */
+  private rawValue(json: Fragment, keys: readonly string[]): ValueSql {
+    const d = this.dialect;
+    const s = d.jsonStringValue(json, param(d.jsonPath(keys)));
+    const n = this.finite(d.jsonNumberValue(json, param(d.jsonPath(keys))));
+    const typed = this.typedItemParam(json, keys);
+    return {
+      str: sql`COALESCE(${s}, ${d.jsNumberText(n)}, ${typed.str})`,
+      num: sql`(CASE WHEN ${s} IS NOT NULL THEN ${this.parseNumber(s)} ELSE COALESCE(${n}, ${typed.num}) END)`,
+    };
+  }
+
+  /**
+   * An item param as stored ({string_value} | {int_value} | {double_value}), read as the reference's
+   * asParamValue does: the first arm of the right JSON type wins, an int_value only when integral.
+   */
+  private typedItemParam(json: Fragment, keys: readonly string[]): ValueSql {
+    const d = this.dialect;
+    const at = (arm: string): Param => param(d.jsonPath([...keys, arm]));
+    const s = d.jsonStringValue(json, at('string_value'));
+    const i = d.jsonNumberValue(json, at('int_value'));
+    const int = sql`(CASE WHEN ${d.isFinite(i)} AND ${i} = trunc(${i}) THEN ${i} END)`;
+    const dbl = this.finite(d.jsonNumberValue(json, at('double_value')));
+    return {
+      str: sql`(CASE WHEN ${s} IS NOT NULL THEN ${s} WHEN ${int} IS NOT NULL THEN ${d.jsNumberText(int)} ELSE ${d.jsNumberText(dbl)} END)`,
+      num: sql`(CASE WHEN ${s} IS NOT NULL THEN ${this.parseNumber(s)} ELSE COALESCE(${int}, ${dbl}) END)`,
+    };
+  }
+
+  private finite(x: Fragment): Fragment {
+    return sql`(CASE WHEN ${this.dialect.isFinite(x)} THEN ${x} END)`;
   }
 
   visitFilter(v: ValueSql, f: DimensionOrMetricFilter): Fragment {

@@ -426,13 +426,15 @@ ORDER BY u`;
     return { first, lastPositive: e.notExpression ? null : sql`max(pos) FILTER (WHERE ${name})` };
   }
 
-  visitSequence(seq: SequenceFilter, i: number): ClauseSql {
+  /** `perSession`: also the CTE c<i>_sess of the first completion per session (SequenceSqlCompiler). */
+  visitSequence(seq: SequenceFilter, i: number, perSession = false): ClauseSql {
     const out = this.sequence.visitSequence(
       seq,
       i,
       this.exactPositions
         ? this.dialect.streamPosition(sql`event_timestamp`, sql`ingest_seq`)
         : sql`event_timestamp`,
+      perSession,
     );
     return { kind: 'cte', ...out };
   }

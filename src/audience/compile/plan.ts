@@ -2,11 +2,12 @@
 // the closed forms of static conditions (members-sql.ts, the cheapest) or the per-event state of
 // the fold as window aggregates (events-sql.ts). 'hybrid' (pre-filter in SQL, then the reference
 // evaluator's per-user fold) remains only for what events-sql.ts does not compile yet:
-// inAnyNDayPeriod across all sessions, item fields, sequences the sequence compiler does not take,
-// and temporary exclusions by session-scoped sequences (docs/audiences.md §8).
+// dynamic inAnyNDayPeriod and N-day sums of doubles, and the sequences the sequence compiler does
+// not take (docs/audiences.md §8).
 
 import type {
   AudienceDefinition,
+  EvaluationConfig,
   FilterClause,
   FilterExpression,
   FilterScope,
@@ -22,10 +23,10 @@ export type AudiencePlan = 'sql' | 'hybrid';
 
 const ACROSS: FilterScope = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
 
-/** Judged on one event by a column, param, user property or derived value (items go to the fold). */
+/** Judged on one event by a column, param, user property, derived value or its items. */
 function isEventLevelField(fieldName: string, context: 'condition' | 'eventParameter'): boolean {
   const ref = resolveField(fieldName, context);
-  return ref !== null && ref.kind === 'dimension' && !('item' in ref);
+  return ref !== null && ref.kind === 'dimension';
 }
 
 /** An eventFilter whose parameter leaves are all event-level and which has no eventCount leaf. */
@@ -78,37 +79,44 @@ function isSqlSimple(c: FilterClause): boolean {
 /**
  * Sequences (sequence-sql.ts): steps that are single events, with or without immediatelyFollows,
  * time limits and a maximum duration; steps over a range of events (scoped to a session or across
- * sessions) except a later one that follows immediately, or that has a time limit in a sequence
- * with a maximum duration. Step leaves are judged per event (D11: their time flags are ignored).
+ * sessions) except a later one that follows immediately with a time limit (unless no event name is
+ * ignored for adjacency: its range is then its own event, a single-event step), or that has a time
+ * limit in a sequence with a maximum duration. Step leaves are judged per event (D11: their time
+ * flags are ignored). Without `config` the ignore list is taken as non-empty.
  */
-function isSqlSequence(s: SequenceFilter): boolean {
+function isSqlSequence(s: SequenceFilter, config?: EvaluationConfig): boolean {
+  const noIgnored = config !== undefined && config.ignoreEventNamesForAdjacency.length === 0;
   const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
   return s.sequenceSteps.every((st, k) => {
     const leaves = groupsOf(st.filterExpression).every((g) => g.every((e) => isStaticEventLeaf(e, EVENT)));
     if (st.scope === EVENT || k === 0) return leaves;
     const limitWithMaximum =
       st.constraintDurationMicros !== undefined && s.sequenceMaximumDurationMicros !== undefined;
-    const immediateWithLimit = st.immediatelyFollows && st.constraintDurationMicros !== undefined;
+    const immediateWithLimit =
+      st.immediatelyFollows && st.constraintDurationMicros !== undefined && !noIgnored;
     return leaves && !immediateWithLimit && !limitWithMaximum;
   });
 }
 
-export function isSqlClause(c: FilterClause): boolean {
-  if (c.sequenceFilter) return isSqlSequence(c.sequenceFilter);
+export function isSqlClause(c: FilterClause, config?: EvaluationConfig): boolean {
+  if (c.sequenceFilter) return isSqlSequence(c.sequenceFilter, config);
   return c.simpleFilter !== undefined && isSqlSimple(c);
 }
 
 /** Static conditions with closed forms (members-sql.ts). */
-export function isClosedFormAudience(def: AudienceDefinition): boolean {
+export function isClosedFormAudience(def: AudienceDefinition, config?: EvaluationConfig): boolean {
   for (const c of def.filterClauses) {
     if (c.clauseType === 'EXCLUDE' && def.exclusionDurationMode !== 'EXCLUDE_PERMANENTLY') return false;
-    if (!isSqlClause(c)) return false;
+    if (!isSqlClause(c, config)) return false;
   }
   return true;
 }
 
-export function planAudience(def: AudienceDefinition): AudiencePlan {
-  if (isClosedFormAudience(def)) return 'sql';
-  const sequencesOk = def.filterClauses.every((c) => !c.sequenceFilter || isSqlSequence(c.sequenceFilter));
+/** The plan for `def`; `config` (the evaluation's) lets a few sequence shapes into SQL (isSqlSequence). */
+export function planAudience(def: AudienceDefinition, config?: EvaluationConfig): AudiencePlan {
+  if (isClosedFormAudience(def, config)) return 'sql';
+  const sequencesOk = def.filterClauses.every(
+    (c) => !c.sequenceFilter || isSqlSequence(c.sequenceFilter, config),
+  );
   return sequencesOk && eventStateUnsupported(def) === null ? 'sql' : 'hybrid';
 }

@@ -48,6 +48,8 @@ export class SequenceSqlCompiler {
    * scan when the chain's span is bounded (see spanBound).
    */
   visitSequenceUsers(seq: SequenceFilter, i: number, after: Param | null, ctes: Fragment[]): Fragment {
+    if (after !== null && this.dialect.boundedPredecessorJoin && this.isDirectPair(seq))
+      return this.visitDirectPair(seq, i, after, ctes);
     const flags = this.sequenceFlags(seq, i);
     const bound = after === null ? null : spanBound(seq);
     const since = bound === null ? null : param(BigInt(after!.value as bigint) - bound);
@@ -62,11 +64,54 @@ export class SequenceSqlCompiler {
   }
 
   /**
+   * "A, directly followed by B within C": two single-event steps, the second with
+   * immediatelyFollows and a time limit, and no event ignored for adjacency. The direct
+   * predecessor of a B lies at most C before it, so it is found by joining each B after `after`
+   * with the user's events of the C before it and taking the last of them in stream order (no
+   * window over the user's whole stream: that sort of every event of the window was 2-3x the
+   * join's cost at 10M events, BENCHMARKS.md). The predecessor must hold step 0, share B's
+   * session when the sequence is session-scoped (never a NULL one), and start a chain no longer
+   * than sequenceMaximumDuration. Only where the dialect says such a join is cheap.
+   */
+  private visitDirectPair(seq: SequenceFilter, i: number, after: Param, ctes: Fragment[]): Fragment {
+    const d = this.dialect;
+    const [first, second] = this.stepFlags(seq, i).map((f) => f[0]!.name) as [Fragment, Fragment];
+    const limit = seq.sequenceSteps[1]!.constraintDurationMicros!;
+    const source = ident(`c${i}_ev`);
+    const cand = ident(`c${i}_cand`);
+    const pred = ident(`c${i}_pred`);
+    const since = param(BigInt(after.value as bigint) - limit);
+    ctes.push(sql`${source} AS (${this.sequenceScan(seq, this.sequenceFlags(seq, i), null, since)})`);
+    ctes.push(sql`${cand} AS (SELECT u, s, t, q FROM ${source} WHERE ${second} AND t > ${after})`);
+    const at = d.streamPosition(sql`e.t`, sql`e.q`);
+    const earlier = sql`e.t >= c.t - ${param(limit)} AND (e.t < c.t OR (e.t = c.t AND e.q < c.q))`;
+    ctes.push(
+      sql`${pred} AS (SELECT c.u AS u, c.s AS s, c.t AS t, ${d.argMaxKeepNull(sql`e.${first}`, at)} AS ph, ${d.argMaxKeepNull(sql`e.s`, at)} AS ps, ${d.argMaxKeepNull(sql`e.t`, at)} AS pt FROM ${cand} AS c JOIN ${source} AS e ON e.u = c.u AND ${earlier} GROUP BY c.u, c.s, c.t, c.q)`,
+    );
+    const checks: Fragment[] = [sql`COALESCE(ph, FALSE)`];
+    if (seq.scope === SESSION) checks.push(sql`s = ps`);
+    if (seq.sequenceMaximumDurationMicros !== undefined)
+      checks.push(sql`t - pt <= ${param(seq.sequenceMaximumDurationMicros)}`);
+    return sql`SELECT DISTINCT u FROM ${pred} WHERE ${and(checks)}`;
+  }
+
+  private isDirectPair(seq: SequenceFilter): boolean {
+    const steps = seq.sequenceSteps;
+    return (
+      steps.length === 2 &&
+      steps.every((st) => st.scope === EVENT) &&
+      steps[1]!.immediatelyFollows === true &&
+      steps[1]!.constraintDurationMicros !== undefined &&
+      this.ctx.config.ignoreEventNamesForAdjacency.length === 0
+    );
+  }
+
+  /**
    * The clause's first completion (f) and last completion (l) per user, as positions `pos`. A
    * sequence without immediatelyFollows reads the shared scan `ev` (which has the column pos and
    * keeps only rows matching some flag); one with it needs every event, so it reads its own scan.
    */
-  visitSequence(seq: SequenceFilter, i: number, pos: Fragment): SequencePositions {
+  visitSequence(seq: SequenceFilter, i: number, pos: Fragment, perSession = false): SequencePositions {
     const flags = this.sequenceFlags(seq, i);
     const ownScan = needsAllEvents(seq);
     const ctes: Fragment[] = [];
@@ -80,6 +125,16 @@ export class SequenceSqlCompiler {
       ...chain.ctes,
       sql`${ident(`c${i}`)} AS (SELECT u, min(pos) AS f, max(pos) AS l FROM ${chain.rel} WHERE ${chain.b} IS NOT NULL GROUP BY u)`,
     );
+    if (perSession) {
+      // The first completion per session (a temporary exclusion by a session-scoped sequence is
+      // active from it on within that session). A NULL session is a session of its own (D3):
+      // keyed (0, q), which no real session (ks, 0) shares since q >= 1. Columns are prefixed,
+      // so that joining them leaves `u` unambiguous.
+      const c = (name: string): Fragment => ident(`c${i}_${name}`);
+      ctes.push(
+        sql`${c('sess')} AS (SELECT u AS ${c('su')}, COALESCE(s, 0) AS ${c('ks')}, CASE WHEN s IS NULL THEN q ELSE 0 END AS ${c('kq')}, min(pos) AS ${c('fs')} FROM ${chain.rel} WHERE ${chain.b} IS NOT NULL GROUP BY 1, 2, 3)`,
+      );
+    }
     return { flags: ownScan ? [] : flags, ctes };
   }
 

@@ -13,6 +13,7 @@ import {
   type EvaluationResult,
 } from './evaluate.ts';
 import { ev, micros, resetSeq, specConfig } from '../../../test/helpers/audience-events.ts';
+import { EXAMPLE_HISTORIES } from '../../../test/helpers/example-histories.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -80,13 +81,7 @@ beforeEach(() => resetSeq());
 
 describe('worked examples E1–E12', () => {
   it('E1 purchasers: expiry, renewal, backfill', () => {
-    const events = [
-      ev('u1', 'purchase', '2024-05-20T10:00'),
-      ev('u2', 'page_view', '2024-05-25'),
-      ev('u3', 'purchase', '2024-04-10'),
-      ev('u4', 'purchase', '2024-05-10'),
-      ev('u4', 'purchase', '2024-06-05'),
-    ];
+    const events = EXAMPLE_HISTORIES.E1();
     const d = def(E1);
     assert.deepEqual(members(d, events, '2024-06-10'), ['u1', 'u4']);
     assert.deepEqual(members(d, events, '2024-06-20T12:00'), ['u4']);
@@ -109,18 +104,7 @@ describe('worked examples E1–E12', () => {
   });
 
   it('E2 within the same event (and the same-session variant)', () => {
-    const events = [
-      ev('u1', 'page_view', '2024-06-03T10:00', { params: { page_location: 'https://x.com/pricing/team' } }),
-      ev('u2', 'page_view', '2024-06-03T10:00', {
-        session: 1,
-        params: { page_location: 'https://x.com/home' },
-      }),
-      ev('u2', 'scroll', '2024-06-03T10:01', {
-        session: 1,
-        params: { page_location: 'https://x.com/pricing' },
-      }),
-      ev('u3', 'page_view', '2024-06-03T10:00', { params: { page_location: 'https://x.com/PRICING' } }),
-    ];
+    const events = EXAMPLE_HISTORIES.E2();
     assert.deepEqual(members(def(E2), events, '2024-06-05'), ['u1', 'u3']);
     assert.deepEqual(members(def(E2), events, '2024-06-18'), []);
     const sameSession = variant(E2, (j) => (j.filterClauses[0].simpleFilter.scope = SESSION));
@@ -128,27 +112,14 @@ describe('worked examples E1–E12', () => {
   });
 
   it('E3 within the same session, order-free', () => {
-    const events = [
-      ev('u1', 'add_to_cart', '2024-06-02T10:00', { session: 1 }),
-      ev('u1', 'begin_checkout', '2024-06-02T10:10', { session: 1 }),
-      ev('u2', 'add_to_cart', '2024-06-02T10:00', { session: 1 }),
-      ev('u2', 'begin_checkout', '2024-06-03T10:00', { session: 2 }),
-      ev('u3', 'begin_checkout', '2024-06-02T09:00', { session: 1 }),
-      ev('u3', 'add_to_cart', '2024-06-02T09:05', { session: 1 }),
-    ];
+    const events = EXAMPLE_HISTORIES.E3();
     assert.deepEqual(members(def(E3), events, '2024-06-05'), ['u1', 'u3']);
     const r = evaluate(def(E3), events, '2024-06-05');
     assert.equal(r.intervals.find((i) => i.userPseudoId === 'u3')?.joinedAt, micros('2024-06-02T09:05'));
   });
 
   it('E4 permanent exclusion', () => {
-    const events = [
-      ev('u1', 'add_to_cart', '2024-06-02'),
-      ev('u2', 'add_to_cart', '2024-06-02'),
-      ev('u2', 'purchase', '2024-06-04'),
-      ev('u3', 'purchase', '2024-05-10'),
-      ev('u3', 'add_to_cart', '2024-06-03'),
-    ];
+    const events = EXAMPLE_HISTORIES.E4();
     assert.deepEqual(members(def(E4), events, '2024-06-03T12:00'), ['u1', 'u2']);
     assert.deepEqual(members(def(E4), events, '2024-06-05'), ['u1']);
     // Even a new add_to_cart never brings u2 back.
@@ -157,14 +128,7 @@ describe('worked examples E1–E12', () => {
   });
 
   it('E5 temporary exclusion scoped to the session', () => {
-    const events = [
-      ev('u2', 'add_to_cart', '2024-06-02T10:00', { session: 1 }),
-      ev('u2', 'purchase', '2024-06-02T10:20', { session: 1 }),
-      ev('u2', 'add_to_cart', '2024-06-06T09:00', { session: 2 }),
-      ev('u2', 'page_view', '2024-06-06T09:05', { session: 2 }),
-      ev('u3', 'purchase', '2024-05-10', { session: 1 }),
-      ev('u3', 'add_to_cart', '2024-06-03', { session: 2 }),
-    ];
+    const events = EXAMPLE_HISTORIES.E5();
     assert.deepEqual(members(def(E5), events, '2024-06-04'), ['u3']);
     assert.deepEqual(members(def(E5), events, '2024-06-07'), ['u2', 'u3']);
     const r = evaluate(def(E5), events, '2024-06-07');
@@ -178,19 +142,7 @@ describe('worked examples E1–E12', () => {
   });
 
   it('E6 sequence, directly followed by, within 30 minutes', () => {
-    const events = [
-      ev('u1', 'view_item', '2024-06-02T10:00'),
-      ev('u1', 'add_to_cart', '2024-06-02T10:05'),
-      ev('u2', 'view_item', '2024-06-02T10:00'),
-      ev('u2', 'page_view', '2024-06-02T10:01'),
-      ev('u2', 'add_to_cart', '2024-06-02T10:05'),
-      ev('u3', 'view_item', '2024-06-02T10:00'),
-      ev('u3', 'add_to_cart', '2024-06-02T10:45'),
-      ev('u4', 'view_item', '2024-06-02T10:00'),
-      ev('u4', 'page_view', '2024-06-02T10:01'),
-      ev('u4', 'view_item', '2024-06-02T10:02'),
-      ev('u4', 'add_to_cart', '2024-06-02T10:03'),
-    ];
+    const events = EXAMPLE_HISTORIES.E6();
     assert.deepEqual(members(def(E6), events, '2024-06-03'), ['u1', 'u4']);
     assert.deepEqual(members(def(E6), events, '2024-06-10'), []);
     // page_view made adjacency-neutral: u2 qualifies too.
@@ -202,17 +154,7 @@ describe('worked examples E1–E12', () => {
   });
 
   it('E7 sequence with a maximum duration across sessions', () => {
-    const events = [
-      ev('u1', 'sign_up', '2024-05-20', { session: 1 }),
-      ev('u1', 'purchase', '2024-05-25', { session: 2, params: { value: 50 } }),
-      ev('u2', 'sign_up', '2024-05-10'),
-      ev('u2', 'purchase', '2024-05-20', { params: { value: 50 } }),
-      ev('u3', 'purchase', '2024-05-12', { params: { value: 50 } }),
-      ev('u3', 'sign_up', '2024-05-14'),
-      ev('u4', 'sign_up', '2024-05-20'),
-      ev('u4', 'purchase', '2024-05-21', { params: { value: 15 } }),
-      ev('u4', 'purchase', '2024-05-26', { params: { value: 25 } }),
-    ];
+    const events = EXAMPLE_HISTORIES.E7();
     const r = evaluate(def(E7), events, '2024-06-05');
     assert.deepEqual(membersAt(r, micros('2024-06-05')), ['u1', 'u4']);
     assert.deepEqual(membersAt(r, micros('2024-05-25T12:00')), ['u1']);
@@ -228,27 +170,14 @@ describe('worked examples E1–E12', () => {
   });
 
   it('E8 event count threshold ignores the other parameter leaves', () => {
-    const events = [
-      ev('u1', 'purchase', '2024-05-10', { params: { currency: 'USD' } }),
-      ev('u1', 'purchase', '2024-05-15', { params: { currency: 'EUR' } }),
-      ev('u1', 'purchase', '2024-05-30', { params: { currency: 'EUR' } }),
-      ev('u2', 'purchase', '2024-05-10', { params: { currency: 'EUR' } }),
-      ev('u2', 'purchase', '2024-05-15', { params: { currency: 'EUR' } }),
-    ];
+    const events = EXAMPLE_HISTORIES.E8();
     const r = evaluate(def(E8), events, '2024-06-05');
     assert.deepEqual(membersAt(r, micros('2024-06-05')), ['u1']);
     assert.deepEqual(r.intervals, [{ userPseudoId: 'u1', joinedAt: micros('2024-05-30'), leftAt: null }]);
   });
 
   it('E9 sessions in any 7-day period: dynamic (A) and static (B)', () => {
-    const events = [
-      ev('u1', 'page_view', '2024-05-20T12:00'),
-      ev('u1', 'page_view', '2024-05-21T12:00'),
-      ev('u1', 'page_view', '2024-05-22T12:00'),
-      ev('u2', 'page_view', '2024-06-04T12:00'),
-      ev('u2', 'page_view', '2024-06-06T12:00'),
-      ev('u2', 'page_view', '2024-06-09T12:00'),
-    ];
+    const events = EXAMPLE_HISTORIES.E9();
     const A = def(E9);
     const B = def(E9B);
     assert.deepEqual(members(A, events, '2024-05-23'), ['u1']);
@@ -273,12 +202,7 @@ describe('worked examples E1–E12', () => {
   });
 
   it('E10 most recent interaction vs any point in time', () => {
-    const events = [
-      ev('u1', 'page_view', '2024-05-27', { geo_country_id: 'US' }),
-      ev('u1', 'page_view', '2024-06-03', { geo_country_id: 'CA' }),
-      ev('u2', 'page_view', '2024-06-02', { geo_country_id: 'US' }),
-      ev('u3', 'page_view', '2024-06-02', { geo_country_id: 'CA' }),
-    ];
+    const events = EXAMPLE_HISTORIES.E10();
     assert.deepEqual(members(def(E10), events, '2024-06-05'), ['u2']);
     assert.deepEqual(members(def(E10S), events, '2024-06-05'), ['u1', 'u2']);
     const r = evaluate(def(E10S), events, '2024-06-27');
@@ -291,16 +215,7 @@ describe('worked examples E1–E12', () => {
   });
 
   it('E11 user property IN list AND NOT device category', () => {
-    const events = [
-      ev('u1', 'page_view', '2024-06-03', { userProps: { plan: 'Pro' }, device_category: 'desktop' }),
-      ev('u2', 'page_view', '2024-06-01', { userProps: { plan: 'pro' }, device_category: 'mobile' }),
-      ev('u2', 'page_view', '2024-06-03', { userProps: { plan: 'pro' }, device_category: 'mobile' }),
-      ev('u3', 'page_view', '2024-06-03', { userProps: { plan: 'free' }, device_category: 'desktop' }),
-      ev('u4', 'page_view', '2024-05-20', { userProps: { plan: 'pro' }, device_category: 'mobile' }),
-      ev('u4', 'page_view', '2024-06-02', { userProps: { plan: 'pro' }, device_category: 'desktop' }),
-      ev('u5', 'page_view', '2024-05-20', { userProps: { plan: 'pro' }, device_category: 'desktop' }),
-      ev('u5', 'page_view', '2024-06-02', { userProps: { plan: 'free' }, device_category: 'desktop' }),
-    ];
+    const events = EXAMPLE_HISTORIES.E11();
     const r = evaluate(def(E11), events, '2024-06-04');
     assert.deepEqual(membersAt(r, micros('2024-06-04')), ['u1', 'u4']);
     assert.deepEqual(
@@ -310,14 +225,7 @@ describe('worked examples E1–E12', () => {
   });
 
   describe('E12 lifetime revenue with an event trigger', () => {
-    const events = (): StoredEvent[] => [
-      ev('u1', 'purchase', '2024-06-02T09:00', { session: 7, params: { value: 60 }, user_id: 'id-1' }),
-      ev('u1', 'purchase', '2024-06-05T11:00', { session: 8, params: { value: 50 }, user_id: 'id-1' }),
-      ev('u1', 'purchase', '2024-06-08T10:00', { session: 9, params: { value: 30 }, user_id: 'id-1' }),
-      ev('u2', 'purchase', '2024-06-02', { params: { value: 120 } }),
-      ev('u2', 'refund', '2024-06-03', { params: { value: 120 } }),
-      ev('u3', 'purchase', '2024-06-02', { params: { value: 100 } }),
-    ];
+    const events = EXAMPLE_HISTORIES.E12;
 
     it('AUDIENCE_JOINED: one trigger per join, with the qualifying event metadata', () => {
       const evs = events();

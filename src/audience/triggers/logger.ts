@@ -10,10 +10,12 @@
 //     inside the writer queue, so every event with ingest_seq <= H is committed once H is visible;
 //  3. per property with trigger audiences, the users with a non-trigger event in (W, H] (inside the
 //     widest evaluation window) are the pass's users; every query is restricted to them
-//     (pass-queries.ts). Per audience, the users to fold are all of them (hybrid plan) or those its
-//     gate members query admits (SQL plan); each is folded over its history up to H with the
-//     reference evaluator (src/audience/evaluate/members.ts), with the evaluation config an export
-//     would use (createTime, backfill days, property time zone);
+//     (pass-queries.ts). An audience whose every match qualifies (Purchasers, All Users: one
+//     INCLUDE clause, no exclusion; sql-triggers.ts) gets its triggers from one SQL statement over
+//     those users' qualifying events, with nothing folded. For the others, the users to fold are
+//     all of them (hybrid plan) or those its gate members query admits (SQL plan); each is folded
+//     over its history up to H with the reference evaluator (src/audience/evaluate/members.ts),
+//     with the evaluation config an export would use (createTime, backfill days, property time zone);
 //  4. the evaluator's triggers that are not stored yet are appended through the ingest buffer
 //     (durable when it resolves), with source 'audience_trigger';
 //  5. only then the watermark moves to H.
@@ -41,6 +43,7 @@ import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience
 import { emptyEventContext, type NewEvent, type StoredEvent } from '../../domain/event.ts';
 import { RepeatingTask } from '../../domain/repeating-task.ts';
 import type { QueryExecutor, TriggerAudienceState, TriggerProgressStore } from '../../storage/contract.ts';
+import { triggersOfEvents } from './sql-triggers.ts';
 import { forEachUserHistory } from '../evaluate/members.ts';
 import {
   compileAudience,
@@ -95,6 +98,8 @@ export interface PassStats {
   users: number;
   /** (audience, user) histories folded: the gate of SQL-plan audiences leaves the others out. */
   folded: number;
+  /** (audience, user) pairs whose triggers came straight from SQL (sql-triggers.ts): nothing folded. */
+  direct: number;
   stored: number;
   watermark: bigint;
 }
@@ -275,7 +280,14 @@ export class AudienceTriggerLogger {
     }
     if (!sameState(this.state, next)) await this.saveState(next);
 
-    const stats: PassStats = { audiences: audiences.length, users: 0, folded: 0, stored: 0, watermark: W };
+    const stats: PassStats = {
+      audiences: audiences.length,
+      users: 0,
+      folded: 0,
+      direct: 0,
+      stored: 0,
+      watermark: W,
+    };
     if (H <= W) return stats;
     const byProperty = new Map<number, TriggerAudience[]>();
     for (const a of audiences) {
@@ -287,6 +299,7 @@ export class AudienceTriggerLogger {
       const r = await this.processProperty(propertyId, list, next, W, H);
       stats.users += r.users;
       stats.folded += r.folded;
+      stats.direct += r.direct;
       stats.stored += r.stored;
     }
     // Only after every trigger of (W, H] is durable (see the header).
@@ -304,7 +317,7 @@ export class AudienceTriggerLogger {
     state: Map<number, AudienceState>,
     W: bigint,
     H: bigint,
-  ): Promise<{ users: number; folded: number; stored: number }> {
+  ): Promise<{ users: number; folded: number; direct: number; stored: number }> {
     const property = await this.opts.catalog
       .selectFrom('properties')
       .select('time_zone')
@@ -337,7 +350,7 @@ export class AudienceTriggerLogger {
         });
       }
     }
-    if (plans.length === 0) return { users: 0, folded: 0, stored: 0 };
+    if (plans.length === 0) return { users: 0, folded: 0, direct: 0, stored: 0 };
     // Events before every audience's window cannot change a trigger.
     const starts = plans.map((p) => windowStartMicros(p.config));
     const lower = starts.some((s) => s === null)
@@ -348,7 +361,7 @@ export class AudienceTriggerLogger {
 
     const summary = (await exec.rows(queries.summary()))[0];
     const users = Number(summary?.users ?? 0);
-    if (users === 0) return { users: 0, folded: 0, stored: 0 };
+    if (users === 0) return { users: 0, folded: 0, direct: 0, stored: 0 };
     const receivedAt = this.now();
     // Triggers depend only on the events, not on `now`; a `now` past every event keeps
     // slightly-future events (MP allows a minute of clock skew) from being skipped for good.
@@ -367,16 +380,46 @@ export class AudienceTriggerLogger {
 
     const toStore: NewEvent[] = [];
     let folded = 0;
+    let direct = 0;
     for (const p of plans) {
       const audience = `properties/${propertyId}/audiences/${p.a.audienceId}`;
       const ctx = { propertyId: BigInt(propertyId), asOfMicros: evalNow, config: p.config, maxIngestSeq: H };
       let query;
+      let fromSql;
       try {
-        query = queries.foldEvents(p.a.definition, ctx).query;
+        fromSql = queries.triggerEvents(p.a.definition, ctx, p.fromSeq);
+        query = fromSql === null ? queries.foldEvents(p.a.definition, ctx).query : null;
       } catch (err) {
         this.opts.log.error('audience trigger: cannot compile audience', { audience, error: String(err) });
         continue;
       }
+      if (fromSql !== null) {
+        // Every match qualifies: the triggers come from SQL, one row per trigger (sql-triggers.ts).
+        const fired = new Map<string, StoredEvent[]>();
+        await exec.streamEvents(fromSql, (chunk) => {
+          for (const e of chunk) {
+            const list = fired.get(e.user_pseudo_id);
+            if (list) list.push(e);
+            else fired.set(e.user_pseudo_id, [e]);
+          }
+        });
+        direct += fired.size;
+        for (const [user, events] of fired) {
+          toStore.push(
+            ...triggerEventsToStore({
+              propertyId: BigInt(propertyId),
+              audienceId: p.a.audienceId,
+              audienceName: p.a.definition.displayName,
+              userEvents: [...events, ...(storedTriggers.get(user) ?? [])],
+              triggers: triggersOfEvents(p.a.definition, events),
+              fromSeq: p.fromSeq,
+              receivedAt,
+            }),
+          );
+        }
+        continue;
+      }
+      if (query === null) continue;
       await forEachUserHistory(exec, query, (events) => {
         folded++;
         try {
@@ -408,7 +451,7 @@ export class AudienceTriggerLogger {
     for (let i = 0; i < toStore.length; i += SUBMIT_BATCH) {
       await this.opts.submit(toStore.slice(i, i + SUBMIT_BATCH));
     }
-    return { users, folded, stored: toStore.length };
+    return { users, folded, direct, stored: toStore.length };
   }
 
   /** Non-archived audiences with an eventTrigger (one catalog query; definitions parsed only for those). */

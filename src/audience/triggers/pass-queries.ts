@@ -20,6 +20,7 @@ import { planAudience, type CompiledQuery, type QueryContext } from '../compile/
 import { ident, join, param, sql, type Fragment, type Param } from '../compile/sql.ts';
 import { LIMITS } from '../validate.ts';
 import { QueryComposer } from '../evaluate/compose.ts';
+import { compileTriggerEvents } from './sql-triggers.ts';
 import type { QueryExecutor } from '../../storage/contract.ts';
 
 const DAY_MICROS = 86_400_000_000n;
@@ -72,6 +73,21 @@ export class PassQueries {
     return new QueryComposer(this.executor.dialect)
       .add(
         sql`SELECT ${ALL_COLUMNS} FROM ${this.table} WHERE property_id = ${this.property} AND source = 'audience_trigger' AND user_pseudo_id IN (${this.users()})${STREAM_ORDER}`,
+      )
+      .build();
+  }
+
+  /**
+   * For an audience whose every match qualifies (sql-triggers.ts), the pass's users' qualifying
+   * events that fire a trigger (ingested after `fromSeq` when given), every column, in stream
+   * order per user: no fold. Null when the audience needs the fold (foldEvents).
+   */
+  triggerEvents(def: AudienceDefinition, ctx: QueryContext, fromSeq: bigint | null): CompiledQuery | null {
+    const fires = compileTriggerEvents(def, ctx, this.executor.dialect, ALL_COLUMNS, fromSeq);
+    if (fires === null) return null;
+    return new QueryComposer(this.executor.dialect)
+      .add(
+        sql`WITH events AS (SELECT * FROM ${this.table} WHERE property_id = ${this.property} AND user_pseudo_id IN (${this.users()})) ${fires}`,
       )
       .build();
   }
