@@ -399,6 +399,11 @@ async function chargeTokens(
   await tx
     .insertInto('export_token_usage')
     .values({ property_id: propertyId, day, tokens })
-    .onConflict((oc) => oc.columns(['property_id', 'day']).doUpdateSet({ tokens: sql`tokens + ${tokens}` }))
+    .onConflict((oc) =>
+      // Qualified: PostgreSQL finds a bare `tokens` ambiguous (the row or `excluded`).
+      oc
+        .columns(['property_id', 'day'])
+        .doUpdateSet({ tokens: sql`export_token_usage.tokens + excluded.tokens` }),
+    )
     .execute();
 }
