@@ -20,6 +20,7 @@ import {
 } from 'kysely';
 import { migrations } from './migrations/index.ts';
 import type { CatalogSchema } from './schema.ts';
+import { CatalogOpenError } from './errors.ts';
 
 export type CatalogDb = Kysely<CatalogSchema>;
 
@@ -32,13 +33,7 @@ export interface CatalogLocation {
   url?: string;
 }
 
-/** A catalog that cannot be opened: the message is one line an operator can act on. */
-export class CatalogOpenError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CatalogOpenError';
-  }
-}
+export { CatalogOpenError };
 
 export async function openCatalog(where: string | CatalogLocation): Promise<CatalogDb> {
   const loc = typeof where === 'string' ? { dataDir: where } : where;
@@ -183,6 +178,8 @@ async function migrate(db: CatalogDb): Promise<void> {
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    throw new Error(`catalog migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+    throw new CatalogOpenError(
+      `catalog migration ${failed?.migrationName ?? ''} failed: ${String(error).replace(/\s*\n\s*/g, ' ')}`,
+    );
   }
 }

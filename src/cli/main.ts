@@ -8,6 +8,7 @@ import { ApiClientError } from './client.ts';
 import { buildProgram } from './commands.ts';
 import { serverExitCode } from './server-commands.ts';
 import { PortInUseError } from '../server/ports.ts';
+import { CatalogOpenError } from '../catalog/errors.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -22,7 +23,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`audex: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof PortInUseError) process.stderr.write(`audex: ${err.message}\n`);
+    if (err instanceof PortInUseError || err instanceof CatalogOpenError)
+      process.stderr.write(`audex: ${err.message}\n`);
     else if (err instanceof ApiClientError) process.stderr.write(`audex: ${err.status}: ${err.message}\n`);
     else process.stderr.write(`audex: ${(err as Error).stack ?? String(err)}\n`);
     return 1;

@@ -108,6 +108,10 @@ export async function startPostgres(): Promise<PostgresServer> {
   let log = '';
   proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  // Never what keeps a test process alive: its 'exit' handler (below) stops the server.
+  proc.unref();
+  (proc.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+  (proc.stderr as unknown as { unref?: () => void } | null)?.unref?.();
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   let dead = false;
   void exited.then(() => (dead = true));
@@ -130,6 +134,7 @@ export async function startPostgres(): Promise<PostgresServer> {
         /* gone already */
       }
     }
+    rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', onExit);
 
