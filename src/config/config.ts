@@ -185,7 +185,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       tlsKey: env.AUDEX_TLS_KEY,
       logLevel: flags.logLevel ?? env.AUDEX_LOG_LEVEL ?? 'info',
       metricsRequireKey: env.AUDEX_METRICS_REQUIRE_KEY ?? 'false',
-      role: flags.role ?? env.AUDEX_ROLE ?? 'all',
+      role: flags.role ?? (env.AUDEX_ROLE || 'all'),
     },
     http: {
       headersTimeoutMs: env.AUDEX_HEADERS_TIMEOUT_MS ?? '10000',

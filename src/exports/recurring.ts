@@ -317,6 +317,21 @@ export class RecurringScheduler {
    * lists. Returns the number of lists recorded.
    */
   async tick(): Promise<number> {
+    // One pass at a time per instance: a caller (RecurringListService.create makes the first list
+    // at once) that arrives while the loop's pass runs waits for it and then sees its lists,
+    // instead of finding the day claimed and the list not made yet.
+    while (this.ticking) await this.ticking.catch(() => 0);
+    this.ticking = this.tickOnce();
+    try {
+      return await this.ticking;
+    } finally {
+      this.ticking = null;
+    }
+  }
+
+  private ticking: Promise<number> | null = null;
+
+  private async tickOnce(): Promise<number> {
     const mine: DayRow[] = [...(await this.resumeClaims())];
     const now = this.clock();
     const due = await this.rows()
