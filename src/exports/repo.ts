@@ -9,7 +9,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import type { CatalogDb } from '../catalog/db.ts';
+import { catalogKind, type CatalogDb } from '../catalog/db.ts';
 import type { AudienceExportsTable } from '../catalog/schema.ts';
 import { errors } from '../domain/errors.ts';
 
@@ -78,10 +78,15 @@ export type NewExport = Omit<
 };
 
 export class ExportRepo {
+  /** Whether the catalog takes row locks (`FOR UPDATE SKIP LOCKED`): PostgreSQL. */
+  private readonly rowLocks: boolean;
+
   constructor(
     private readonly db: CatalogDb,
     private readonly limits: ExportLimits,
-  ) {}
+  ) {
+    this.rowLocks = catalogKind(db) === 'postgres';
+  }
 
   /** Inserts a CREATING export after the quota checks; RESOURCE_EXHAUSTED when over a limit. */
   async insert(e: NewExport): Promise<ExportRow> {
@@ -244,6 +249,10 @@ export class ExportRepo {
       // A row with a webhook is a job only once its CREATING notification is enqueued, so the
       // ACTIVE/FAILED notification can never be enqueued before it.
       q = q.where((eb) => eb.or([eb('webhook', 'is', null), eb('webhook_stage', '>=', 1)]));
+      // PostgreSQL: a row lease. The row is locked until this transaction ends and other claimers
+      // skip it (they take the next job instead of waiting), so concurrent workers never take
+      // one job twice. SQLite has one writer at a time: the transaction alone is enough there.
+      if (this.rowLocks) q = q.forUpdate().skipLocked();
       const next = await q.orderBy('id').limit(1).executeTakeFirst();
       if (!next) return undefined;
       return await tx

@@ -29,7 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sql, type Updateable } from 'kysely';
-import type { CatalogDb } from '../catalog/db.ts';
+import { catalogKind, type CatalogDb } from '../catalog/db.ts';
 import type { WebhookDeliveriesTable } from '../catalog/schema.ts';
 import { errors } from '../domain/errors.ts';
 import { microsToRfc3339, type Clock } from '../domain/time.ts';
@@ -218,7 +218,11 @@ export class WebhookOutbox {
     this.fetchFn = opts.fetch ?? fetch;
     this.random = opts.random ?? Math.random;
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.rowLocks = catalogKind(db) === 'postgres';
   }
+
+  /** Whether the catalog takes row locks (`FOR UPDATE SKIP LOCKED`): PostgreSQL. */
+  private readonly rowLocks: boolean;
 
   /** Persists a PENDING delivery (committed when this resolves), wakes the loop, returns its id. */
   async enqueue(n: NewDelivery): Promise<number> {
@@ -393,7 +397,9 @@ export class WebhookOutbox {
           )
           .orderBy('d.next_attempt_time')
           .orderBy('d.id')
-          .limit(limit),
+          .limit(limit)
+          // PostgreSQL: rows another outbox is claiming right now are skipped, not waited for.
+          .$if(this.rowLocks, (q) => q.forUpdate().skipLocked()),
       )
       // Re-checked on the row itself (databases that evaluate the subquery before taking locks).
       .where('state', '=', 'PENDING')
