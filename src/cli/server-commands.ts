@@ -110,6 +110,32 @@ export function registerServer(program: Command): void {
     serverExitCode = await serve(o, true);
   });
 
+  program
+    .command('migrate')
+    .description(
+      'copy an embedded installation (--from-data) into shared stores: the catalog into PostgreSQL; counts checked',
+    )
+    .requiredOption('--from-data <dir>', 'the data folder to copy (stop its server first)')
+    .option('--catalog-url <url>', 'target PostgreSQL catalog, an empty database (env AUDEX_CATALOG_URL)')
+    .addHelpText(
+      'after',
+      examples('audex migrate --from-data ./audex-data --catalog-url postgres://audex:secret@db:5432/audex'),
+    )
+    .action(async (o: { fromData: string; catalogUrl?: string }) => {
+      const { migrationSteps, runMigration, MigrateError } = await import('./migrate.ts');
+      try {
+        const steps = migrationSteps({
+          fromData: resolve(o.fromData),
+          catalogUrl: o.catalogUrl ?? (process.env.AUDEX_CATALOG_URL || undefined),
+        });
+        process.exitCode = await runMigration(steps, process.stdout);
+      } catch (err) {
+        if (!(err instanceof MigrateError)) throw err;
+        process.stderr.write(`audex: ${err.message}\n`);
+        process.exitCode = 1;
+      }
+    });
+
   const operatorKey = program
     .command('operator-key')
     .description('the operator (superuser) key of a data folder');
