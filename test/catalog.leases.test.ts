@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { openCatalog, type CatalogDb } from '../src/catalog/db.ts';
-import { ExportRepo } from '../src/exports/repo.ts';
+import { ExportRepo } from '../src/catalog/repos/exports.ts';
 import { usePostgres } from './helpers/postgres-server.ts';
 
 const pg = usePostgres();

@@ -8,7 +8,7 @@ import { forEachCatalog, type CatalogSlot, type TestCatalog } from './helpers/ca
 import { AudienceService } from '../src/api/service/audiences.ts';
 import { ExportService, parseQueryWindow, parseInt64 } from '../src/api/service/exports.ts';
 import { ExportRunner } from '../src/exports/runner.ts';
-import { tokensFor } from '../src/exports/repo.ts';
+import { tokensFor } from '../src/catalog/repos/exports.ts';
 import { ApiError } from '../src/domain/errors.ts';
 import type { MemberRow, MembershipRequest, SnapshotStore } from '../src/storage/contract.ts';
 import { RawJson } from '../src/domain/raw-json.ts';

@@ -9,9 +9,9 @@
 
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { catalogKind, type CatalogDb } from '../catalog/db.ts';
-import type { AudienceExportsTable } from '../catalog/schema.ts';
-import { errors } from '../domain/errors.ts';
+import { catalogKind, type CatalogDb } from '../db.ts';
+import type { AudienceExportsTable } from '../schema.ts';
+import { errors } from '../../domain/errors.ts';
 
 export type ExportKind = 'export' | 'list';
 
