@@ -274,10 +274,13 @@ forEachCatalog((catalog) =>
     test('a restart (new outbox over a new catalog handle) delivers what the first left pending', async () => {
       const name = 'properties/1/audienceLists/20';
       rx.plan(name, 503, 200);
+      // The retry is due 1.5 s after the 503 (no jitter): long enough that the first outbox is
+      // stopped before it, even on a loaded machine, short enough for the second to send it soon.
       const first = new WebhookOutbox(db, nowMicros, logger(), {
         ...FAST,
-        baseDelayMs: 200,
-        maxDelayMs: 200,
+        baseDelayMs: 1500,
+        maxDelayMs: 1500,
+        random: () => 1,
       });
       first.start();
       await first.enqueue({ resource: name, uri: rx.url, channelToken: 't', body: listJson(name, 'ACTIVE') });
