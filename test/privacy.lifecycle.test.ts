@@ -1,9 +1,10 @@
-// The data-lifecycle job on an injected clock, over a real catalog (SQLite) and event store (DuckDB):
+// The data-lifecycle job on an injected clock, over a real catalog (SQLite and PostgreSQL) and event store (DuckDB):
 // data retention deletes what the settings say at the next pass and audiences follow the stored
 // events (docs/privacy.md); a trashed property is purged with its data once its 35 days are over.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openCatalog, type CatalogDb } from '../src/catalog/db.ts';
+import type { CatalogDb } from '../src/catalog/db.ts';
+import { forEachCatalog, type CatalogSlot } from './helpers/catalogs.ts';
 import { KeyService } from '../src/auth/keys.ts';
 import { AdminService } from '../src/api/service/admin.ts';
 import { AudienceService } from '../src/api/service/audiences.ts';
@@ -24,219 +25,224 @@ const OPERATOR: Principal = { keyId: 0, superuser: true, roles: new Map() };
 const DAY = 86_400_000_000;
 const NOW = Date.UTC(2026, 5, 1) * 1000; // 2026-06-01, µs
 
-describe('data lifecycle job (injected clock)', () => {
-  let dir: string;
-  let catalog: CatalogDb;
-  let events: DuckDbEventStore;
-  let admin: AdminService;
-  let retention: RetentionSettingsService;
-  let job: DataLifecycleJob;
-  let clock = NOW;
-  let property: string;
-  let propertyId: bigint;
+forEachCatalog((testCatalog) =>
+  describe('data lifecycle job (injected clock)', () => {
+    let dir: string;
+    let slot: CatalogSlot;
+    let catalog: CatalogDb;
+    let events: DuckDbEventStore;
+    let admin: AdminService;
+    let retention: RetentionSettingsService;
+    let job: DataLifecycleJob;
+    let clock = NOW;
+    let property: string;
+    let propertyId: bigint;
 
-  before(async () => {
-    dir = tempDataDir('audex-lifecycle-');
-    catalog = await openCatalog(dir);
-    events = await DuckDbEventStore.open({ dataDir: dir });
-    const audiences = new AudienceService(catalog);
-    admin = new AdminService(catalog, new KeyService(catalog), (id) => audiences.ensureBuiltins(id));
-    retention = new RetentionSettingsService(catalog, () => clock);
-    const snapshots = new DuckDbSnapshotStore(events.db, new DuckDbAudienceEngine(events.db));
-    job = new DataLifecycleJob({
-      catalog,
-      eraser: new DuckDbDataEraser(events.db, snapshots),
-      snapshots,
-      intervalMs: 3_600_000,
-      log: silentLogger,
-      now: () => clock,
-    });
-    property = (await admin.createProperty(OPERATOR, { displayName: 'Shop', timeZone: 'UTC' })).name;
-    propertyId = BigInt(property.split('/')[1]!);
-    const at = (months: number, days = 0) => BigInt(monthsBefore(NOW, months) - days * DAY);
-    const ev = (device: string, name: string, ts: bigint, userId: string | null = null) =>
-      baseEvent({
-        property_id: propertyId,
-        user_pseudo_id: device,
-        user_id: userId,
-        event_name: name,
-        event_timestamp: ts,
-        received_at: ts,
-        ...(name === 'purchase' ? { event_params: { value: { double_value: 5 } } } : {}),
+    before(async () => {
+      dir = tempDataDir('audex-lifecycle-');
+      slot = await testCatalog.create();
+      catalog = await slot.open();
+      events = await DuckDbEventStore.open({ dataDir: dir });
+      const audiences = new AudienceService(catalog);
+      admin = new AdminService(catalog, new KeyService(catalog), (id) => audiences.ensureBuiltins(id));
+      retention = new RetentionSettingsService(catalog, () => clock);
+      const snapshots = new DuckDbSnapshotStore(events.db, new DuckDbAudienceEngine(events.db));
+      job = new DataLifecycleJob({
+        catalog,
+        eraser: new DuckDbDataEraser(events.db, snapshots),
+        snapshots,
+        intervalMs: 3_600_000,
+        log: silentLogger,
+        now: () => clock,
       });
-    await events.append([
-      ev('dev.ancient', 'purchase', at(16)),
-      ev('dev.old', 'purchase', at(3)),
-      ev('dev.mixed', 'purchase', at(5), 'user-mixed'),
-      ev('dev.mixed', 'page_view', at(0, 7)),
-      ev('dev.new', 'purchase', at(1)),
-    ]);
-    // The folded export attributes, so that the test sees them follow the deletions.
-    await new DeviceAttributeIndex(events.db).catchUp();
-  });
-  after(async () => {
-    await events.db.close();
-    await catalog.destroy();
-    removeDir(dir);
-  });
-
-  const devices = async () =>
-    (
-      await events.db
-        .reader()
-        .all(
-          'SELECT user_pseudo_id AS d, count(*)::INTEGER AS n FROM events WHERE property_id = $1 GROUP BY 1 ORDER BY 1',
-          [propertyId],
-        )
-    ).map((r) => `${String(r.d)}:${Number(r.n)}`);
-
-  /** Members of a "purchasers" audience whose membership (540 days) outlives the 2-month retention. */
-  const purchasers = async () => {
-    const def = BUILTIN_AUDIENCES.find((a) => a.key === 'purchasers')!.definition;
-    return new DuckDbAudienceEngine(events.db).findMembers({
-      propertyId,
-      audience: { ...def, membershipDurationDays: 540 },
-      config: {
-        createTimeMicros: BigInt(NOW),
-        backfillDays: null,
-        timeZone: 'UTC',
-        ignoreEventNamesForAdjacency: [],
-      },
-      asOfMicros: BigInt(clock),
-    });
-  };
-
-  const update = (eventDataRetention: string, userDataRetention: string, reset: boolean) =>
-    retention.update(
-      OPERATOR,
-      {
-        name: `${property}/dataRetentionSettings`,
-        eventDataRetention,
-        userDataRetention,
-        resetUserDataOnNewActivity: reset,
-      },
-      'event_data_retention,user_data_retention,reset_user_data_on_new_activity',
-    );
-
-  test('a property whose settings were never set keeps everything', async () => {
-    assert.deepEqual(await retention.get(OPERATOR, `${property}/dataRetentionSettings`), {
-      name: `${property}/dataRetentionSettings`,
-      eventDataRetention: 'RETENTION_DURATION_UNSPECIFIED',
-      userDataRetention: 'RETENTION_DURATION_UNSPECIFIED',
-      resetUserDataOnNewActivity: true,
-    });
-    assert.equal((await job.runPass()).expiredEvents, 0);
-    assert.deepEqual(await devices(), ['dev.ancient:1', 'dev.mixed:2', 'dev.new:1', 'dev.old:1']);
-    assert.deepEqual(await purchasers(), ['dev.ancient', 'dev.mixed', 'dev.new', 'dev.old']);
-  });
-
-  test('14 months: the 16-month-old events go at the next pass, and their user leaves the audience', async () => {
-    await update('FOURTEEN_MONTHS', 'FOURTEEN_MONTHS', true);
-    assert.deepEqual(
-      await devices(),
-      ['dev.ancient:1', 'dev.mixed:2', 'dev.new:1', 'dev.old:1'],
-      'not before the pass',
-    );
-    assert.equal((await job.runPass()).expiredEvents, 1);
-    assert.deepEqual(await devices(), ['dev.mixed:2', 'dev.new:1', 'dev.old:1']);
-    assert.deepEqual(await purchasers(), ['dev.mixed', 'dev.new', 'dev.old']);
-  });
-
-  test('user data 2 months with reset on new activity: inactive users go whole, active ones stay whole', async () => {
-    await update('FOURTEEN_MONTHS', 'TWO_MONTHS', true);
-    assert.equal((await job.runPass()).expiredEvents, 1);
-    // dev.old's newest event is 3 months old; dev.mixed was active a week ago, so its 5-month-old
-    // purchase stays (and keeps it in the audience).
-    assert.deepEqual(await devices(), ['dev.mixed:2', 'dev.new:1']);
-    assert.deepEqual(await purchasers(), ['dev.mixed', 'dev.new']);
-  });
-
-  test('events 2 months: the old purchase of an active user goes, so does its membership and its user id', async () => {
-    await update('TWO_MONTHS', 'TWO_MONTHS', true);
-    assert.equal((await job.runPass()).expiredEvents, 1);
-    assert.deepEqual(await devices(), ['dev.mixed:1', 'dev.new:1']);
-    assert.deepEqual(await purchasers(), ['dev.new'], 'a member whose qualifying events expired leaves');
-    const attrs = await events.db
-      .reader()
-      .all('SELECT user_id FROM device_attributes WHERE property_id = $1 AND device_id = $2', [
-        propertyId,
-        'dev.mixed',
+      property = (await admin.createProperty(OPERATOR, { displayName: 'Shop', timeZone: 'UTC' })).name;
+      propertyId = BigInt(property.split('/')[1]!);
+      const at = (months: number, days = 0) => BigInt(monthsBefore(NOW, months) - days * DAY);
+      const ev = (device: string, name: string, ts: bigint, userId: string | null = null) =>
+        baseEvent({
+          property_id: propertyId,
+          user_pseudo_id: device,
+          user_id: userId,
+          event_name: name,
+          event_timestamp: ts,
+          received_at: ts,
+          ...(name === 'purchase' ? { event_params: { value: { double_value: 5 } } } : {}),
+        });
+      await events.append([
+        ev('dev.ancient', 'purchase', at(16)),
+        ev('dev.old', 'purchase', at(3)),
+        ev('dev.mixed', 'purchase', at(5), 'user-mixed'),
+        ev('dev.mixed', 'page_view', at(0, 7)),
+        ev('dev.new', 'purchase', at(1)),
       ]);
-    assert.ok(
-      attrs.every((r) => r.user_id === null),
-      'the user id of the expired event left the folded attributes',
-    );
-  });
+      // The folded export attributes, so that the test sees them follow the deletions.
+      await new DeviceAttributeIndex(events.db).catchUp();
+    });
+    after(async () => {
+      await events.db.close();
+      await catalog.destroy();
+      removeDir(dir);
+      slot.dispose();
+    });
 
-  test('the clock moving on expires more at the next pass', async () => {
-    clock = NOW + 40 * DAY;
-    assert.equal((await job.runPass()).expiredEvents, 1);
-    assert.deepEqual(await devices(), ['dev.mixed:1']);
-  });
+    const devices = async () =>
+      (
+        await events.db
+          .reader()
+          .all(
+            'SELECT user_pseudo_id AS d, count(*)::INTEGER AS n FROM events WHERE property_id = $1 GROUP BY 1 ORDER BY 1',
+            [propertyId],
+          )
+      ).map((r) => `${String(r.d)}:${Number(r.n)}`);
 
-  test('settings are validated: GA4 values, user data at most 14 months, a required mask', async () => {
-    const name = `${property}/dataRetentionSettings`;
-    await assert.rejects(update('SIX_MONTHS', 'TWO_MONTHS', true), /event_data_retention: must be one of/);
-    await assert.rejects(
-      update('FIFTY_MONTHS', 'FIFTY_MONTHS', true),
-      /user_data_retention: must be one of TWO_MONTHS, FOURTEEN_MONTHS/,
-    );
-    await assert.rejects(
-      retention.update(OPERATOR, { name, eventDataRetention: 'TWO_MONTHS' }, ''),
-      /update_mask: is required/,
-    );
-    const ok = await retention.update(OPERATOR, { name, eventDataRetention: 6 }, 'event_data_retention');
-    assert.equal(ok.eventDataRetention, 'FIFTY_MONTHS', 'numeric enums are accepted');
-  });
+    /** Members of a "purchasers" audience whose membership (540 days) outlives the 2-month retention. */
+    const purchasers = async () => {
+      const def = BUILTIN_AUDIENCES.find((a) => a.key === 'purchasers')!.definition;
+      return new DuckDbAudienceEngine(events.db).findMembers({
+        propertyId,
+        audience: { ...def, membershipDurationDays: 540 },
+        config: {
+          createTimeMicros: BigInt(NOW),
+          backfillDays: null,
+          timeZone: 'UTC',
+          ignoreEventNamesForAdjacency: [],
+        },
+        asOfMicros: BigInt(clock),
+      });
+    };
 
-  test('a trashed property is purged with its data when its 35 days are over, not before', async () => {
-    const trashed = await admin.deleteProperty(OPERATOR, property);
-    const deleteTime = Date.parse(trashed.deleteTime!) * 1000;
-    // An export of the property with its snapshot table.
-    const row = await catalog
-      .insertInto('audience_exports')
-      .values({
-        property_id: Number(propertyId),
-        operation_id: 'audienceExport-purge',
-        audience: `${property}/audiences/1`,
-        audience_display_name: 'x',
-        definition: '{}',
-        eval_config: '{}',
-        dimensions: '["deviceId"]',
-        state: 'ACTIVE',
-        begin_creating_time: deleteTime,
-        as_of: deleteTime,
-        max_ingest_seq: 0,
-        expire_time: deleteTime + 100 * DAY,
-        row_count: 0,
-        recurring_id: null,
-        recurring_day: null,
-        webhook: null,
-        error_message: null,
-        finish_time: null,
-        lease_owner: null,
-        lease_expires: null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const table = `export_snapshot_ae_${row.id}`;
-    await events.db.writer.run(`CREATE TABLE ${table} (rn BIGINT, device_id VARCHAR)`);
-    clock = deleteTime + 34 * DAY;
-    assert.deepEqual((await job.runPass()).purgedProperties, []);
-    assert.deepEqual(await devices(), ['dev.mixed:1']);
-    clock = deleteTime + 35 * DAY + 1;
-    assert.deepEqual((await job.runPass()).purgedProperties, [Number(propertyId)]);
-    assert.deepEqual(await devices(), []);
-    const left = await catalog
-      .selectFrom('properties')
-      .select('id')
-      .where('id', '=', Number(propertyId))
-      .execute();
-    assert.deepEqual(left, []);
-    assert.deepEqual(await catalog.selectFrom('audience_exports').select('id').execute(), []);
-    const tables = await events.db
-      .reader()
-      .all('SELECT count(*)::INTEGER AS n FROM information_schema.tables WHERE table_name = $1', [table]);
-    assert.equal(Number(tables[0]!.n), 0, 'the snapshot table is dropped');
-  });
-});
+    const update = (eventDataRetention: string, userDataRetention: string, reset: boolean) =>
+      retention.update(
+        OPERATOR,
+        {
+          name: `${property}/dataRetentionSettings`,
+          eventDataRetention,
+          userDataRetention,
+          resetUserDataOnNewActivity: reset,
+        },
+        'event_data_retention,user_data_retention,reset_user_data_on_new_activity',
+      );
+
+    test('a property whose settings were never set keeps everything', async () => {
+      assert.deepEqual(await retention.get(OPERATOR, `${property}/dataRetentionSettings`), {
+        name: `${property}/dataRetentionSettings`,
+        eventDataRetention: 'RETENTION_DURATION_UNSPECIFIED',
+        userDataRetention: 'RETENTION_DURATION_UNSPECIFIED',
+        resetUserDataOnNewActivity: true,
+      });
+      assert.equal((await job.runPass()).expiredEvents, 0);
+      assert.deepEqual(await devices(), ['dev.ancient:1', 'dev.mixed:2', 'dev.new:1', 'dev.old:1']);
+      assert.deepEqual(await purchasers(), ['dev.ancient', 'dev.mixed', 'dev.new', 'dev.old']);
+    });
+
+    test('14 months: the 16-month-old events go at the next pass, and their user leaves the audience', async () => {
+      await update('FOURTEEN_MONTHS', 'FOURTEEN_MONTHS', true);
+      assert.deepEqual(
+        await devices(),
+        ['dev.ancient:1', 'dev.mixed:2', 'dev.new:1', 'dev.old:1'],
+        'not before the pass',
+      );
+      assert.equal((await job.runPass()).expiredEvents, 1);
+      assert.deepEqual(await devices(), ['dev.mixed:2', 'dev.new:1', 'dev.old:1']);
+      assert.deepEqual(await purchasers(), ['dev.mixed', 'dev.new', 'dev.old']);
+    });
+
+    test('user data 2 months with reset on new activity: inactive users go whole, active ones stay whole', async () => {
+      await update('FOURTEEN_MONTHS', 'TWO_MONTHS', true);
+      assert.equal((await job.runPass()).expiredEvents, 1);
+      // dev.old's newest event is 3 months old; dev.mixed was active a week ago, so its 5-month-old
+      // purchase stays (and keeps it in the audience).
+      assert.deepEqual(await devices(), ['dev.mixed:2', 'dev.new:1']);
+      assert.deepEqual(await purchasers(), ['dev.mixed', 'dev.new']);
+    });
+
+    test('events 2 months: the old purchase of an active user goes, so does its membership and its user id', async () => {
+      await update('TWO_MONTHS', 'TWO_MONTHS', true);
+      assert.equal((await job.runPass()).expiredEvents, 1);
+      assert.deepEqual(await devices(), ['dev.mixed:1', 'dev.new:1']);
+      assert.deepEqual(await purchasers(), ['dev.new'], 'a member whose qualifying events expired leaves');
+      const attrs = await events.db
+        .reader()
+        .all('SELECT user_id FROM device_attributes WHERE property_id = $1 AND device_id = $2', [
+          propertyId,
+          'dev.mixed',
+        ]);
+      assert.ok(
+        attrs.every((r) => r.user_id === null),
+        'the user id of the expired event left the folded attributes',
+      );
+    });
+
+    test('the clock moving on expires more at the next pass', async () => {
+      clock = NOW + 40 * DAY;
+      assert.equal((await job.runPass()).expiredEvents, 1);
+      assert.deepEqual(await devices(), ['dev.mixed:1']);
+    });
+
+    test('settings are validated: GA4 values, user data at most 14 months, a required mask', async () => {
+      const name = `${property}/dataRetentionSettings`;
+      await assert.rejects(update('SIX_MONTHS', 'TWO_MONTHS', true), /event_data_retention: must be one of/);
+      await assert.rejects(
+        update('FIFTY_MONTHS', 'FIFTY_MONTHS', true),
+        /user_data_retention: must be one of TWO_MONTHS, FOURTEEN_MONTHS/,
+      );
+      await assert.rejects(
+        retention.update(OPERATOR, { name, eventDataRetention: 'TWO_MONTHS' }, ''),
+        /update_mask: is required/,
+      );
+      const ok = await retention.update(OPERATOR, { name, eventDataRetention: 6 }, 'event_data_retention');
+      assert.equal(ok.eventDataRetention, 'FIFTY_MONTHS', 'numeric enums are accepted');
+    });
+
+    test('a trashed property is purged with its data when its 35 days are over, not before', async () => {
+      const trashed = await admin.deleteProperty(OPERATOR, property);
+      const deleteTime = Date.parse(trashed.deleteTime!) * 1000;
+      // An export of the property with its snapshot table.
+      const row = await catalog
+        .insertInto('audience_exports')
+        .values({
+          property_id: Number(propertyId),
+          operation_id: 'audienceExport-purge',
+          audience: `${property}/audiences/1`,
+          audience_display_name: 'x',
+          definition: '{}',
+          eval_config: '{}',
+          dimensions: '["deviceId"]',
+          state: 'ACTIVE',
+          begin_creating_time: deleteTime,
+          as_of: deleteTime,
+          max_ingest_seq: 0,
+          expire_time: deleteTime + 100 * DAY,
+          row_count: 0,
+          recurring_id: null,
+          recurring_day: null,
+          webhook: null,
+          error_message: null,
+          finish_time: null,
+          lease_owner: null,
+          lease_expires: null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const table = `export_snapshot_ae_${row.id}`;
+      await events.db.writer.run(`CREATE TABLE ${table} (rn BIGINT, device_id VARCHAR)`);
+      clock = deleteTime + 34 * DAY;
+      assert.deepEqual((await job.runPass()).purgedProperties, []);
+      assert.deepEqual(await devices(), ['dev.mixed:1']);
+      clock = deleteTime + 35 * DAY + 1;
+      assert.deepEqual((await job.runPass()).purgedProperties, [Number(propertyId)]);
+      assert.deepEqual(await devices(), []);
+      const left = await catalog
+        .selectFrom('properties')
+        .select('id')
+        .where('id', '=', Number(propertyId))
+        .execute();
+      assert.deepEqual(left, []);
+      assert.deepEqual(await catalog.selectFrom('audience_exports').select('id').execute(), []);
+      const tables = await events.db
+        .reader()
+        .all('SELECT count(*)::INTEGER AS n FROM information_schema.tables WHERE table_name = $1', [table]);
+      assert.equal(Number(tables[0]!.n), 0, 'the snapshot table is dropped');
+    });
+  }),
+);

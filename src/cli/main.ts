@@ -9,6 +9,7 @@ import { buildProgram } from './commands.ts';
 import { serverExitCode } from './server-commands.ts';
 import { PortInUseError } from '../server/ports.ts';
 import { followLauncher, heapLimitFor, relaunchWithHeapLimit } from './heap-limit.ts';
+import { CatalogOpenError } from '../catalog/errors.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const heapMiB = heapLimitFor(argv, process.env);
@@ -26,7 +27,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`audex: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof PortInUseError) process.stderr.write(`audex: ${err.message}\n`);
+    if (err instanceof PortInUseError || err instanceof CatalogOpenError)
+      process.stderr.write(`audex: ${err.message}\n`);
     else if (err instanceof ApiClientError) process.stderr.write(`audex: ${err.status}: ${err.message}\n`);
     else process.stderr.write(`audex: ${(err as Error).stack ?? String(err)}\n`);
     return 1;

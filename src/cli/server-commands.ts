@@ -13,6 +13,8 @@ interface ServerFlags {
   host?: string;
   data?: string;
   logLevel?: string;
+  catalogUrl?: string;
+  role?: string;
 }
 
 function serverOptions(cmd: Command): Command {
@@ -22,6 +24,14 @@ function serverOptions(cmd: Command): Command {
     .option('--host <address>', 'listen address (env AUDEX_HOST, default 127.0.0.1)')
     .option('--data <dir>', 'data folder (env AUDEX_DATA, default ./audex-data)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (env AUDEX_LOG_LEVEL, default info)')
+    .option(
+      '--catalog-url <url>',
+      'PostgreSQL catalog postgres://user[:password]@host:5432/database (env AUDEX_CATALOG_URL, default SQLite in --data)',
+    )
+    .option(
+      '--role <role>',
+      'api (REST, gRPC, collection) | worker (jobs; /healthz and /metrics only) | all (env AUDEX_ROLE, default all)',
+    )
     .addHelpText(
       'after',
       "\nEvery other setting is an environment variable: see the README's configuration table.\n",
@@ -35,6 +45,8 @@ async function serve(o: ServerFlags, demo: boolean): Promise<number> {
     host: o.host,
     data: o.data,
     logLevel: o.logLevel,
+    catalogUrl: o.catalogUrl,
+    role: o.role,
   });
   // Loaded here, not at the top: `audex --help` and the client commands need none of the server.
   const { startAudex } = await import('../server/app.ts');
@@ -63,10 +75,14 @@ async function serve(o: ServerFlags, demo: boolean): Promise<number> {
       throw err;
     }
   }
-  process.stdout.write(`audex serving REST on ${app.url}\n`);
-  process.stdout.write(
-    `audex serving gRPC on ${config.server.host}:${app.grpcPort}${config.server.tlsCert ? ' (TLS)' : ''}\n`,
-  );
+  if (app.grpcPort === null) {
+    process.stdout.write(`audex worker serving /healthz and /metrics on ${app.url}\n`);
+  } else {
+    process.stdout.write(`audex serving REST on ${app.url}\n`);
+    process.stdout.write(
+      `audex serving gRPC on ${config.server.host}:${app.grpcPort}${config.server.tlsCert ? ' (TLS)' : ''}\n`,
+    );
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
@@ -93,6 +109,32 @@ export function registerServer(program: Command): void {
   ).action(async (o: ServerFlags) => {
     serverExitCode = await serve(o, true);
   });
+
+  program
+    .command('migrate')
+    .description(
+      'copy an embedded installation (--from-data) into shared stores: the catalog into PostgreSQL; counts checked',
+    )
+    .requiredOption('--from-data <dir>', 'the data folder to copy (stop its server first)')
+    .option('--catalog-url <url>', 'target PostgreSQL catalog, an empty database (env AUDEX_CATALOG_URL)')
+    .addHelpText(
+      'after',
+      examples('audex migrate --from-data ./audex-data --catalog-url postgres://audex:secret@db:5432/audex'),
+    )
+    .action(async (o: { fromData: string; catalogUrl?: string }) => {
+      const { migrationSteps, runMigration, MigrateError } = await import('./migrate.ts');
+      try {
+        const steps = migrationSteps({
+          fromData: resolve(o.fromData),
+          catalogUrl: o.catalogUrl ?? (process.env.AUDEX_CATALOG_URL || undefined),
+        });
+        process.exitCode = await runMigration(steps, process.stdout);
+      } catch (err) {
+        if (!(err instanceof MigrateError)) throw err;
+        process.stderr.write(`audex: ${err.message}\n`);
+        process.exitCode = 1;
+      }
+    });
 
   const operatorKey = program
     .command('operator-key')

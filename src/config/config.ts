@@ -26,6 +26,12 @@ const schema = z.object({
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     /** Whether GET /metrics (Prometheus) needs an API key (any valid key). */
     metricsRequireKey: boolish,
+    /**
+     * What this process does (docs/deploy.md "Roles"): `api` serves REST, gRPC and collection and
+     * runs no jobs; `worker` runs export jobs, recurring lists, webhooks and trigger passes and
+     * serves only /healthz, /livez and /metrics; `all` does both.
+     */
+    role: z.enum(['all', 'api', 'worker']),
   }),
   /** Slow or too many clients (src/api/rest/http-server.ts, README "Connections"). */
   http: z.object({
@@ -40,6 +46,9 @@ const schema = z.object({
     /** The event engine (src/storage/index.ts lists them). */
     backend: z.enum(BACKEND_NAMES),
     dataDir: z.string().min(1),
+    /** PostgreSQL catalog (`postgres://user[:password]@host:5432/database`); unset = SQLite in dataDir. */
+    // Checked when the catalog opens (src/catalog/db.ts parseCatalogUrl), one line and exit 1.
+    catalogUrl: z.string().optional(),
     duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'like "2GB"'),
     duckdbThreads: z.coerce.number().int().min(1).max(256),
     /** AUDEX_MEMORY_LIMIT: one budget for the process (src/server/memory-budget.ts). */
@@ -100,11 +109,17 @@ export interface ConfigFlags {
   grpcPort?: string;
   data?: string;
   logLevel?: string;
+  catalogUrl?: string;
+  role?: string;
 }
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      problems.length === 1
+        ? `invalid configuration: ${problems[0]}`
+        : `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -129,11 +144,13 @@ const SOURCES: Record<string, string> = {
   'server.tlsKey': 'AUDEX_TLS_KEY',
   'server.logLevel': '--log-level / AUDEX_LOG_LEVEL',
   'server.metricsRequireKey': 'AUDEX_METRICS_REQUIRE_KEY',
+  'server.role': '--role / AUDEX_ROLE',
   'http.headersTimeoutMs': 'AUDEX_HEADERS_TIMEOUT_MS',
   'http.requestTimeoutMs': 'AUDEX_REQUEST_TIMEOUT_MS',
   'http.maxConnections': 'AUDEX_MAX_CONNECTIONS',
   'storage.dataDir': '--data / AUDEX_DATA',
   'storage.backend': 'AUDEX_STORAGE_BACKEND',
+  'storage.catalogUrl': '--catalog-url / AUDEX_CATALOG_URL',
   'storage.memoryLimit': 'AUDEX_MEMORY_LIMIT',
   'storage.duckdbMemoryLimit': 'AUDEX_DUCKDB_MEMORY_LIMIT',
   'storage.duckdbThreads': 'AUDEX_DUCKDB_THREADS',
@@ -168,6 +185,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       tlsKey: env.AUDEX_TLS_KEY,
       logLevel: flags.logLevel ?? env.AUDEX_LOG_LEVEL ?? 'info',
       metricsRequireKey: env.AUDEX_METRICS_REQUIRE_KEY ?? 'false',
+      role: flags.role ?? (env.AUDEX_ROLE || 'all'),
     },
     http: {
       headersTimeoutMs: env.AUDEX_HEADERS_TIMEOUT_MS ?? '10000',
@@ -177,6 +195,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     storage: {
       backend: env.AUDEX_STORAGE_BACKEND ?? BACKEND_NAMES[0],
       dataDir: resolve(flags.data ?? env.AUDEX_DATA ?? './audex-data'),
+      catalogUrl: flags.catalogUrl ?? (env.AUDEX_CATALOG_URL || undefined),
       // With a process budget, DuckDB's limit is derived from it unless given explicitly.
       duckdbMemoryLimit: env.AUDEX_DUCKDB_MEMORY_LIMIT ?? derivedDuckdbLimit(env.AUDEX_MEMORY_LIMIT) ?? '4GB',
       memoryLimit: env.AUDEX_MEMORY_LIMIT || undefined,
@@ -214,8 +233,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       parsed.error.issues.map((i) => {
         const path = i.path.join('.');
         const value = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], raw);
-        // The operator key is a secret: its problem is named, its value never printed.
-        const shown = path === 'auth.adminKey' ? '' : `${JSON.stringify(value)} `;
+        // The operator key and the catalog URL (it may hold a password) are named, never printed.
+        const shown =
+          path === 'auth.adminKey' || path === 'storage.catalogUrl' ? '' : `${JSON.stringify(value)} `;
         return `${SOURCES[path] ?? path} (${path}): ${shown}${i.message}`;
       }),
     );
@@ -226,7 +246,20 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       'server.tlsCert and server.tlsKey (AUDEX_TLS_CERT, AUDEX_TLS_KEY) must be given together',
     ]);
   }
+  if (cfg.server.role !== 'all' && (!cfg.storage.catalogUrl || !sharedEventStore(cfg))) {
+    throw new ConfigError([
+      `--role ${cfg.server.role} needs a catalog and an event store that several processes share: --catalog-url (PostgreSQL) and --events-url (ClickHouse); the embedded ${cfg.storage.catalogUrl ? 'DuckDB event store' : 'SQLite catalog and DuckDB event store'} serve${cfg.storage.catalogUrl ? 's' : ''} one process (use --role all)`,
+    ]);
+  }
   return cfg;
+}
+
+/**
+ * Whether the event store can be shared by several audex processes: every backend but the
+ * embedded DuckDB file (one process's file) is a server.
+ */
+export function sharedEventStore(cfg: Config): boolean {
+  return cfg.storage.backend !== 'duckdb';
 }
 
 /** The client side of the CLI: which server and key to talk to. */

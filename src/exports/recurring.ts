@@ -39,10 +39,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { sql } from 'kysely';
 import { DateTime } from 'luxon';
 import type { CatalogDb } from '../catalog/db.ts';
-import type { RecurringAudienceListsTable, RecurringListDaysTable } from '../catalog/schema.ts';
+import {
+  RecurringListRepository,
+  type DayRow,
+  type RecurringDbRow as DbRow,
+} from '../catalog/repos/recurring.ts';
 import { errors } from '../domain/errors.ts';
 import type { Clock } from '../domain/time.ts';
 import { validateWebhook, type Webhook } from './webhooks.ts';
@@ -201,14 +204,6 @@ export function recurringJson(r: RecurringRow, audienceLists: string[]): Record<
   };
 }
 
-type DbRow = Omit<RecurringAudienceListsTable, 'id' | 'exhausted'> & {
-  id: number;
-  used: number | bigint;
-  /** The latest attempted (DONE or FAILED) day, null before the first. */
-  last_used_day: string | null;
-};
-type DayRow = Omit<RecurringListDaysTable, 'attempts'> & { attempts: number };
-
 /** The days left as of `now` (see the header: today's attempted day counts from tomorrow). */
 function remainingDays(r: DbRow, now: bigint): number {
   let today = 0;
@@ -246,7 +241,7 @@ export class RecurringScheduler {
   private readonly loop: RepeatingTask;
 
   constructor(
-    private readonly db: CatalogDb,
+    db: CatalogDb,
     private readonly clock: Clock,
     private readonly createList: CreateList,
     private readonly log: SchedulerLogger,
@@ -261,54 +256,41 @@ export class RecurringScheduler {
     this.retryDelayMs = opts.retryDelayMs ?? 60_000;
     this.maxAttempts = opts.maxAttempts ?? 5;
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.repo = new RecurringListRepository(db);
   }
+
+  private readonly repo: RecurringListRepository;
 
   /** Inserts a recurring list (committed when this resolves). Call tick() to make its first list now. */
   async create(n: NewRecurring): Promise<RecurringRow> {
     localDay(this.clock(), n.timeZone); // throws on an unknown zone
-    const { id } = await this.db
-      .insertInto('recurring_audience_lists')
-      .values({
-        property_id: n.propertyId,
-        audience: n.audience,
-        audience_display_name: n.audienceDisplayName,
-        dimensions: JSON.stringify(n.dimensions),
-        active_days: n.activeDaysRemaining,
-        webhook: n.webhook ? JSON.stringify(n.webhook) : null,
-        time_zone: n.timeZone,
-        create_time: Number(this.clock()),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const id = await this.repo.insert({
+      property_id: n.propertyId,
+      audience: n.audience,
+      audience_display_name: n.audienceDisplayName,
+      dimensions: JSON.stringify(n.dimensions),
+      active_days: n.activeDaysRemaining,
+      webhook: n.webhook ? JSON.stringify(n.webhook) : null,
+      time_zone: n.timeZone,
+      create_time: Number(this.clock()),
+    });
     return (await this.get(n.propertyId, id))!;
   }
 
   async get(propertyId: number, id: number): Promise<RecurringRow | undefined> {
-    const r = await this.rows()
-      .where('r.property_id', '=', propertyId)
-      .where('r.id', '=', id)
-      .executeTakeFirst();
+    const r = await this.repo.find(propertyId, id);
     return r ? toRow(r, this.clock()) : undefined;
   }
 
   /** Recurring lists of a property, newest first, with id < before (keyset paging). */
   async list(propertyId: number, before: number | null, limit: number): Promise<RecurringRow[]> {
-    let q = this.rows().where('r.property_id', '=', propertyId);
-    if (before !== null) q = q.where('r.id', '<', before);
     const now = this.clock();
-    return (await q.orderBy('r.id', 'desc').limit(limit).execute()).map((r) => toRow(r, now));
+    return (await this.repo.list(propertyId, before, limit)).map((r) => toRow(r, now));
   }
 
   /** Names of the AudienceLists a recurring list made, newest first. */
   async listNames(recurringId: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('recurring_list_days')
-      .select('list_name')
-      .where('recurring_id', '=', recurringId)
-      .where('state', '=', 'DONE')
-      .orderBy('day', 'desc')
-      .execute();
-    return rows.map((r) => r.list_name!);
+    return this.repo.listNames(recurringId);
   }
 
   /**
@@ -317,24 +299,24 @@ export class RecurringScheduler {
    * lists. Returns the number of lists recorded.
    */
   async tick(): Promise<number> {
+    // One pass at a time per instance: a caller (RecurringListService.create makes the first list
+    // at once) that arrives while the loop's pass runs waits for it and then sees its lists,
+    // instead of finding the day claimed and the list not made yet.
+    while (this.ticking) await this.ticking.catch(() => 0);
+    this.ticking = this.tickOnce();
+    try {
+      return await this.ticking;
+    } finally {
+      this.ticking = null;
+    }
+  }
+
+  private ticking: Promise<number> | null = null;
+
+  private async tickOnce(): Promise<number> {
     const mine: DayRow[] = [...(await this.resumeClaims())];
     const now = this.clock();
-    const due = await this.rows()
-      .where('r.exhausted', '=', 0)
-      .select((eb) => [
-        eb
-          .selectFrom('recurring_list_days as d')
-          .select((e) => e.fn.max('d.day').as('m'))
-          .whereRef('d.recurring_id', '=', 'r.id')
-          .as('last_day'),
-        eb
-          .selectFrom('recurring_list_days as d')
-          .select((e) => e.fn.countAll<number>().as('n'))
-          .whereRef('d.recurring_id', '=', 'r.id')
-          .where('d.state', '=', 'CLAIMED')
-          .as('open'),
-      ])
-      .execute();
+    const due = await this.repo.unexhausted();
     for (const r of due) {
       if (Number(r.used) >= r.active_days) {
         await this.markExhausted(r.id);
@@ -366,44 +348,10 @@ export class RecurringScheduler {
     await this.loop.stop();
   }
 
-  private rows() {
-    return this.db
-      .selectFrom('recurring_audience_lists as r')
-      .selectAll('r')
-      .select((eb) =>
-        eb
-          .selectFrom('recurring_list_days as d')
-          .select((e) => e.fn.countAll<number>().as('n'))
-          .whereRef('d.recurring_id', '=', 'r.id')
-          .where('d.state', 'in', ['DONE', 'FAILED'])
-          .as('used'),
-      )
-      .select((eb) =>
-        eb
-          .selectFrom('recurring_list_days as d')
-          .select((e) => e.fn.max('d.day').as('m'))
-          .whereRef('d.recurring_id', '=', 'r.id')
-          .where('d.state', 'in', ['DONE', 'FAILED'])
-          .as('last_used_day'),
-      )
-      .$narrowType<{ used: number; last_used_day: string | null }>();
-  }
-
   /** Leases open claims whose lease lapsed and whose retry time has come (one statement). */
   private async resumeClaims(): Promise<DayRow[]> {
     const now = Number(this.clock());
-    const rows = await this.db
-      .updateTable('recurring_list_days')
-      .set({
-        lease_owner: this.owner,
-        lease_expires: now + this.leaseMs * 1000,
-        attempts: sql<number>`attempts + 1`,
-      })
-      .where('state', '=', 'CLAIMED')
-      .where((w) => w.or([w('lease_owner', 'is', null), w('lease_expires', '<', now)]))
-      .where((w) => w.or([w('next_attempt_time', 'is', null), w('next_attempt_time', '<=', now)]))
-      .returningAll()
-      .execute();
+    const rows = await this.repo.resumeLapsed(this.owner, now, this.leaseMs * 1000);
     for (const r of rows)
       this.log.info('recurring audience list: resuming a claimed day', {
         recurring: r.recurring_id,
@@ -421,47 +369,7 @@ export class RecurringScheduler {
   private async claim(recurringId: number, day: string, nowUs: bigint): Promise<DayRow | undefined> {
     const now = Number(nowUs);
     const leaseExpires = now + this.leaseMs * 1000;
-    const r = await this.db
-      .insertInto('recurring_list_days')
-      .columns(['recurring_id', 'day', 'state', 'attempts', 'claim_time', 'lease_owner', 'lease_expires'])
-      .expression((eb) =>
-        eb
-          .selectFrom('recurring_audience_lists as r')
-          .select([
-            'r.id',
-            sql.val(day).as('day'),
-            sql.val('CLAIMED').as('state'),
-            sql.val(1).as('attempts'),
-            sql.val(now).as('claim_time'),
-            sql.val(this.owner).as('lease_owner'),
-            sql.val(leaseExpires).as('lease_expires'),
-          ])
-          .where('r.id', '=', recurringId)
-          .where((w) =>
-            w(
-              w
-                .selectFrom('recurring_list_days as d')
-                .select((e) => e.fn.countAll().as('n'))
-                .whereRef('d.recurring_id', '=', 'r.id'),
-              '<',
-              w.ref('r.active_days'),
-            ),
-          )
-          .where((w) =>
-            w.not(
-              w.exists(
-                w
-                  .selectFrom('recurring_list_days as d')
-                  .select('d.day')
-                  .whereRef('d.recurring_id', '=', 'r.id')
-                  .where((x) => x.or([x('d.day', '>=', day), x('d.state', '=', 'CLAIMED')])),
-              ),
-            ),
-          ),
-      )
-      .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst();
-    if (Number(r.numInsertedOrUpdatedRows ?? 0n) !== 1) return undefined;
+    if (!(await this.repo.claimDay(recurringId, day, this.owner, now, leaseExpires))) return undefined;
     return {
       recurring_id: recurringId,
       day,
@@ -479,7 +387,7 @@ export class RecurringScheduler {
 
   /** Calls createList for a claim this instance holds and records the outcome. True when recorded DONE. */
   private async make(c: DayRow): Promise<boolean> {
-    const r = await this.rows().where('r.id', '=', c.recurring_id).executeTakeFirst();
+    const r = await this.repo.byId(c.recurring_id);
     if (!r) return false;
     const row = toRow(r, this.clock());
     let listName: string;
@@ -489,22 +397,13 @@ export class RecurringScheduler {
       const error = err instanceof Error ? err.message : String(err);
       const now = Number(this.clock());
       const give = c.attempts >= this.maxAttempts;
-      const u = await this.db
-        .updateTable('recurring_list_days')
-        .set({
-          last_error: error,
-          lease_owner: null,
-          lease_expires: null,
-          ...(give
-            ? { state: 'FAILED', done_time: now }
-            : { next_attempt_time: now + this.retryDelayMs * 1000 }),
-        })
-        .where('recurring_id', '=', c.recurring_id)
-        .where('day', '=', c.day)
-        .where('state', '=', 'CLAIMED')
-        .where('lease_owner', '=', this.owner)
-        .executeTakeFirst();
-      if (Number(u.numUpdatedRows) === 1)
+      const recorded = await this.repo.recordDay(c.recurring_id, c.day, this.owner, {
+        last_error: error,
+        ...(give
+          ? { state: 'FAILED', done_time: now }
+          : { next_attempt_time: now + this.retryDelayMs * 1000 }),
+      });
+      if (recorded)
         this.log.error(
           give
             ? 'recurring audience list: giving up on a day'
@@ -514,22 +413,13 @@ export class RecurringScheduler {
       if (give) await this.markExhaustedIfDone(c.recurring_id);
       return false;
     }
-    const u = await this.db
-      .updateTable('recurring_list_days')
-      .set({
-        state: 'DONE',
-        list_name: listName,
-        done_time: Number(this.clock()),
-        last_error: null,
-        lease_owner: null,
-        lease_expires: null,
-      })
-      .where('recurring_id', '=', c.recurring_id)
-      .where('day', '=', c.day)
-      .where('state', '=', 'CLAIMED')
-      .where('lease_owner', '=', this.owner)
-      .executeTakeFirst();
-    if (Number(u.numUpdatedRows) !== 1) {
+    const done = await this.repo.recordDay(c.recurring_id, c.day, this.owner, {
+      state: 'DONE',
+      list_name: listName,
+      done_time: Number(this.clock()),
+      last_error: null,
+    });
+    if (!done) {
       // The lease lapsed and another instance took the claim over; it records the list (createList
       // is idempotent per (recurring, day), so it gets the same name).
       this.log.error('recurring audience list: lost the claim before recording the list', {
@@ -549,15 +439,11 @@ export class RecurringScheduler {
   }
 
   private async markExhaustedIfDone(id: number): Promise<void> {
-    const r = await this.rows().where('r.id', '=', id).executeTakeFirst();
+    const r = await this.repo.byId(id);
     if (r && Number(r.used) >= r.active_days) await this.markExhausted(id);
   }
 
   private async markExhausted(id: number): Promise<void> {
-    await this.db
-      .updateTable('recurring_audience_lists')
-      .set({ exhausted: 1 })
-      .where('id', '=', id)
-      .execute();
+    await this.repo.markExhausted(id);
   }
 }

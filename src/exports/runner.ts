@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import type { SnapshotStore } from '../storage/contract.ts';
 import type { AudienceDefinition, EvaluationConfig } from '../domain/audience.ts';
 import { parseAudience } from '../audience/validate.ts';
-import type { ExportRepo, ExportRow } from './repo.ts';
+import type { ExportRepo, ExportRow } from '../catalog/repos/exports.ts';
 import { isStorageError } from '../storage/errors.ts';
 import { toApiError } from '../domain/errors.ts';
 

@@ -28,9 +28,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { sql, type Updateable } from 'kysely';
+import type { Updateable } from 'kysely';
 import type { CatalogDb } from '../catalog/db.ts';
 import type { WebhookDeliveriesTable } from '../catalog/schema.ts';
+import { WebhookDeliveryRepository, type DeliveryRow } from '../catalog/repos/webhooks.ts';
 import { errors } from '../domain/errors.ts';
 import { microsToRfc3339, type Clock } from '../domain/time.ts';
 
@@ -177,8 +178,6 @@ export interface DeliveryStatus {
   deliveredTime?: string;
 }
 
-type DeliveryRow = Omit<WebhookDeliveriesTable, 'id' | 'attempts'> & { id: number; attempts: number };
-
 type Outcome = { ok: true; sentAt: number } | { ok: false; sentAt: number; error: string };
 
 export class WebhookOutbox {
@@ -201,7 +200,7 @@ export class WebhookOutbox {
   private wake: (() => void) | undefined;
 
   constructor(
-    private readonly db: CatalogDb,
+    db: CatalogDb,
     private readonly clock: Clock,
     private readonly log: WebhookLogger,
     opts: WebhookOutboxOptions = {},
@@ -218,37 +217,28 @@ export class WebhookOutbox {
     this.fetchFn = opts.fetch ?? fetch;
     this.random = opts.random ?? Math.random;
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.repo = new WebhookDeliveryRepository(db);
   }
+
+  private readonly repo: WebhookDeliveryRepository;
 
   /** Persists a PENDING delivery (committed when this resolves), wakes the loop, returns its id. */
   async enqueue(n: NewDelivery): Promise<number> {
     const now = this.nowNum();
-    const row = await this.db
-      .insertInto('webhook_deliveries')
-      .values({
-        resource: n.resource,
-        uri: n.uri,
-        channel_token: n.channelToken === undefined || n.channelToken === '' ? null : n.channelToken,
-        body: JSON.stringify(n.body),
-        state: 'PENDING',
-        attempts: 0,
-        create_time: now,
-        next_attempt_time: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const id = await this.repo.insert({
+      resource: n.resource,
+      uri: n.uri,
+      channelToken: n.channelToken === undefined || n.channelToken === '' ? null : n.channelToken,
+      body: JSON.stringify(n.body),
+      now,
+    });
     this.kick();
-    return row.id;
+    return id;
   }
 
   /** Deliveries of a resource, oldest first. */
   async status(resource: string): Promise<DeliveryStatus[]> {
-    const rows = await this.db
-      .selectFrom('webhook_deliveries')
-      .selectAll()
-      .where('resource', '=', resource)
-      .orderBy('id')
-      .execute();
+    const rows = await this.repo.byResource(resource);
     return rows.map((r) => ({
       id: r.id,
       uri: r.uri,
@@ -263,12 +253,7 @@ export class WebhookOutbox {
 
   /** Deletes DELIVERED and FAILED deliveries created before `beforeMicros`; returns how many. */
   async purgeFinished(beforeMicros: bigint): Promise<number> {
-    const r = await this.db
-      .deleteFrom('webhook_deliveries')
-      .where('state', 'in', ['DELIVERED', 'FAILED'])
-      .where('create_time', '<', Number(beforeMicros))
-      .executeTakeFirst();
-    return Number(r.numDeletedRows);
+    return this.repo.purgeFinished(Number(beforeMicros));
   }
 
   /** Starts the delivery loop (idempotent). */
@@ -363,68 +348,12 @@ export class WebhookOutbox {
 
   /** Leases up to `limit` due deliveries that no earlier PENDING delivery of their (resource, uri) precedes. */
   private async claim(limit: number): Promise<DeliveryRow[]> {
-    const now = this.nowNum();
-    return await this.db
-      .updateTable('webhook_deliveries')
-      .set({
-        lease_owner: this.owner,
-        lease_expires: now + this.leaseMs * 1000,
-        attempts: sql<number>`attempts + 1`,
-      })
-      .where('id', 'in', (eb) =>
-        eb
-          .selectFrom('webhook_deliveries as d')
-          .select('d.id')
-          .where('d.state', '=', 'PENDING')
-          .where('d.next_attempt_time', '<=', now)
-          .where((w) => w.or([w('d.lease_owner', 'is', null), w('d.lease_expires', '<', now)]))
-          .where((w) =>
-            w.not(
-              w.exists(
-                w
-                  .selectFrom('webhook_deliveries as e')
-                  .select('e.id')
-                  .whereRef('e.resource', '=', 'd.resource')
-                  .whereRef('e.uri', '=', 'd.uri')
-                  .whereRef('e.id', '<', 'd.id')
-                  .where('e.state', '=', 'PENDING'),
-              ),
-            ),
-          )
-          .orderBy('d.next_attempt_time')
-          .orderBy('d.id')
-          .limit(limit),
-      )
-      // Re-checked on the row itself (databases that evaluate the subquery before taking locks).
-      .where('state', '=', 'PENDING')
-      .where((w) => w.or([w('lease_owner', 'is', null), w('lease_expires', '<', now)]))
-      .returningAll()
-      .execute();
+    return this.repo.claim(this.owner, this.nowNum(), this.leaseMs * 1000, limit);
   }
 
   /** Earliest next_attempt_time of an unleased, unblocked PENDING delivery. */
   private async nextDue(): Promise<number | undefined> {
-    const now = this.nowNum();
-    const r = await this.db
-      .selectFrom('webhook_deliveries as d')
-      .select((eb) => eb.fn.min('d.next_attempt_time').as('t'))
-      .where('d.state', '=', 'PENDING')
-      .where((w) => w.or([w('d.lease_owner', 'is', null), w('d.lease_expires', '<', now)]))
-      .where((w) =>
-        w.not(
-          w.exists(
-            w
-              .selectFrom('webhook_deliveries as e')
-              .select('e.id')
-              .whereRef('e.resource', '=', 'd.resource')
-              .whereRef('e.uri', '=', 'd.uri')
-              .whereRef('e.id', '<', 'd.id')
-              .where('e.state', '=', 'PENDING'),
-          ),
-        ),
-      )
-      .executeTakeFirst();
-    return r?.t === null || r?.t === undefined ? undefined : Number(r.t);
+    return this.repo.nextDue(this.nowNum());
   }
 
   private async deliver(row: DeliveryRow): Promise<void> {
@@ -462,14 +391,7 @@ export class WebhookOutbox {
 
   /** Records an attempt's outcome if this outbox still holds the lease; false when it was lost. */
   private async record(id: number, values: Updateable<WebhookDeliveriesTable>): Promise<boolean> {
-    const r = await this.db
-      .updateTable('webhook_deliveries')
-      .set(values)
-      .where('id', '=', id)
-      .where('lease_owner', '=', this.owner)
-      .where('state', '=', 'PENDING')
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    return this.repo.record(id, this.owner, values);
   }
 
   private async send(row: DeliveryRow): Promise<Outcome> {

@@ -53,7 +53,8 @@ export interface AudexApp {
   /** http://host:port of the REST server. */
   url: string;
   port: number;
-  grpcPort: number;
+  /** null in the worker role (no gRPC). */
+  grpcPort: number | null;
   catalog: CatalogDb;
   events: EventStore;
   ingest: IngestBuffer;
@@ -80,13 +81,16 @@ export async function startAudex(
   } = {},
 ): Promise<AudexApp> {
   // Before anything is written to the data folder: a start that cannot listen leaves it untouched.
+  // Roles (docs/deploy.md): an api process runs no jobs; a worker serves only health and metrics.
+  const servesApi = config.server.role !== 'worker';
+  const runsJobs = config.server.role !== 'api';
   await assertPortsFree(config.server.host, [
     { port: config.server.port, setting: '--port / AUDEX_PORT' },
-    { port: config.server.grpcPort, setting: '--grpc-port / AUDEX_GRPC_PORT' },
+    ...(servesApi ? [{ port: config.server.grpcPort, setting: '--grpc-port / AUDEX_GRPC_PORT' }] : []),
   ]);
   const log = opts.log ?? createLogger(config.server.logLevel);
   const metrics = new AudexMetrics();
-  const catalog = await openCatalog(config.storage.dataDir);
+  const catalog = await openCatalog({ dataDir: config.storage.dataDir, url: config.storage.catalogUrl });
   const keys = new KeyService(catalog);
   const generatedAdminKey = await ensureAdminKey(keys, config.auth.adminKey);
   const storage = await openStorage(config.storage.backend, {
@@ -186,27 +190,31 @@ export async function startAudex(
   // `audex demo`, once the demo property and audiences exist).
   let accepting = false;
   let ready = opts.ready ?? true;
-  api.raw('GET', '/livez', async (_req, res) => {
-    sendJson(res, accepting ? 200 : 503, { status: accepting ? 'ok' : 'starting' });
-  });
-  api.raw('GET', '/healthz', async (_req, res) => {
-    const ok = accepting && ready;
-    sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'starting' });
-  });
-  // Prometheus text format; needs a key only when AUDEX_METRICS_REQUIRE_KEY is set.
-  api.raw('GET', '/metrics', async (_req, res, ctx) => {
-    if (config.server.metricsRequireKey) {
-      try {
-        await ctx.authenticate();
-      } catch (err) {
-        if (err instanceof ApiError) return sendError(res, err);
-        throw err;
+  // A worker answers only these three routes (on a REST API of its own, below).
+  const health = (api: RestApi) => {
+    api.raw('GET', '/livez', async (_req, res) => {
+      sendJson(res, accepting ? 200 : 503, { status: accepting ? 'ok' : 'starting' });
+    });
+    api.raw('GET', '/healthz', async (_req, res) => {
+      const ok = accepting && ready;
+      sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'starting' });
+    });
+    // Prometheus text format; needs a key only when AUDEX_METRICS_REQUIRE_KEY is set.
+    api.raw('GET', '/metrics', async (_req, res, ctx) => {
+      if (config.server.metricsRequireKey) {
+        try {
+          await ctx.authenticate();
+        } catch (err) {
+          if (err instanceof ApiError) return sendError(res, err);
+          throw err;
+        }
       }
-    }
-    const body = await metrics.text();
-    res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
-    res.end(body);
-  });
+      const body = await metrics.text();
+      res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+      res.end(body);
+    });
+  };
+  health(api);
   const rpcs = new RpcRegistry();
   registerAdminRpcs(rpcs, admin, audiences);
   registerExportRpcs(rpcs, exportService);
@@ -278,8 +286,16 @@ export async function startAudex(
     .api('POST', '/audex/v1/{name=keys/*}:revoke', async (r) => keyAdmin.revoke(r.principal, r.params.name!));
 
   // Notifications a crash left un-enqueued, before any request can create more.
-  await exportService.resumeWebhooks();
-  const server = api.createServer(config.http);
+  if (runsJobs) await exportService.resumeWebhooks();
+  let served = api;
+  if (!servesApi) {
+    served = new RestApi(keys, log, config.server.maxBodyBytes, (r) => {
+      metrics.observeRequest(r);
+      logRequest(r);
+    });
+    health(served);
+  }
+  const server = served.createServer(config.http);
   await listen(server, config.server.port, config.server.host).catch((err: NodeJS.ErrnoException) => {
     throw new PortInUseError(
       '--port / AUDEX_PORT',
@@ -289,8 +305,8 @@ export async function startAudex(
     );
   });
   const port = (server.address() as AddressInfo).port;
-  const grpc = new GrpcTransport(rpcs, keys, log);
-  const grpcPort = await grpc.listen({
+  const grpc = servesApi ? new GrpcTransport(rpcs, keys, log) : null;
+  const grpcPort = await grpc?.listen({
     host: config.server.host,
     port: config.server.grpcPort,
     ...(config.server.tlsCert && config.server.tlsKey
@@ -298,19 +314,25 @@ export async function startAudex(
       : {}),
   });
   accepting = true;
-  webhooks.start();
-  storage.maintenance.start();
-  exportRunner.start();
-  recurringScheduler.start();
-  triggerLogger.start();
-  userDeletions.start();
-  lifecycle.start();
-  log.info('audex listening', { url: `http://${config.server.host}:${port}`, grpcPort });
+  if (runsJobs) {
+    webhooks.start();
+    storage.maintenance.start();
+    exportRunner.start();
+    recurringScheduler.start();
+    triggerLogger.start();
+    userDeletions.start();
+    lifecycle.start();
+  }
+  log.info('audex listening', {
+    url: `http://${config.server.host}:${port}`,
+    grpcPort,
+    role: config.server.role,
+  });
 
   // The order matters: stop taking requests, then flush what was acknowledged, then close storage.
   const shutdown: ShutdownStep[] = [
     { name: 'http', run: () => closeServer(server) },
-    { name: 'grpc', run: () => grpc.close() },
+    { name: 'grpc', run: async () => grpc?.close() },
     { name: 'user deletions', run: () => userDeletions.stop() },
     { name: 'data lifecycle', run: () => lifecycle.stop() },
     // Before the buffer closes: a pass in flight submits its trigger events through it.
@@ -328,7 +350,7 @@ export async function startAudex(
   return {
     url: `http://${config.server.host}:${port}`,
     port,
-    grpcPort,
+    grpcPort: grpcPort ?? null,
     catalog,
     events,
     ingest,

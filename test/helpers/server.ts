@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { acquirePostgres } from './postgres-server.ts';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'audex.js');
@@ -26,6 +27,18 @@ export function tempDataDir(prefix = 'audex-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** One PostgreSQL database per data folder, so a restart on the same folder finds its catalog. */
+const pgCatalogs = new Map<string, string>();
+async function postgresCatalogFor(dataDir: string): Promise<string> {
+  let url = pgCatalogs.get(dataDir);
+  if (!url) {
+    // Held until the test process exits (the server helper stops it then).
+    url = await (await acquirePostgres()).createDatabase('audex_e2e');
+    pgCatalogs.set(dataDir, url);
+  }
+  return url;
+}
+
 export async function startServer(
   opts: {
     dataDir?: string;
@@ -40,6 +53,13 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const dataDir = opts.dataDir ?? tempDataDir();
+  // AUDEX_TEST_CATALOG=postgres runs the server on a PostgreSQL catalog (a fresh database on the
+  // file's private server) unless the test chose a catalog itself.
+  const onPostgres =
+    process.env.AUDEX_TEST_CATALOG === 'postgres' &&
+    !opts.args?.includes('--catalog-url') &&
+    opts.env?.AUDEX_CATALOG_URL === undefined;
+  const catalogArgs = onPostgres ? ['--catalog-url', await postgresCatalogFor(dataDir)] : [];
   const proc = spawn(
     process.execPath,
     [
@@ -51,6 +71,7 @@ export async function startServer(
       '0',
       '--data',
       dataDir,
+      ...catalogArgs,
       ...(opts.args ?? []),
     ],
     {

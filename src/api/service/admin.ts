@@ -4,7 +4,12 @@
 
 import { randomBytes } from 'node:crypto';
 import type { CatalogDb } from '../../catalog/db.ts';
-import type { DataStreamsTable, MpSecretsTable, PropertiesTable } from '../../catalog/schema.ts';
+import {
+  PropertyRepository,
+  type PropertyRow,
+  type SecretRow,
+  type StreamRow,
+} from '../../catalog/repos/properties.ts';
 import { errors } from '../../domain/errors.ts';
 import { parseName, parseProperty } from '../../domain/names.ts';
 import { microsToRfc3339, nowMicros } from '../../domain/time.ts';
@@ -18,11 +23,6 @@ import { restoreProperty, trashExpireTime, trashProperty } from '../../privacy/t
 
 export const DEFAULT_ACCOUNT_ID = 1;
 const ACCOUNT_CREATE_TIME = 1_704_067_200_000_000; // 2024-01-01: fixed, the account is implicit
-
-type Row<T> = { [K in keyof T]: T[K] extends import('kysely').Generated<infer U> ? U : T[K] };
-type PropertyRow = Row<PropertiesTable>;
-type StreamRow = Row<DataStreamsTable>;
-type SecretRow = Row<MpSecretsTable>;
 
 const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone').concat(['UTC', 'Etc/UTC', 'GMT']));
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
@@ -159,7 +159,11 @@ export class AdminService {
     private readonly keys: KeyService,
     /** Called after a property is created (built-in audiences, for one). */
     private readonly onPropertyCreated: (propertyId: number) => Promise<void> = async () => {},
-  ) {}
+  ) {
+    this.repo = new PropertyRepository(db);
+  }
+
+  private readonly repo: PropertyRepository;
 
   // Accounts: audex has one implicit account that holds every property.
   getAccount(_p: Principal, name: string) {
@@ -180,19 +184,15 @@ export class AdminService {
     if (accountId !== DEFAULT_ACCOUNT_ID)
       throw errors.notFound(`Account ${JSON.stringify(parent)} not found.`);
     const now = Number(nowMicros());
-    const row = await this.db
-      .insertInto('properties')
-      .values({
-        account_id: DEFAULT_ACCOUNT_ID,
-        display_name: displayName(input.displayName, 'property.display_name', 100),
-        time_zone: timeZone(input.timeZone),
-        currency_code: currency(input.currencyCode),
-        industry_category: industry(input.industryCategory),
-        create_time: now,
-        update_time: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.repo.insertProperty({
+      account_id: DEFAULT_ACCOUNT_ID,
+      display_name: displayName(input.displayName, 'property.display_name', 100),
+      time_zone: timeZone(input.timeZone),
+      currency_code: currency(input.currencyCode),
+      industry_category: industry(input.industryCategory),
+      create_time: now,
+      update_time: now,
+    });
     this.keys.invalidate();
     await this.onPropertyCreated(row.id);
     return propertyJson(row);
@@ -208,12 +208,7 @@ export class AdminService {
     const id = parseProperty(name, field);
     requireRole(p, id, role);
     // A trashed property is gone for every read until it is restored (src/privacy/trash.ts).
-    const row = await this.db
-      .selectFrom('properties')
-      .selectAll()
-      .where('id', '=', id)
-      .where('delete_time', 'is', null)
-      .executeTakeFirst();
+    const row = await this.repo.findLive(id);
     if (!row) throw errors.notFound(`Property properties/${id} not found.`);
     return row;
   }
@@ -228,9 +223,7 @@ export class AdminService {
     if (parsed.kind === 'none' || parsed.accountId !== DEFAULT_ACCOUNT_ID) return {};
     const showDeleted = req.showDeleted === true || req.showDeleted === 'true';
     const visible = visibleProperties(p);
-    let query = this.db.selectFrom('properties').selectAll().orderBy('id');
-    if (!showDeleted) query = query.where('delete_time', 'is', null);
-    let rows = await query.execute();
+    let rows = await this.repo.list(showDeleted);
     if (visible !== 'all') rows = rows.filter((r) => visible.has(r.id));
     const page = pageOf(
       rows,
@@ -257,12 +250,7 @@ export class AdminService {
     if (paths.includes('time_zone')) patch.time_zone = timeZone(input.timeZone);
     if (paths.includes('currency_code')) patch.currency_code = currency(input.currencyCode);
     if (paths.includes('industry_category')) patch.industry_category = industry(input.industryCategory);
-    const updated = await this.db
-      .updateTable('properties')
-      .set(patch)
-      .where('id', '=', row.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const updated = await this.repo.updateProperty(row.id, patch);
     this.collectionChanged();
     return propertyJson(updated);
   }
@@ -288,11 +276,8 @@ export class AdminService {
     if (!(await restoreProperty(this.db, id, now)))
       throw errors.notFound(`Property properties/${id} is not in the trash (or its 35 days are over).`);
     this.collectionChanged();
-    const row = await this.db
-      .selectFrom('properties')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow();
+    const row = await this.repo.find(id);
+    if (!row) throw errors.notFound(`Property properties/${id} not found.`);
     return propertyJson(row);
   }
 
@@ -308,19 +293,15 @@ export class AdminService {
     if (defaultUri.length > 2048)
       throw errors.invalidField('data_stream.web_stream_data.default_uri', 'is too long.');
     const now = Number(nowMicros());
-    const row = await this.db
-      .insertInto('data_streams')
-      .values({
-        property_id: prop.id,
-        type,
-        display_name: displayName(input.displayName, 'data_stream.display_name', 255),
-        measurement_id: measurementId(),
-        default_uri: defaultUri,
-        create_time: now,
-        update_time: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.repo.insertStream({
+      property_id: prop.id,
+      type,
+      display_name: displayName(input.displayName, 'data_stream.display_name', 255),
+      measurement_id: measurementId(),
+      default_uri: defaultUri,
+      create_time: now,
+      update_time: now,
+    });
     this.collectionChanged();
     return streamJson(row);
   }
@@ -334,12 +315,7 @@ export class AdminService {
     const [propertyId, streamId] = parseName('dataStream', name, field);
     requireRole(p, propertyId!, role);
     await requireProperty(this.db, propertyId!); // NOT_FOUND in the trash too
-    const row = await this.db
-      .selectFrom('data_streams')
-      .selectAll()
-      .where('id', '=', streamId!)
-      .where('property_id', '=', propertyId!)
-      .executeTakeFirst();
+    const row = await this.repo.findStream(propertyId!, streamId!);
     if (!row) throw errors.notFound(`Data stream ${String(name)} not found.`);
     return row;
   }
@@ -350,12 +326,7 @@ export class AdminService {
 
   async listDataStreams(p: Principal, parent: string, req: PageRequest) {
     const prop = await this.property(p, parent, 'parent', 'viewer');
-    const rows = await this.db
-      .selectFrom('data_streams')
-      .selectAll()
-      .where('property_id', '=', prop.id)
-      .orderBy('id')
-      .execute();
+    const rows = await this.repo.listStreams(prop.id);
     const page = pageOf(
       rows,
       parsePage(req, { defaultSize: 50, maxSize: 200, binding: `streams|${parent}` }),
@@ -370,23 +341,18 @@ export class AdminService {
     const row = await this.stream(p, name, 'data_stream.name', 'admin');
     const input = asObject(body, 'data_stream');
     const paths = parseUpdateMask(updateMask, ['display_name']);
-    const updated = await this.db
-      .updateTable('data_streams')
-      .set({
-        update_time: Number(nowMicros()),
-        ...(paths.includes('display_name')
-          ? { display_name: displayName(input.displayName, 'data_stream.display_name', 255) }
-          : {}),
-      })
-      .where('id', '=', row.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const updated = await this.repo.updateStream(row.id, {
+      update_time: Number(nowMicros()),
+      ...(paths.includes('display_name')
+        ? { display_name: displayName(input.displayName, 'data_stream.display_name', 255) }
+        : {}),
+    });
     return streamJson(updated);
   }
 
   async deleteDataStream(p: Principal, name: string) {
     const row = await this.stream(p, name, 'name', 'admin');
-    await this.db.deleteFrom('data_streams').where('id', '=', row.id).execute();
+    await this.repo.deleteStream(row.id);
     this.collectionChanged();
     return {};
   }
@@ -394,25 +360,16 @@ export class AdminService {
   async createSecret(p: Principal, parent: string, body: unknown) {
     const stream = await this.stream(p, parent, 'parent', 'admin');
     const input = asObject(body, 'measurement_protocol_secret');
-    const count = await this.db
-      .selectFrom('mp_secrets')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('stream_id', '=', stream.id)
-      .executeTakeFirstOrThrow();
-    if (Number(count.n) >= 10) {
+    if ((await this.repo.countSecrets(stream.id)) >= 10) {
       throw errors.failedPrecondition('A data stream can have at most 10 measurement protocol secrets.');
     }
-    const row = await this.db
-      .insertInto('mp_secrets')
-      .values({
-        property_id: stream.property_id,
-        stream_id: stream.id,
-        display_name: displayName(input.displayName, 'measurement_protocol_secret.display_name', 100),
-        secret_value: randomBytes(16).toString('base64url'),
-        create_time: Number(nowMicros()),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.repo.insertSecret({
+      property_id: stream.property_id,
+      stream_id: stream.id,
+      display_name: displayName(input.displayName, 'measurement_protocol_secret.display_name', 100),
+      secret_value: randomBytes(16).toString('base64url'),
+      create_time: Number(nowMicros()),
+    });
     this.collectionChanged();
     return secretJson(row);
   }
@@ -426,13 +383,7 @@ export class AdminService {
     const [propertyId, streamId, secretId] = parseName('mpSecret', name, field);
     requireRole(p, propertyId!, role);
     await requireProperty(this.db, propertyId!); // NOT_FOUND in the trash too
-    const row = await this.db
-      .selectFrom('mp_secrets')
-      .selectAll()
-      .where('id', '=', secretId!)
-      .where('stream_id', '=', streamId!)
-      .where('property_id', '=', propertyId!)
-      .executeTakeFirst();
+    const row = await this.repo.findSecret(propertyId!, streamId!, secretId!);
     if (!row) throw errors.notFound(`Measurement protocol secret ${String(name)} not found.`);
     return row;
   }
@@ -443,12 +394,7 @@ export class AdminService {
 
   async listSecrets(p: Principal, parent: string, req: PageRequest) {
     const stream = await this.stream(p, parent, 'parent', 'admin');
-    const rows = await this.db
-      .selectFrom('mp_secrets')
-      .selectAll()
-      .where('stream_id', '=', stream.id)
-      .orderBy('id')
-      .execute();
+    const rows = await this.repo.listSecrets(stream.id);
     const page = pageOf(rows, parsePage(req, { defaultSize: 10, maxSize: 10, binding: `secrets|${parent}` }));
     return {
       measurementProtocolSecrets: page.items.map(secretJson),
@@ -460,46 +406,26 @@ export class AdminService {
     const row = await this.secret(p, name, 'measurement_protocol_secret.name', 'admin');
     const input = asObject(body, 'measurement_protocol_secret');
     parseUpdateMask(updateMask, ['display_name']);
-    const updated = await this.db
-      .updateTable('mp_secrets')
-      .set({ display_name: displayName(input.displayName, 'measurement_protocol_secret.display_name', 100) })
-      .where('id', '=', row.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const updated = await this.repo.renameSecret(
+      row.id,
+      displayName(input.displayName, 'measurement_protocol_secret.display_name', 100),
+    );
     return secretJson(updated);
   }
 
   async deleteSecret(p: Principal, name: string) {
     const row = await this.secret(p, name, 'name', 'admin');
-    await this.db.deleteFrom('mp_secrets').where('id', '=', row.id).execute();
+    await this.repo.deleteSecret(row.id);
     this.collectionChanged();
     return {};
   }
 
   /** For collection: the stream a measurement id belongs to, with its property's time zone. */
   async streamByMeasurementId(measurementId: string) {
-    return (
-      this.db
-        .selectFrom('data_streams')
-        .innerJoin('properties', 'properties.id', 'data_streams.property_id')
-        .select([
-          'data_streams.id as streamId',
-          'data_streams.property_id as propertyId',
-          'properties.time_zone as timeZone',
-        ])
-        .where('data_streams.measurement_id', '=', measurementId)
-        // A trashed property's streams are unknown to collection.
-        .where('properties.delete_time', 'is', null)
-        .executeTakeFirst()
-    );
+    return this.repo.streamByMeasurementId(measurementId);
   }
 
   async secretValues(streamId: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('mp_secrets')
-      .select('secret_value')
-      .where('stream_id', '=', streamId)
-      .execute();
-    return rows.map((r) => r.secret_value);
+    return this.repo.secretValues(streamId);
   }
 }

@@ -23,7 +23,7 @@ import { audienceToJson } from '../../audience/validate.ts';
 import type { MemberRow, SnapshotStore } from '../../storage/contract.ts';
 import type { AudienceService } from './audiences.ts';
 import { propertyExists, requireProperty } from './properties.ts';
-import { ExportRepo, type ExportKind, type ExportRow } from '../../exports/repo.ts';
+import { ExportRepo, type ExportKind, type ExportRow } from '../../catalog/repos/exports.ts';
 import { snapshotIdOf, type StoredEvalConfig } from '../../exports/runner.ts';
 import { validateWebhook, type NewDelivery, type Webhook } from '../../exports/webhooks.ts';
 import { recurringName, type RecurringRow } from '../../exports/recurring.ts';

@@ -9,9 +9,9 @@
 
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import type { CatalogDb } from '../catalog/db.ts';
-import type { AudienceExportsTable } from '../catalog/schema.ts';
-import { errors } from '../domain/errors.ts';
+import { catalogKind, type CatalogDb } from '../db.ts';
+import type { AudienceExportsTable } from '../schema.ts';
+import { errors } from '../../domain/errors.ts';
 
 export type ExportKind = 'export' | 'list';
 
@@ -78,10 +78,15 @@ export type NewExport = Omit<
 };
 
 export class ExportRepo {
+  /** Whether the catalog takes row locks (`FOR UPDATE SKIP LOCKED`): PostgreSQL. */
+  private readonly rowLocks: boolean;
+
   constructor(
     private readonly db: CatalogDb,
     private readonly limits: ExportLimits,
-  ) {}
+  ) {
+    this.rowLocks = catalogKind(db) === 'postgres';
+  }
 
   /** Inserts a CREATING export after the quota checks; RESOURCE_EXHAUSTED when over a limit. */
   async insert(e: NewExport): Promise<ExportRow> {
@@ -244,6 +249,10 @@ export class ExportRepo {
       // A row with a webhook is a job only once its CREATING notification is enqueued, so the
       // ACTIVE/FAILED notification can never be enqueued before it.
       q = q.where((eb) => eb.or([eb('webhook', 'is', null), eb('webhook_stage', '>=', 1)]));
+      // PostgreSQL: a row lease. The row is locked until this transaction ends and other claimers
+      // skip it (they take the next job instead of waiting), so concurrent workers never take
+      // one job twice. SQLite has one writer at a time: the transaction alone is enough there.
+      if (this.rowLocks) q = q.forUpdate().skipLocked();
       const next = await q.orderBy('id').limit(1).executeTakeFirst();
       if (!next) return undefined;
       return await tx
@@ -399,6 +408,11 @@ async function chargeTokens(
   await tx
     .insertInto('export_token_usage')
     .values({ property_id: propertyId, day, tokens })
-    .onConflict((oc) => oc.columns(['property_id', 'day']).doUpdateSet({ tokens: sql`tokens + ${tokens}` }))
+    .onConflict((oc) =>
+      // Qualified: PostgreSQL finds a bare `tokens` ambiguous (the row or `excluded`).
+      oc
+        .columns(['property_id', 'day'])
+        .doUpdateSet({ tokens: sql`export_token_usage.tokens + excluded.tokens` }),
+    )
     .execute();
 }

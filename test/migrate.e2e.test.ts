@@ -1,0 +1,82 @@
+// `audex migrate --from-data … --catalog-url …`: an embedded installation's catalog (SQLite) is
+// copied into PostgreSQL with every id kept and the counts checked; the server then runs on the
+// PostgreSQL catalog with the same properties, keys, audiences and exports, and new resources get
+// new ids. A second migrate into the now used database is refused.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, removeDir, startServer, tempDataDir } from './helpers/server.ts';
+import { createTestProperty, sendMp } from './helpers/property.ts';
+import { createExportAndWait } from './helpers/exports.ts';
+import { runCli } from './helpers/cli.ts';
+import { usePostgres } from './helpers/postgres-server.ts';
+
+const pg = usePostgres();
+
+describe('audex migrate', () => {
+  test('copies the catalog into PostgreSQL: counts match, names and keys keep working', async () => {
+    const dataDir = tempDataDir('audex-migrate-');
+    // The source runs on its embedded SQLite catalog whatever AUDEX_TEST_CATALOG says.
+    let server = await startServer({ dataDir, env: { AUDEX_CATALOG_URL: '' } });
+    try {
+      const p = await createTestProperty(server);
+      for (let i = 0; i < 5; i++) {
+        const r = await sendMp(server, p, {
+          client_id: `${i}.1700000000`,
+          events: [{ name: 'purchase', params: { value: 1, currency: 'EUR', transaction_id: `T${i}` } }],
+        });
+        assert.equal(r.status, 204);
+      }
+      const key = await api(server, 'POST', '/audex/v1/keys', {
+        displayName: 'viewer',
+        bindings: [{ property: p.property, role: 'viewer' }],
+      });
+      assert.equal(key.status, 200, JSON.stringify(key.json));
+      const audiences = (await api(server, 'GET', `/v1alpha/${p.property}/audiences`)).json
+        .audiences as any[];
+      const purchasers = audiences.find((a) => a.displayName === 'Purchasers').name as string;
+      const exp = await createExportAndWait(server, p.property, purchasers, ['deviceId']);
+      assert.equal(exp.rowCount, 5);
+      assert.equal(await server.stop(), 0);
+
+      const url = await pg.server.createDatabase('audex_migrate');
+      const moved = await runCli(['migrate', '--from-data', dataDir, '--catalog-url', url]);
+      assert.equal(moved.code, 0, moved.stderr + moved.stdout);
+      assert.match(moved.stdout, /^catalog:$/m);
+      assert.match(moved.stdout, /^ {2}properties +1 → 1 +ok$/m);
+      assert.match(moved.stdout, /^ {2}audiences +2 → 2 +ok$/m);
+      assert.match(moved.stdout, /^ {2}audience_exports +1 → 1 +ok$/m);
+      assert.match(moved.stdout, /^ {2}api_keys +2 → 2 +ok$/m);
+      assert.match(moved.stdout, /every count matches/);
+
+      server = await startServer({ dataDir, args: ['--catalog-url', url] });
+      // The same names, the same keys.
+      const got = await api(server, 'GET', `/v1beta/${exp.name}`, undefined, key.json.key);
+      assert.equal(got.status, 200, JSON.stringify(got.json));
+      assert.equal(got.json.state, 'ACTIVE');
+      assert.equal(got.json.rowCount, 5);
+      const rows = await api(server, 'POST', `/v1beta/${exp.name}:query`, {}, key.json.key);
+      assert.equal(rows.json.audienceRows.length, 5);
+      // New resources continue after the copied ids.
+      const q = await api(server, 'POST', '/v1beta/properties', { displayName: 'Second', timeZone: 'UTC' });
+      assert.equal(q.status, 200, JSON.stringify(q.json));
+      assert.ok(Number(q.json.name.split('/')[1]) > p.propertyId, q.json.name);
+      assert.equal(await server.stop(), 0);
+
+      const again = await runCli(['migrate', '--from-data', dataDir, '--catalog-url', url]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /^audex: the target catalog is not empty \(table properties has rows\)/);
+      const notData = await runCli([
+        'migrate',
+        '--from-data',
+        tempDataDir('audex-empty-'),
+        '--catalog-url',
+        url,
+      ]);
+      assert.equal(notData.code, 1);
+      assert.match(notData.stderr, /is not an audex data folder/);
+    } finally {
+      await server.stop();
+      removeDir(dataDir);
+    }
+  });
+});
