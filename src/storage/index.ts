@@ -8,6 +8,7 @@ import type { Storage, StorageOptions } from './contract.ts';
 
 const BACKENDS = {
   duckdb: async (options: StorageOptions) => (await import('./duckdb/index.ts')).open(options),
+  clickhouse: async (options: StorageOptions) => (await import('./clickhouse/index.ts')).open(options),
 } as const;
 
 export type BackendName = keyof typeof BACKENDS;
