@@ -13,6 +13,7 @@ interface ServerFlags {
   host?: string;
   data?: string;
   logLevel?: string;
+  eventsUrl?: string;
 }
 
 function serverOptions(cmd: Command): Command {
@@ -21,6 +22,10 @@ function serverOptions(cmd: Command): Command {
     .option('--grpc-port <port>', 'gRPC port (env AUDEX_GRPC_PORT, default 50051)')
     .option('--host <address>', 'listen address (env AUDEX_HOST, default 127.0.0.1)')
     .option('--data <dir>', 'data folder (env AUDEX_DATA, default ./audex-data)')
+    .option(
+      '--events-url <url>',
+      'events in ClickHouse: clickhouse://host:8123/db[?cluster=NAME] (env AUDEX_EVENTS_URL, default DuckDB in --data)',
+    )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (env AUDEX_LOG_LEVEL, default info)')
     .addHelpText(
       'after',
@@ -34,6 +39,7 @@ async function serve(o: ServerFlags, demo: boolean): Promise<number> {
     grpcPort: o.grpcPort,
     host: o.host,
     data: o.data,
+    eventsUrl: o.eventsUrl,
     logLevel: o.logLevel,
   });
   // Loaded here, not at the top: `audex --help` and the client commands need none of the server.

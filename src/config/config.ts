@@ -3,7 +3,7 @@
 
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { BACKEND_NAMES } from '../storage/index.ts';
+import { BACKEND_NAMES, eventsUrlProblem } from '../storage/index.ts';
 import { duckdbLimitFor, parseBytes } from '../server/memory-budget.ts';
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
@@ -39,6 +39,14 @@ const schema = z.object({
   storage: z.object({
     /** The event engine (src/storage/index.ts lists them). */
     backend: z.enum(BACKEND_NAMES),
+    /** --events-url: a server engine's address (clickhouse://…, docs/deploy.md); unset: DuckDB in dataDir. */
+    eventsUrl: z
+      .string()
+      .optional()
+      .superRefine((url, ctx) => {
+        const problem = url === undefined ? null : eventsUrlProblem(url);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     dataDir: z.string().min(1),
     duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'like "2GB"'),
     duckdbThreads: z.coerce.number().int().min(1).max(256),
@@ -99,6 +107,7 @@ export interface ConfigFlags {
   port?: string;
   grpcPort?: string;
   data?: string;
+  eventsUrl?: string;
   logLevel?: string;
 }
 
@@ -134,6 +143,7 @@ const SOURCES: Record<string, string> = {
   'http.maxConnections': 'AUDEX_MAX_CONNECTIONS',
   'storage.dataDir': '--data / AUDEX_DATA',
   'storage.backend': 'AUDEX_STORAGE_BACKEND',
+  'storage.eventsUrl': '--events-url / AUDEX_EVENTS_URL',
   'storage.memoryLimit': 'AUDEX_MEMORY_LIMIT',
   'storage.duckdbMemoryLimit': 'AUDEX_DUCKDB_MEMORY_LIMIT',
   'storage.duckdbThreads': 'AUDEX_DUCKDB_THREADS',
@@ -175,7 +185,13 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       maxConnections: env.AUDEX_MAX_CONNECTIONS ?? '4096',
     },
     storage: {
-      backend: env.AUDEX_STORAGE_BACKEND ?? BACKEND_NAMES[0],
+      // A clickhouse:// events URL selects the ClickHouse engine.
+      backend:
+        env.AUDEX_STORAGE_BACKEND ??
+        ((flags.eventsUrl ?? env.AUDEX_EVENTS_URL)?.startsWith('clickhouse://')
+          ? 'clickhouse'
+          : BACKEND_NAMES[0]),
+      eventsUrl: flags.eventsUrl ?? (env.AUDEX_EVENTS_URL || undefined),
       dataDir: resolve(flags.data ?? env.AUDEX_DATA ?? './audex-data'),
       // With a process budget, DuckDB's limit is derived from it unless given explicitly.
       duckdbMemoryLimit: env.AUDEX_DUCKDB_MEMORY_LIMIT ?? derivedDuckdbLimit(env.AUDEX_MEMORY_LIMIT) ?? '4GB',

@@ -77,9 +77,13 @@ export class ClickHouseEventStore implements EventStore {
     const first = this.seq;
     let lines = '';
     const seqs: bigint[] = new Array<bigint>(events.length);
-    for (let i = 0; i < events.length; i++) {
-      seqs[i] = first + BigInt(i);
-      lines += encodeEventLine(events[i]!, seqs[i]!);
+    try {
+      for (let i = 0; i < events.length; i++) {
+        seqs[i] = first + BigInt(i);
+        lines += encodeEventLine(events[i]!, seqs[i]!);
+      }
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     this.seq = first + BigInt(events.length);
     return new Promise<bigint[]>((resolve, reject) => {
