@@ -3,7 +3,7 @@
 // official @clickhouse/client. Works on Debian's ClickHouse 18.16 (docs/deploy.md).
 
 import type { Storage, StorageOptions } from '../contract.ts';
-import { AudienceEvaluator } from '../../audience/evaluate/members.ts';
+import { ClickHouseAudienceEngine } from './audience-engine.ts';
 import { StorageError } from '../errors.ts';
 import { ClickHouseNodes } from './connection.ts';
 import { ClickHouseDataEraser } from './eraser.ts';
@@ -20,9 +20,9 @@ export interface ClickHouseStorage extends Storage {
   nodes: ClickHouseNodes;
 }
 
-/** The audience engine on ClickHouse: the shared evaluator, every audience on the fold (see there). */
-export function clickHouseAudienceEngine(executor: ClickHouseExecutor): AudienceEvaluator {
-  return new AudienceEvaluator(executor, { compiledSql: false });
+/** The audience engine on ClickHouse (audience-engine.ts). */
+export function clickHouseAudienceEngine(executor: ClickHouseExecutor): ClickHouseAudienceEngine {
+  return new ClickHouseAudienceEngine(executor);
 }
 
 export async function open(options: StorageOptions): Promise<ClickHouseStorage> {

@@ -1,0 +1,54 @@
+// Which audiences run as one SQL statement on ClickHouse 18.16 (the closed forms without CTEs,
+// joins, FILTER or window functions) and which take the fold, and the TRUE/FALSE rewrite that
+// makes the compiler's text valid there without touching a value. Members are checked by the
+// backend-parameterised audience tests; this pins the choice so that a regression to the slow
+// path is visible.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseAudience } from '../src/audience/validate.ts';
+import { BUILTIN_AUDIENCES } from '../src/audience/validate.ts';
+import { E1, E3, E4, E10 } from '../src/audience/fixtures/examples.ts';
+import { booleansAsIntegers, ClickHouseAudienceEngine } from '../src/storage/clickhouse/audience-engine.ts';
+import { ClickHouseExecutor } from '../src/storage/clickhouse/executor.ts';
+import { ClickHouseNodes } from '../src/storage/clickhouse/connection.ts';
+import { parseClickHouseUrl } from '../src/storage/clickhouse/url.ts';
+import type { AudienceDefinition } from '../src/domain/audience.ts';
+
+// No server needed: explain() only compiles.
+const engine = new ClickHouseAudienceEngine(
+  new ClickHouseExecutor(new ClickHouseNodes(parseClickHouseUrl('clickhouse://127.0.0.1:1/unused'))),
+);
+
+function plan(def: AudienceDefinition) {
+  return engine.explain({
+    propertyId: 1n,
+    audience: def,
+    config: {
+      createTimeMicros: 1_717_200_000_000_000n,
+      backfillDays: 30,
+      timeZone: 'UTC',
+      ignoreEventNamesForAdjacency: [],
+    },
+    asOfMicros: 1_717_977_600_000_000n,
+  });
+}
+
+test('closed forms without CTEs run as SQL; the rest on the fold', () => {
+  const allUsers = plan(BUILTIN_AUDIENCES[0]!.definition);
+  assert.equal(allUsers.plan, 'sql');
+  assert.doesNotMatch(allUsers.query.sql, /\bTRUE\b|\bFALSE\b|\$\d/);
+  assert.equal(plan(parseAudience(E1)).plan, 'sql');
+  assert.match(plan(parseAudience(E1)).query.sql, /event_name = 'purchase'/);
+  assert.equal(plan(parseAudience(E3)).plan, 'sql');
+  assert.equal(plan(parseAudience(E4)).plan, 'hybrid', 'a permanent exclusion needs ANTI JOIN');
+  assert.equal(plan(parseAudience(E10)).plan, 'hybrid', 'the latest-event form uses a CTE');
+});
+
+test('TRUE/FALSE become 1/0 outside string literals only', () => {
+  assert.equal(
+    booleansAsIntegers("SELECT TRUE, FALSE, 'TRUE', 'it\\'s FALSE', x_TRUE, COALESCE(a, FALSE)"),
+    "SELECT 1, 0, 'TRUE', 'it\\'s FALSE', x_TRUE, COALESCE(a, 0)",
+  );
+  assert.equal(booleansAsIntegers("'\\\\' TRUE '\\\\'"), "'\\\\' 1 '\\\\'");
+});
