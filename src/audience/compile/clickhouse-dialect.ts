@@ -11,7 +11,7 @@
 // throws DialectUnsupportedError. The audience layer then evaluates the audience on the hybrid
 // plan (the reference fold over events streamed from the engine), so members never differ.
 
-import { sql, type Fragment, type Param, type SqlValue } from './sql.ts';
+import { join, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
 import type { SqlDialect } from './dialect.ts';
 
 /** A compiled construct this dialect cannot spell as one statement; the caller falls back. */
@@ -75,6 +75,9 @@ export function clickhouseLiteral(value: SqlValue): string {
   return exactDouble(value);
 }
 
+/** Marks an anti-join (a WHERE clause here): a statement may hold at most one. */
+export const ANTI_JOIN_MARKER = '/* audex_anti_join */';
+
 /** Text of a construct the dialect cannot run (see the JSON hooks); a statement containing it is not run. */
 export const UNSUPPORTED_MARKER = 'audex_unsupported_';
 
@@ -105,7 +108,12 @@ export const clickhouseDialect: SqlDialect = Object.freeze({
   boolOr: (value: Fragment) => sql`(max(toUInt8(${value})) = 1)`,
   nthSmallest: (value: Fragment, n: Param, filter: Fragment) =>
     sql`arraySort(groupArrayIf(${value}, ${filter}))[${n}]`,
-  antiJoin: () => unsupported('ANTI JOIN (18.16 has none; tuple NOT IN needs another statement shape)'),
+  // 18.16 has no ANTI JOIN: the rows are kept by a tuple NOT IN instead, which is a WHERE clause,
+  // so this is valid only where one anti-join ends a SELECT's FROM (members-sql's one-INCLUDE
+  // form); the marker comment lets the engine refuse a statement with two (ANTI_JOIN_MARKER).
+  // GLOBAL: on a Distributed table the set is computed once and sent to the shards.
+  antiJoin: (right: Fragment, alias: Fragment, using: Fragment[]) =>
+    sql`/* audex_anti_join */ WHERE (${join(using, ', ')}) GLOBAL NOT IN (SELECT ${join(using, ', ')} FROM (${right}) AS ${alias})`,
   // NULL-keeping: aggregates skip NULL arguments, a tuple of a Nullable is not itself NULL.
   argMaxKeepNull: (value: Fragment, key: Fragment) => sql`tupleElement(argMax(tuple(${value}), ${key}), 1)`,
   tryDouble: (value: Fragment) => sql`toFloat64OrNull(${value})`,

@@ -4,7 +4,8 @@
 // The compiler's forms are written for an engine with window functions, CTEs, ANTI JOIN, FILTER
 // and TRUE/FALSE; ClickHouse 18.16 has none of these. So an audience runs as SQL only when it is a
 // closed form (compile/plan.ts) whose compiled text uses none of them (one scan with DISTINCT, or
-// a per-user / per-session GROUP BY … HAVING: All Users, "did X", "X and Y in one session"), and
+// a per-user / per-session GROUP BY … HAVING: All Users, "did X", "X and Y in one session"; at
+// most one permanent exclusion, as a GLOBAL NOT IN), and
 // every dialect hook it needs has an 18.16 spelling. TRUE and FALSE, which the compiler writes as
 // keywords, become 1 and 0 (tokens outside string literals only). Everything else takes the
 // hybrid path over the evaluation window (the reference fold, the same members by construction).
@@ -14,7 +15,11 @@ import type { AudienceDefinition } from '../../domain/audience.ts';
 import { AudienceEvaluator, type MembersExplain } from '../../audience/evaluate/members.ts';
 import { compileAudienceQuery, type CompiledQuery } from '../../audience/compile/index.ts';
 import { isClosedFormAudience } from '../../audience/compile/plan.ts';
-import { DialectUnsupportedError, UNSUPPORTED_MARKER } from '../../audience/compile/clickhouse-dialect.ts';
+import {
+  ANTI_JOIN_MARKER,
+  DialectUnsupportedError,
+  UNSUPPORTED_MARKER,
+} from '../../audience/compile/clickhouse-dialect.ts';
 import type { MembershipRequest } from '../contract.ts';
 import type { ClickHouseExecutor } from './executor.ts';
 
@@ -64,7 +69,8 @@ export class ClickHouseAudienceEngine extends AudienceEvaluator {
       if (err instanceof DialectUnsupportedError) return null;
       throw err;
     }
-    if (UNSUPPORTED_TEXT.test(stripLiterals(query.sql))) return null;
+    const text = stripLiterals(query.sql);
+    if (UNSUPPORTED_TEXT.test(text) || text.split(ANTI_JOIN_MARKER).length > 2) return null;
     return { sql: booleansAsIntegers(query.sql), parameters: query.parameters };
   }
 }
