@@ -44,7 +44,9 @@ describe('audex serve on ClickHouse', () => {
     );
     await assert.rejects(
       startServer({ args: ['--events-url', 'clickhouse://127.0.0.1:1/db'], startTimeoutMs: 20_000 }),
-      (err: Error) => /unreachable/i.test(err.message),
+      (err: Error) =>
+        /audex: ClickHouse at http:\/\/127\.0\.0\.1:1 is unreachable/.test(err.message) &&
+        !/\n\s+at /.test(err.message),
     );
   });
 

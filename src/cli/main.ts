@@ -8,6 +8,7 @@ import { ApiClientError } from './client.ts';
 import { buildProgram } from './commands.ts';
 import { serverExitCode } from './server-commands.ts';
 import { PortInUseError } from '../server/ports.ts';
+import { isStorageError } from '../storage/errors.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -22,7 +23,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`audex: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof PortInUseError) process.stderr.write(`audex: ${err.message}\n`);
+    // A port taken, or a storage engine that cannot be opened (unreachable server, unknown
+    // cluster): one line that says what happened, no stack.
+    if (err instanceof PortInUseError || isStorageError(err)) process.stderr.write(`audex: ${err.message}\n`);
     else if (err instanceof ApiClientError) process.stderr.write(`audex: ${err.status}: ${err.message}\n`);
     else process.stderr.write(`audex: ${(err as Error).stack ?? String(err)}\n`);
     return 1;

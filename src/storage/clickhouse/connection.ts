@@ -8,7 +8,7 @@
 // (output_format_json_quote_64bit_integers), so Int64 columns arrive as exact strings.
 
 import { Readable } from 'node:stream';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { clickhouseDialect } from '../../audience/compile/clickhouse-dialect.ts';
 import { ident, render, sql, type Fragment } from '../../audience/compile/sql.ts';
 import { StorageError } from '../errors.ts';
@@ -47,6 +47,8 @@ export class ClickHouseNodes {
       request_timeout: 600_000,
       max_open_connections: 8,
       clickhouse_settings: SETTINGS,
+      // Failures reach audex as exceptions, wrapped once (wrapClickHouseError); no second report.
+      log: { level: ClickHouseLogLevel.OFF },
     });
   }
 
