@@ -1,5 +1,5 @@
-// Which audiences run as one SQL statement on ClickHouse 18.16 (the closed forms without CTEs,
-// joins, FILTER or window functions) and which take the fold, and the TRUE/FALSE rewrite that
+// Which audiences run as one SQL statement on ClickHouse 18.16 (the compiled forms without
+// window functions, FILTER or JSON, CTEs inlined) and which take the fold, and the TRUE/FALSE rewrite that
 // makes the compiler's text valid there without touching a value. Members are checked by the
 // backend-parameterised audience tests; this pins the choice so that a regression to the slow
 // path is visible.
@@ -8,8 +8,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAudience } from '../src/audience/validate.ts';
 import { BUILTIN_AUDIENCES } from '../src/audience/validate.ts';
-import { E1, E3, E4, E10 } from '../src/audience/fixtures/examples.ts';
-import { booleansAsIntegers, ClickHouseAudienceEngine } from '../src/storage/clickhouse/audience-engine.ts';
+import { E1, E2, E3, E4, E5, E7, E10 } from '../src/audience/fixtures/examples.ts';
+import {
+  booleansAsIntegers,
+  ClickHouseAudienceEngine,
+  inlineCtes,
+} from '../src/storage/clickhouse/audience-engine.ts';
 import { ClickHouseExecutor } from '../src/storage/clickhouse/executor.ts';
 import { ClickHouseNodes } from '../src/storage/clickhouse/connection.ts';
 import { parseClickHouseUrl } from '../src/storage/clickhouse/url.ts';
@@ -44,7 +48,24 @@ test('closed forms without CTEs run as SQL; the rest on the fold', () => {
   const e4 = plan(parseAudience(E4));
   assert.equal(e4.plan, 'sql', 'one permanent exclusion: GLOBAL NOT IN');
   assert.match(e4.query.sql, /WHERE \(u\) GLOBAL NOT IN \(SELECT u FROM/);
-  assert.equal(plan(parseAudience(E10)).plan, 'hybrid', 'the latest-event form uses a CTE');
+  const e10 = plan(parseAudience(E10));
+  assert.equal(e10.plan, 'sql', 'the latest-event form, its CTE inlined');
+  assert.doesNotMatch(e10.query.sql, /\bWITH\b/);
+  assert.match(e10.query.sql, /\) AS latest\b/);
+  assert.equal(plan(parseAudience(E5)).plan, 'sql', 'temporary session exclusion: JOIN and GLOBAL NOT IN');
+  assert.equal(plan(parseAudience(E2)).plan, 'hybrid', 'an event parameter needs JSON extraction');
+  assert.equal(plan(parseAudience(E7)).plan, 'hybrid', 'sequences need window functions');
+});
+
+test('CTEs are inlined as subqueries, references outside string literals only', () => {
+  assert.equal(
+    inlineCtes(
+      "WITH a AS (SELECT 1 AS u), b AS (SELECT u FROM a WHERE x = 'FROM a')\nSELECT u FROM b JOIN a USING (u)",
+    ),
+    "SELECT u FROM (SELECT u FROM (SELECT 1 AS u) AS a WHERE x = 'FROM a') AS b JOIN (SELECT 1 AS u) AS a USING (u)",
+  );
+  assert.equal(inlineCtes('SELECT 1'), 'SELECT 1');
+  assert.equal(inlineCtes('WITH broken'), null);
 });
 
 test('TRUE/FALSE become 1/0 outside string literals only', () => {

@@ -24,6 +24,8 @@ export function chText(f: Fragment): string {
 // Progress headers keep a long query's HTTP response alive through idle-timeout proxies.
 const SETTINGS = {
   insert_distributed_sync: 1,
+  // A plain JOIN is an SQL inner join (every match), as the compiler means it.
+  join_default_strictness: 'ALL',
   send_progress_in_http_headers: 1,
   http_headers_progress_interval_ms: '10000',
 } as const;
