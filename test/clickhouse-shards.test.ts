@@ -116,7 +116,7 @@ test(
       },
     );
     await fc.assert(property, {
-      numRuns: Number(process.env.AUDEX_FC_RUNS ?? 40),
+      numRuns: Number(process.env.AUDEX_FC_RUNS ?? 25),
       ...(process.env.CI ? { seed: 20261203 } : {}),
     });
     assert.ok(spread > 0, 'some histories must have events on both shards');
