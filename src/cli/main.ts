@@ -10,6 +10,7 @@ import { serverExitCode } from './server-commands.ts';
 import { PortInUseError } from '../server/ports.ts';
 import { followLauncher, heapLimitFor, relaunchWithHeapLimit } from './heap-limit.ts';
 import { CatalogOpenError } from '../catalog/errors.ts';
+import { isStorageError } from '../storage/errors.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const heapMiB = heapLimitFor(argv, process.env);
@@ -27,7 +28,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`audex: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof PortInUseError || err instanceof CatalogOpenError)
+    // A port taken, or a catalog or storage engine that cannot be opened (bad URL, unreachable
+    // server, refused credentials, unknown cluster): one line that says what happened, no stack.
+    if (err instanceof PortInUseError || err instanceof CatalogOpenError || isStorageError(err))
       process.stderr.write(`audex: ${err.message}\n`);
     else if (err instanceof ApiClientError) process.stderr.write(`audex: ${err.status}: ${err.message}\n`);
     else process.stderr.write(`audex: ${(err as Error).stack ?? String(err)}\n`);

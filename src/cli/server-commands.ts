@@ -13,6 +13,7 @@ interface ServerFlags {
   host?: string;
   data?: string;
   logLevel?: string;
+  eventsUrl?: string;
   catalogUrl?: string;
   role?: string;
 }
@@ -23,6 +24,10 @@ function serverOptions(cmd: Command): Command {
     .option('--grpc-port <port>', 'gRPC port (env AUDEX_GRPC_PORT, default 50051)')
     .option('--host <address>', 'listen address (env AUDEX_HOST, default 127.0.0.1)')
     .option('--data <dir>', 'data folder (env AUDEX_DATA, default ./audex-data)')
+    .option(
+      '--events-url <url>',
+      'events in ClickHouse: clickhouse://host:8123/db[?cluster=NAME] (env AUDEX_EVENTS_URL, default DuckDB in --data)',
+    )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (env AUDEX_LOG_LEVEL, default info)')
     .option(
       '--catalog-url <url>',
@@ -44,6 +49,7 @@ async function serve(o: ServerFlags, demo: boolean): Promise<number> {
     grpcPort: o.grpcPort,
     host: o.host,
     data: o.data,
+    eventsUrl: o.eventsUrl,
     logLevel: o.logLevel,
     catalogUrl: o.catalogUrl,
     role: o.role,

@@ -3,7 +3,7 @@
 
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { BACKEND_NAMES } from '../storage/index.ts';
+import { BACKEND_NAMES, eventsUrlProblem } from '../storage/index.ts';
 import { duckdbLimitFor, parseBytes } from '../server/memory-budget.ts';
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
@@ -45,6 +45,14 @@ const schema = z.object({
   storage: z.object({
     /** The event engine (src/storage/index.ts lists them). */
     backend: z.enum(BACKEND_NAMES),
+    /** --events-url: a server engine's address (clickhouse://…, docs/deploy.md); unset: DuckDB in dataDir. */
+    eventsUrl: z
+      .string()
+      .optional()
+      .superRefine((url, ctx) => {
+        const problem = url === undefined ? null : eventsUrlProblem(url);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     dataDir: z.string().min(1),
     /** PostgreSQL catalog (`postgres://user[:password]@host:5432/database`); unset = SQLite in dataDir. */
     // Checked when the catalog opens (src/catalog/db.ts parseCatalogUrl), one line and exit 1.
@@ -108,6 +116,7 @@ export interface ConfigFlags {
   port?: string;
   grpcPort?: string;
   data?: string;
+  eventsUrl?: string;
   logLevel?: string;
   catalogUrl?: string;
   role?: string;
@@ -150,6 +159,7 @@ const SOURCES: Record<string, string> = {
   'http.maxConnections': 'AUDEX_MAX_CONNECTIONS',
   'storage.dataDir': '--data / AUDEX_DATA',
   'storage.backend': 'AUDEX_STORAGE_BACKEND',
+  'storage.eventsUrl': '--events-url / AUDEX_EVENTS_URL',
   'storage.catalogUrl': '--catalog-url / AUDEX_CATALOG_URL',
   'storage.memoryLimit': 'AUDEX_MEMORY_LIMIT',
   'storage.duckdbMemoryLimit': 'AUDEX_DUCKDB_MEMORY_LIMIT',
@@ -193,7 +203,13 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       maxConnections: env.AUDEX_MAX_CONNECTIONS ?? '4096',
     },
     storage: {
-      backend: env.AUDEX_STORAGE_BACKEND ?? BACKEND_NAMES[0],
+      // A clickhouse:// events URL selects the ClickHouse engine.
+      backend:
+        env.AUDEX_STORAGE_BACKEND ??
+        ((flags.eventsUrl ?? env.AUDEX_EVENTS_URL)?.startsWith('clickhouse://')
+          ? 'clickhouse'
+          : BACKEND_NAMES[0]),
+      eventsUrl: flags.eventsUrl ?? (env.AUDEX_EVENTS_URL || undefined),
       dataDir: resolve(flags.data ?? env.AUDEX_DATA ?? './audex-data'),
       catalogUrl: flags.catalogUrl ?? (env.AUDEX_CATALOG_URL || undefined),
       // With a process budget, DuckDB's limit is derived from it unless given explicitly.

@@ -95,6 +95,7 @@ export async function startAudex(
   const generatedAdminKey = await ensureAdminKey(keys, config.auth.adminKey);
   const storage = await openStorage(config.storage.backend, {
     dataDir: config.storage.dataDir,
+    eventsUrl: config.storage.eventsUrl,
     threads: config.storage.duckdbThreads,
     memoryLimit: config.storage.duckdbMemoryLimit,
     log,

@@ -221,6 +221,8 @@ export interface SnapshotStore {
 export interface StorageOptions {
   /** The data folder; a backend keeps its files (if any) under it. */
   dataDir: string;
+  /** A server engine's address (ClickHouse: clickhouse://host:8123/db, see docs/deploy.md). */
+  eventsUrl?: string;
   /** Engine threads, when the engine runs in this process. */
   threads?: number;
   /** Engine memory limit, like "4GB", when the engine runs in this process. */

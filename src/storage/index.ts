@@ -5,9 +5,11 @@
 // Backends load lazily, so a driver is only loaded when its backend is chosen.
 
 import type { Storage, StorageOptions } from './contract.ts';
+import { EventsUrlError, isClickHouseUrl, parseClickHouseUrl } from './clickhouse/url.ts';
 
 const BACKENDS = {
   duckdb: async (options: StorageOptions) => (await import('./duckdb/index.ts')).open(options),
+  clickhouse: async (options: StorageOptions) => (await import('./clickhouse/index.ts')).open(options),
 } as const;
 
 export type BackendName = keyof typeof BACKENDS;
@@ -25,6 +27,20 @@ export async function openStorage(name: BackendName, options: StorageOptions): P
 }
 
 export type { Storage, StorageOptions, EventStore, AudienceEngine, SnapshotStore } from './contract.ts';
+
+/**
+ * What is wrong with an events URL (--events-url), or null. Only clickhouse:// URLs exist today;
+ * the parser is small and driver-free, so the configuration checks it at start.
+ */
+export function eventsUrlProblem(url: string): string | null {
+  if (!isClickHouseUrl(url)) return 'expected a clickhouse:// URL (docs/deploy.md)';
+  try {
+    parseClickHouseUrl(url);
+    return null;
+  } catch (err) {
+    return err instanceof EventsUrlError ? err.message : String(err);
+  }
+}
 
 /**
  * Converts an NDJSON file of string columns to Parquet (`audex exports download --format

@@ -17,6 +17,8 @@ import type { AudienceEngine, StorageOptions } from '../../src/storage/contract.
 import { BACKEND_NAMES, openStorage, type BackendName, type OpenedStorage } from '../../src/storage/index.ts';
 import { DuckDbAudienceEngine } from '../../src/storage/duckdb/members.ts';
 import { insertEvents, openTestDb } from '../audience-duckdb.helpers.ts';
+import { freshDatabaseName, sharedClickHouse } from './clickhouse-server.ts';
+import { openClickHouseScratch } from './clickhouse-scratch.ts';
 
 /** An audience engine over a scratch event table. */
 export interface ScratchEngine {
@@ -49,6 +51,13 @@ const ADAPTERS: Record<BackendName, () => Promise<ScratchEngine>> = {
       },
     };
   },
+  // A private server per test process (clickhouse-server.ts), a fresh database per scratch engine.
+  clickhouse: async () => openClickHouseScratch((await sharedClickHouse()).eventsUrl(freshDatabaseName())),
+};
+
+/** Options a backend needs beyond the data folder (a server engine's URL), per opened storage. */
+const OPEN_OPTIONS: Partial<Record<BackendName, () => Promise<Partial<StorageOptions>>>> = {
+  clickhouse: async () => ({ eventsUrl: (await sharedClickHouse()).eventsUrl(freshDatabaseName()) }),
 };
 
 function testBackend(name: BackendName): TestBackend {
@@ -57,7 +66,8 @@ function testBackend(name: BackendName): TestBackend {
     async open(options = {}) {
       const dataDir = mkdtempSync(join(tmpdir(), `audex-${name}-`));
       try {
-        const storage = await openStorage(name, { ...options, dataDir });
+        const extra = (await OPEN_OPTIONS[name]?.()) ?? {};
+        const storage = await openStorage(name, { ...options, ...extra, dataDir });
         return {
           ...storage,
           dataDir,

@@ -9,6 +9,9 @@
 import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience.ts';
 import type { StoredEvent } from '../../domain/event.ts';
 import { compileAudienceQuery, type AudiencePlan, type CompiledQuery } from '../compile/index.ts';
+import { EVENT_COLUMNS } from '../../domain/event.ts';
+import { ident, join, render, sql } from '../compile/sql.ts';
+import { eventWindow } from '../compile/window.ts';
 import { compileAudience, evaluateUser, type MembershipInterval } from '../reference/evaluate.ts';
 import type { AudienceEngine, MembershipRequest, QueryExecutor } from '../../storage/contract.ts';
 
@@ -17,10 +20,30 @@ export interface MembersExplain {
   query: CompiledQuery;
 }
 
+export interface EvaluatorOptions {
+  /**
+   * false: the engine cannot run the compiled statements (ClickHouse 18.16: no window functions,
+   * CTEs or TRUE/FALSE), so every audience takes the hybrid path over all the events of its
+   * evaluation window, streamed in stream order: the same members, computed by the fold.
+   */
+  compiledSql?: boolean;
+}
+
 export class AudienceEvaluator implements AudienceEngine {
-  constructor(protected readonly executor: QueryExecutor) {}
+  constructor(
+    protected readonly executor: QueryExecutor,
+    private readonly options: EvaluatorOptions = {},
+  ) {}
 
   explain(req: MembershipRequest): MembersExplain {
+    if (this.options.compiledSql === false) {
+      const columns = join(
+        EVENT_COLUMNS.map(([name]) => ident(name)),
+        ', ',
+      );
+      const f = sql`${eventWindow(req, columns)} ORDER BY user_pseudo_id, event_timestamp, ingest_seq`;
+      return { plan: 'hybrid', query: render(f, (i, v) => this.executor.dialect.placeholder(i, v)) };
+    }
     return compileAudienceQuery(req.audience, req, this.executor.dialect);
   }
 

@@ -1,0 +1,177 @@
+// SnapshotStore on ClickHouse: one table per export snapshot on the query node,
+// `export_snapshot_<id>` (rn, device_id, user_id, ads_personalization, limited_ad_tracking),
+// MergeTree ORDER BY rn, so a page is a primary-key range `rn >= offset AND rn < end` whatever the
+// offset. Dropping an expired snapshot is a DROP TABLE.
+//
+// materialize(): the members (the audience layer's evaluator, sorted by device id), staged in a
+// members table; their export attributes as of asOf in one GROUP BY over the events restricted to
+// them (GLOBAL IN, so on a cluster each shard gets the member set); rows written in rn order.
+// Attributes, over events with event_timestamp <= asOf and ingest_seq <= maxIngestSeq
+// (docs/exports.md): userId = the latest non-null user_id; isAdsPersonalizationAllowed = 'false'
+// when the latest non-null consent_ad_personalization is DENIED or the latest non-null
+// non_personalized_ads is true, else 'true' when either exists, else '(not set)';
+// isLimitedAdTracking = the latest non-null device_is_limited_ad_tracking or '(not set)'.
+// ClickHouse aggregates skip NULL arguments, so argMax(x, (t, q)) is "the latest non-null x".
+
+import type { AudienceEngine, MemberRow, MembershipRequest, SnapshotStore } from '../contract.ts';
+import { param, sql, type Fragment } from '../../audience/compile/sql.ts';
+import { StorageError } from '../errors.ts';
+import type { ClickHouseNodes } from './connection.ts';
+import { EVENTS, table } from './schema.ts';
+import { highWaterMark } from './event-store.ts';
+
+const PREFIX = 'export_snapshot_';
+/** Rows per INSERT when writing a snapshot. */
+const WRITE_CHUNK = 100_000;
+
+export class ClickHouseSnapshotStore implements SnapshotStore {
+  constructor(
+    private readonly nodes: ClickHouseNodes,
+    private readonly engine: AudienceEngine,
+  ) {}
+
+  private tableOf(snapshotId: string, suffix = ''): Fragment {
+    if (!/^[A-Za-z0-9_]{1,64}$/.test(snapshotId))
+      throw new StorageError('other', `invalid snapshot id ${JSON.stringify(snapshotId)}`);
+    // ident() takes lower-case names; snapshot ids are hex/uuid-like, mapped injectively.
+    const name = `${PREFIX}${snapshotId.replace(/[A-Z_]/g, (c) => (c === '_' ? '__' : `_${c.toLowerCase()}`))}${suffix}`;
+    return table(this.nodes.target.database, name);
+  }
+
+  highWaterMark(): Promise<bigint> {
+    return highWaterMark(this.nodes);
+  }
+
+  async materialize(
+    snapshotId: string,
+    req: MembershipRequest,
+    onProgress?: (pct: number) => void,
+  ): Promise<number> {
+    const target = this.tableOf(snapshotId);
+    const stage = this.tableOf(snapshotId, '_members');
+    onProgress?.(5);
+    const members = await this.engine.findMembers(req);
+    onProgress?.(50);
+    await this.nodes.command(sql`DROP TABLE IF EXISTS ${target}`);
+    await this.nodes.command(sql`DROP TABLE IF EXISTS ${stage}`);
+    await this.nodes.command(
+      sql`CREATE TABLE ${stage} (device_id String) ENGINE = MergeTree() ORDER BY device_id`,
+    );
+    try {
+      for (let i = 0; i < members.length; i += WRITE_CHUNK) {
+        const lines = members
+          .slice(i, i + WRITE_CHUNK)
+          .map((d) => `${JSON.stringify({ device_id: d })}\n`)
+          .join('');
+        await this.nodes.insertJsonLines(stage, lines);
+      }
+      const attrs = new Map<string, Record<string, unknown>>();
+      if (members.length > 0) {
+        const key = sql`tuple(event_timestamp, ingest_seq)`;
+        const rows = await this.nodes.rows(
+          sql`SELECT user_pseudo_id AS d, argMax(user_id, ${key}) AS uid, argMax(consent_ad_personalization, ${key}) AS consent, argMax(non_personalized_ads, ${key}) AS npa, argMax(device_is_limited_ad_tracking, ${key}) AS lat FROM ${table(this.nodes.target.database, EVENTS)} WHERE property_id = ${param(req.propertyId)} AND event_timestamp <= ${param(req.asOfMicros)} AND ingest_seq <= ${param(req.maxIngestSeq ?? 1n << 62n)} AND user_pseudo_id GLOBAL IN (SELECT device_id FROM ${stage}) GROUP BY d`,
+        );
+        for (const r of rows) attrs.set(String(r.d), r);
+      }
+      onProgress?.(80);
+      await this.nodes.command(
+        sql`CREATE TABLE ${target} (rn UInt64, device_id String, user_id Nullable(String), ads_personalization String, limited_ad_tracking String) ENGINE = MergeTree() ORDER BY rn`,
+      );
+      for (let i = 0; i < members.length; i += WRITE_CHUNK) {
+        let lines = '';
+        const end = Math.min(members.length, i + WRITE_CHUNK);
+        for (let rn = i; rn < end; rn++) {
+          const d = members[rn]!;
+          const a = attrs.get(d);
+          const consent = a?.consent ?? null;
+          const npa = a?.npa ?? null;
+          const lat = a?.lat ?? null;
+          const ads =
+            consent === 'DENIED' || Number(npa) === 1
+              ? 'false'
+              : consent !== null || npa !== null
+                ? 'true'
+                : '(not set)';
+          const limited = lat === null ? '(not set)' : Number(lat) === 1 ? 'true' : 'false';
+          lines += `${JSON.stringify({ rn, device_id: d, user_id: a?.uid ?? null, ads_personalization: ads, limited_ad_tracking: limited })}\n`;
+        }
+        await this.nodes.insertJsonLines(target, lines);
+      }
+    } finally {
+      await this.nodes.command(sql`DROP TABLE IF EXISTS ${stage}`);
+    }
+    onProgress?.(100);
+    return members.length;
+  }
+
+  async read(snapshotId: string, offset: number, limit: number): Promise<MemberRow[]> {
+    const t = this.tableOf(snapshotId);
+    const from = Math.max(0, Math.floor(offset));
+    const to = from + Math.max(0, Math.floor(limit));
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await this.nodes.rows(
+        sql`SELECT device_id, user_id, ads_personalization, limited_ad_tracking FROM ${t} WHERE rn >= ${param(from)} AND rn < ${param(to)} ORDER BY rn`,
+      );
+    } catch (err) {
+      if (err instanceof StorageError && /doesn't exist|Code: 60\b/.test(err.message))
+        throw new StorageError('other', `snapshot ${snapshotId} does not exist`, { cause: err });
+      throw err;
+    }
+    return rows.map((r) => ({
+      deviceId: String(r.device_id),
+      userId: r.user_id === null ? null : (r.user_id as string),
+      isAdsPersonalizationAllowed: r.ads_personalization as MemberRow['isAdsPersonalizationAllowed'],
+      isLimitedAdTracking: r.limited_ad_tracking as MemberRow['isLimitedAdTracking'],
+    }));
+  }
+
+  async drop(snapshotId: string): Promise<void> {
+    await this.nodes.command(sql`DROP TABLE IF EXISTS ${this.tableOf(snapshotId)}`);
+  }
+
+  /**
+   * Removes the devices' rows (and `userId`'s) from a snapshot, renumbering the rest densely;
+   * null when the snapshot no longer exists. The table is rewritten (a user deletion is rare, and
+   * ClickHouse has no cheap UPDATE of a key column) and swapped in with RENAME.
+   */
+  async removeRows(
+    snapshotId: string,
+    devices: ReadonlySet<string>,
+    userId: string | null,
+  ): Promise<{ removed: number; rows: number } | null> {
+    if (!(await this.exists(snapshotId))) return null;
+    const t = this.tableOf(snapshotId);
+    const all = await this.nodes.rows(
+      sql`SELECT device_id, user_id, ads_personalization, limited_ad_tracking FROM ${t} ORDER BY rn`,
+    );
+    const kept = all.filter(
+      (r) => !devices.has(String(r.device_id)) && (userId === null || r.user_id !== userId),
+    );
+    const removed = all.length - kept.length;
+    if (removed === 0) return { removed: 0, rows: all.length };
+    const next = this.tableOf(snapshotId, '_rewrite');
+    await this.nodes.command(sql`DROP TABLE IF EXISTS ${next}`);
+    await this.nodes.command(
+      sql`CREATE TABLE ${next} (rn UInt64, device_id String, user_id Nullable(String), ads_personalization String, limited_ad_tracking String) ENGINE = MergeTree() ORDER BY rn`,
+    );
+    await this.nodes.insertJsonLines(next, kept.map((r, rn) => `${JSON.stringify({ rn, ...r })}\n`).join(''));
+    await this.nodes.command(sql`DROP TABLE ${t}`);
+    await this.nodes.command(sql`RENAME TABLE ${next} TO ${t}`);
+    return { removed, rows: kept.length };
+  }
+
+  /** Whether a snapshot table exists (the eraser's "no longer exists"). */
+  async exists(snapshotId: string): Promise<boolean> {
+    const rows = await this.nodes.rows(
+      sql`SELECT count() AS n FROM system.tables WHERE database = ${param(this.nodes.target.database)} AND name = ${param(snapshotName(this.tableOf(snapshotId)))}`,
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+}
+
+/** The table name of a `db.table` fragment. */
+function snapshotName(f: Fragment): string {
+  const text = f.parts.filter((p): p is string => typeof p === 'string').join('');
+  return text.slice(text.indexOf('.') + 1);
+}
