@@ -218,7 +218,12 @@ forEachBackend((backend) => {
     const p = storage.triggerProgress;
     await p.init(T0);
     const first = await p.load();
-    assert.equal(first.watermark, await p.highWaterMark());
+    // The start is the mark; on ClickHouse the mark is the settled one (src/storage/clickhouse/
+    // ingest-seq.ts), which moves on with the clock: never back, never past the stored seqs.
+    const mark = await p.highWaterMark();
+    assert.ok(first.watermark <= mark, `${first.watermark} <= ${mark}`);
+    assert.ok(mark <= (await storage.snapshots.highWaterMark()));
+    if (backend.name === 'duckdb') assert.equal(first.watermark, mark);
     await p.saveAudiences(new Map([[7, { key: 'k', fromSeq: 5n }]]));
     await p.saveWatermark(first.watermark + 3n, T0 + 1n);
     await p.init(T0 + 99n);

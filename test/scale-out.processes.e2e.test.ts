@@ -3,34 +3,32 @@
 // ACTIVE, each run by exactly one worker; a worker SIGKILLed in the middle of a job leaves an
 // export that still becomes ACTIVE (the other worker takes it over when its lease lapses).
 //
-// The event store must be shared by the processes, so the embedded DuckDB file cannot serve: this
-// suite needs AUDEX_TEST_EVENTS_URL (a ClickHouse URL for --events-url, given by the ClickHouse
-// test setup) and fails, never skips, without it. Each run uses a database of its own (the path
-// of that URL is replaced; audex creates the database on first start).
+// A third case SIGKILLs one of two API processes under MP load (a load balancer sends to the
+// other one meanwhile) and checks that every acknowledged event is stored.
+//
+// The suite starts its own ClickHouse (test/helpers/clickhouse-server.ts) and PostgreSQL
+// (test/helpers/postgres-server.ts) on free loopback ports, and fails, never skips, when either
+// is not installed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ADMIN_KEY, api, removeDir, startServer, tempDataDir, type RunningServer } from './helpers/server.ts';
 import { createTestProperty, sendMp, type TestProperty } from './helpers/property.ts';
 import { usePostgres } from './helpers/postgres-server.ts';
-
-const EVENTS_URL = process.env.AUDEX_TEST_EVENTS_URL;
-if (!EVENTS_URL)
-  throw new Error(
-    'test/scale-out.processes.e2e.test.ts needs a shared event store: set AUDEX_TEST_EVENTS_URL to a ClickHouse URL (clickhouse://host:8123/db) for --events-url',
-  );
+import { freshDatabaseName, sharedClickHouse } from './helpers/clickhouse-server.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'audex.js');
 const pg = usePostgres();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The events URL with a database of this run's own. */
-function eventsUrl(): string {
-  const u = new URL(EVENTS_URL!);
-  u.pathname = `/audex_scale_${randomBytes(4).toString('hex')}`;
-  return u.toString();
+/** Runs a query on the test's ClickHouse over HTTP; the rows as text. */
+async function clickhouseQuery(query: string): Promise<string> {
+  const server = await sharedClickHouse();
+  const res = await fetch(`${server.nodes[0]!.httpUrl}/?query=${encodeURIComponent(query)}`);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`ClickHouse: ${text}`);
+  return text;
 }
 
 interface Worker {
@@ -110,11 +108,14 @@ describe('one API process and two workers (PostgreSQL catalog, shared event stor
   let p: TestProperty;
   let audience: string;
   let shared: string[];
+  let database: string;
   const env = { AUDEX_JOB_LEASE_SECONDS: '3', AUDEX_TEST_EXPORT_DELAY_MS: '1500' };
 
   before(async () => {
     const catalogUrl = await pg.server.createDatabase('audex_scale');
-    shared = ['--catalog-url', catalogUrl, '--events-url', eventsUrl()];
+    database = freshDatabaseName('audex_scale');
+    const ch = await sharedClickHouse();
+    shared = ['--catalog-url', catalogUrl, '--events-url', ch.eventsUrl(database)];
     apiServer = await startServer({ args: ['--role', 'api', ...shared], env });
     workers = [await startWorker(shared, env), await startWorker(shared, env)];
     p = await createTestProperty(apiServer);
@@ -133,6 +134,7 @@ describe('one API process and two workers (PostgreSQL catalog, shared event stor
     for (const w of workers) await w.stop();
     await apiServer?.stop();
     if (apiServer) removeDir(apiServer.dataDir);
+    await (await sharedClickHouse()).stop();
   });
 
   test('a worker serves only /healthz, /livez and /metrics', async () => {
@@ -194,5 +196,62 @@ describe('one API process and two workers (PostgreSQL catalog, shared event stor
     assert.equal(state, 'ACTIVE');
     assert.ok(workers[0]!.started().includes(id), 'the surviving worker took the job over');
     assert.equal((await api(apiServer, 'GET', `/v1beta/${name}`)).json.rowCount, 20);
+  });
+
+  test('SIGKILL an API process under MP load: every acknowledged event is stored', async () => {
+    const second = await startServer({ args: ['--role', 'api', ...shared], env });
+    const targets = [apiServer, second];
+    const acknowledged: string[] = [];
+    const ackedBy = new Map<RunningServer, number>(targets.map((t) => [t, 0]));
+    let killed = false;
+    let stop = false;
+    let next = 0;
+    // Four clients behind a round-robin load balancer that drops a backend once it stops answering.
+    const client = async (c: number) => {
+      for (let i = 0; !stop; i++) {
+        const live = targets.filter((t) => !(killed && t === second));
+        const target = live[next++ % live.length]!;
+        const clientId = `load${c}x${i}.1700000000`;
+        try {
+          const r = await sendMp(target, p, {
+            client_id: clientId,
+            events: [{ name: 'page_view', params: { page_location: 'https://example.com/' } }],
+          });
+          if (r.status === 204) {
+            acknowledged.push(clientId);
+            ackedBy.set(target, ackedBy.get(target)! + 1);
+          }
+        } catch {
+          // The killed process: the request is not acknowledged, the client sends the next one.
+        }
+      }
+    };
+    const load = Promise.all([0, 1, 2, 3].map(client));
+    await sleep(1500);
+    const beforeKill = ackedBy.get(second)!;
+    await second.kill();
+    killed = true;
+    const atKill = acknowledged.length;
+    await sleep(1500);
+    stop = true;
+    await load;
+    removeDir(second.dataDir);
+    assert.ok(beforeKill > 0, 'the killed process acknowledged events before it died');
+    assert.ok(acknowledged.length > atKill, 'the other API process kept serving');
+    const stored = new Set(
+      (
+        await clickhouseQuery(
+          `SELECT user_pseudo_id FROM ${database}.events WHERE startsWith(user_pseudo_id, 'load') FORMAT TabSeparated`,
+        )
+      )
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
+    const lost = acknowledged.filter((id) => !stored.has(id));
+    assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged events are not stored`);
+    const seqs = await clickhouseQuery(
+      `SELECT count() - uniqExact(ingest_seq) FROM ${database}.events FORMAT TabSeparated`,
+    );
+    assert.equal(seqs.trim(), '0', 'two API processes never gave one ingest_seq twice');
   });
 });

@@ -272,10 +272,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
 
 /**
  * Whether the event store can be shared by several audex processes: every backend but the
- * embedded DuckDB file (one process's file) is a server.
+ * embedded DuckDB file (one process's file) is a server named by --events-url, and ClickHouse
+ * takes any number of writers (src/storage/clickhouse/ingest-seq.ts).
  */
 export function sharedEventStore(cfg: Config): boolean {
-  return cfg.storage.backend !== 'duckdb';
+  return cfg.storage.backend !== 'duckdb' && cfg.storage.eventsUrl !== undefined;
 }
 
 /** The client side of the CLI: which server and key to talk to. */

@@ -62,6 +62,21 @@ export function encodeEventLine(e: NewEvent, seq: bigint): string {
   return out + '}\n';
 }
 
+/**
+ * The same line without ingest_seq and its opening brace (`"col":v,…}\n`): the append queue
+ * encodes (and so validates) an event at once but gives it its ingest_seq only when its INSERT is
+ * sent (`{"ingest_seq":N,` + this; JSONEachRow does not care about the key order).
+ */
+export function encodeEventRest(e: NewEvent): string {
+  const rec = e as unknown as Record<string, unknown>;
+  let out = '';
+  for (const c of CH_EVENT_COLUMNS) {
+    if (c.name === 'ingest_seq') continue;
+    out += (out === '' ? '"' : ',"') + c.name + '":' + encodeValue(c.name, c.type, rec[c.name]);
+  }
+  return out + '}\n';
+}
+
 function decodeValue(name: string, type: string, v: unknown): unknown {
   if (name === 'event_params') return decodeParams(v as string | null);
   if (name === 'user_properties') return decodeUserProperties(v as string | null);

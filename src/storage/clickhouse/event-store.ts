@@ -3,10 +3,10 @@
 // Appends: group commit. Concurrent append() calls are queued; one INSERT (JSONEachRow) at a time
 // carries every call queued since the previous one, and each call resolves when the INSERT that
 // carried it returned: ClickHouse has the rows (on a cluster, insert_distributed_sync makes that
-// "every shard has its rows"). ingest_seq is handed out by this process in queue order, and one
-// INSERT runs at a time, so commit order is ingest_seq order and max(ingest_seq) is a high-water
-// mark. (One process writes a database: several API processes would need a shared sequence, which
-// is not built.)
+// "every shard has its rows"). Several audex processes may write one database: ingest_seq comes
+// from the clock and this process's writer slot (ingest-seq.ts has the decision and what it
+// guarantees), and is given to a call's events when the INSERT carrying them is sent, so a seq is
+// never older than its INSERT.
 //
 // Imports: rows go to a stage table, then one INSERT … SELECT moves them into the events with
 // their final ingest_seq, and the ledger row follows. ClickHouse has no multi-statement
@@ -18,7 +18,15 @@ import type { EventStore, ImportReport } from '../contract.ts';
 import type { NewEvent, StoredEvent } from '../../domain/event.ts';
 import { ident, join, param, sql, type Fragment } from '../../audience/compile/sql.ts';
 import type { ClickHouseNodes } from './connection.ts';
-import { decodeEventRow, encodeEventLine } from './codec.ts';
+import { decodeEventRow, encodeEventLine, encodeEventRest } from './codec.ts';
+import {
+  IngestSequence,
+  claimWriterSlot,
+  lastSeqOfTick,
+  SLOT_BITS,
+  tickOf,
+  type WriterSlot,
+} from './ingest-seq.ts';
 import { CH_EVENT_COLUMNS, EVENTS, LEDGER, eventsTableDdl, table } from './schema.ts';
 import { StorageError } from '../errors.ts';
 
@@ -31,8 +39,9 @@ export const ALL_COLUMNS: Fragment = join(
 );
 
 interface Pending {
-  lines: string;
-  resolve: () => void;
+  /** Each event's line without its ingest_seq (encodeEventRest). */
+  rests: string[];
+  resolve: (seqs: bigint[]) => void;
   reject: (err: unknown) => void;
 }
 
@@ -46,25 +55,73 @@ class SerialQueue {
   }
 }
 
+export interface ClickHouseWriterOptions {
+  /** A writer slot lapses when its heartbeat is older than this (default 60 s). */
+  leaseMs?: number;
+}
+
 export class ClickHouseEventStore implements EventStore {
-  private seq: bigint;
   private pending: Pending[] = [];
   private flushing = false;
   private readonly writes = new SerialQueue();
   /** For the metrics and the benches: INSERTs sent by append and the calls they carried. */
   readonly stats = { inserts: 0, appendCalls: 0 };
 
+  private lastBeat: number;
+  private beating: ReturnType<typeof setInterval> | null = null;
+
   private constructor(
     private readonly nodes: ClickHouseNodes,
-    firstSeq: bigint,
+    private readonly seqs: IngestSequence,
+    private readonly slot: WriterSlot,
     private readonly nowMicros: () => bigint,
+    private readonly leaseMs: number,
   ) {
-    this.seq = firstSeq;
+    this.lastBeat = Date.now();
+    // The heartbeat keeps the writer slot; if it cannot be renewed for most of the lease, appends
+    // stop (writeGuard) before another process could take the slot over.
+    this.beating = setInterval(
+      () => {
+        this.slot.beat().then(
+          () => (this.lastBeat = Date.now()),
+          () => undefined,
+        );
+      },
+      Math.max(50, Math.floor(leaseMs / 4)),
+    );
+    this.beating.unref();
   }
 
-  static async open(nodes: ClickHouseNodes, nowMicros?: () => bigint): Promise<ClickHouseEventStore> {
-    const first = (await highWaterMark(nodes)) + 1n;
-    return new ClickHouseEventStore(nodes, first, nowMicros ?? (() => BigInt(Date.now()) * 1000n));
+  static async open(
+    nodes: ClickHouseNodes,
+    nowMicros: () => bigint = () => BigInt(Date.now()) * 1000n,
+    opts: ClickHouseWriterOptions = {},
+  ): Promise<ClickHouseEventStore> {
+    const leaseMs = opts.leaseMs ?? 60_000;
+    const slot = await claimWriterSlot(nodes, nowMicros, leaseMs);
+    // Above every stored seq's tick: a restart, or a slot taken over, never reuses a seq.
+    const floor = (await highWaterMark(nodes)) >> SLOT_BITS;
+    return new ClickHouseEventStore(
+      nodes,
+      new IngestSequence(slot.slot, floor, nowMicros),
+      slot,
+      nowMicros,
+      leaseMs,
+    );
+  }
+
+  /** This process's writer slot (tests, logs). */
+  get writerSlot(): number {
+    return this.slot.slot;
+  }
+
+  private writeGuard(): void {
+    if (this.beating === null) throw new StorageError('other', 'the ClickHouse event store is closed');
+    if (Date.now() - this.lastBeat > (this.leaseMs * 3) / 4)
+      throw new StorageError(
+        'other',
+        'the ingest writer slot could not be renewed in ClickHouse; refusing to write with a slot another process may take over',
+      );
   }
 
   private get events(): Fragment {
@@ -74,20 +131,15 @@ export class ClickHouseEventStore implements EventStore {
   append(events: NewEvent[]): Promise<bigint[]> {
     if (events.length === 0) return Promise.resolve([]);
     // Encoding first: a bad event fails its own call, never the batch it would have joined.
-    const first = this.seq;
-    let lines = '';
-    const seqs: bigint[] = new Array<bigint>(events.length);
+    let rests: string[];
     try {
-      for (let i = 0; i < events.length; i++) {
-        seqs[i] = first + BigInt(i);
-        lines += encodeEventLine(events[i]!, seqs[i]!);
-      }
+      this.writeGuard();
+      rests = events.map(encodeEventRest);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    this.seq = first + BigInt(events.length);
     return new Promise<bigint[]>((resolve, reject) => {
-      this.pending.push({ lines, resolve: () => resolve(seqs), reject });
+      this.pending.push({ rests, resolve, reject });
       this.stats.appendCalls++;
       if (!this.flushing) void this.flushLoop();
     });
@@ -100,12 +152,20 @@ export class ClickHouseEventStore implements EventStore {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
+        const seqs = batch.map(() => [] as bigint[]);
         try {
-          await this.writes.run(() =>
-            this.nodes.insertJsonLines(this.events, batch.map((p) => p.lines).join('')),
-          );
+          await this.writes.run(() => {
+            // The seqs are taken when the INSERT is sent (ingest-seq.ts: the trigger watermark
+            // counts on a seq being no older than its INSERT).
+            let lines = '';
+            batch.forEach((p, b) => {
+              seqs[b] = this.seqs.take(p.rests.length);
+              p.rests.forEach((rest, i) => (lines += `{"ingest_seq":${seqs[b]![i]!.toString()},${rest}`));
+            });
+            return this.nodes.insertJsonLines(this.events, lines);
+          });
           this.stats.inserts++;
-          for (const p of batch) p.resolve();
+          batch.forEach((p, b) => p.resolve(seqs[b]!));
         } catch (err) {
           for (const p of batch) p.reject(err);
         }
@@ -183,13 +243,16 @@ export class ClickHouseEventStore implements EventStore {
   ): Promise<number> {
     const t = this.stageTable(stage);
     return this.writes.run(async () => {
-      const counted = await this.nodes.rows(sql`SELECT count() AS n FROM ${t}`);
+      this.writeGuard();
+      const counted = await this.nodes.rows(sql`SELECT count() AS n, max(ingest_seq) AS m FROM ${t}`);
       const total = BigInt(counted[0]?.n as string);
-      const base = this.seq;
-      this.seq = base + total;
+      // The stage's ingest_seq holds each row's ordinal in the import: row i gets tick base + i.
+      const base = this.seqs.takeBlock(total === 0n ? 1 : Number(counted[0]!.m) + 1);
       const columns = join(
         CH_EVENT_COLUMNS.map((c) =>
-          c.name === 'ingest_seq' ? sql`toInt64(ingest_seq + ${param(base)}) AS ingest_seq` : ident(c.name),
+          c.name === 'ingest_seq'
+            ? sql`toInt64((ingest_seq + ${param(base)}) * ${param(1n << SLOT_BITS)} + ${param(BigInt(this.seqs.slot))}) AS ingest_seq`
+            : ident(c.name),
         ),
         ', ',
       );
@@ -223,6 +286,15 @@ export class ClickHouseEventStore implements EventStore {
     while (this.flushing || this.pending.length > 0) await new Promise((r) => setTimeout(r, 5));
   }
 
+  /** Waits for the queued appends, then gives the writer slot up (close). */
+  async close(): Promise<void> {
+    await this.drain();
+    if (this.beating === null) return;
+    clearInterval(this.beating);
+    this.beating = null;
+    await this.slot.release().catch(() => undefined);
+  }
+
   private stageTable(stage: string): Fragment {
     if (!STAGE_NAME.test(stage)) throw new StorageError('other', `bad stage ${JSON.stringify(stage)}`);
     return table(this.nodes.target.database, stage);
@@ -235,6 +307,24 @@ export async function highWaterMark(nodes: ClickHouseNodes): Promise<bigint> {
     sql`SELECT max(ingest_seq) AS m, count() AS n FROM ${table(nodes.target.database, EVENTS)}`,
   );
   return Number(rows[0]?.n ?? 0) === 0 ? 0n : BigInt(rows[0]!.m as string);
+}
+
+/**
+ * The trigger logger's watermark: the highest stored seq that is also at least `settleMs` old on
+ * this clock. Rows of several writers land out of seq order, so a younger seq may still have an
+ * INSERT in flight below it (ingest-seq.ts).
+ */
+export async function settledMark(
+  nodes: ClickHouseNodes,
+  nowMicros: () => bigint,
+  settleMs: number,
+): Promise<bigint> {
+  const stored = await highWaterMark(nodes);
+  const settled = tickOf(nowMicros() - BigInt(settleMs) * 1000n);
+  // A clock before the sequence's epoch (a test's fixed clock) settles nothing by time.
+  if (settled === 0n) return stored;
+  const cap = lastSeqOfTick(settled - 1n);
+  return stored <= cap ? stored : cap;
 }
 
 export type { ImportReport };

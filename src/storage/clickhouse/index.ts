@@ -25,6 +25,12 @@ export function clickHouseAudienceEngine(executor: ClickHouseExecutor): ClickHou
   return new ClickHouseAudienceEngine(executor);
 }
 
+/** AUDEX_TRIGGER_SETTLE_MS: how old a seq must be before trigger passes read it (ingest-seq.ts). */
+function triggerSettleMs(): number {
+  const v = Number(process.env.AUDEX_TRIGGER_SETTLE_MS ?? 5000);
+  return Number.isFinite(v) && v >= 0 ? v : 5000;
+}
+
 export async function open(options: StorageOptions): Promise<ClickHouseStorage> {
   if (!options.eventsUrl)
     throw new StorageError('other', 'the ClickHouse backend needs --events-url / AUDEX_EVENTS_URL');
@@ -47,7 +53,7 @@ export async function open(options: StorageOptions): Promise<ClickHouseStorage> 
       snapshots,
       executor,
       eraser: new ClickHouseDataEraser(nodes, snapshots),
-      triggerProgress: new ClickHouseTriggerProgress(nodes),
+      triggerProgress: new ClickHouseTriggerProgress(nodes, undefined, triggerSettleMs()),
       // Nothing to fold in the background: snapshots aggregate the events directly.
       maintenance: { stats: { appendInserts: events.stats }, start() {}, stop: async () => {} },
       memoryUsage: async () => {
@@ -56,7 +62,7 @@ export async function open(options: StorageOptions): Promise<ClickHouseStorage> 
         return [{ tag: 'clickhouse_server', bytes: Number(rows[0]?.value ?? 0) }];
       },
       close: async () => {
-        await events.drain();
+        await events.close();
         await nodes.close();
       },
     };

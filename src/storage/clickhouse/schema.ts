@@ -19,6 +19,7 @@ export const EVENTS = 'events';
 export const EVENTS_LOCAL = 'events_local';
 export const LEDGER = 'import_ledger';
 export const TRIGGER_PROGRESS = 'audience_trigger_progress';
+export const INGEST_WRITERS = 'ingest_writers';
 
 const CH_TYPE: Record<EventColumnType, string> = {
   BIGINT: 'Int64',
@@ -96,6 +97,11 @@ export async function ensureSchema(nodes: ClickHouseNodes): Promise<void> {
   // highest version is the state.
   await nodes.command(
     sql`CREATE TABLE IF NOT EXISTS ${table(database, TRIGGER_PROGRESS)} (version UInt64, watermark Int64, last_pass Nullable(Int64), audiences String) ENGINE = MergeTree() ORDER BY version`,
+  );
+  // The writer slots of the processes appending to this database (ingest-seq.ts): append-only
+  // claims and heartbeats; a slot is live while its latest heartbeat is recent and not released.
+  await nodes.command(
+    sql`CREATE TABLE IF NOT EXISTS ${table(database, INGEST_WRITERS)} (slot UInt8, writer String, heartbeat Int64, released UInt8) ENGINE = MergeTree() ORDER BY (slot, writer, heartbeat)`,
   );
   if (cluster !== null) await checkCluster(nodes, cluster);
   const have = await nodes.rows(

@@ -6,7 +6,7 @@ import type { TriggerAudienceState, TriggerProgressStore } from '../contract.ts'
 import { param, sql } from '../../audience/compile/sql.ts';
 import type { ClickHouseNodes } from './connection.ts';
 import { TRIGGER_PROGRESS, table } from './schema.ts';
-import { highWaterMark } from './event-store.ts';
+import { settledMark } from './event-store.ts';
 
 interface State {
   version: bigint;
@@ -27,7 +27,12 @@ function decodeAudiences(text: string): Map<number, TriggerAudienceState> {
 }
 
 export class ClickHouseTriggerProgress implements TriggerProgressStore {
-  constructor(private readonly nodes: ClickHouseNodes) {}
+  constructor(
+    private readonly nodes: ClickHouseNodes,
+    private readonly nowMicros: () => bigint = () => BigInt(Date.now()) * 1000n,
+    /** How old a seq must be before a pass reads up to it (ingest-seq.ts); AUDEX_TRIGGER_SETTLE_MS. */
+    private readonly settleMs = 5_000,
+  ) {}
 
   private get t() {
     return table(this.nodes.target.database, TRIGGER_PROGRESS);
@@ -63,7 +68,7 @@ export class ClickHouseTriggerProgress implements TriggerProgressStore {
     if ((await this.latest()) !== null) return;
     await this.write({
       version: 1n,
-      watermark: await highWaterMark(this.nodes),
+      watermark: await this.highWaterMark(),
       lastPass: nowMicros,
       audiences: new Map(),
     });
@@ -91,7 +96,8 @@ export class ClickHouseTriggerProgress implements TriggerProgressStore {
     await this.write({ ...s, version: s.version + 1n, watermark, lastPass });
   }
 
+  /** The settled mark: several processes write, so rows land out of seq order for a moment. */
   highWaterMark(): Promise<bigint> {
-    return highWaterMark(this.nodes);
+    return settledMark(this.nodes, this.nowMicros, this.settleMs);
   }
 }
