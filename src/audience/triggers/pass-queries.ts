@@ -13,10 +13,17 @@
 // was a member right after a new qualifying event at t still satisfies every INCLUDE clause at
 // now, and is a member of the gate unless t is older than now − 540 days. Those users are added by
 // a second condition. Users outside the gate cannot have a trigger: they are not folded.
+//
+// On ClickHouse (the 18.16 that Debian ships has no CTE over a subquery, no window functions and no
+// JSON functions) the statements are spelt without CTEs, and the two optimisations whose SQL it
+// cannot run are left out: no triggers straight from SQL (triggerEvents is null) and no gate; every
+// audience folds the pass's users' events over its evaluation window. Same triggers: the gate
+// and the direct form only skip work the fold would find empty.
 
 import type { AudienceDefinition, FilterExpression, FilterScope } from '../../domain/audience.ts';
 import { EVENT_COLUMNS } from '../../domain/event.ts';
 import { planAudience, type CompiledQuery, type QueryContext } from '../compile/index.ts';
+import { windowStartMicros } from '../compile/window.ts';
 import { ident, join, param, sql, type Fragment, type Param } from '../compile/sql.ts';
 import { LIMITS } from '../validate.ts';
 import { QueryComposer } from '../evaluate/compose.ts';
@@ -59,8 +66,19 @@ export class PassQueries {
     return sql`SELECT DISTINCT user_pseudo_id FROM ${this.table} WHERE property_id = ${this.property} AND ingest_seq > ${param(this.range.after)} AND ingest_seq <= ${param(this.range.upTo)} AND source <> 'audience_trigger'${lower}${more}`;
   }
 
+  /** Whether the engine runs the CTE forms (not ClickHouse 18.16: see the header). */
+  private get ctes(): boolean {
+    return this.executor.dialect.name !== 'clickhouse';
+  }
+
   /** How many users the pass has, and the latest event timestamp of their rows up to upTo. */
   summary(): CompiledQuery {
+    if (!this.ctes)
+      return new QueryComposer(this.executor.dialect)
+        .add(
+          sql`SELECT (SELECT count() FROM (${this.users()})) AS users, (SELECT max(event_timestamp) FROM ${this.table} WHERE property_id = ${this.property} AND ingest_seq <= ${param(this.range.upTo)} AND user_pseudo_id IN (${this.users()})) AS last_timestamp`,
+        )
+        .build();
     return new QueryComposer(this.executor.dialect)
       .add(
         sql`WITH pass_users AS (${this.users()}) SELECT (SELECT count(*) FROM pass_users) AS users, (SELECT max(event_timestamp) FROM ${this.table} WHERE property_id = ${this.property} AND ingest_seq <= ${param(this.range.upTo)} AND user_pseudo_id IN (SELECT user_pseudo_id FROM pass_users)) AS last_timestamp`,
@@ -83,6 +101,7 @@ export class PassQueries {
    * order per user: no fold. Null when the audience needs the fold (foldEvents).
    */
   triggerEvents(def: AudienceDefinition, ctx: QueryContext, fromSeq: bigint | null): CompiledQuery | null {
+    if (!this.ctes) return null;
     const fires = compileTriggerEvents(def, ctx, this.executor.dialect, ALL_COLUMNS, fromSeq);
     if (fires === null) return null;
     return new QueryComposer(this.executor.dialect)
@@ -99,6 +118,7 @@ export class PassQueries {
    * event of these users.
    */
   foldEvents(def: AudienceDefinition, ctx: QueryContext): { query: CompiledQuery; gated: boolean } {
+    if (!this.ctes) return { query: this.windowEvents(ctx), gated: false };
     const gate = gateAudience(def);
     const q = new QueryComposer(this.executor.dialect);
     const scope = (): Fragment =>
@@ -114,6 +134,18 @@ export class PassQueries {
     q.addAudience(def, ctx, 'hybrid');
     q.add(sql`)${STREAM_ORDER}`);
     return { query: q.build(), gated: gate !== null };
+  }
+
+  /** The pass's users' events in the evaluation window (eventWindow's conditions), in stream order. */
+  private windowEvents(ctx: QueryContext): CompiledQuery {
+    const start = windowStartMicros(ctx.config);
+    const lower = start === null ? sql`` : sql` AND event_timestamp >= ${param(start)}`;
+    const upper = ctx.maxIngestSeq === undefined ? sql`` : sql` AND ingest_seq <= ${param(ctx.maxIngestSeq)}`;
+    return new QueryComposer(this.executor.dialect)
+      .add(
+        sql`SELECT ${ALL_COLUMNS} FROM ${this.table} WHERE property_id = ${this.property}${lower} AND event_timestamp <= ${param(ctx.asOfMicros)}${upper} AND source <> 'audience_trigger' AND user_pseudo_id IN (${this.users()})${STREAM_ORDER}`,
+      )
+      .build();
   }
 }
 
