@@ -1,7 +1,9 @@
 // `audex migrate --from-data … --catalog-url …`: an embedded installation's catalog (SQLite) is
 // copied into PostgreSQL with every id kept and the counts checked; the server then runs on the
 // PostgreSQL catalog with the same properties, keys, audiences and exports, and new resources get
-// new ids. A second migrate into the now used database is refused.
+// new ids. A second migrate into the now used database is refused. With --events-url the events
+// are copied into ClickHouse too (a private server, test/helpers/clickhouse-server.ts) with counts
+// per property, and the server runs on both shared stores with the same audience members.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, removeDir, startServer, tempDataDir } from './helpers/server.ts';
@@ -9,6 +11,7 @@ import { createTestProperty, sendMp } from './helpers/property.ts';
 import { createExportAndWait } from './helpers/exports.ts';
 import { runCli } from './helpers/cli.ts';
 import { usePostgres } from './helpers/postgres-server.ts';
+import { freshDatabaseName, sharedClickHouse } from './helpers/clickhouse-server.ts';
 
 const pg = usePostgres();
 
@@ -77,6 +80,62 @@ describe('audex migrate', () => {
     } finally {
       await server.stop();
       removeDir(dataDir);
+    }
+  });
+
+  test('--events-url: the events into ClickHouse, counts per property, same members after', async () => {
+    const dataDir = tempDataDir('audex-migrate-ev-');
+    let server = await startServer({ dataDir, env: { AUDEX_CATALOG_URL: '' } });
+    try {
+      const p = await createTestProperty(server);
+      for (let i = 0; i < 12; i++) {
+        const r = await sendMp(server, p, {
+          client_id: `${i}.1700000000`,
+          events: [
+            { name: 'page_view', params: { page_location: 'https://example.com/' } },
+            ...(i % 3 === 0
+              ? [{ name: 'purchase', params: { value: 5, currency: 'EUR', transaction_id: `T${i}` } }]
+              : []),
+          ],
+        });
+        assert.equal(r.status, 204);
+      }
+      const purchasers = (
+        (await api(server, 'GET', `/v1alpha/${p.property}/audiences`)).json.audiences as any[]
+      ).find((a) => a.displayName === 'Purchasers').name as string;
+      const before = await createExportAndWait(server, p.property, purchasers, ['deviceId']);
+      assert.equal(before.rowCount, 4);
+      assert.equal(await server.stop(), 0);
+
+      const catalogUrl = await pg.server.createDatabase('audex_migrate_ev');
+      const eventsUrl = (await sharedClickHouse()).eventsUrl(freshDatabaseName('audex_migrate'));
+      const args = ['--catalog-url', catalogUrl, '--events-url', eventsUrl];
+      const moved = await runCli(['migrate', '--from-data', dataDir, ...args]);
+      assert.equal(moved.code, 0, moved.stderr + moved.stdout);
+      assert.match(moved.stdout, /^events:$/m);
+      assert.match(moved.stdout, new RegExp(`^ {2}events \\(${p.property}\\) +16 → 16 +ok$`, 'm'));
+      assert.match(moved.stdout, /every count matches/);
+
+      server = await startServer({ dataDir, args });
+      const after = await createExportAndWait(server, p.property, purchasers, ['deviceId']);
+      assert.equal(after.rowCount, 4, 'the same members from the copied events');
+      // Collection goes on into ClickHouse after the copied events.
+      const r = await sendMp(server, p, {
+        client_id: '99.1700000000',
+        events: [{ name: 'purchase', params: { value: 5, currency: 'EUR', transaction_id: 'T99' } }],
+      });
+      assert.equal(r.status, 204);
+      const more = await createExportAndWait(server, p.property, purchasers, ['deviceId']);
+      assert.equal(more.rowCount, 5);
+      assert.equal(await server.stop(), 0);
+
+      const again = await runCli(['migrate', '--from-data', dataDir, '--events-url', eventsUrl]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /^audex: the ClickHouse database of --events-url already holds 17 events/);
+    } finally {
+      await server.stop();
+      removeDir(dataDir);
+      await (await sharedClickHouse()).stop();
     }
   });
 });

@@ -1,13 +1,19 @@
 // `audex migrate --from-data ./audex-data --catalog-url postgres://…`: moves an embedded
 // installation up to the shared stores. The move is a list of steps, each copying one store and
 // reporting per-table counts of the source and the target; the command fails (exit 1) unless
-// every count matches. Today's step copies the catalog (SQLite into PostgreSQL); the events and
-// snapshots step (DuckDB into ClickHouse, --events-url) is one more entry in migrationSteps().
+// every count matches. The steps: the catalog (SQLite into PostgreSQL, --catalog-url) and the
+// events (DuckDB into ClickHouse, --events-url: every event with its ingest_seq, in pages of
+// EVENT_PAGE rows, each one bulk INSERT; counts per property). Export snapshots are not copied.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { TableCount } from '../catalog/copy.ts';
+import type { StoredEvent } from '../domain/event.ts';
+import type { OpenedStorage } from '../storage/index.ts';
+
+/** Events per page of the events step: one DuckDB read and one ClickHouse INSERT each. */
+const EVENT_PAGE = 50_000;
 
 export interface MigrationStep {
   /** What is copied, for the report ("catalog", "events"). */
@@ -18,6 +24,8 @@ export interface MigrationStep {
 export interface MigrateOptions {
   fromData: string;
   catalogUrl?: string;
+  /** clickhouse://… : the events step. */
+  eventsUrl?: string;
 }
 
 /** One line for an operator (thrown for bad input: exit 1 without a stack trace). */
@@ -28,10 +36,21 @@ export function migrationSteps(o: MigrateOptions): MigrationStep[] {
     throw new MigrateError(
       `--from-data ${o.fromData} is not an audex data folder (it has no catalog.sqlite)`,
     );
-  if (!o.catalogUrl)
-    throw new MigrateError('nothing to migrate to: give --catalog-url postgres://… (or AUDEX_CATALOG_URL)');
+  if (!o.catalogUrl && !o.eventsUrl)
+    throw new MigrateError(
+      'nothing to migrate to: give --catalog-url postgres://… (or AUDEX_CATALOG_URL) and/or --events-url clickhouse://… (or AUDEX_EVENTS_URL)',
+    );
+  if (o.eventsUrl && !o.eventsUrl.startsWith('clickhouse://'))
+    throw new MigrateError(`--events-url must be a clickhouse:// URL (got ${o.eventsUrl.split('@').pop()})`);
   const steps: MigrationStep[] = [];
-  steps.push({
+  if (o.catalogUrl) steps.push(catalogStep(o.fromData, o.catalogUrl));
+  if (o.eventsUrl) steps.push(eventsStep(o.fromData, o.eventsUrl));
+  return steps;
+}
+
+function catalogStep(fromData: string, catalogUrl: string): MigrationStep {
+  const o = { fromData, catalogUrl };
+  return {
     name: 'catalog',
     async run() {
       const { openCatalog } = await import('../catalog/db.ts');
@@ -51,8 +70,85 @@ export function migrationSteps(o: MigrateOptions): MigrationStep[] {
         await from.destroy();
       }
     },
-  });
-  return steps;
+  };
+}
+
+/** Events per property: `SELECT property_id, count(*)` on an engine. */
+async function countByProperty(storage: OpenedStorage): Promise<Map<string, number>> {
+  const { ident, sql } = await import('../audience/compile/sql.ts');
+  const { QueryComposer } = await import('../audience/evaluate/compose.ts');
+  const [schema, name] = storage.executor.qualifiedEventsTable;
+  const rows = await storage.executor.rows(
+    new QueryComposer(storage.executor.dialect)
+      .add(sql`SELECT property_id, count(*) AS n FROM ${ident(schema)}.${ident(name)} GROUP BY property_id`)
+      .build(),
+  );
+  return new Map(rows.map((r) => [String(r.property_id), Number(r.n)]));
+}
+
+function eventsStep(fromData: string, eventsUrl: string): MigrationStep {
+  return {
+    name: 'events',
+    async run() {
+      const { openStorage } = await import('../storage/index.ts');
+      const { EVENT_COLUMNS } = await import('../domain/event.ts');
+      const { ident, join: joinSql, param, sql } = await import('../audience/compile/sql.ts');
+      const { QueryComposer } = await import('../audience/evaluate/compose.ts');
+      if (!existsSync(join(fromData, 'events.duckdb')))
+        throw new MigrateError(`--from-data ${fromData} has no events.duckdb to copy`);
+      const source = await openStorage('duckdb', { dataDir: fromData });
+      try {
+        const target = await openStorage('clickhouse', { dataDir: fromData, eventsUrl }).catch(
+          (err: unknown) => {
+            throw new MigrateError(`--events-url: ${err instanceof Error ? err.message : String(err)}`);
+          },
+        );
+        try {
+          if (!target.events.copyIn) throw new MigrateError('the target event engine cannot take a copy');
+          const already = [...(await countByProperty(target)).values()].reduce((a, b) => a + b, 0);
+          if (already > 0)
+            throw new MigrateError(
+              `the ClickHouse database of --events-url already holds ${already} events; migrate into an empty database`,
+            );
+          const [schema, name] = source.executor.qualifiedEventsTable;
+          const columns = joinSql(
+            EVENT_COLUMNS.map(([c]) => ident(c)),
+            ', ',
+          );
+          // Keyset pages in ingest_seq order (unique in the source): bounded memory whatever the size.
+          let after = -1n;
+          for (;;) {
+            const page: StoredEvent[] = [];
+            await source.executor.streamEvents(
+              new QueryComposer(source.executor.dialect)
+                .add(
+                  sql`SELECT ${columns} FROM ${ident(schema)}.${ident(name)} WHERE ingest_seq > ${param(after)} ORDER BY ingest_seq LIMIT ${param(EVENT_PAGE)}`,
+                )
+                .build(),
+              (chunk) => page.push(...chunk),
+            );
+            if (page.length === 0) break;
+            await target.events.copyIn(page);
+            after = page[page.length - 1]!.ingest_seq;
+          }
+          const from = await countByProperty(source);
+          const to = await countByProperty(target);
+          const properties = [...new Set([...from.keys(), ...to.keys()])].sort(
+            (a, b) => Number(a) - Number(b),
+          );
+          return properties.map((p) => ({
+            table: `events (properties/${p})`,
+            source: from.get(p) ?? 0,
+            target: to.get(p) ?? 0,
+          }));
+        } finally {
+          await target.close();
+        }
+      } finally {
+        await source.close();
+      }
+    },
+  };
 }
 
 /** Runs the steps, prints their counts; resolves to the exit code (0 when every count matches). */

@@ -123,16 +123,20 @@ export function registerServer(program: Command): void {
     )
     .requiredOption('--from-data <dir>', 'the data folder to copy (stop its server first)')
     .option('--catalog-url <url>', 'target PostgreSQL catalog, an empty database (env AUDEX_CATALOG_URL)')
+    .option('--events-url <url>', 'target ClickHouse events, an empty database (env AUDEX_EVENTS_URL)')
     .addHelpText(
       'after',
-      examples('audex migrate --from-data ./audex-data --catalog-url postgres://audex:secret@db:5432/audex'),
+      examples(
+        'audex migrate --from-data ./audex-data --catalog-url postgres://audex:secret@db:5432/audex --events-url clickhouse://ch:8123/audex',
+      ),
     )
-    .action(async (o: { fromData: string; catalogUrl?: string }) => {
+    .action(async (o: { fromData: string; catalogUrl?: string; eventsUrl?: string }) => {
       const { migrationSteps, runMigration, MigrateError } = await import('./migrate.ts');
       try {
         const steps = migrationSteps({
           fromData: resolve(o.fromData),
           catalogUrl: o.catalogUrl ?? (process.env.AUDEX_CATALOG_URL || undefined),
+          eventsUrl: o.eventsUrl ?? (process.env.AUDEX_EVENTS_URL || undefined),
         });
         process.exitCode = await runMigration(steps, process.stdout);
       } catch (err) {

@@ -84,6 +84,11 @@ export interface EventStore {
   discardStage(stage: string): Promise<void>;
   /** Drops the stages of imports that never committed (a crash); returns how many. */
   dropLeftoverStages(): Promise<number>;
+  /**
+   * Optional (`audex migrate` into this engine): stores events as they are, ingest_seq included,
+   * in one bulk write; the store must not have been written otherwise meanwhile.
+   */
+  copyIn?(events: StoredEvent[]): Promise<void>;
 }
 
 /** Outcome of a bulk import: rows stored, rows rejected, and the first few rejections. */

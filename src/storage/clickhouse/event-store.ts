@@ -281,6 +281,16 @@ export class ClickHouseEventStore implements EventStore {
     return stages.length;
   }
 
+  /**
+   * `audex migrate`: events with their own ingest_seq, one INSERT (JSONEachRow). The seqs are
+   * the source's (small numbers); this process's next seqs are clock-based, far above them.
+   */
+  async copyIn(events: StoredEvent[]): Promise<void> {
+    let lines = '';
+    for (const e of events) lines += encodeEventLine(e, e.ingest_seq);
+    await this.writes.run(() => this.nodes.insertJsonLines(this.events, lines));
+  }
+
   /** Waits for the queued appends (shutdown). */
   async drain(): Promise<void> {
     while (this.flushing || this.pending.length > 0) await new Promise((r) => setTimeout(r, 5));
