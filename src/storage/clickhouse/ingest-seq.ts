@@ -116,6 +116,10 @@ export async function claimWriterSlot(
       t,
       `${JSON.stringify({ slot, writer, heartbeat: nowMicros().toString(), released })}\n`,
     );
+  // Claims and heartbeats older than a day are history: trimmed in the background (a mutation).
+  await nodes
+    .command(sql`ALTER TABLE ${t} DELETE WHERE heartbeat < ${param(nowMicros() - 86_400_000_000n)}`)
+    .catch(() => undefined);
   for (let attempt = 0; attempt < 20; attempt++) {
     const taken = new Set((await live()).map((c) => c.slot));
     const free = [...Array(SLOTS).keys()].filter((s) => !taken.has(s));
