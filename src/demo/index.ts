@@ -4,6 +4,8 @@
 
 import type { AudexApp } from '../server/app.ts';
 import { KeyService } from '../auth/keys.ts';
+import { AudienceRepository } from '../catalog/repos/audiences.ts';
+import { PropertyRepository } from '../catalog/repos/properties.ts';
 import { seedDemo, type DemoInfo } from './setup.ts';
 
 export interface DemoKey {
@@ -23,8 +25,7 @@ export async function prepareDemo(
   operator: DemoKey,
   log: (line: string) => void = (l) => process.stdout.write(l + '\n'),
 ): Promise<DemoInfo | null> {
-  const existing = await app.catalog.selectFrom('properties').select('id').limit(1).executeTakeFirst();
-  if (existing) {
+  if (await new PropertyRepository(app.catalog).any()) {
     log('audex demo: the data folder already has properties; serving it as it is.');
     return null;
   }
@@ -49,34 +50,15 @@ export async function prepareDemo(
 
 /** The demo of a data folder seeded earlier (the first "Demo shop" property), for the instructions. */
 export async function findDemo(app: AudexApp): Promise<DemoSummary | null> {
-  const c = app.catalog;
-  const p = await c
-    .selectFrom('properties')
-    .select('id')
-    .where('display_name', '=', 'Demo shop')
-    .orderBy('id')
-    .executeTakeFirst();
+  const properties = new PropertyRepository(app.catalog);
+  const p = await properties.firstByDisplayName('Demo shop');
   if (!p) return null;
-  const stream = await c
-    .selectFrom('data_streams')
-    .select(['id', 'measurement_id'])
-    .where('property_id', '=', p.id)
-    .orderBy('id')
-    .executeTakeFirst();
-  const secret = await c
-    .selectFrom('mp_secrets')
-    .select('secret_value')
-    .where('property_id', '=', p.id)
-    .orderBy('id')
-    .executeTakeFirst();
-  const audiences = await c
-    .selectFrom('audiences')
-    .select(['id', 'display_name'])
-    .where('property_id', '=', p.id)
-    .where('builtin', 'is', null)
-    .where('archived', '=', 0)
-    .orderBy('id')
-    .execute();
+  const [stream] = await properties.listStreams(p.id);
+  const [secret] = stream ? await properties.listSecrets(stream.id) : [];
+  // The audiences the demo created: not the built-ins every property has.
+  const audiences = (await new AudienceRepository(app.catalog).listActive(p.id)).filter(
+    (a) => a.builtin === null,
+  );
   if (!stream || audiences.length === 0) return null;
   return {
     property: `properties/${p.id}`,

@@ -1,12 +1,14 @@
-// Catalog queries of the user-deletion journal (table user_deletions, migration 006): a request
-// is journaled (PENDING, with the id to delete) before it is acknowledged, and marked DONE with the
-// id erased once every copy of the user's data is gone. Kept apart so that they move as one.
+// The user-deletion journal (table user_deletions, migration 006): a request is journaled
+// (PENDING, with the id to delete) before it is acknowledged, and marked DONE with the id erased
+// once every copy of the user's data is gone. Its catalog queries are in UserDeletionRepository
+// (src/catalog/repos/user-deletions.ts) and ExportRepo; this module adds the subject hash.
 
 import { createHash } from 'node:crypto';
 import type { CatalogDb } from '../catalog/db.ts';
-import type { UserDeletionsTable } from '../catalog/schema.ts';
+import { ExportRepo } from '../catalog/repos/exports.ts';
+import { UserDeletionRepository, type DeletionKind } from '../catalog/repos/user-deletions.ts';
 
-export type DeletionKind = UserDeletionsTable['kind'];
+export type { DeletionKind };
 
 export interface PendingDeletion {
   id: number;
@@ -30,28 +32,12 @@ export async function journalDeletion(
   d: { propertyId: number; kind: DeletionKind; subject: string; requestTime: number },
 ): Promise<{ id: number; hash: string }> {
   const hash = subjectHash(d.propertyId, d.kind, d.subject);
-  const row = await db
-    .insertInto('user_deletions')
-    .values({
-      property_id: d.propertyId,
-      kind: d.kind,
-      subject: d.subject,
-      subject_hash: hash,
-      request_time: d.requestTime,
-      state: 'PENDING',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { id: row.id, hash };
+  const id = await new UserDeletionRepository(db).insert({ ...d, subjectHash: hash });
+  return { id, hash };
 }
 
 export async function pendingDeletions(db: CatalogDb): Promise<PendingDeletion[]> {
-  const rows = await db
-    .selectFrom('user_deletions')
-    .selectAll()
-    .where('state', '=', 'PENDING')
-    .orderBy('id')
-    .execute();
+  const rows = await new UserDeletionRepository(db).pending();
   return rows.map((r) => ({
     id: r.id,
     propertyId: r.property_id,
@@ -68,19 +54,11 @@ export async function markDeletionDone(
   now: number,
   events: number,
 ): Promise<void> {
-  await db
-    .updateTable('user_deletions')
-    .set({ state: 'DONE', subject: null, done_time: now, events_deleted: events, last_error: null })
-    .where('id', '=', id)
-    .execute();
+  await new UserDeletionRepository(db).markDone(id, now, events);
 }
 
 export async function markDeletionFailed(db: CatalogDb, id: number, error: string): Promise<void> {
-  await db
-    .updateTable('user_deletions')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000) }))
-    .where('id', '=', id)
-    .execute();
+  await new UserDeletionRepository(db).markFailed(id, error);
 }
 
 /** The property's exports and lists with their state (for cleaning their snapshots). */
@@ -88,13 +66,9 @@ export async function exportsOfProperty(
   db: CatalogDb,
   propertyId: number,
 ): Promise<{ id: number; state: string; expire_time: number }[]> {
-  return db
-    .selectFrom('audience_exports')
-    .select(['id', 'state', 'expire_time'])
-    .where('property_id', '=', propertyId)
-    .execute();
+  return new ExportRepo(db).ofProperty(propertyId);
 }
 
 export async function setExportRowCount(db: CatalogDb, exportId: number, rows: number): Promise<void> {
-  await db.updateTable('audience_exports').set({ row_count: rows }).where('id', '=', exportId).execute();
+  await new ExportRepo(db).setRowCount(exportId, rows);
 }

@@ -20,6 +20,7 @@ import { errors } from '../domain/errors.ts';
 import { nowMicros } from '../domain/time.ts';
 import { requireRole, type Principal } from '../auth/principal.ts';
 import type { CatalogDb } from '../catalog/db.ts';
+import { RetentionSettingsRepository } from '../catalog/repos/retention.ts';
 import { requireProperty } from '../api/service/properties.ts';
 import { parseUpdateMask } from '../api/service/admin.ts';
 
@@ -69,12 +70,7 @@ function durationName(v: unknown, field: string, allowed: string[]): string {
 
 /** Settings of every property that has them (for the lifecycle job). */
 export async function allRetentionSettings(db: CatalogDb): Promise<RetentionSettings[]> {
-  const rows = await db
-    .selectFrom('data_retention_settings')
-    .innerJoin('properties', 'properties.id', 'data_retention_settings.property_id')
-    .selectAll('data_retention_settings')
-    .where('properties.delete_time', 'is', null)
-    .execute();
+  const rows = await new RetentionSettingsRepository(db).allLive();
   return rows.map((r) => ({
     propertyId: r.property_id,
     eventMonths: RETENTION_MONTHS[r.event_data_retention] ?? null,
@@ -91,10 +87,14 @@ export function monthsBefore(micros: number, months: number): number {
 }
 
 export class RetentionSettingsService {
+  private readonly repo: RetentionSettingsRepository;
+
   constructor(
     private readonly db: CatalogDb,
     private readonly now: () => number = () => Number(nowMicros()),
-  ) {}
+  ) {
+    this.repo = new RetentionSettingsRepository(db);
+  }
 
   async get(p: Principal, name: unknown) {
     const propertyId = settingsName(name, 'name');
@@ -149,20 +149,12 @@ export class RetentionSettingsService {
         'update_mask',
         "the first update of a property's data retention settings must set event_data_retention and user_data_retention.",
       );
-    await this.db
-      .insertInto('data_retention_settings')
-      .values({ property_id: propertyId, ...next, update_time: this.now() })
-      .onConflict((oc) => oc.column('property_id').doUpdateSet({ ...next, update_time: this.now() }))
-      .execute();
+    await this.repo.upsert(propertyId, next, this.now());
     return this.json(propertyId);
   }
 
   private row(propertyId: number) {
-    return this.db
-      .selectFrom('data_retention_settings')
-      .selectAll()
-      .where('property_id', '=', propertyId)
-      .executeTakeFirst();
+    return this.repo.find(propertyId);
   }
 
   private async json(propertyId: number) {

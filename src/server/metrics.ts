@@ -5,6 +5,8 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CatalogDb } from '../catalog/db.ts';
+import { ExportRepo } from '../catalog/repos/exports.ts';
+import { WebhookDeliveryRepository } from '../catalog/repos/webhooks.ts';
 import type { EventStore, Storage } from '../storage/contract.ts';
 import type { RequestRecord } from './logger.ts';
 import type { CollectStats } from '../api/rest/collect-routes.ts';
@@ -118,16 +120,11 @@ export class AudexMetrics {
       async collect() {
         const src = sources();
         if (!src) return;
-        const rows = await src.catalog
-          .selectFrom('audience_exports')
-          .select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')])
-          .where('expire_time', '>', Date.now() * 1000)
-          .groupBy(['kind', 'state'])
-          .execute();
+        const rows = await new ExportRepo(src.catalog).countByKindAndState(Date.now() * 1000);
         this.reset();
         for (const kind of ['export', 'list'])
           for (const state of ['CREATING', 'ACTIVE', 'FAILED'])
-            this.set({ kind, state }, Number(rows.find((r) => r.kind === kind && r.state === state)?.n ?? 0));
+            this.set({ kind, state }, rows.find((r) => r.kind === kind && r.state === state)?.n ?? 0);
       },
     });
     new Gauge({
@@ -138,14 +135,10 @@ export class AudexMetrics {
       async collect() {
         const src = sources();
         if (!src) return;
-        const rows = await src.catalog
-          .selectFrom('webhook_deliveries')
-          .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
-          .groupBy('state')
-          .execute();
+        const rows = await new WebhookDeliveryRepository(src.catalog).countByState();
         this.reset();
         for (const state of ['PENDING', 'DELIVERED', 'FAILED'])
-          this.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
+          this.set({ state }, rows.find((r) => r.state === state)?.n ?? 0);
       },
     });
     new Counter({
@@ -155,12 +148,9 @@ export class AudexMetrics {
       async collect() {
         const src = sources();
         if (!src) return;
-        const row = await src.catalog
-          .selectFrom('webhook_deliveries')
-          .select((eb) => eb.fn.sum<number>('attempts').as('n'))
-          .executeTakeFirst();
+        const attempts = await new WebhookDeliveryRepository(src.catalog).totalAttempts();
         this.reset();
-        this.inc(Number(row?.n ?? 0));
+        this.inc(attempts);
       },
     });
     new Gauge({
@@ -215,11 +205,7 @@ export class AudexMetrics {
 
   /** Records a finished export job from its catalog row. */
   async observeJob(catalog: CatalogDb, id: number): Promise<void> {
-    const row = await catalog
-      .selectFrom('audience_exports')
-      .select(['kind', 'state', 'begin_creating_time', 'finish_time'])
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await new ExportRepo(catalog).byId(id);
     if (!row || row.finish_time === null) return;
     this.jobDuration.observe(
       { kind: row.kind, state: row.state },

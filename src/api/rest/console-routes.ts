@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ServerResponse } from 'node:http';
 import { DateTime } from 'luxon';
 import type { CatalogDb } from '../../catalog/db.ts';
+import { PropertyRepository } from '../../catalog/repos/properties.ts';
 import type { AudienceEngine, EventStore, MemberRow, SnapshotStore } from '../../storage/contract.ts';
 import { ndjsonToParquet } from '../../storage/index.ts';
 import { parseAudience } from '../../audience/validate.ts';
@@ -45,6 +46,7 @@ const HISTORY_DAYS = 30;
 
 export function registerConsoleRoutes(api: RestApi, deps: ConsoleDeps): void {
   const assets = consoleAssets();
+  const properties = new PropertyRepository(deps.catalog);
   api.raw('GET', '/', async (_req, res) => assets.sendPage(res));
   api.raw('GET', '/console/assets/{file}', async (_req, res, ctx) => assets.sendAsset(res, ctx.params.file!));
 
@@ -56,13 +58,9 @@ export function registerConsoleRoutes(api: RestApi, deps: ConsoleDeps): void {
   }));
 
   const timeZoneOf = async (propertyId: number): Promise<string> => {
-    const row = await deps.catalog
-      .selectFrom('properties')
-      .select('time_zone')
-      .where('id', '=', propertyId)
-      .executeTakeFirst();
-    if (!row) throw errors.notFound(`Property properties/${propertyId} not found.`);
-    return row.time_zone;
+    const timeZone = await properties.timeZone(propertyId);
+    if (timeZone === undefined) throw errors.notFound(`Property properties/${propertyId} not found.`);
+    return timeZone;
   };
 
   /** The definition in the body, validated exactly as AudienceService.create validates it. */

@@ -24,6 +24,7 @@ import type { MemberRow, SnapshotStore } from '../../storage/contract.ts';
 import type { AudienceService } from './audiences.ts';
 import { propertyExists, requireProperty } from './properties.ts';
 import { ExportRepo, type ExportKind, type ExportRow } from '../../catalog/repos/exports.ts';
+import { PropertyRepository } from '../../catalog/repos/properties.ts';
 import { snapshotIdOf, type StoredEvalConfig } from '../../exports/runner.ts';
 import { validateWebhook, type NewDelivery, type Webhook } from '../../exports/webhooks.ts';
 import { recurringName, type RecurringRow } from '../../exports/recurring.ts';
@@ -298,11 +299,7 @@ export class ExportService {
             })
           : undefined;
     const audience = await this.audiences.forExportRequest(p, input.audience, `${f}.audience`);
-    const property = await this.db
-      .selectFrom('properties')
-      .select('time_zone')
-      .where('id', '=', propertyId)
-      .executeTakeFirst();
+    const timeZone = await new PropertyRepository(this.db).timeZone(propertyId);
     // Snapshot point: the high-water ingest_seq first, then the clock, so every event
     // acknowledged before this call is in the snapshot.
     const hwm = await this.snapshots.highWaterMark();
@@ -310,7 +307,7 @@ export class ExportService {
     const evalConfig: StoredEvalConfig = {
       createTimeMicros: audience.createTimeMicros.toString(),
       backfillDays: this.opts.backfillDays === 'all' ? null : this.opts.backfillDays,
-      timeZone: property?.time_zone ?? 'UTC',
+      timeZone: timeZone ?? 'UTC',
       ignoreEventNamesForAdjacency: [],
     };
     const row = await this.repo.insert({

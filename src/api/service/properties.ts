@@ -4,17 +4,12 @@
 // answers PERMISSION_DENIED before this and its existence is never revealed.
 
 import type { CatalogDb } from '../../catalog/db.ts';
+import { PropertyRepository } from '../../catalog/repos/properties.ts';
 import { errors } from '../../domain/errors.ts';
 
 export async function propertyExists(db: CatalogDb, propertyId: number): Promise<boolean> {
   // A trashed property (delete_time set, src/privacy/trash.ts) is gone for every read.
-  const row = await db
-    .selectFrom('properties')
-    .select('id')
-    .where('id', '=', propertyId)
-    .where('delete_time', 'is', null)
-    .executeTakeFirst();
-  return row !== undefined;
+  return new PropertyRepository(db).isLive(propertyId);
 }
 
 export async function requireProperty(db: CatalogDb, propertyId: number): Promise<void> {

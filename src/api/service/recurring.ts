@@ -6,6 +6,7 @@
 // create returns.
 
 import type { CatalogDb } from '../../catalog/db.ts';
+import { PropertyRepository } from '../../catalog/repos/properties.ts';
 import { errors } from '../../domain/errors.ts';
 import { parseName, parseProperty } from '../../domain/names.ts';
 import { requireRole, type Principal } from '../../auth/principal.ts';
@@ -44,11 +45,7 @@ export class RecurringListService {
     const dimensions = parseDimensions(input.dimensions, `${F}.dimensions`);
     await requireProperty(this.db, propertyId);
     const audience = await this.audiences.forExportRequest(p, input.audience, `${F}.audience`);
-    const property = await this.db
-      .selectFrom('properties')
-      .select('time_zone')
-      .where('id', '=', propertyId)
-      .executeTakeFirst();
+    const timeZone = await new PropertyRepository(this.db).timeZone(propertyId);
     const row = await this.scheduler.create({
       propertyId,
       audience: audience.name,
@@ -56,7 +53,7 @@ export class RecurringListService {
       dimensions,
       activeDaysRemaining: input.activeDaysRemaining,
       ...(input.webhook ? { webhook: input.webhook } : {}),
-      timeZone: property?.time_zone ?? 'UTC',
+      timeZone: timeZone ?? 'UTC',
     });
     // The first list is made right away (the scheduler's rules); a failure here is retried by
     // the scheduler's own loop, so the create still succeeds.

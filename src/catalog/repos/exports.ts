@@ -81,11 +81,20 @@ export class ExportRepo {
   /** Whether the catalog takes row locks (`FOR UPDATE SKIP LOCKED`): PostgreSQL. */
   private readonly rowLocks: boolean;
 
+  /**
+   * `limits` are the creation and completion quotas; a repository used only to read rows or for
+   * housekeeping (metrics, privacy) may leave them out, and then cannot insert or finish.
+   */
   constructor(
     private readonly db: CatalogDb,
-    private readonly limits: ExportLimits,
+    private readonly quota?: ExportLimits,
   ) {
     this.rowLocks = catalogKind(db) === 'postgres';
+  }
+
+  private get limits(): ExportLimits {
+    if (!this.quota) throw new Error('ExportRepo: inserting or finishing needs the export limits');
+    return this.quota;
   }
 
   /** Inserts a CREATING export after the quota checks; RESOURCE_EXHAUSTED when over a limit. */
@@ -387,6 +396,32 @@ export class ExportRepo {
 
   async delete(id: number): Promise<void> {
     await this.db.deleteFrom('audience_exports').where('id', '=', id).execute();
+  }
+
+  /** Every export and list of a property with its state, expired or not. */
+  async ofProperty(propertyId: number): Promise<{ id: number; state: string; expire_time: number }[]> {
+    return this.db
+      .selectFrom('audience_exports')
+      .select(['id', 'state', 'expire_time'])
+      .where('property_id', '=', propertyId)
+      .orderBy('id')
+      .execute();
+  }
+
+  /** Sets a row's count after rows were removed from its snapshot (user deletion). */
+  async setRowCount(id: number, rows: number): Promise<void> {
+    await this.db.updateTable('audience_exports').set({ row_count: rows }).where('id', '=', id).execute();
+  }
+
+  /** How many rows not yet expired at `now` there are of each kind and state. */
+  async countByKindAndState(now: number): Promise<{ kind: ExportKind; state: string; n: number }[]> {
+    const rows = await this.db
+      .selectFrom('audience_exports')
+      .select(['kind', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('expire_time', '>', now)
+      .groupBy(['kind', 'state'])
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, state: r.state, n: Number(r.n) }));
   }
 
   async exists(id: number): Promise<boolean> {

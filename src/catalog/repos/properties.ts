@@ -1,7 +1,7 @@
 // The properties aggregate in the catalog: properties, their web data streams and the streams'
 // Measurement Protocol secrets. Every catalog query about them is here; AdminService
 // (src/api/service/admin.ts) adds roles, validation and rendering on top, and the trash
-// (src/privacy/trash.ts) owns delete_time.
+// (src/privacy/trash.ts) decides when delete_time is set, cleared and expired.
 
 import type { Generated, Insertable, Updateable } from 'kysely';
 import type { CatalogDb } from '../db.ts';
@@ -27,6 +27,91 @@ export class PropertyRepository {
       .where('id', '=', id)
       .where('delete_time', 'is', null)
       .executeTakeFirst();
+  }
+
+  /** Whether a property exists and is not in the trash. */
+  async isLive(id: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('properties')
+      .select('id')
+      .where('id', '=', id)
+      .where('delete_time', 'is', null)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** The time zone of a property (in the trash or not). */
+  async timeZone(id: number): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('properties')
+      .select('time_zone')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row?.time_zone;
+  }
+
+  /** Whether the catalog has any property at all (in the trash or not). */
+  async any(): Promise<boolean> {
+    return (await this.db.selectFrom('properties').select('id').limit(1).executeTakeFirst()) !== undefined;
+  }
+
+  /** The oldest property with this display name (in the trash or not). */
+  async firstByDisplayName(displayName: string): Promise<PropertyRow | undefined> {
+    return this.db
+      .selectFrom('properties')
+      .selectAll()
+      .where('display_name', '=', displayName)
+      .orderBy('id')
+      .executeTakeFirst();
+  }
+
+  /** Sets delete_time on a live property; false when it is not live. */
+  async trash(id: number, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('properties')
+      .set({ delete_time: now, update_time: now })
+      .where('id', '=', id)
+      .where('delete_time', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Clears delete_time of a property trashed after `trashedAfter`; false when there is none. */
+  async restore(id: number, now: number, trashedAfter: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('properties')
+      .set({ delete_time: null, update_time: now })
+      .where('id', '=', id)
+      .where('delete_time', 'is not', null)
+      .where('delete_time', '>', trashedAfter)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Ids of the properties trashed at or before `trashedBy`. */
+  async trashedBy(trashedBy: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('properties')
+      .select('id')
+      .where('delete_time', 'is not', null)
+      .where('delete_time', '<=', trashedBy)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Removes a property's catalog rows: exports and lists (their snapshots must be dropped first),
+   * recurring lists, quota usage, pending user deletions, then the property itself (streams,
+   * secrets, key bindings, audiences and retention settings cascade). One transaction.
+   */
+  async purge(id: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('audience_exports').where('property_id', '=', id).execute();
+      await tx.deleteFrom('recurring_audience_lists').where('property_id', '=', id).execute();
+      await tx.deleteFrom('export_token_usage').where('property_id', '=', id).execute();
+      await tx.deleteFrom('user_deletions').where('property_id', '=', id).execute();
+      await tx.deleteFrom('properties').where('id', '=', id).execute();
+    });
   }
 
   /** A property, in the trash or not. */

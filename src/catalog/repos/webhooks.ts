@@ -133,4 +133,23 @@ export class WebhookDeliveryRepository {
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
+
+  /** How many deliveries there are in each state. */
+  async countByState(): Promise<{ state: string; n: number }[]> {
+    const rows = await this.db
+      .selectFrom('webhook_deliveries')
+      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('state')
+      .execute();
+    return rows.map((r) => ({ state: r.state, n: Number(r.n) }));
+  }
+
+  /** Attempts made over every delivery. */
+  async totalAttempts(): Promise<number> {
+    const row = await this.db
+      .selectFrom('webhook_deliveries')
+      .select((eb) => eb.fn.sum<number>('attempts').as('n'))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
 }

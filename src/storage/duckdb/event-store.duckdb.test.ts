@@ -10,9 +10,7 @@ import { DuckDbEventStore } from './event-store.ts';
 import { DuckDbDatabase, wrapDuckDbError } from './connection.ts';
 import { quoteLiteral, quoteIdent } from './sql.ts';
 import { baseEvent, realisticEvent } from '../../../test/helpers/event-fixtures.ts';
-import { IngestBuffer } from '../../ingest/buffer.ts';
 import { StorageError } from '../errors.ts';
-import type { EventStore } from '../contract.ts';
 import type { NewEvent, StoredEvent } from '../../domain/event.ts';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
@@ -225,85 +223,6 @@ test('memory_limit and temp_directory are applied', async (t) => {
   assert.equal(rows[0]?.tmp, join(dataDir, 'duckdb-tmp'));
 });
 
-/** Wraps a store and counts append calls. */
-class CountingStore implements Pick<EventStore, 'append'> {
-  appends: number[] = [];
-  failNext = 0;
-  constructor(private readonly inner: EventStore) {}
-  async append(events: NewEvent[]): Promise<bigint[]> {
-    this.appends.push(events.length);
-    if (this.failNext > 0) {
-      this.failNext--;
-      throw new StorageError('io', 'injected failure');
-    }
-    return this.inner.append(events);
-  }
-}
-
-test('group commit: concurrent submissions share appends; results map back to submitters', async (t) => {
-  const store = await DuckDbEventStore.open({ dataDir: tempDir(t) });
-  t.after(() => store.close());
-  const counting = new CountingStore(store);
-  const buffer = new IngestBuffer(counting);
-  const submissions = Array.from({ length: 200 }, (_, s) =>
-    Array.from({ length: 25 }, (_, i) => baseEvent({ user_pseudo_id: `u${s}`, event_name: `e${i}` })),
-  );
-  const results = await Promise.all(submissions.map((evs) => buffer.submit(evs)));
-  assert.ok(counting.appends.length < 20, `expected few appends, got ${counting.appends.length}`);
-  assert.equal(
-    counting.appends.reduce((a, b) => a + b, 0),
-    5000,
-  );
-  // Each submitter gets its own 25 contiguous seqs, and they point at its own events.
-  const stored = await store.readEvents(1n);
-  const bySeq = new Map(stored.map((e) => [e.ingest_seq, e]));
-  results.forEach((seqs, s) => {
-    assert.equal(seqs.length, 25);
-    seqs.forEach((seq, i) => {
-      assert.equal(bySeq.get(seq)?.user_pseudo_id, `u${s}`);
-      assert.equal(bySeq.get(seq)?.event_name, `e${i}`);
-    });
-  });
-  await buffer.drain();
-  await assert.rejects(
-    buffer.submit([baseEvent()]),
-    (err: unknown) => err instanceof StorageError && err.kind === 'unavailable',
-  );
-});
-
-test('group commit: a failed append rejects exactly its batch; the buffer keeps working', async (t) => {
-  const store = await DuckDbEventStore.open({ dataDir: tempDir(t) });
-  t.after(() => store.close());
-  const counting = new CountingStore(store);
-  const buffer = new IngestBuffer(counting, { maxBatchEvents: 10 });
-  counting.failNext = 1;
-  const outcomes = await Promise.allSettled(
-    Array.from({ length: 6 }, (_, i) =>
-      buffer.submit([baseEvent({ user_pseudo_id: `u${i}` }), baseEvent({ user_pseudo_id: `u${i}` })]),
-    ),
-  );
-  // maxBatchEvents 10 -> batches of 5 submissions; the first batch failed.
-  assert.deepEqual(
-    outcomes.map((o) => o.status),
-    ['rejected', 'rejected', 'rejected', 'rejected', 'rejected', 'fulfilled'],
-  );
-  assert.deepEqual(counting.appends, [10, 2]);
-  assert.equal(await store.countEvents(1n), 2);
-  assert.equal((await buffer.submit([baseEvent()])).length, 1);
-  assert.equal(await store.countEvents(1n), 3);
-  // A real engine failure (NOT NULL) also rejects its whole batch and only it.
-  const results = await Promise.allSettled([
-    buffer.submit([baseEvent()]),
-    buffer.submit([baseEvent({ source: null as unknown as 'mp' })]),
-  ]);
-  assert.deepEqual(
-    results.map((r) => r.status),
-    ['rejected', 'rejected'],
-  );
-  assert.equal(await store.countEvents(1n), 3);
-  await buffer.drain();
-});
-
 // device-attributes.ts and export high-water marks rely on this: everything up to the highest
 // committed ingest_seq is visible.
 test('concurrent appends and imports commit in ingest_seq order: a committed prefix is never missing a row', async (t) => {
@@ -346,16 +265,6 @@ test('concurrent appends and imports commit in ingest_seq order: a committed pre
   );
   assert.ok(seen.length > 3, `only ${seen.length} observations`);
   for (const [n, m] of seen) assert.equal(n, stored.filter((s) => s <= m).length, `prefix up to ${m}`);
-});
-
-test('drain flushes everything queued before resolving', async (t) => {
-  const store = await DuckDbEventStore.open({ dataDir: tempDir(t) });
-  t.after(() => store.close());
-  const buffer = new IngestBuffer(store, { lingerMs: 50 });
-  const pending = Array.from({ length: 10 }, () => buffer.submit([baseEvent()]));
-  await buffer.drain();
-  assert.equal(await store.countEvents(1n), 10);
-  assert.equal((await Promise.all(pending)).length, 10);
 });
 
 test('kill -9 right after acks: every acknowledged row is in the reopened database', async (t) => {

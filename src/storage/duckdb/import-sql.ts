@@ -37,6 +37,7 @@
 //   import (read_json has no per-line error report); src/ingest/import/ has the JS parser with
 //   per-line errors and exact JSON types, which the API uses.
 
+import { createHash } from 'node:crypto';
 import {
   DuckDBListLogicalType,
   DuckDBStructLogicalType,
@@ -185,15 +186,22 @@ function elementOf(n: Node, variable: string): Node {
   return n.tree?.kind === 'list' ? { sql: variable, tree: n.tree.element } : ABSENT;
 }
 
-/** Binds `value` to a lambda variable once: `fn(variable)` sees it without repeating the SQL. */
-function bind(value: string, variable: string, fn: (v: string) => string): string {
+/**
+ * Binds `value` to a lambda variable once: `fn(variable)` sees it without repeating the SQL.
+ *
+ * The variable is named after the value's text (prefix + digest), not after a counter: the same
+ * file schema always gives the same SQL, and the builder keeps no state between calls. Nested
+ * lambdas cannot capture each other's variable by mistake: an inner value that uses an outer
+ * variable contains its name, so its text (and name) differ; an inner value with the very same
+ * text gets the same name, and shadowing then binds the same value.
+ */
+function bind(value: string, prefix: string, fn: (v: string) => string): string {
+  const variable = lambdaVariable(prefix, value);
   return `list_transform([${value}], ${variable} -> ${fn(variable)})[1]`;
 }
 
-let varCounter = 0;
-function freshVar(prefix: string): string {
-  varCounter++;
-  return `${prefix}${varCounter}`;
+function lambdaVariable(prefix: string, value: string): string {
+  return `${prefix}_${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
 }
 
 /**
@@ -201,13 +209,10 @@ function freshVar(prefix: string): string {
  * a fraction, 1e+21 and 1e-7 with an exponent, NaN / Infinity / -Infinity by name.
  */
 export function jsNumber(d: string): string {
-  const x = freshVar('jx');
-  const s = freshVar('js');
-  const m = freshVar('jm');
   const expForm = (sv: string): string =>
     bind(
       `regexp_extract(${sv}, '^(-?)([0-9])(?:[.]([0-9]+))?e([+-][0-9]+)$', ['sg', 'a', 'b', 'e'])`,
-      m,
+      'jm',
       (mv) => {
         const digits = `(${mv}.a || ${mv}.b)`;
         const n = `(CAST(${mv}.e AS INTEGER) + 1)`;
@@ -225,7 +230,7 @@ export function jsNumber(d: string): string {
   // for binding the text to a lambda variable.
   return inlineOrBind(
     d,
-    x,
+    'jx',
     (xv) =>
       `CASE WHEN ${xv} IS NULL THEN NULL WHEN isnan(${xv}) THEN 'NaN' ` +
       `WHEN isinf(${xv}) THEN CASE WHEN ${xv} > 0 THEN 'Infinity' ELSE '-Infinity' END ` +
@@ -233,7 +238,7 @@ export function jsNumber(d: string): string {
       `WHEN abs(${xv}) >= 0.001 AND abs(${xv}) < 1e15 THEN CAST(${xv} AS VARCHAR) ` +
       `ELSE ${bind(
         `CAST(${xv} AS VARCHAR)`,
-        s,
+        'js',
         (sv) =>
           `CASE WHEN contains(${sv}, 'e') THEN ${expForm(sv)} WHEN ends_with(${sv}, '.0') THEN left(${sv}, -2) ELSE ${sv} END`,
       )} END`,
@@ -241,8 +246,8 @@ export function jsNumber(d: string): string {
 }
 
 /** fn(value) with a cheap value (a column, a field, a cast of one) inlined, else bound once. */
-function inlineOrBind(value: string, variable: string, fn: (v: string) => string): string {
-  return CHEAP_EXPR.test(value) ? fn(`(${value})`) : bind(value, variable, fn);
+function inlineOrBind(value: string, prefix: string, fn: (v: string) => string): string {
+  return CHEAP_EXPR.test(value) ? fn(`(${value})`) : bind(value, prefix, fn);
 }
 
 const CHEAP_EXPR =
@@ -282,7 +287,7 @@ function jsonParts(n: Node): { text: string; number: string; other: string } {
 function shown(text: string): string {
   return bind(
     `coalesce(${text}, 'null')`,
-    freshVar('sh'),
+    'sh',
     (v) => `CASE WHEN length(${v}) > 100 THEN left(${v}, 97) || '...' ELSE ${v} END`,
   );
 }
@@ -335,7 +340,7 @@ function readInt(n: Node): Val {
   else if (t && FLOAT_TYPE.test(t))
     v = inlineOrBind(
       `CAST(${n.sql} AS DOUBLE)`,
-      freshVar('ix'),
+      'ix',
       (x) => `CASE WHEN ${INT64_RANGE(x)} THEN CAST(${x} AS BIGINT) END`,
     );
   else return { v: 'NULL::BIGINT', bad: notNull(n), got };
@@ -354,7 +359,7 @@ function readNumber(n: Node): Val {
   if (t === 'VARCHAR' || j)
     v = bind(
       j ? j.text : n.sql,
-      freshVar('nx'),
+      'nx',
       (x) =>
         `CASE WHEN regexp_full_match(${x}, ${quoteLiteral(NUMERIC_STRING_PATTERN)}) ` +
         `THEN coalesce(TRY_CAST(${x} AS DOUBLE), CASE WHEN starts_with(${x}, '-') THEN '-inf'::DOUBLE ELSE 'inf'::DOUBLE END) ` +
@@ -484,7 +489,7 @@ function itemParamValue(a: ArmSql): string {
 /** An integral session value from the chosen arm (digit string, int, integral double), or NULL. */
 function sessionValue(a: ArmSql): string {
   const fromDouble = (d: string): string =>
-    inlineOrBind(d, freshVar('sx'), (x) => `CASE WHEN ${INT64_RANGE(x)} THEN CAST(${x} AS BIGINT) END`);
+    inlineOrBind(d, 'sx', (x) => `CASE WHEN ${INT64_RANGE(x)} THEN CAST(${x} AS BIGINT) END`);
   const [sp, ip, dp, fp] = a.present;
   const branches = [
     [sp, `CASE WHEN regexp_full_match(${a.s.v}, '-?[0-9]+') THEN TRY_CAST(${a.s.v} AS BIGINT) END`],
@@ -637,7 +642,6 @@ export interface ImportSql {
 }
 
 export function buildImportSql(source: ImportSource): ImportSql {
-  varCounter = 0;
   const col = (name: string): Node => {
     const t = source.columns.get(name);
     return t ? node(quoteIdent(name), t) : ABSENT;
@@ -819,7 +823,7 @@ export function buildImportSql(source: ImportSource): ImportSql {
         encs.push(
           bind(
             objectOf(ip, (e) => `'{' || ${e} || '}'`),
-            freshVar('io'),
+            'io',
             (o) => `CASE WHEN ${o} <> '{}' THEN '"item_params":' || ${o} END`,
           ),
         );
