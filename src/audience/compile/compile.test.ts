@@ -50,7 +50,49 @@ const CONSTRUCTS: [string, AudienceDefinition][] = [
   ['e9-hybrid-candidates', parseAudience(EXAMPLES.E9)],
   ['item-fields', parseAudience(itemAudience())],
   ['temporary-session-sequence-exclusion', parseAudience(sessionSequenceExclusionAudience())],
+  ['nday-dynamic-dimension', parseAudience(nDayDynamicDimensionAudience())],
 ];
+
+/**
+ * Seen in the US within the last 3 days (dynamic N-day dimension), temporarily excluded while a
+ * mobile event is within the last day: both lapse at local midnights.
+ */
+function nDayDynamicDimensionAudience(): unknown {
+  const clause = (clauseType: string, fieldName: string, value: string, n: number): unknown => ({
+    clauseType,
+    simpleFilter: {
+      scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+      filterExpression: {
+        andGroup: {
+          filterExpressions: [
+            {
+              orGroup: {
+                filterExpressions: [
+                  {
+                    dimensionOrMetricFilter: {
+                      fieldName,
+                      inListFilter: { values: [value] },
+                      inAnyNDayPeriod: n,
+                    },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      },
+    },
+  });
+  return {
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses: [
+      clause('INCLUDE', 'countryId', 'US', 3),
+      clause('EXCLUDE', 'deviceCategory', 'mobile', 1),
+    ],
+  };
+}
 
 /** Added to cart; temporarily excluded while view_item then purchase completed in the current session. */
 function sessionSequenceExclusionAudience(): unknown {

@@ -86,6 +86,8 @@ export interface SqlDialect {
   sumAfter(value: Fragment, partition: Fragment): Fragment;
   /** `value` at the previous row of `partition` in stream order, `empty` at the first row. */
   previous(value: Fragment, partition: Fragment, empty: Fragment): Fragment;
+  /** `value` at the next row of `partition` in stream order, `last` at the last row. */
+  next(value: Fragment, partition: Fragment, last: Fragment): Fragment;
   /** Aggregate: `value` at the row with the largest `key`. */
   argMax(value: Fragment, key: Fragment): Fragment;
   /** Aggregate: some row's boolean is true. */
@@ -129,6 +131,8 @@ export const duckdbDialect: SqlDialect = Object.freeze({
     sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)`,
   previous: (value: Fragment, partition: Fragment, empty: Fragment) =>
     sql`COALESCE(lag(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q), ${empty})`,
+  next: (value: Fragment, partition: Fragment, last: Fragment) =>
+    sql`COALESCE(lead(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q), ${last})`,
   argMax: (value: Fragment, key: Fragment) => sql`arg_max(${value}, ${key})`,
   boolOr: (value: Fragment) => sql`bool_or(${value})`,
   nthSmallest: (value: Fragment, n: Param, filter: Fragment) =>

@@ -3,11 +3,18 @@
 // (or the session's) stream order (event_timestamp, ingest_seq), the truth values that the fold
 // computes after that event: every leaf, every clause's holds / qualifies / active-unit value,
 // A (every INCLUDE clause holds), Q (the event qualifies the audience) and X (excluded). Then,
-// per user (no midnights: N-day windows still take the hybrid fold, see plan.ts):
+// per user:
 //
 //   member at asOf  <=>  lastQ exists, t(lastQ) > asOf - duration,
-//                        A held at every event after lastQ, and not excluded at asOf
-//                        (temporary: X at the latest event; permanent: X at some event).
+//                        A held at every instant after lastQ, and not excluded at asOf
+//                        (temporary: X at the last instant; permanent: X at some event).
+//
+// Instants are the events and the local midnights at which a dynamic N-day dimension leaf can
+// lapse (D4). Between two events such a leaf only goes from true to false (its window loses
+// days), and every other leaf is constant, so A and X are monotone over the gap: each row also
+// gets A and X at the *end* of its gap (the next event's day, or asOf's day for the last row),
+// which is false exactly when some midnight of the gap makes them false. The value at the gap's
+// end of row k-1 is also the clause's value just before event k (the reference's holds(k-1, t_k)).
 //
 // Window functions cannot nest, so values carry a level: a value of level L is available in
 // every stage after stage L; a running aggregate over a value of level L is a named column of
@@ -56,7 +63,7 @@ interface MetricPart {
 /** The reference's leaf kinds (reference leaves.ts), with their SQL per-event predicates. */
 type Leaf =
   | { kind: 'event'; match: Value }
-  | { kind: 'dim'; match: Value; negated: boolean; isStatic: boolean }
+  | { kind: 'dim'; match: Value; negated: boolean; isStatic: boolean; nDays: number | null }
   | { kind: 'metric'; part: MetricPart }
   | { kind: 'count'; eventName: string; parts: MetricPart[] };
 
@@ -65,6 +72,9 @@ interface ClauseValues {
   holds: Value;
   qualifies: Value;
   active: Value | null;
+  /** `holds` / `active` at the end of this event's gap (the same unless a dynamic N-day leaf is in the clause). */
+  holdsEnd?: Value;
+  activeEnd?: Value | null;
 }
 
 /** Why an audience is not (yet) compiled by this path; null when it is. */
@@ -88,13 +98,16 @@ function leavesOf(e: FilterExpression): FilterExpression[] {
 
 /**
  * Static N-day leaves need no instants but events: a static dimension ignores N (D10), and a
- * count-like metric over the N-day window ending at each event is exact in integers. Dynamic N-day
- * leaves change state at local midnights, and N-day sums of doubles or of sessions are not
- * window-subtractable: those stay with the fold.
+ * count-like metric over the N-day window ending at each event is exact in integers. A dynamic
+ * N-day dimension changes state at local midnights, but only from true to false (the gap's end,
+ * see the header). Dynamic N-day metrics can go either way at a midnight (a count below x starts
+ * to hold), and N-day sums of doubles or of sessions are not window-subtractable: those stay with
+ * the fold.
  */
 function nDayUnsupported(f: DimensionOrMetricFilter, metric: MetricName | null): string | null {
   if (f.inAnyNDayPeriod === undefined) return null;
-  if (!f.atAnyPointInTime) return 'inAnyNDayPeriod, dynamic';
+  if (!f.atAnyPointInTime && metric !== null) return 'inAnyNDayPeriod, dynamic metric';
+  if (!f.atAnyPointInTime) return null;
   if (metric !== null && !N_DAY_METRICS.has(metric)) return `inAnyNDayPeriod of ${metric}`;
   return null;
 }
@@ -152,7 +165,15 @@ export class EventStateCompiler {
     const A = this.all(includes.map((c) => c.holds));
     const Q = this.all([A, this.any(includes.map((c) => c.qualifies))]);
     const X = this.any(excludes.map((c) => (temporary ? c.active! : c.holds)));
-    const top = Math.max(A.level, Q.level, X.level, 0);
+    // At the end of the event's gap (header): A must still hold there, and a temporary exclusion
+    // is judged at asOf by the last row's gap end. Permanent: X at a midnight implies X at the
+    // event before it (monotone), so the events suffice.
+    const Aend = includes.some((c) => c.holdsEnd) ? this.all(includes.map((c) => c.holdsEnd ?? c.holds)) : A;
+    const Xend =
+      temporary && excludes.some((c) => c.activeEnd)
+        ? this.any(excludes.map((c) => c.activeEnd ?? c.active!))
+        : X;
+    const top = Math.max(A.level, Q.level, X.level, Aend.level, Xend.level, 0);
 
     const pos = this.dialect.streamPosition(sql`event_timestamp`, sql`ingest_seq`);
     const ev = eventWindow(
@@ -186,9 +207,12 @@ export class EventStateCompiler {
       excludes.length === 0
         ? sql`FALSE`
         : temporary
-          ? this.dialect.argMax(X.expr, sql`pos`)
+          ? this.dialect.argMax(Xend.expr, sql`pos`)
           : this.dialect.boolOr(X.expr);
-    const perUser = sql`SELECT u, max(pos) FILTER (WHERE ${Q.expr}) AS lq, max(pos) FILTER (WHERE NOT ${A.expr}) AS lbad, ${excluded} AS x FROM ${prev} GROUP BY u`;
+    // A row whose gap end fails counts as failing at its own position: at lastQ itself A holds,
+    // so lbad = lastQ then means a midnight after it.
+    const bad = Aend === A ? sql`NOT ${A.expr}` : sql`NOT (${A.expr} AND ${Aend.expr})`;
+    const perUser = sql`SELECT u, max(pos) FILTER (WHERE ${Q.expr}) AS lq, max(pos) FILTER (WHERE ${bad}) AS lbad, ${excluded} AS x FROM ${prev} GROUP BY u`;
     return sql`WITH ${join(ctes, ',\n')}
 SELECT u FROM (${perUser})
 WHERE lq IS NOT NULL AND (lbad IS NULL OR lbad < lq) AND ${this.dialect.positionMicros(sql`lq`)} > ${param(cutoff)} AND NOT x
@@ -249,13 +273,20 @@ ORDER BY u`;
         return { holds: this.running('bool_or', sessionSat, 'user'), qualifies, active: sessionSat };
       }
       case ACROSS: {
-        const H = this.all(groups.map((g) => this.any(g.map((l) => this.acrossHolds(l)))));
+        const H = this.all(groups.map((g) => this.any(g.map((l) => this.acrossHolds(l, false)))));
+        const lapses = groups.flat().some((l) => l.kind === 'dim' && l.nDays !== null);
+        const Hend = lapses
+          ? this.all(groups.map((g) => this.any(g.map((l) => this.acrossHolds(l, true)))))
+          : H;
         // Before the first event: the value of H with no events (only dynamic metric leaves can hold).
+        // Before a later event: the previous row's value at its gap end (this event's day).
         const empty = groups.every((g) => g.some((l) => this.holdsOnNoEvents(l)));
-        const before = this.previous(H, 'user', empty);
+        const before = this.previous(Hend, 'user', empty);
         const positive = this.any(groups.flat().map((l) => this.positive(l, 'user')));
         const qualifies = this.all([H, this.any([this.not(before), positive])]);
-        return { holds: H, qualifies, active: H };
+        return lapses
+          ? { holds: H, qualifies, active: H, holdsEnd: Hend, activeEnd: Hend }
+          : { holds: H, qualifies, active: H };
       }
     }
     throw new Error(`unsupported scope: ${String(f.scope)}`);
@@ -283,7 +314,8 @@ ORDER BY u`;
       return { kind: 'metric', part: this.metricPart(f, negated, ref.metric, null, scope) };
     const match = this.baseValue(this.leaf.visitExpression({ dimensionOrMetricFilter: f }));
     // D11: atAnyPointInTime only matters across all sessions.
-    return { kind: 'dim', match, negated, isStatic: scope !== ACROSS || f.atAnyPointInTime };
+    const isStatic = scope !== ACROSS || f.atAnyPointInTime;
+    return { kind: 'dim', match, negated, isStatic, nDays: isStatic ? null : (f.inAnyNDayPeriod ?? null) };
   }
 
   metricPart(
@@ -339,8 +371,12 @@ ORDER BY u`;
     }
   }
 
-  /** ACROSS_ALL_SESSIONS (D10 table): static leaves latch, dynamic ones take the latest value. */
-  acrossHolds(l: Leaf): Value {
+  /**
+   * ACROSS_ALL_SESSIONS (D10 table): static leaves latch, dynamic ones take the latest value, dynamic
+   * N-day dimensions the latest matching day within the window. `atEnd`: at the end of the event's
+   * gap (only N-day dimensions differ).
+   */
+  acrossHolds(l: Leaf, atEnd: boolean): Value {
     const part = (p: MetricPart): Value => {
       const point = this.passes(p, this.metricValue(p, 'user'));
       return p.isStatic ? this.running('bool_or', point, 'user') : point;
@@ -350,6 +386,7 @@ ORDER BY u`;
         return this.running('bool_or', l.match, 'user');
       case 'dim': {
         const point = l.negated ? this.not(l.match) : l.match;
+        if (l.nDays !== null) return this.nDayDimension(point, l.nDays, atEnd);
         return l.isStatic ? this.running('bool_or', point, 'user') : point;
       }
       case 'metric':
@@ -453,6 +490,36 @@ ORDER BY u`;
     const inDays = this.named(1, this.dialect.dayRangeSum(v.expr, sql`u`, day.expr, param(n - 1)));
     const later = this.named(1, this.dialect.sumAfter(v.expr, sql`u, ${day.expr}`));
     return { expr: sql`(${inDays.expr} - COALESCE(${later.expr}, 0))`, level: 1 };
+  }
+
+  /**
+   * A dynamic N-day dimension (D4): some event so far whose value matches has a local day within
+   * N - 1 days of the judging day: the event's own, or (`atEnd`) its gap end's (the next event's
+   * day, asOf's day for the last event).
+   */
+  nDayDimension(point: Value, n: number, atEnd: boolean): Value {
+    const day = this.day();
+    const lastDay = this.memoised(`last_day|${fragmentKey(point.expr)}`, () =>
+      this.named(
+        Math.max(point.level, day.level) + 1,
+        this.dialect.runningMaxInStream(sql`(CASE WHEN ${point.expr} THEN ${day.expr} END)`, sql`u`),
+      ),
+    );
+    const judged = atEnd ? this.gapEndDay() : day;
+    return {
+      expr: sql`COALESCE(${lastDay.expr} >= ${judged.expr} - ${param(n - 1)}, FALSE)`,
+      level: Math.max(lastDay.level, judged.level),
+    };
+  }
+
+  /** The local day of the end of the event's gap: the next event's, or asOf's for the last. */
+  gapEndDay(): Value {
+    return this.memoised('gap_end_day', () => {
+      const tz = param(this.ctx.config.timeZone);
+      const asOfDay = this.dialect.localDay(sql`CAST(${param(this.ctx.asOfMicros)} AS BIGINT)`, tz);
+      const day = this.day();
+      return this.named(day.level + 1, this.dialect.next(day.expr, sql`u`, asOfDay));
+    });
   }
 
   /** D4: the event's local day in the property's time zone. */

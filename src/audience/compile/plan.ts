@@ -2,7 +2,7 @@
 // the closed forms of static conditions (members-sql.ts, the cheapest) or the per-event state of
 // the fold as window aggregates (events-sql.ts). 'hybrid' (pre-filter in SQL, then the reference
 // evaluator's per-user fold) remains only for what events-sql.ts does not compile yet:
-// dynamic inAnyNDayPeriod and N-day sums of doubles, and the sequences the sequence compiler does
+// dynamic inAnyNDayPeriod metrics and N-day sums of doubles, and the sequences the sequence compiler does
 // not take (docs/audiences.md §8).
 
 import type {
