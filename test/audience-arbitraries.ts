@@ -243,7 +243,8 @@ const METRICS = [
   'transactions',
   'ecommercePurchases',
 ];
-const N_DAY_METRICS = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
+/** Metrics the SQL path takes in a static N-day window (engaged sessions: the fold). */
+const N_DAY_METRICS = new Set(METRICS.filter((m) => m !== 'engagedSessions'));
 const EVENT_PARAMS = [
   'value',
   'currency',
@@ -304,7 +305,7 @@ function dimensionLeaf(scope: FilterScope, mode: Mode): fc.Arbitrary<DimensionOr
       arbitrary: fc
         .tuple(fc.constantFrom(...METRICS), numericish, timing(scope, mode))
         .map(([fieldName, f, t]) =>
-          // The SQL path's N-day metrics are the counts (sums of doubles and sessions: the fold).
+          // The SQL path's N-day metrics: all but engaged sessions (the fold).
           mode === 'engine' && !N_DAY_METRICS.has(fieldName)
             ? { fieldName, ...f, atAnyPointInTime: t.atAnyPointInTime }
             : { fieldName, ...f, ...t },

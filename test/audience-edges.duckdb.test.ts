@@ -285,6 +285,59 @@ forEachBackend((backend) => {
         '2024-03-13T07:00',
       ],
     },
+    {
+      name: 'static N-day sums of doubles and sessions: the window keeps whole local days, refunds subtract',
+      audience: nDayAudience({
+        clauseType: 'INCLUDE',
+        simpleFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          filterExpression: {
+            andGroup: {
+              filterExpressions: [
+                {
+                  orGroup: {
+                    filterExpressions: [
+                      {
+                        dimensionOrMetricFilter: {
+                          fieldName: 'purchaseRevenue',
+                          numericFilter: { operation: 'GREATER_THAN', value: { doubleValue: 0.3 } },
+                          atAnyPointInTime: true,
+                          inAnyNDayPeriod: 2,
+                        },
+                      },
+                      {
+                        dimensionOrMetricFilter: {
+                          fieldName: 'sessions',
+                          numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '2' } },
+                          atAnyPointInTime: true,
+                          inAnyNDayPeriod: 2,
+                        },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        },
+      }),
+      events: () => [
+        // 0.1 + 0.2 > 0.3 in doubles (0.30000000000000004): the order of the additions decides.
+        ev('u1', 'purchase', '2024-06-02T10:00', { params: { value: 0.1 } }),
+        ev('u1', 'purchase', '2024-06-03T10:00', { params: { value: 0.2 } }),
+        ev('u2', 'purchase', '2024-06-01T10:00', { params: { value: 0.1 } }),
+        ev('u2', 'purchase', '2024-06-03T10:00', { params: { value: 0.2 } }), // 0.1 is 2 days back
+        ev('u3', 'purchase', '2024-06-02T10:00', { params: { value: 1 } }),
+        ev('u3', 'refund', '2024-06-02T11:00', { params: { value: 0.8 } }),
+        ev('u4', 'x', '2024-06-02T10:00', { session: null }),
+        ev('u4', 'x', '2024-06-02T11:00', { session: null }),
+        ev('u4', 'x', '2024-06-03T10:00', { session: 7 }),
+        ev('u5', 'x', '2024-06-01T10:00', { session: 1 }),
+        ev('u5', 'x', '2024-06-02T10:00', { session: 2 }),
+        ev('u5', 'x', '2024-06-03T10:00', { session: 2 }),
+      ],
+      at: ['2024-06-02T12:00', '2024-06-03T12:00', '2024-06-20'],
+    },
   ];
 
   for (const c of CASES) {

@@ -109,6 +109,8 @@ export const clickhouseDialect: SqlDialect = Object.freeze({
   dayRangeSum: () => unsupported('day-range sums (no window functions)'),
   sumAfter: () => unsupported('sums after a row (no window functions)'),
   previous: () => unsupported('lag (no window functions)'),
+  sumInOrderRowsBack: () => unsupported('frames of per-row length (no window functions)'),
+  distinctRowsBack: () => unsupported('frames of per-row length (no window functions)'),
   next: () => unsupported('lead (no window functions)'),
   argMax: (value: Fragment, key: Fragment) => sql`argMax(${value}, ${key})`,
   boolOr: (value: Fragment) => sql`(max(toUInt8(${value})) = 1)`,

@@ -84,6 +84,14 @@ export interface SqlDialect {
   dayRangeSum(value: Fragment, partition: Fragment, day: Fragment, days: Param): Fragment;
   /** Σ value over the rows of `partition` after this one in stream order (NULL if none). */
   sumAfter(value: Fragment, partition: Fragment): Fragment;
+  /**
+   * Σ value (NULLs skipped) over the rows of `partition` from `rowsBack` rows before this one (a
+   * per-row value) to this one, added one by one in stream order starting from 0.0: the reference's
+   * order, so a sum of doubles is bit-identical to it (N-day sums of doubles).
+   */
+  sumInOrderRowsBack(value: Fragment, partition: Fragment, rowsBack: Fragment): Fragment;
+  /** The number of distinct non-NULL values over the same rows as sumInOrderRowsBack (N-day sessions). */
+  distinctRowsBack(value: Fragment, partition: Fragment, rowsBack: Fragment): Fragment;
   /** `value` at the previous row of `partition` in stream order, `empty` at the first row. */
   previous(value: Fragment, partition: Fragment, empty: Fragment): Fragment;
   /** `value` at the next row of `partition` in stream order, `last` at the last row. */
@@ -129,6 +137,12 @@ export const duckdbDialect: SqlDialect = Object.freeze({
     sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY ${day} RANGE BETWEEN ${days} PRECEDING AND CURRENT ROW)`,
   sumAfter: (value: Fragment, partition: Fragment) =>
     sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)`,
+  // The frame's values as a list (in frame order), folded left to right: a windowed sum() would
+  // add in its segment tree's order instead.
+  sumInOrderRowsBack: (value: Fragment, partition: Fragment, rowsBack: Fragment) =>
+    sql`list_reduce(list_filter(list(CAST(${value} AS DOUBLE)) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN ${rowsBack} PRECEDING AND CURRENT ROW), lambda __x: __x IS NOT NULL), lambda __a, __x: __a + __x, CAST(0 AS DOUBLE))`,
+  distinctRowsBack: (value: Fragment, partition: Fragment, rowsBack: Fragment) =>
+    sql`length(list_distinct(list(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN ${rowsBack} PRECEDING AND CURRENT ROW)))`,
   previous: (value: Fragment, partition: Fragment, empty: Fragment) =>
     sql`COALESCE(lag(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q), ${empty})`,
   next: (value: Fragment, partition: Fragment, last: Fragment) =>

@@ -112,7 +112,24 @@ function nDayUnsupported(f: DimensionOrMetricFilter, metric: MetricName | null):
   return null;
 }
 
-const N_DAY_METRICS: ReadonlySet<MetricName> = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
+/**
+ * Static N-day metrics: counts (window-subtractable in integers), sums of doubles (folded in
+ * stream order over the window's rows, bit-identical to the reference) and sessions (distinct
+ * session keys over those rows). Engaged sessions stay with the fold: a session's engagement
+ * within the window depends on which of its events the window keeps.
+ */
+const N_DAY_METRICS: ReadonlySet<MetricName> = new Set([
+  'eventCount',
+  'transactions',
+  'ecommercePurchases',
+  'eventValue',
+  'userEngagementDuration',
+  'purchaseRevenue',
+  'totalRevenue',
+  'userLtvRevenue',
+  'sessions',
+]);
+const N_DAY_COUNTS: ReadonlySet<MetricName> = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
 
 function leafUnsupported(e: FilterExpression, scope: FilterScope): string | null {
   const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
@@ -434,7 +451,8 @@ ORDER BY u`;
 
   /** The metric over the unit's events so far (0 over none). */
   metricValue(p: MetricPart, unit: Unit): Value {
-    if (p.nDays !== null && unit === 'user') return this.nDayCount(p, p.nDays);
+    if (p.nDays !== null && unit === 'user')
+      return N_DAY_COUNTS.has(p.metric) ? this.nDayCount(p, p.nDays) : this.nDayFrame(p, p.nDays);
     const m = this.m;
     const sum = (x: Fragment): Value => this.running('sum', this.baseValue(x), unit);
     const flag = (x: Fragment): Fragment => sql`(CASE WHEN ${x} THEN 1 ELSE 0 END)`;
@@ -520,6 +538,56 @@ ORDER BY u`;
       const day = this.day();
       return this.named(day.level + 1, this.dialect.next(day.expr, sql`u`, asOfDay));
     });
+  }
+
+  /**
+   * A sum of doubles or the sessions over the N-day window ending at this event (the reference's
+   * aggregate(from, k)): the window's rows are the last `c` rows up to this one, where `c` (the
+   * N-day count of all events, exact in integers) gives the frame's per-row length.
+   */
+  nDayFrame(p: MetricPart, n: number): Value {
+    const rowsBack = this.memoised(`rows_back|${n}`, () => {
+      const day = this.day();
+      const one = this.constant(1);
+      const inDays = this.named(1, this.dialect.dayRangeSum(one.expr, sql`u`, day.expr, param(n - 1)));
+      const later = this.named(1, this.dialect.sumAfter(one.expr, sql`u, ${day.expr}`));
+      return { expr: sql`(${inDays.expr} - COALESCE(${later.expr}, 0) - 1)`, level: 1 };
+    });
+    const m = this.m;
+    const frame = (x: Fragment): Value => {
+      const v = this.baseValue(x);
+      return this.named(
+        Math.max(v.level, rowsBack.level) + 1,
+        this.dialect.sumInOrderRowsBack(v.expr, sql`u`, rowsBack.expr),
+      );
+    };
+    switch (p.metric) {
+      case 'eventValue':
+        return frame(m.value);
+      case 'userEngagementDuration': {
+        const v = frame(m.msec);
+        return { expr: sql`(${v.expr} / 1000)`, level: v.level };
+      }
+      case 'purchaseRevenue':
+      case 'totalRevenue':
+      case 'userLtvRevenue': {
+        const a = frame(m.revenue);
+        const b = frame(m.refund);
+        return { expr: sql`(${a.expr} - ${b.expr})`, level: Math.max(a.level, b.level) };
+      }
+      case 'sessions': {
+        // D3: a null ga_session_id is a session of its own.
+        const key = this.baseValue(
+          sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(ga_session_id AS VARCHAR) END)`,
+        );
+        return this.named(
+          Math.max(key.level, rowsBack.level) + 1,
+          this.dialect.distinctRowsBack(key.expr, sql`u`, rowsBack.expr),
+        );
+      }
+      default:
+        throw new Error(`N-day frame of ${p.metric}`);
+    }
   }
 
   /** D4: the event's local day in the property's time zone. */
