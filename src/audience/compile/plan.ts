@@ -55,6 +55,18 @@ function isStaticEventLeaf(e: FilterExpression, scope: FilterScope): boolean {
   return scope !== ACROSS || leaf.atAnyPointInTime;
 }
 
+/** An eventFilter with an eventCount leaf (a count over the scope unit). */
+function isCountFilter(e: FilterExpression): boolean {
+  return e.eventFilter !== undefined && eventCountLeaf(e.eventFilter) !== undefined;
+}
+
+/** A leaf judged on one event in every scope: an event filter without eventCount, a dimension. */
+function isEventLevelLeaf(e: FilterExpression): boolean {
+  if (e.eventFilter) return isEventLevelEventFilter(e);
+  const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
+  return leaf !== undefined && isEventLevelField(leaf.fieldName, 'condition');
+}
+
 /** `eventCount > x` (x >= 0) over the whole window: monotone, so static and dynamic agree. */
 function isGrowingCount(e: FilterExpression): boolean {
   const count = e.eventFilter && eventCountLeaf(e.eventFilter);
@@ -88,8 +100,13 @@ function isSqlSequence(s: SequenceFilter, config?: EvaluationConfig): boolean {
   const noIgnored = config !== undefined && config.ignoreEventNamesForAdjacency.length === 0;
   const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
   return s.sequenceSteps.every((st, k) => {
-    const leaves = groupsOf(st.filterExpression).every((g) => g.every((e) => isStaticEventLeaf(e, EVENT)));
-    if (st.scope === EVENT || k === 0) return leaves;
+    const groups = groupsOf(st.filterExpression);
+    // A step over one event judges metrics and eventCount on {e}; a step over a range judges its
+    // leaves per event, so it takes only event-level ones (a metric there aggregates the range).
+    if (st.scope === EVENT)
+      return groups.every((g) => g.every((e) => isStaticEventLeaf(e, EVENT) || isCountFilter(e)));
+    const leaves = groups.every((g) => g.every((e) => isEventLevelLeaf(e)));
+    if (k === 0) return leaves;
     const limitWithMaximum =
       st.constraintDurationMicros !== undefined && s.sequenceMaximumDurationMicros !== undefined;
     const immediateWithLimit =

@@ -14,9 +14,9 @@
 //
 // Engine-specific spellings (window frames, pair packing) go through SqlDialect's sequence hooks.
 
-import type { FilterScope, SequenceFilter, SequenceStep } from '../../domain/audience.ts';
+import type { FilterExpression, FilterScope, SequenceFilter, SequenceStep } from '../../domain/audience.ts';
 import type { SqlDialect } from './dialect.ts';
-import type { EventPredicateCompiler } from './leaves.ts';
+import { eventCountLeaf, type EventPredicateCompiler } from './leaves.ts';
 import { SESSION_KEY, nameFilter, namesOfFlags, namesOfGroups, type Flag } from './members-sql.ts';
 import { and, ident, join, or, param, sql, type Fragment, type Param } from './sql.ts';
 import { groupsOf } from './walk.ts';
@@ -150,9 +150,15 @@ export class SequenceSqlCompiler {
   stepFlags(seq: SequenceFilter, i: number): Flag[][] {
     return seq.sequenceSteps.map((st, k) => {
       const groups = groupsOf(st.filterExpression);
-      const group = (g: (typeof groups)[number]): Fragment => or(g.map((e) => this.leaf.visitExpression(e)));
+      // A step over one event judges a metric as the metric of {e} and an eventCount on {e}
+      // (plan.ts lets metric and eventCount leaves only into such steps).
+      const leaf = (e: FilterExpression): Fragment =>
+        e.eventFilter && eventCountLeaf(e.eventFilter)
+          ? this.leaf.visitEventCountOnEvent(e.eventFilter)
+          : this.leaf.visitExpression(e);
+      const group = (g: (typeof groups)[number]): Fragment => or(g.map(leaf));
       if (st.scope === EVENT)
-        return [{ name: ident(`c${i}_h${k}`), expr: and(groups.map(group)), names: namesOfGroups(groups) }];
+        return [{ name: ident(`c${i}_h${k}`), expr: and(groups.map(group)), names: stepNames(groups) }];
       return groups.map((g, j) => ({
         name: ident(`c${i}_h${k}_${j}`),
         expr: group(g),
@@ -433,4 +439,15 @@ export function spanBound(seq: SequenceFilter): bigint | null {
     sum += st.constraintDurationMicros;
   }
   return sum;
+}
+
+/**
+ * The event names one of which a single-event step's event must have (null: any): a group of
+ * plain event filters. An eventCount leaf can hold on an event of another name (`eventCount < 1`),
+ * so a group holding one names nothing.
+ */
+function stepNames(groups: FilterExpression[][]): string[] | null {
+  return namesOfGroups(
+    groups.filter((g) => g.every((e) => !e.eventFilter || !eventCountLeaf(e.eventFilter))),
+  );
 }
