@@ -239,6 +239,37 @@ forEachBackend((backend) => {
       at: ['2024-05-09', '2024-05-10', '2024-08-08T00:00', '2024-08-09', '2024-10-30'],
     },
     {
+      // sequence-sql.ts visitBoundedRangeFollow: the anchor within the limit (not the latest start
+      // overall) and before the range's match; the maximum duration from that start.
+      name: 'a later range step with a time limit under a maximum duration',
+      audience: sequence(
+        [
+          step('a'),
+          {
+            ...step('b'),
+            scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
+            constraintDuration: '600s',
+          },
+        ],
+        { sequenceMaximumDuration: '1800s' },
+      ),
+      events: () => [
+        ev('u1', 'a', '2024-06-02T10:00', { session: 1 }),
+        ev('u1', 'a', '2024-06-02T10:25', { session: 1 }),
+        ev('u1', 'b', '2024-06-02T10:30', { session: 1 }), // from the second a: 5 min
+        ev('u2', 'a', '2024-06-02T10:00', { session: 2 }),
+        ev('u2', 'b', '2024-06-02T10:10:00.000001', { session: 2 }), // 1 µs over the limit
+        ev('u3', 'a', '2024-06-02T10:00', { session: 3 }),
+        ev('u3', 'b', '2024-06-02T10:10', { session: 3 }), // exactly the limit
+        ev('u4', 'b', '2024-06-02T10:00', { session: 4 }),
+        ev('u4', 'a', '2024-06-02T10:05', { session: 4 }), // b before a: no chain
+        ev('u5', 'a', '2024-06-02T10:00', { session: 5 }),
+        ev('u5', 'b', '2024-06-02T10:05', { session: 6 }), // another session: the sequence is
+        ev('u5', 'x', '2024-06-02T10:06', { session: 5 }), // across sessions, the range b's session
+      ],
+      at: ['2024-06-02T11:00', '2024-06-03T10:09', '2024-06-03T10:31'],
+    },
+    {
       name: 'a dynamic N-day dimension lapses at the local midnight N days after the last match',
       audience: nDayAudience(nDayDim('INCLUDE', 'countryId', 'US', 2)),
       events: () => [

@@ -199,11 +199,12 @@ export function sequenceClauseArb(
         .map((sf) => ({
           ...sf,
           // What the SQL plan leaves to the fold (docs/audiences.md §8.1): a later step over a
-          // range with a time limit under a maximum duration. One that follows immediately keeps
-          // its limit: SQL takes it when no event name is ignored for adjacency, and the property
-          // drops that limit when it draws an ignore list (withoutImmediateRangeLimits).
+          // range that follows immediately with a time limit under a maximum duration. Without a
+          // maximum duration it keeps its limit: SQL takes it when no event name is ignored for
+          // adjacency, and the property drops that limit when it draws an ignore list
+          // (withoutImmediateRangeLimits).
           sequenceSteps: sf.sequenceSteps.map((st, k) =>
-            k === 0 || st.scope === EVENT
+            k === 0 || st.scope === EVENT || !st.immediatelyFollows
               ? st
               : {
                   ...st,

@@ -50,6 +50,12 @@ export interface SqlDialect {
   runningSumInStream(value: Fragment, partition: Fragment): Fragment;
   /** Running max(value) over the partition's rows up to this one in stream order. */
   runningMaxInStream(value: Fragment, partition: Fragment): Fragment;
+  /** The row's 1-based number in its partition, in stream order. */
+  rowNumberInStream(partition: Fragment): Fragment;
+  /** The number of the partition's rows before this one in stream order whose t is at least t - micros. */
+  countBeforeWithinMicros(partition: Fragment, micros: Param): Fragment;
+  /** max(value) over the partition's rows from `fromBack` rows before this one to `toBack` rows before it (per-row offsets; NULL when empty). */
+  maxInRowsBack(value: Fragment, partition: Fragment, fromBack: Fragment, toBack: Fragment): Fragment;
   /**
    * True when an inner join of events with the same user's events of the preceding `C` µs (an
    * equi-join on u plus a time-band condition, then argMaxKeepNull by streamPosition per left
@@ -206,6 +212,12 @@ export const duckdbDialect: SqlDialect = Object.freeze({
     sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
   runningMaxInStream: (value: Fragment, partition: Fragment) =>
     sql`max(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
+  rowNumberInStream: (partition: Fragment) =>
+    sql`row_number() OVER (PARTITION BY ${partition} ORDER BY t, q)`,
+  countBeforeWithinMicros: (partition: Fragment, micros: Param) =>
+    sql`(count(*) OVER (PARTITION BY ${partition} ORDER BY t RANGE BETWEEN ${micros} PRECEDING AND CURRENT ROW EXCLUDE GROUP) + count(*) OVER (PARTITION BY ${partition}, t ORDER BY q ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))`,
+  maxInRowsBack: (value: Fragment, partition: Fragment, fromBack: Fragment, toBack: Fragment) =>
+    sql`max(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN ${fromBack} PRECEDING AND ${toBack} PRECEDING)`,
   // hi in the top 64 bits, lo shifted by 2^63 so that negative values keep their order.
   packPair: (hi: Fragment, lo: Fragment) =>
     sql`((CAST(${hi} AS HUGEINT) << 64) + (CAST(${lo} AS HUGEINT) + 9223372036854775808))`,

@@ -92,8 +92,8 @@ function isSqlSimple(c: FilterClause): boolean {
  * Sequences (sequence-sql.ts): steps that are single events, with or without immediatelyFollows,
  * time limits and a maximum duration; steps over a range of events (scoped to a session or across
  * sessions) except a later one that follows immediately with a time limit (unless no event name is
- * ignored for adjacency: its range is then its own event, a single-event step), or that has a time
- * limit in a sequence with a maximum duration. Step leaves are judged per event (D11: their time
+ * ignored for adjacency: its range is then its own event, a single-event step), or that follows
+ * immediately with a time limit in a sequence with a maximum duration. Step leaves are judged per event (D11: their time
  * flags are ignored). Without `config` the ignore list is taken as non-empty.
  */
 function isSqlSequence(s: SequenceFilter, config?: EvaluationConfig): boolean {
@@ -108,7 +108,9 @@ function isSqlSequence(s: SequenceFilter, config?: EvaluationConfig): boolean {
     const leaves = groups.every((g) => g.every((e) => isEventLevelLeaf(e)));
     if (k === 0) return leaves;
     const limitWithMaximum =
-      st.constraintDurationMicros !== undefined && s.sequenceMaximumDurationMicros !== undefined;
+      st.immediatelyFollows &&
+      st.constraintDurationMicros !== undefined &&
+      s.sequenceMaximumDurationMicros !== undefined;
     const immediateWithLimit =
       st.immediatelyFollows && st.constraintDurationMicros !== undefined && !noIgnored;
     return leaves && !immediateWithLimit && !limitWithMaximum;

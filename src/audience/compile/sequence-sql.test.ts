@@ -172,6 +172,23 @@ const GOLDEN: [string, AudienceDefinition, string[]][] = [
     ]),
     [],
   ],
+  // A later step over a range with a time limit under a maximum duration: the best start among
+  // the anchors within the limit and before each group's latest match (a frame of per-row bounds).
+  [
+    'seq-step-range-time-limit-maximum-duration',
+    audience([
+      include(
+        seq(
+          ACROSS,
+          [step('view_item'), stepOf({ eventFilter: { eventName: 'add_to_cart' } }, SESSION)].map((st, k) =>
+            k === 1 ? { ...st, constraintDuration: '3600s' } : st,
+          ),
+          { sequenceMaximumDuration: '1800s' },
+        ),
+      ),
+    ]),
+    [],
+  ],
   // Steps over one event with a metric (eventValue of {e}) and an eventCount leaf (the event
   // counts when it has the name; `< 1` holds on any other name, so the step names nothing).
   [

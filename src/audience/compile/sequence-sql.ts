@@ -294,6 +294,8 @@ export class SequenceSqlCompiler {
     const d = this.dialect;
     if (st.immediatelyFollows) return this.visitImmediateRangeFollow(seq, st, k, prev, xName, groups);
     const limit = st.constraintDurationMicros === undefined ? null : param(st.constraintDurationMicros);
+    if (limit !== null && seq.sequenceMaximumDurationMicros !== undefined)
+      return this.visitBoundedRangeFollow(seq, st, k, prev, xName, groups, limit);
     const value = limit === null ? prev : sql`CASE WHEN ${prev} IS NOT NULL THEN t END`;
     const x = d.maxBeforeInStream(value, partitionOf(seq.scope));
     const y = (j: number): Fragment => ident(`y${k}_${j}`);
@@ -307,6 +309,53 @@ export class SequenceSqlCompiler {
         ? names[0]!
         : sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} THEN least(${join(names, ', ')}) END`;
     return { x, ys, m, holds: [], checks: (mm) => (limit === null ? [] : [sql`t - ${mm} <= ${limit}`]) };
+  }
+
+  /**
+   * A later step over a range with a time limit C in a sequence with a maximum duration: the start
+   * matters, so the best b_(k-1) is taken over the anchors allowed on both sides: at or after
+   * t - C (a lower bound in time) and before each group's latest match up to this event (an upper
+   * bound in position). With x = the row number in the sequence's partition, `lo` = how many earlier
+   * rows are within C, and y_g = the running max of x over group g's matches (in the step's
+   * partition), the anchors are the rows from `lo` back to `x - least(y) + 1` back: one frame of
+   * per-row bounds (O(rows in it) per event).
+   */
+  visitBoundedRangeFollow(
+    seq: SequenceFilter,
+    st: SequenceStep,
+    k: number,
+    prev: Fragment,
+    xName: Fragment,
+    groups: Flag[],
+    limit: Param,
+  ): {
+    x: Fragment;
+    pre: Fragment[];
+    ys: Fragment[];
+    m: Fragment;
+    holds: Fragment[];
+    checks: () => Fragment[];
+  } {
+    const d = this.dialect;
+    const part = partitionOf(seq.scope);
+    const lo = ident(`lo${k}`);
+    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    const ys = groups.map(
+      (f, j) =>
+        sql`${d.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope))} AS ${y(j)}`,
+    );
+    const names = groups.map((_, j) => y(j));
+    const upper = names.length === 1 ? names[0]! : sql`least(${join(names, ', ')})`;
+    const toBack = sql`(${xName} - ${upper} + 1)`;
+    const m = sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} AND ${toBack} <= ${lo} THEN ${d.maxInRowsBack(prev, part, lo, toBack)} END`;
+    return {
+      x: d.rowNumberInStream(part),
+      pre: [sql`${d.countBeforeWithinMicros(part, limit)} AS ${lo}`],
+      ys,
+      m,
+      holds: [],
+      checks: () => [],
+    };
   }
 
   /**
