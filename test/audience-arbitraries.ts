@@ -106,8 +106,8 @@ const SPAN_MINUTES = 24 * 24 * 60; // events over ~24 days: crosses day boundari
 
 /**
  * 'any': the whole grammar; 'sql': the closed forms of members-sql.ts; 'engine': everything the
- * SQL path compiles (planAudience must answer 'sql'): all but dynamic inAnyNDayPeriod, N-day sums
- * of doubles, and the sequences the sequence compiler does not take yet.
+ * SQL path compiles (planAudience must answer 'sql'): all but dynamic inAnyNDayPeriod metrics, N-day
+ * sums of doubles, and the sequences the sequence compiler does not take yet.
  */
 type Mode = 'any' | 'sql' | 'engine';
 
@@ -243,7 +243,8 @@ const METRICS = [
   'transactions',
   'ecommercePurchases',
 ];
-const N_DAY_METRICS = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
+/** Metrics the SQL path takes in a static N-day window (engaged sessions: the fold). */
+const N_DAY_METRICS = new Set(METRICS.filter((m) => m !== 'engagedSessions'));
 const EVENT_PARAMS = [
   'value',
   'currency',
@@ -256,9 +257,11 @@ const EVENT_PARAMS = [
 ];
 const SQL_EVENT_PARAMS = EVENT_PARAMS;
 
+/** `dimension`: the leaf is a dimension (the engine mode then also draws dynamic N-day windows). */
 function timing(
   scope: FilterScope,
   mode: Mode,
+  dimension = false,
 ): fc.Arbitrary<Pick<DimensionOrMetricFilter, 'atAnyPointInTime' | 'inAnyNDayPeriod'>> {
   if (scope !== 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS') return fc.constant({ atAnyPointInTime: false });
   if (mode === 'sql')
@@ -269,8 +272,11 @@ function timing(
   if (mode === 'engine')
     return fc.oneof(
       fc.record({ atAnyPointInTime: fc.boolean() }),
-      // Static N-day windows (dynamic ones still take the fold).
-      fc.record({ atAnyPointInTime: fc.constant(true), inAnyNDayPeriod: fc.constantFrom(1, 2, 7) }),
+      // Static N-day windows; dynamic ones for dimensions (dynamic N-day metrics take the fold).
+      fc.record({
+        atAnyPointInTime: dimension ? fc.boolean() : fc.constant(true),
+        inAnyNDayPeriod: fc.constantFrom(1, 2, 7),
+      }),
     );
   return fc.record({
     atAnyPointInTime: fc.boolean(),
@@ -286,7 +292,7 @@ function fieldLeaf(
   return fc
     .constantFrom(...fields)
     .chain((fieldName) =>
-      fc.tuple(filterFor(fieldName), timing(scope, mode)).map(([f, t]) => ({ fieldName, ...f, ...t })),
+      fc.tuple(filterFor(fieldName), timing(scope, mode, true)).map(([f, t]) => ({ fieldName, ...f, ...t })),
     );
 }
 
@@ -299,7 +305,7 @@ function dimensionLeaf(scope: FilterScope, mode: Mode): fc.Arbitrary<DimensionOr
       arbitrary: fc
         .tuple(fc.constantFrom(...METRICS), numericish, timing(scope, mode))
         .map(([fieldName, f, t]) =>
-          // The SQL path's N-day metrics are the counts (sums of doubles and sessions: the fold).
+          // The SQL path's N-day metrics: all but engaged sessions (the fold).
           mode === 'engine' && !N_DAY_METRICS.has(fieldName)
             ? { fieldName, ...f, atAnyPointInTime: t.atAnyPointInTime }
             : { fieldName, ...f, ...t },

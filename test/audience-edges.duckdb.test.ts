@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { EvaluationConfig } from '../src/domain/audience.ts';
 import type { StoredEvent } from '../src/domain/event.ts';
 import { parseAudience } from '../src/audience/validate.ts';
 import { EXAMPLES } from '../src/audience/fixtures/examples.ts';
@@ -41,7 +42,29 @@ forEachBackend((backend) => {
     audience: unknown;
     events: () => StoredEvent[];
     at: string[];
+    config?: Partial<EvaluationConfig>;
   }
+
+  /** A dynamic N-day dimension leaf across all sessions (events-sql.ts: it lapses at local midnights). */
+  function nDayDim(clauseType: string, fieldName: string, value: string, n: number, negated = false): object {
+    const leaf = {
+      dimensionOrMetricFilter: { fieldName, inListFilter: { values: [value] }, inAnyNDayPeriod: n },
+    };
+    const e = negated ? { notExpression: leaf } : leaf;
+    return {
+      clauseType,
+      simpleFilter: {
+        scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+        filterExpression: { andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [e] } }] } },
+      },
+    };
+  }
+  const nDayAudience = (...filterClauses: object[]): unknown => ({
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses,
+  });
 
   const CASES: Case[] = [
     {
@@ -215,6 +238,137 @@ forEachBackend((backend) => {
       ],
       at: ['2024-05-09', '2024-05-10', '2024-08-08T00:00', '2024-08-09', '2024-10-30'],
     },
+    {
+      // sequence-sql.ts visitBoundedRangeFollow: the anchor within the limit (not the latest start
+      // overall) and before the range's match; the maximum duration from that start.
+      name: 'a later range step with a time limit under a maximum duration',
+      audience: sequence(
+        [
+          step('a'),
+          {
+            ...step('b'),
+            scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION',
+            constraintDuration: '600s',
+          },
+        ],
+        { sequenceMaximumDuration: '1800s' },
+      ),
+      events: () => [
+        ev('u1', 'a', '2024-06-02T10:00', { session: 1 }),
+        ev('u1', 'a', '2024-06-02T10:25', { session: 1 }),
+        ev('u1', 'b', '2024-06-02T10:30', { session: 1 }), // from the second a: 5 min
+        ev('u2', 'a', '2024-06-02T10:00', { session: 2 }),
+        ev('u2', 'b', '2024-06-02T10:10:00.000001', { session: 2 }), // 1 µs over the limit
+        ev('u3', 'a', '2024-06-02T10:00', { session: 3 }),
+        ev('u3', 'b', '2024-06-02T10:10', { session: 3 }), // exactly the limit
+        ev('u4', 'b', '2024-06-02T10:00', { session: 4 }),
+        ev('u4', 'a', '2024-06-02T10:05', { session: 4 }), // b before a: no chain
+        ev('u5', 'a', '2024-06-02T10:00', { session: 5 }),
+        ev('u5', 'b', '2024-06-02T10:05', { session: 6 }), // another session: the sequence is
+        ev('u5', 'x', '2024-06-02T10:06', { session: 5 }), // across sessions, the range b's session
+      ],
+      at: ['2024-06-02T11:00', '2024-06-03T10:09', '2024-06-03T10:31'],
+    },
+    {
+      name: 'a dynamic N-day dimension lapses at the local midnight N days after the last match',
+      audience: nDayAudience(nDayDim('INCLUDE', 'countryId', 'US', 2)),
+      events: () => [
+        ev('u1', 'x', '2024-06-02T23:00', { geo_country_id: 'US' }),
+        ev('u1', 'x', '2024-06-03T01:00', { geo_country_id: 'CA' }),
+        ev('u2', 'x', '2024-06-02T10:00', { geo_country_id: 'US' }),
+        ev('u2', 'x', '2024-06-05T10:00', { geo_country_id: 'US' }), // rejoins after the lapse
+        ev('u3', 'x', '2024-06-03T23:59:59.999999', { geo_country_id: 'US' }),
+        ev('u3', 'x', '2024-06-05T00:00', { geo_country_id: 'CA' }), // at the lapsing midnight
+      ],
+      at: [
+        '2024-06-03T12:00',
+        '2024-06-03T23:59:59.999999',
+        '2024-06-04T00:00',
+        '2024-06-04T12:00',
+        '2024-06-05T00:00',
+        '2024-06-05T12:00',
+      ],
+    },
+    {
+      name: 'dynamic N-day dimensions in a DST zone: include, NOT, and a temporary N-day exclusion',
+      config: { timeZone: 'America/Los_Angeles', backfillDays: null },
+      audience: nDayAudience(
+        nDayDim('INCLUDE', 'countryId', 'US', 3),
+        nDayDim('INCLUDE', 'deviceCategory', 'tablet', 1, true),
+        nDayDim('EXCLUDE', 'deviceCategory', 'mobile', 1),
+      ),
+      events: () => [
+        // 2024-03-10: the spring change in Los Angeles (local midnight is 08:00Z before, 07:00Z after).
+        ev('u1', 'x', '2024-03-09T09:00', { geo_country_id: 'US', device_category: 'desktop' }),
+        ev('u1', 'x', '2024-03-10T09:00', { geo_country_id: 'CA', device_category: 'mobile' }),
+        ev('u2', 'x', '2024-03-08T09:00', { geo_country_id: 'US', device_category: 'desktop' }),
+        ev('u2', 'x', '2024-03-11T06:30', { geo_country_id: 'CA', device_category: 'tablet' }),
+        ev('u3', 'x', '2024-03-10T07:30', { geo_country_id: 'US', device_category: 'mobile' }),
+      ],
+      at: [
+        '2024-03-09T12:00',
+        '2024-03-10T08:30',
+        '2024-03-10T12:00',
+        '2024-03-11T06:59:59.999999',
+        '2024-03-11T07:00',
+        '2024-03-11T12:00',
+        '2024-03-12T07:00',
+        '2024-03-13T07:00',
+      ],
+    },
+    {
+      name: 'static N-day sums of doubles and sessions: the window keeps whole local days, refunds subtract',
+      audience: nDayAudience({
+        clauseType: 'INCLUDE',
+        simpleFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          filterExpression: {
+            andGroup: {
+              filterExpressions: [
+                {
+                  orGroup: {
+                    filterExpressions: [
+                      {
+                        dimensionOrMetricFilter: {
+                          fieldName: 'purchaseRevenue',
+                          numericFilter: { operation: 'GREATER_THAN', value: { doubleValue: 0.3 } },
+                          atAnyPointInTime: true,
+                          inAnyNDayPeriod: 2,
+                        },
+                      },
+                      {
+                        dimensionOrMetricFilter: {
+                          fieldName: 'sessions',
+                          numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '2' } },
+                          atAnyPointInTime: true,
+                          inAnyNDayPeriod: 2,
+                        },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        },
+      }),
+      events: () => [
+        // 0.1 + 0.2 > 0.3 in doubles (0.30000000000000004): the order of the additions decides.
+        ev('u1', 'purchase', '2024-06-02T10:00', { params: { value: 0.1 } }),
+        ev('u1', 'purchase', '2024-06-03T10:00', { params: { value: 0.2 } }),
+        ev('u2', 'purchase', '2024-06-01T10:00', { params: { value: 0.1 } }),
+        ev('u2', 'purchase', '2024-06-03T10:00', { params: { value: 0.2 } }), // 0.1 is 2 days back
+        ev('u3', 'purchase', '2024-06-02T10:00', { params: { value: 1 } }),
+        ev('u3', 'refund', '2024-06-02T11:00', { params: { value: 0.8 } }),
+        ev('u4', 'x', '2024-06-02T10:00', { session: null }),
+        ev('u4', 'x', '2024-06-02T11:00', { session: null }),
+        ev('u4', 'x', '2024-06-03T10:00', { session: 7 }),
+        ev('u5', 'x', '2024-06-01T10:00', { session: 1 }),
+        ev('u5', 'x', '2024-06-02T10:00', { session: 2 }),
+        ev('u5', 'x', '2024-06-03T10:00', { session: 2 }),
+      ],
+      at: ['2024-06-02T12:00', '2024-06-03T12:00', '2024-06-20'],
+    },
   ];
 
   for (const c of CASES) {
@@ -223,7 +377,7 @@ forEachBackend((backend) => {
       const def = parseAudience(c.audience);
       assert.equal(planAudience(def), 'sql');
       const events = c.events();
-      const config = specConfig();
+      const config = specConfig(c.config);
       await db.load(events);
       const engine = db.engine;
       let nonEmpty = 0;

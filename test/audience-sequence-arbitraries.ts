@@ -88,18 +88,76 @@ const leafExpr: fc.Arbitrary<FilterExpression> = fc.oneof(
   },
 );
 
+const countFilter = fc.oneof(
+  fc.constant({ operation: 'GREATER_THAN' as const, value: { int64Value: 0n } }),
+  fc.constant({ operation: 'LESS_THAN' as const, value: { int64Value: 1n } }), // holds on other names
+  fc.constant({ operation: 'EQUAL' as const, value: { int64Value: 1n } }),
+);
+
+/**
+ * Metric and eventCount leaves, for steps over one event (the metric of {e}; an eventCount counts
+ * the event if it has the name, D10): a metric (eventValue, revenue, eventCount), its NOT, or an
+ * eventFilter with an eventCount leaf (and sometimes another parameter leaf, which the count ignores).
+ */
+const metricLeafExpr: fc.Arbitrary<FilterExpression> = fc.oneof(
+  fc
+    .record({
+      fieldName: fc.constantFrom('eventValue', 'purchaseRevenue', 'eventCount'),
+      x: fc.constantFrom(0, 20, 1),
+      negated: fc.boolean(),
+    })
+    .map(({ fieldName, x, negated }) => {
+      const f = {
+        fieldName,
+        numericFilter: { operation: 'GREATER_THAN' as const, value: { doubleValue: x } },
+        atAnyPointInTime: false,
+      };
+      return negated ? { notExpression: { dimensionOrMetricFilter: f } } : { dimensionOrMetricFilter: f };
+    }),
+  fc
+    .record({
+      eventName: fc.constantFrom(...SEQ_NAMES.slice(0, 3)),
+      count: countFilter,
+      negated: fc.boolean(),
+      other: fc.option(valueParam, { nil: undefined }),
+    })
+    .map(({ eventName, count, negated, other }) => {
+      const c = { fieldName: 'eventCount', numericFilter: count, atAnyPointInTime: false };
+      const leaves: FilterExpression[] = [
+        negated ? { notExpression: { dimensionOrMetricFilter: c } } : { dimensionOrMetricFilter: c },
+        ...(other ? [{ dimensionOrMetricFilter: other }] : []),
+      ];
+      return {
+        eventFilter: {
+          eventName,
+          eventParameterFilterExpression: { andGroup: { filterExpressions: leaves } },
+        },
+      };
+    }),
+);
+
+/** Leaves of a step over one event: also metrics and eventCount (SQL judges them on {e}). */
+const eventStepLeafExpr: fc.Arbitrary<FilterExpression> = fc.oneof(
+  { weight: 4, arbitrary: leafExpr },
+  { weight: 1, arbitrary: metricLeafExpr },
+);
+
 // Mostly one OR-group (an AND of two leaves on one event rarely holds).
-const cnf: fc.Arbitrary<FilterExpression> = fc
-  .oneof(
-    { weight: 4, arbitrary: fc.array(leafExpr, { minLength: 1, maxLength: 2 }).map((g) => [g]) },
-    {
-      weight: 1,
-      arbitrary: fc.array(fc.array(leafExpr, { minLength: 1, maxLength: 2 }), { minLength: 2, maxLength: 2 }),
-    },
-  )
-  .map((groups) => ({
-    andGroup: { filterExpressions: groups.map((g) => ({ orGroup: { filterExpressions: g } })) },
-  }));
+function cnfOf(leaf: fc.Arbitrary<FilterExpression>): fc.Arbitrary<FilterExpression> {
+  return fc
+    .oneof(
+      { weight: 4, arbitrary: fc.array(leaf, { minLength: 1, maxLength: 2 }).map((g) => [g]) },
+      {
+        weight: 1,
+        arbitrary: fc.array(fc.array(leaf, { minLength: 1, maxLength: 2 }), { minLength: 2, maxLength: 2 }),
+      },
+    )
+    .map((groups) => ({
+      andGroup: { filterExpressions: groups.map((g) => ({ orGroup: { filterExpressions: g } })) },
+    }));
+}
+const cnf = cnfOf(leafExpr);
+const eventStepCnf = cnfOf(eventStepLeafExpr);
 
 // Limits that the history's offsets hit exactly (they are inclusive). Half the time none
 // (fast-check's `freq` is 1 / the chance of nil: `freq: 1` drew no limit at all).
@@ -118,12 +176,16 @@ export function sequenceClauseArb(
     .chain((scope) => {
       const rank = [EVENT, SESSION, ACROSS];
       const allowed = stepScopes.filter((s) => rank.indexOf(s) <= rank.indexOf(scope));
-      const step: fc.Arbitrary<SequenceStep> = fc.record({
-        scope: fc.constantFrom(...allowed),
-        immediatelyFollows: fc.boolean(),
-        constraintDurationMicros: limit,
-        filterExpression: cnf,
-      });
+      // Metric and eventCount leaves only in steps over one event: over a range they aggregate
+      // the range, which the SQL plan leaves to the fold (plan.ts).
+      const step: fc.Arbitrary<SequenceStep> = fc.constantFrom(...allowed).chain((stepScope) =>
+        fc.record({
+          scope: fc.constant(stepScope),
+          immediatelyFollows: fc.boolean(),
+          constraintDurationMicros: limit,
+          filterExpression: stepScope === EVENT ? eventStepCnf : cnf,
+        }),
+      );
       return fc
         .record({
           scope: fc.constant(scope),
@@ -137,11 +199,12 @@ export function sequenceClauseArb(
         .map((sf) => ({
           ...sf,
           // What the SQL plan leaves to the fold (docs/audiences.md §8.1): a later step over a
-          // range with a time limit under a maximum duration. One that follows immediately keeps
-          // its limit: SQL takes it when no event name is ignored for adjacency, and the property
-          // drops that limit when it draws an ignore list (withoutImmediateRangeLimits).
+          // range that follows immediately with a time limit under a maximum duration. Without a
+          // maximum duration it keeps its limit: SQL takes it when no event name is ignored for
+          // adjacency, and the property drops that limit when it draws an ignore list
+          // (withoutImmediateRangeLimits).
           sequenceSteps: sf.sequenceSteps.map((st, k) =>
-            k === 0 || st.scope === EVENT
+            k === 0 || st.scope === EVENT || !st.immediatelyFollows
               ? st
               : {
                   ...st,

@@ -50,7 +50,77 @@ const CONSTRUCTS: [string, AudienceDefinition][] = [
   ['e9-hybrid-candidates', parseAudience(EXAMPLES.E9)],
   ['item-fields', parseAudience(itemAudience())],
   ['temporary-session-sequence-exclusion', parseAudience(sessionSequenceExclusionAudience())],
+  ['nday-dynamic-dimension', parseAudience(nDayDynamicDimensionAudience())],
+  ['e9b-nday-sessions', parseAudience(EXAMPLES.E9B)],
+  ['nday-sum-of-doubles', parseAudience(nDaySumAudience())],
 ];
+
+/** Revenue over 100 in some 7 days (a static N-day sum of doubles). */
+function nDaySumAudience(): unknown {
+  const leaf = {
+    dimensionOrMetricFilter: {
+      fieldName: 'purchaseRevenue',
+      numericFilter: { operation: 'GREATER_THAN', value: { doubleValue: 100 } },
+      atAnyPointInTime: true,
+      inAnyNDayPeriod: 7,
+    },
+  };
+  return {
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses: [
+      {
+        clauseType: 'INCLUDE',
+        simpleFilter: {
+          scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+          filterExpression: { andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [leaf] } }] } },
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * Seen in the US within the last 3 days (dynamic N-day dimension), temporarily excluded while a
+ * mobile event is within the last day: both lapse at local midnights.
+ */
+function nDayDynamicDimensionAudience(): unknown {
+  const clause = (clauseType: string, fieldName: string, value: string, n: number): unknown => ({
+    clauseType,
+    simpleFilter: {
+      scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+      filterExpression: {
+        andGroup: {
+          filterExpressions: [
+            {
+              orGroup: {
+                filterExpressions: [
+                  {
+                    dimensionOrMetricFilter: {
+                      fieldName,
+                      inListFilter: { values: [value] },
+                      inAnyNDayPeriod: n,
+                    },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      },
+    },
+  });
+  return {
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses: [
+      clause('INCLUDE', 'countryId', 'US', 3),
+      clause('EXCLUDE', 'deviceCategory', 'mobile', 1),
+    ],
+  };
+}
 
 /** Added to cart; temporarily excluded while view_item then purchase completed in the current session. */
 function sessionSequenceExclusionAudience(): unknown {
@@ -391,8 +461,8 @@ test('planner: which constructs take the SQL path', () => {
     E6: 'sql',
     E7: 'sql',
     E8: 'sql',
-    E9: 'hybrid', // metric in an N-day window
-    E9B: 'hybrid',
+    E9: 'hybrid', // dynamic metric in an N-day window
+    E9B: 'sql', // sessions in some N-day window (static): distinct sessions over the window's rows
     E10: 'sql',
     E10S: 'sql',
     E11: 'sql',

@@ -50,6 +50,12 @@ export interface SqlDialect {
   runningSumInStream(value: Fragment, partition: Fragment): Fragment;
   /** Running max(value) over the partition's rows up to this one in stream order. */
   runningMaxInStream(value: Fragment, partition: Fragment): Fragment;
+  /** The row's 1-based number in its partition, in stream order. */
+  rowNumberInStream(partition: Fragment): Fragment;
+  /** The number of the partition's rows before this one in stream order whose t is at least t - micros. */
+  countBeforeWithinMicros(partition: Fragment, micros: Param): Fragment;
+  /** max(value) over the partition's rows from `fromBack` rows before this one to `toBack` rows before it (per-row offsets; NULL when empty). */
+  maxInRowsBack(value: Fragment, partition: Fragment, fromBack: Fragment, toBack: Fragment): Fragment;
   /**
    * True when an inner join of events with the same user's events of the preceding `C` µs (an
    * equi-join on u plus a time-band condition, then argMaxKeepNull by streamPosition per left
@@ -84,8 +90,18 @@ export interface SqlDialect {
   dayRangeSum(value: Fragment, partition: Fragment, day: Fragment, days: Param): Fragment;
   /** Σ value over the rows of `partition` after this one in stream order (NULL if none). */
   sumAfter(value: Fragment, partition: Fragment): Fragment;
+  /**
+   * Σ value (NULLs skipped) over the rows of `partition` from `rowsBack` rows before this one (a
+   * per-row value) to this one, added one by one in stream order starting from 0.0: the reference's
+   * order, so a sum of doubles is bit-identical to it (N-day sums of doubles).
+   */
+  sumInOrderRowsBack(value: Fragment, partition: Fragment, rowsBack: Fragment): Fragment;
+  /** The number of distinct non-NULL values over the same rows as sumInOrderRowsBack (N-day sessions). */
+  distinctRowsBack(value: Fragment, partition: Fragment, rowsBack: Fragment): Fragment;
   /** `value` at the previous row of `partition` in stream order, `empty` at the first row. */
   previous(value: Fragment, partition: Fragment, empty: Fragment): Fragment;
+  /** `value` at the next row of `partition` in stream order, `last` at the last row. */
+  next(value: Fragment, partition: Fragment, last: Fragment): Fragment;
   /** Aggregate: `value` at the row with the largest `key`. */
   argMax(value: Fragment, key: Fragment): Fragment;
   /** Aggregate: some row's boolean is true. */
@@ -127,8 +143,16 @@ export const duckdbDialect: SqlDialect = Object.freeze({
     sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY ${day} RANGE BETWEEN ${days} PRECEDING AND CURRENT ROW)`,
   sumAfter: (value: Fragment, partition: Fragment) =>
     sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)`,
+  // The frame's values as a list (in frame order), folded left to right: a windowed sum() would
+  // add in its segment tree's order instead.
+  sumInOrderRowsBack: (value: Fragment, partition: Fragment, rowsBack: Fragment) =>
+    sql`list_reduce(list_filter(list(CAST(${value} AS DOUBLE)) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN ${rowsBack} PRECEDING AND CURRENT ROW), lambda __x: __x IS NOT NULL), lambda __a, __x: __a + __x, CAST(0 AS DOUBLE))`,
+  distinctRowsBack: (value: Fragment, partition: Fragment, rowsBack: Fragment) =>
+    sql`length(list_distinct(list(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN ${rowsBack} PRECEDING AND CURRENT ROW)))`,
   previous: (value: Fragment, partition: Fragment, empty: Fragment) =>
     sql`COALESCE(lag(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q), ${empty})`,
+  next: (value: Fragment, partition: Fragment, last: Fragment) =>
+    sql`COALESCE(lead(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q), ${last})`,
   argMax: (value: Fragment, key: Fragment) => sql`arg_max(${value}, ${key})`,
   boolOr: (value: Fragment) => sql`bool_or(${value})`,
   nthSmallest: (value: Fragment, n: Param, filter: Fragment) =>
@@ -188,6 +212,12 @@ export const duckdbDialect: SqlDialect = Object.freeze({
     sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
   runningMaxInStream: (value: Fragment, partition: Fragment) =>
     sql`max(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
+  rowNumberInStream: (partition: Fragment) =>
+    sql`row_number() OVER (PARTITION BY ${partition} ORDER BY t, q)`,
+  countBeforeWithinMicros: (partition: Fragment, micros: Param) =>
+    sql`(count(*) OVER (PARTITION BY ${partition} ORDER BY t RANGE BETWEEN ${micros} PRECEDING AND CURRENT ROW EXCLUDE GROUP) + count(*) OVER (PARTITION BY ${partition}, t ORDER BY q ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))`,
+  maxInRowsBack: (value: Fragment, partition: Fragment, fromBack: Fragment, toBack: Fragment) =>
+    sql`max(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN ${fromBack} PRECEDING AND ${toBack} PRECEDING)`,
   // hi in the top 64 bits, lo shifted by 2^63 so that negative values keep their order.
   packPair: (hi: Fragment, lo: Fragment) =>
     sql`((CAST(${hi} AS HUGEINT) << 64) + (CAST(${lo} AS HUGEINT) + 9223372036854775808))`,

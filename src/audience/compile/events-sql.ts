@@ -3,11 +3,18 @@
 // (or the session's) stream order (event_timestamp, ingest_seq), the truth values that the fold
 // computes after that event: every leaf, every clause's holds / qualifies / active-unit value,
 // A (every INCLUDE clause holds), Q (the event qualifies the audience) and X (excluded). Then,
-// per user (no midnights: N-day windows still take the hybrid fold, see plan.ts):
+// per user:
 //
 //   member at asOf  <=>  lastQ exists, t(lastQ) > asOf - duration,
-//                        A held at every event after lastQ, and not excluded at asOf
-//                        (temporary: X at the latest event; permanent: X at some event).
+//                        A held at every instant after lastQ, and not excluded at asOf
+//                        (temporary: X at the last instant; permanent: X at some event).
+//
+// Instants are the events and the local midnights at which a dynamic N-day dimension leaf can
+// lapse (D4). Between two events such a leaf only goes from true to false (its window loses
+// days), and every other leaf is constant, so A and X are monotone over the gap: each row also
+// gets A and X at the *end* of its gap (the next event's day, or asOf's day for the last row),
+// which is false exactly when some midnight of the gap makes them false. The value at the gap's
+// end of row k-1 is also the clause's value just before event k (the reference's holds(k-1, t_k)).
 //
 // Window functions cannot nest, so values carry a level: a value of level L is available in
 // every stage after stage L; a running aggregate over a value of level L is a named column of
@@ -56,7 +63,7 @@ interface MetricPart {
 /** The reference's leaf kinds (reference leaves.ts), with their SQL per-event predicates. */
 type Leaf =
   | { kind: 'event'; match: Value }
-  | { kind: 'dim'; match: Value; negated: boolean; isStatic: boolean }
+  | { kind: 'dim'; match: Value; negated: boolean; isStatic: boolean; nDays: number | null }
   | { kind: 'metric'; part: MetricPart }
   | { kind: 'count'; eventName: string; parts: MetricPart[] };
 
@@ -65,6 +72,9 @@ interface ClauseValues {
   holds: Value;
   qualifies: Value;
   active: Value | null;
+  /** `holds` / `active` at the end of this event's gap (the same unless a dynamic N-day leaf is in the clause). */
+  holdsEnd?: Value;
+  activeEnd?: Value | null;
 }
 
 /** Why an audience is not (yet) compiled by this path; null when it is. */
@@ -88,18 +98,38 @@ function leavesOf(e: FilterExpression): FilterExpression[] {
 
 /**
  * Static N-day leaves need no instants but events: a static dimension ignores N (D10), and a
- * count-like metric over the N-day window ending at each event is exact in integers. Dynamic N-day
- * leaves change state at local midnights, and N-day sums of doubles or of sessions are not
- * window-subtractable: those stay with the fold.
+ * count-like metric over the N-day window ending at each event is exact in integers. A dynamic
+ * N-day dimension changes state at local midnights, but only from true to false (the gap's end,
+ * see the header). Dynamic N-day metrics can go either way at a midnight (a count below x starts
+ * to hold), and N-day sums of doubles or of sessions are not window-subtractable: those stay with
+ * the fold.
  */
 function nDayUnsupported(f: DimensionOrMetricFilter, metric: MetricName | null): string | null {
   if (f.inAnyNDayPeriod === undefined) return null;
-  if (!f.atAnyPointInTime) return 'inAnyNDayPeriod, dynamic';
+  if (!f.atAnyPointInTime && metric !== null) return 'inAnyNDayPeriod, dynamic metric';
+  if (!f.atAnyPointInTime) return null;
   if (metric !== null && !N_DAY_METRICS.has(metric)) return `inAnyNDayPeriod of ${metric}`;
   return null;
 }
 
-const N_DAY_METRICS: ReadonlySet<MetricName> = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
+/**
+ * Static N-day metrics: counts (window-subtractable in integers), sums of doubles (folded in
+ * stream order over the window's rows, bit-identical to the reference) and sessions (distinct
+ * session keys over those rows). Engaged sessions stay with the fold: a session's engagement
+ * within the window depends on which of its events the window keeps.
+ */
+const N_DAY_METRICS: ReadonlySet<MetricName> = new Set([
+  'eventCount',
+  'transactions',
+  'ecommercePurchases',
+  'eventValue',
+  'userEngagementDuration',
+  'purchaseRevenue',
+  'totalRevenue',
+  'userLtvRevenue',
+  'sessions',
+]);
+const N_DAY_COUNTS: ReadonlySet<MetricName> = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
 
 function leafUnsupported(e: FilterExpression, scope: FilterScope): string | null {
   const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
@@ -152,7 +182,15 @@ export class EventStateCompiler {
     const A = this.all(includes.map((c) => c.holds));
     const Q = this.all([A, this.any(includes.map((c) => c.qualifies))]);
     const X = this.any(excludes.map((c) => (temporary ? c.active! : c.holds)));
-    const top = Math.max(A.level, Q.level, X.level, 0);
+    // At the end of the event's gap (header): A must still hold there, and a temporary exclusion
+    // is judged at asOf by the last row's gap end. Permanent: X at a midnight implies X at the
+    // event before it (monotone), so the events suffice.
+    const Aend = includes.some((c) => c.holdsEnd) ? this.all(includes.map((c) => c.holdsEnd ?? c.holds)) : A;
+    const Xend =
+      temporary && excludes.some((c) => c.activeEnd)
+        ? this.any(excludes.map((c) => c.activeEnd ?? c.active!))
+        : X;
+    const top = Math.max(A.level, Q.level, X.level, Aend.level, Xend.level, 0);
 
     const pos = this.dialect.streamPosition(sql`event_timestamp`, sql`ingest_seq`);
     const ev = eventWindow(
@@ -186,9 +224,12 @@ export class EventStateCompiler {
       excludes.length === 0
         ? sql`FALSE`
         : temporary
-          ? this.dialect.argMax(X.expr, sql`pos`)
+          ? this.dialect.argMax(Xend.expr, sql`pos`)
           : this.dialect.boolOr(X.expr);
-    const perUser = sql`SELECT u, max(pos) FILTER (WHERE ${Q.expr}) AS lq, max(pos) FILTER (WHERE NOT ${A.expr}) AS lbad, ${excluded} AS x FROM ${prev} GROUP BY u`;
+    // A row whose gap end fails counts as failing at its own position: at lastQ itself A holds,
+    // so lbad = lastQ then means a midnight after it.
+    const bad = Aend === A ? sql`NOT ${A.expr}` : sql`NOT (${A.expr} AND ${Aend.expr})`;
+    const perUser = sql`SELECT u, max(pos) FILTER (WHERE ${Q.expr}) AS lq, max(pos) FILTER (WHERE ${bad}) AS lbad, ${excluded} AS x FROM ${prev} GROUP BY u`;
     return sql`WITH ${join(ctes, ',\n')}
 SELECT u FROM (${perUser})
 WHERE lq IS NOT NULL AND (lbad IS NULL OR lbad < lq) AND ${this.dialect.positionMicros(sql`lq`)} > ${param(cutoff)} AND NOT x
@@ -249,13 +290,20 @@ ORDER BY u`;
         return { holds: this.running('bool_or', sessionSat, 'user'), qualifies, active: sessionSat };
       }
       case ACROSS: {
-        const H = this.all(groups.map((g) => this.any(g.map((l) => this.acrossHolds(l)))));
+        const H = this.all(groups.map((g) => this.any(g.map((l) => this.acrossHolds(l, false)))));
+        const lapses = groups.flat().some((l) => l.kind === 'dim' && l.nDays !== null);
+        const Hend = lapses
+          ? this.all(groups.map((g) => this.any(g.map((l) => this.acrossHolds(l, true)))))
+          : H;
         // Before the first event: the value of H with no events (only dynamic metric leaves can hold).
+        // Before a later event: the previous row's value at its gap end (this event's day).
         const empty = groups.every((g) => g.some((l) => this.holdsOnNoEvents(l)));
-        const before = this.previous(H, 'user', empty);
+        const before = this.previous(Hend, 'user', empty);
         const positive = this.any(groups.flat().map((l) => this.positive(l, 'user')));
         const qualifies = this.all([H, this.any([this.not(before), positive])]);
-        return { holds: H, qualifies, active: H };
+        return lapses
+          ? { holds: H, qualifies, active: H, holdsEnd: Hend, activeEnd: Hend }
+          : { holds: H, qualifies, active: H };
       }
     }
     throw new Error(`unsupported scope: ${String(f.scope)}`);
@@ -283,7 +331,8 @@ ORDER BY u`;
       return { kind: 'metric', part: this.metricPart(f, negated, ref.metric, null, scope) };
     const match = this.baseValue(this.leaf.visitExpression({ dimensionOrMetricFilter: f }));
     // D11: atAnyPointInTime only matters across all sessions.
-    return { kind: 'dim', match, negated, isStatic: scope !== ACROSS || f.atAnyPointInTime };
+    const isStatic = scope !== ACROSS || f.atAnyPointInTime;
+    return { kind: 'dim', match, negated, isStatic, nDays: isStatic ? null : (f.inAnyNDayPeriod ?? null) };
   }
 
   metricPart(
@@ -339,8 +388,12 @@ ORDER BY u`;
     }
   }
 
-  /** ACROSS_ALL_SESSIONS (D10 table): static leaves latch, dynamic ones take the latest value. */
-  acrossHolds(l: Leaf): Value {
+  /**
+   * ACROSS_ALL_SESSIONS (D10 table): static leaves latch, dynamic ones take the latest value, dynamic
+   * N-day dimensions the latest matching day within the window. `atEnd`: at the end of the event's
+   * gap (only N-day dimensions differ).
+   */
+  acrossHolds(l: Leaf, atEnd: boolean): Value {
     const part = (p: MetricPart): Value => {
       const point = this.passes(p, this.metricValue(p, 'user'));
       return p.isStatic ? this.running('bool_or', point, 'user') : point;
@@ -350,6 +403,7 @@ ORDER BY u`;
         return this.running('bool_or', l.match, 'user');
       case 'dim': {
         const point = l.negated ? this.not(l.match) : l.match;
+        if (l.nDays !== null) return this.nDayDimension(point, l.nDays, atEnd);
         return l.isStatic ? this.running('bool_or', point, 'user') : point;
       }
       case 'metric':
@@ -397,7 +451,8 @@ ORDER BY u`;
 
   /** The metric over the unit's events so far (0 over none). */
   metricValue(p: MetricPart, unit: Unit): Value {
-    if (p.nDays !== null && unit === 'user') return this.nDayCount(p, p.nDays);
+    if (p.nDays !== null && unit === 'user')
+      return N_DAY_COUNTS.has(p.metric) ? this.nDayCount(p, p.nDays) : this.nDayFrame(p, p.nDays);
     const m = this.m;
     const sum = (x: Fragment): Value => this.running('sum', this.baseValue(x), unit);
     const flag = (x: Fragment): Fragment => sql`(CASE WHEN ${x} THEN 1 ELSE 0 END)`;
@@ -453,6 +508,86 @@ ORDER BY u`;
     const inDays = this.named(1, this.dialect.dayRangeSum(v.expr, sql`u`, day.expr, param(n - 1)));
     const later = this.named(1, this.dialect.sumAfter(v.expr, sql`u, ${day.expr}`));
     return { expr: sql`(${inDays.expr} - COALESCE(${later.expr}, 0))`, level: 1 };
+  }
+
+  /**
+   * A dynamic N-day dimension (D4): some event so far whose value matches has a local day within
+   * N - 1 days of the judging day: the event's own, or (`atEnd`) its gap end's (the next event's
+   * day, asOf's day for the last event).
+   */
+  nDayDimension(point: Value, n: number, atEnd: boolean): Value {
+    const day = this.day();
+    const lastDay = this.memoised(`last_day|${fragmentKey(point.expr)}`, () =>
+      this.named(
+        Math.max(point.level, day.level) + 1,
+        this.dialect.runningMaxInStream(sql`(CASE WHEN ${point.expr} THEN ${day.expr} END)`, sql`u`),
+      ),
+    );
+    const judged = atEnd ? this.gapEndDay() : day;
+    return {
+      expr: sql`COALESCE(${lastDay.expr} >= ${judged.expr} - ${param(n - 1)}, FALSE)`,
+      level: Math.max(lastDay.level, judged.level),
+    };
+  }
+
+  /** The local day of the end of the event's gap: the next event's, or asOf's for the last. */
+  gapEndDay(): Value {
+    return this.memoised('gap_end_day', () => {
+      const tz = param(this.ctx.config.timeZone);
+      const asOfDay = this.dialect.localDay(sql`CAST(${param(this.ctx.asOfMicros)} AS BIGINT)`, tz);
+      const day = this.day();
+      return this.named(day.level + 1, this.dialect.next(day.expr, sql`u`, asOfDay));
+    });
+  }
+
+  /**
+   * A sum of doubles or the sessions over the N-day window ending at this event (the reference's
+   * aggregate(from, k)): the window's rows are the last `c` rows up to this one, where `c` (the
+   * N-day count of all events, exact in integers) gives the frame's per-row length.
+   */
+  nDayFrame(p: MetricPart, n: number): Value {
+    const rowsBack = this.memoised(`rows_back|${n}`, () => {
+      const day = this.day();
+      const one = this.constant(1);
+      const inDays = this.named(1, this.dialect.dayRangeSum(one.expr, sql`u`, day.expr, param(n - 1)));
+      const later = this.named(1, this.dialect.sumAfter(one.expr, sql`u, ${day.expr}`));
+      return { expr: sql`(${inDays.expr} - COALESCE(${later.expr}, 0) - 1)`, level: 1 };
+    });
+    const m = this.m;
+    const frame = (x: Fragment): Value => {
+      const v = this.baseValue(x);
+      return this.named(
+        Math.max(v.level, rowsBack.level) + 1,
+        this.dialect.sumInOrderRowsBack(v.expr, sql`u`, rowsBack.expr),
+      );
+    };
+    switch (p.metric) {
+      case 'eventValue':
+        return frame(m.value);
+      case 'userEngagementDuration': {
+        const v = frame(m.msec);
+        return { expr: sql`(${v.expr} / 1000)`, level: v.level };
+      }
+      case 'purchaseRevenue':
+      case 'totalRevenue':
+      case 'userLtvRevenue': {
+        const a = frame(m.revenue);
+        const b = frame(m.refund);
+        return { expr: sql`(${a.expr} - ${b.expr})`, level: Math.max(a.level, b.level) };
+      }
+      case 'sessions': {
+        // D3: a null ga_session_id is a session of its own.
+        const key = this.baseValue(
+          sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(ga_session_id AS VARCHAR) END)`,
+        );
+        return this.named(
+          Math.max(key.level, rowsBack.level) + 1,
+          this.dialect.distinctRowsBack(key.expr, sql`u`, rowsBack.expr),
+        );
+      }
+      default:
+        throw new Error(`N-day frame of ${p.metric}`);
+    }
   }
 
   /** D4: the event's local day in the property's time zone. */

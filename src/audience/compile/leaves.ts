@@ -122,6 +122,23 @@ export class EventPredicateCompiler {
     return sql`CASE WHEN ${name} THEN ${this.visitExpression(f.eventParameterFilterExpression, 'eventParameter')} ELSE FALSE END`;
   }
 
+  /**
+   * An eventFilter with eventCount leaves judged on a unit of one event (a sequence step scoped
+   * WITHIN_SAME_EVENT): the count is 1 when the event has the name, else 0, and every eventCount
+   * leaf (or its NOT) must pass on it; the other parameter leaves are ignored, as in every unit.
+   * So `eventCount < 1` holds on an event of any other name.
+   */
+  visitEventCountOnEvent(f: EventFilter): Fragment {
+    const count = sql`(CASE WHEN event_name = ${param(f.eventName)} THEN 1 ELSE 0 END)`;
+    const parts = (f.eventParameterFilterExpression?.andGroup?.filterExpressions ?? []).flatMap((p) => {
+      const x = p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter;
+      if (!x || x.fieldName !== 'eventCount') return [];
+      const test = sql`COALESCE(${this.visitMetricFilter(count, x)}, FALSE)`;
+      return [p.notExpression ? sql`(NOT ${test})` : test];
+    });
+    return and(parts);
+  }
+
   visitDimension(f: DimensionOrMetricFilter, context: 'condition' | 'eventParameter'): Fragment {
     const ref = resolveField(f.fieldName, context);
     if (ref?.kind === 'metric' && (context === 'eventParameter' || this.options.singleEventMetrics))

@@ -2,7 +2,7 @@
 // the closed forms of static conditions (members-sql.ts, the cheapest) or the per-event state of
 // the fold as window aggregates (events-sql.ts). 'hybrid' (pre-filter in SQL, then the reference
 // evaluator's per-user fold) remains only for what events-sql.ts does not compile yet:
-// dynamic inAnyNDayPeriod and N-day sums of doubles, and the sequences the sequence compiler does
+// dynamic inAnyNDayPeriod metrics and N-day sums of doubles, and the sequences the sequence compiler does
 // not take (docs/audiences.md §8).
 
 import type {
@@ -55,6 +55,18 @@ function isStaticEventLeaf(e: FilterExpression, scope: FilterScope): boolean {
   return scope !== ACROSS || leaf.atAnyPointInTime;
 }
 
+/** An eventFilter with an eventCount leaf (a count over the scope unit). */
+function isCountFilter(e: FilterExpression): boolean {
+  return e.eventFilter !== undefined && eventCountLeaf(e.eventFilter) !== undefined;
+}
+
+/** A leaf judged on one event in every scope: an event filter without eventCount, a dimension. */
+function isEventLevelLeaf(e: FilterExpression): boolean {
+  if (e.eventFilter) return isEventLevelEventFilter(e);
+  const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
+  return leaf !== undefined && isEventLevelField(leaf.fieldName, 'condition');
+}
+
 /** `eventCount > x` (x >= 0) over the whole window: monotone, so static and dynamic agree. */
 function isGrowingCount(e: FilterExpression): boolean {
   const count = e.eventFilter && eventCountLeaf(e.eventFilter);
@@ -80,18 +92,25 @@ function isSqlSimple(c: FilterClause): boolean {
  * Sequences (sequence-sql.ts): steps that are single events, with or without immediatelyFollows,
  * time limits and a maximum duration; steps over a range of events (scoped to a session or across
  * sessions) except a later one that follows immediately with a time limit (unless no event name is
- * ignored for adjacency: its range is then its own event, a single-event step), or that has a time
- * limit in a sequence with a maximum duration. Step leaves are judged per event (D11: their time
+ * ignored for adjacency: its range is then its own event, a single-event step), or that follows
+ * immediately with a time limit in a sequence with a maximum duration. Step leaves are judged per event (D11: their time
  * flags are ignored). Without `config` the ignore list is taken as non-empty.
  */
 function isSqlSequence(s: SequenceFilter, config?: EvaluationConfig): boolean {
   const noIgnored = config !== undefined && config.ignoreEventNamesForAdjacency.length === 0;
   const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
   return s.sequenceSteps.every((st, k) => {
-    const leaves = groupsOf(st.filterExpression).every((g) => g.every((e) => isStaticEventLeaf(e, EVENT)));
-    if (st.scope === EVENT || k === 0) return leaves;
+    const groups = groupsOf(st.filterExpression);
+    // A step over one event judges metrics and eventCount on {e}; a step over a range judges its
+    // leaves per event, so it takes only event-level ones (a metric there aggregates the range).
+    if (st.scope === EVENT)
+      return groups.every((g) => g.every((e) => isStaticEventLeaf(e, EVENT) || isCountFilter(e)));
+    const leaves = groups.every((g) => g.every((e) => isEventLevelLeaf(e)));
+    if (k === 0) return leaves;
     const limitWithMaximum =
-      st.constraintDurationMicros !== undefined && s.sequenceMaximumDurationMicros !== undefined;
+      st.immediatelyFollows &&
+      st.constraintDurationMicros !== undefined &&
+      s.sequenceMaximumDurationMicros !== undefined;
     const immediateWithLimit =
       st.immediatelyFollows && st.constraintDurationMicros !== undefined && !noIgnored;
     return leaves && !immediateWithLimit && !limitWithMaximum;

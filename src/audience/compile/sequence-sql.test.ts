@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience.ts';
 import { parseAudience } from '../validate.ts';
-import { compileAudienceQuery, type CompiledQuery } from './index.ts';
+import { compileAudienceQuery, planAudience, type CompiledQuery } from './index.ts';
 
 const CONFIG: EvaluationConfig = {
   createTimeMicros: 1_717_200_000_000_000n,
@@ -43,6 +43,19 @@ const include = (c: object): object => ({ clauseType: 'INCLUDE', ...c });
 const exclude = (c: object): object => ({ clauseType: 'EXCLUDE', ...c });
 
 const IMMEDIATE = { immediatelyFollows: true };
+
+const countBelowOne = {
+  andGroup: {
+    filterExpressions: [
+      {
+        dimensionOrMetricFilter: {
+          fieldName: 'eventCount',
+          numericFilter: { operation: 'LESS_THAN', value: { int64Value: '1' } },
+        },
+      },
+    ],
+  },
+};
 
 const GOLDEN: [string, AudienceDefinition, string[]][] = [
   // The direct predecessor in the same session (lag over the user's stream, session compared).
@@ -159,7 +172,75 @@ const GOLDEN: [string, AudienceDefinition, string[]][] = [
     ]),
     [],
   ],
+  // A later step over a range with a time limit under a maximum duration: the best start among
+  // the anchors within the limit and before each group's latest match (a frame of per-row bounds).
+  [
+    'seq-step-range-time-limit-maximum-duration',
+    audience([
+      include(
+        seq(
+          ACROSS,
+          [step('view_item'), stepOf({ eventFilter: { eventName: 'add_to_cart' } }, SESSION)].map((st, k) =>
+            k === 1 ? { ...st, constraintDuration: '3600s' } : st,
+          ),
+          { sequenceMaximumDuration: '1800s' },
+        ),
+      ),
+    ]),
+    [],
+  ],
+  // Steps over one event with a metric (eventValue of {e}) and an eventCount leaf (the event
+  // counts when it has the name; `< 1` holds on any other name, so the step names nothing).
+  [
+    'seq-step-metric-and-event-count',
+    audience([
+      include(
+        seq(ACROSS, [
+          stepOf({
+            dimensionOrMetricFilter: {
+              fieldName: 'eventValue',
+              numericFilter: { operation: 'GREATER_THAN', value: { doubleValue: 20 } },
+            },
+          }),
+          stepOf({ eventFilter: { eventName: 'purchase', eventParameterFilterExpression: countBelowOne } }),
+        ]),
+      ),
+    ]),
+    [],
+  ],
 ];
+
+function stepOf(leaf: object, scope = EVENT): object {
+  return {
+    scope,
+    filterExpression: { andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [leaf] } }] } },
+  };
+}
+
+test('a metric or eventCount leaf in a step over a range takes the fold (it aggregates the range)', () => {
+  const metric = {
+    dimensionOrMetricFilter: {
+      fieldName: 'eventCount',
+      numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '1' } },
+    },
+  };
+  const count = { eventFilter: { eventName: 'purchase', eventParameterFilterExpression: countBelowOne } };
+  for (const leaf of [metric, count]) {
+    for (const [k, scope] of [
+      [1, SESSION],
+      [0, ACROSS],
+    ] as const) {
+      const steps = [step('view_item'), step('add_to_cart')];
+      steps[k] = stepOf(leaf, scope);
+      const def = audience([include(seq(ACROSS, steps))]);
+      assert.equal(planAudience(def, CONFIG), 'hybrid');
+    }
+    assert.equal(
+      planAudience(audience([include(seq(ACROSS, [step('view_item'), stepOf(leaf)]))]), CONFIG),
+      'sql',
+    );
+  }
+});
 
 function serialise(q: CompiledQuery): string {
   const params = JSON.stringify(q.parameters, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));

@@ -14,9 +14,9 @@
 //
 // Engine-specific spellings (window frames, pair packing) go through SqlDialect's sequence hooks.
 
-import type { FilterScope, SequenceFilter, SequenceStep } from '../../domain/audience.ts';
+import type { FilterExpression, FilterScope, SequenceFilter, SequenceStep } from '../../domain/audience.ts';
 import type { SqlDialect } from './dialect.ts';
-import type { EventPredicateCompiler } from './leaves.ts';
+import { eventCountLeaf, type EventPredicateCompiler } from './leaves.ts';
 import { SESSION_KEY, nameFilter, namesOfFlags, namesOfGroups, type Flag } from './members-sql.ts';
 import { and, ident, join, or, param, sql, type Fragment, type Param } from './sql.ts';
 import { groupsOf } from './walk.ts';
@@ -150,9 +150,15 @@ export class SequenceSqlCompiler {
   stepFlags(seq: SequenceFilter, i: number): Flag[][] {
     return seq.sequenceSteps.map((st, k) => {
       const groups = groupsOf(st.filterExpression);
-      const group = (g: (typeof groups)[number]): Fragment => or(g.map((e) => this.leaf.visitExpression(e)));
+      // A step over one event judges a metric as the metric of {e} and an eventCount on {e}
+      // (plan.ts lets metric and eventCount leaves only into such steps).
+      const leaf = (e: FilterExpression): Fragment =>
+        e.eventFilter && eventCountLeaf(e.eventFilter)
+          ? this.leaf.visitEventCountOnEvent(e.eventFilter)
+          : this.leaf.visitExpression(e);
+      const group = (g: (typeof groups)[number]): Fragment => or(g.map(leaf));
       if (st.scope === EVENT)
-        return [{ name: ident(`c${i}_h${k}`), expr: and(groups.map(group)), names: namesOfGroups(groups) }];
+        return [{ name: ident(`c${i}_h${k}`), expr: and(groups.map(group)), names: stepNames(groups) }];
       return groups.map((g, j) => ({
         name: ident(`c${i}_h${k}_${j}`),
         expr: group(g),
@@ -288,6 +294,8 @@ export class SequenceSqlCompiler {
     const d = this.dialect;
     if (st.immediatelyFollows) return this.visitImmediateRangeFollow(seq, st, k, prev, xName, groups);
     const limit = st.constraintDurationMicros === undefined ? null : param(st.constraintDurationMicros);
+    if (limit !== null && seq.sequenceMaximumDurationMicros !== undefined)
+      return this.visitBoundedRangeFollow(seq, st, k, prev, xName, groups, limit);
     const value = limit === null ? prev : sql`CASE WHEN ${prev} IS NOT NULL THEN t END`;
     const x = d.maxBeforeInStream(value, partitionOf(seq.scope));
     const y = (j: number): Fragment => ident(`y${k}_${j}`);
@@ -301,6 +309,53 @@ export class SequenceSqlCompiler {
         ? names[0]!
         : sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} THEN least(${join(names, ', ')}) END`;
     return { x, ys, m, holds: [], checks: (mm) => (limit === null ? [] : [sql`t - ${mm} <= ${limit}`]) };
+  }
+
+  /**
+   * A later step over a range with a time limit C in a sequence with a maximum duration: the start
+   * matters, so the best b_(k-1) is taken over the anchors allowed on both sides: at or after
+   * t - C (a lower bound in time) and before each group's latest match up to this event (an upper
+   * bound in position). With x = the row number in the sequence's partition, `lo` = how many earlier
+   * rows are within C, and y_g = the running max of x over group g's matches (in the step's
+   * partition), the anchors are the rows from `lo` back to `x - least(y) + 1` back: one frame of
+   * per-row bounds (O(rows in it) per event).
+   */
+  visitBoundedRangeFollow(
+    seq: SequenceFilter,
+    st: SequenceStep,
+    k: number,
+    prev: Fragment,
+    xName: Fragment,
+    groups: Flag[],
+    limit: Param,
+  ): {
+    x: Fragment;
+    pre: Fragment[];
+    ys: Fragment[];
+    m: Fragment;
+    holds: Fragment[];
+    checks: () => Fragment[];
+  } {
+    const d = this.dialect;
+    const part = partitionOf(seq.scope);
+    const lo = ident(`lo${k}`);
+    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    const ys = groups.map(
+      (f, j) =>
+        sql`${d.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope))} AS ${y(j)}`,
+    );
+    const names = groups.map((_, j) => y(j));
+    const upper = names.length === 1 ? names[0]! : sql`least(${join(names, ', ')})`;
+    const toBack = sql`(${xName} - ${upper} + 1)`;
+    const m = sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} AND ${toBack} <= ${lo} THEN ${d.maxInRowsBack(prev, part, lo, toBack)} END`;
+    return {
+      x: d.rowNumberInStream(part),
+      pre: [sql`${d.countBeforeWithinMicros(part, limit)} AS ${lo}`],
+      ys,
+      m,
+      holds: [],
+      checks: () => [],
+    };
   }
 
   /**
@@ -433,4 +488,15 @@ export function spanBound(seq: SequenceFilter): bigint | null {
     sum += st.constraintDurationMicros;
   }
   return sum;
+}
+
+/**
+ * The event names one of which a single-event step's event must have (null: any): a group of
+ * plain event filters. An eventCount leaf can hold on an event of another name (`eventCount < 1`),
+ * so a group holding one names nothing.
+ */
+function stepNames(groups: FilterExpression[][]): string[] | null {
+  return namesOfGroups(
+    groups.filter((g) => g.every((e) => !e.eventFilter || !eventCountLeaf(e.eventFilter))),
+  );
 }
