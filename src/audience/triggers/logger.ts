@@ -39,6 +39,8 @@
 // the audience.
 
 import type { CatalogDb } from '../../catalog/db.ts';
+import { AudienceRepository } from '../../catalog/repos/audiences.ts';
+import { PropertyRepository } from '../../catalog/repos/properties.ts';
 import type { AudienceDefinition, EvaluationConfig } from '../../domain/audience.ts';
 import { emptyEventContext, type NewEvent, type StoredEvent } from '../../domain/event.ts';
 import { RepeatingTask } from '../../domain/repeating-task.ts';
@@ -318,12 +320,7 @@ export class AudienceTriggerLogger {
     W: bigint,
     H: bigint,
   ): Promise<{ users: number; folded: number; direct: number; stored: number }> {
-    const property = await this.opts.catalog
-      .selectFrom('properties')
-      .select('time_zone')
-      .where('id', '=', propertyId)
-      .executeTakeFirst();
-    const timeZone = property?.time_zone ?? 'UTC';
+    const timeZone = (await new PropertyRepository(this.opts.catalog).timeZone(propertyId)) ?? 'UTC';
     const plans: {
       a: TriggerAudience;
       compiled: CompiledAudience;
@@ -456,13 +453,7 @@ export class AudienceTriggerLogger {
 
   /** Non-archived audiences with an eventTrigger (one catalog query; definitions parsed only for those). */
   private async triggerAudiences(): Promise<TriggerAudience[]> {
-    const rows = await this.opts.catalog
-      .selectFrom('audiences')
-      .select(['id', 'property_id', 'definition', 'create_time'])
-      .where('archived', '=', 0)
-      .where('definition', 'like', '%"eventTrigger"%')
-      .orderBy('id')
-      .execute();
+    const rows = await new AudienceRepository(this.opts.catalog).withPossibleTrigger();
     const out: TriggerAudience[] = [];
     for (const row of rows) {
       try {

@@ -53,6 +53,22 @@ export class AudienceRepository {
     return q.orderBy('id').execute();
   }
 
+  /**
+   * Every property's non-archived audiences whose definition may carry an eventTrigger, by id (a
+   * text prefilter; the caller parses the definition to be sure). For the trigger logger.
+   */
+  async withPossibleTrigger(): Promise<
+    Pick<AudienceRow, 'id' | 'property_id' | 'definition' | 'create_time'>[]
+  > {
+    return this.db
+      .selectFrom('audiences')
+      .select(['id', 'property_id', 'definition', 'create_time'])
+      .where('archived', '=', 0)
+      .where('definition', 'like', '%"eventTrigger"%')
+      .orderBy('id')
+      .execute();
+  }
+
   async find(propertyId: number, audienceId: number): Promise<AudienceRow | undefined> {
     return this.db
       .selectFrom('audiences')
