@@ -354,23 +354,10 @@ export class DuckDbEventStore implements EventStore {
   /** Appends events to a staging table; `firstOrdinal` is the first one's position in the import. */
   async stageAppend(stage: string, events: NewEvent[], firstOrdinal: number): Promise<void> {
     if (!staged.isStageName(stage)) throw new StorageError('other', `bad stage ${stage}`);
-    await this.db.writer.exclusive(async (con) => {
-      const ap = await con.createAppender(stage);
-      try {
-        for (let i = 0; i < events.length; i++) {
-          appendRow(ap, events[i] as NewEvent, BigInt(firstOrdinal + i));
-          ap.endRow();
-          if ((i + 1) % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
-        }
-        ap.flushSync();
-      } finally {
-        try {
-          ap.closeSync();
-        } catch {
-          // closeSync after a failed flush rethrows the flush error; the first one is reported
-        }
-      }
-    }, `APPEND INTO ${stage}`);
+    await this.appendToStage(stage, events.length, (ap, i) => {
+      appendRow(ap, events[i] as NewEvent, BigInt(firstOrdinal + i));
+      ap.endRow();
+    });
   }
 
   /**
@@ -444,11 +431,25 @@ export class DuckDbEventStore implements EventStore {
 
   /** Appends flat rows (ndjson-workers.ts) to a staging table; ordinals from `firstOrdinal`. */
   private stageAppendFlat(stage: string, rows: FlatRowsReader, firstOrdinal: number): Promise<void> {
+    return this.appendToStage(stage, rows.f.rows, (ap, i) =>
+      rows.appendNext(ap, i, BigInt(firstOrdinal + i)),
+    );
+  }
+
+  /**
+   * `count` rows into a staging table through one appender on the writer, `appendOne(ap, i)`
+   * writing row i; yields to the event loop every YIELD_EVERY rows so collection keeps going.
+   */
+  private appendToStage(
+    stage: string,
+    count: number,
+    appendOne: (ap: DuckDBAppender, i: number) => void,
+  ): Promise<void> {
     return this.db.writer.exclusive(async (con) => {
       const ap = await con.createAppender(stage);
       try {
-        for (let i = 0; i < rows.f.rows; i++) {
-          rows.appendNext(ap, i, BigInt(firstOrdinal + i));
+        for (let i = 0; i < count; i++) {
+          appendOne(ap, i);
           if ((i + 1) % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
         }
         ap.flushSync();
