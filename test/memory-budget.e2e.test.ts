@@ -21,7 +21,7 @@ describe('memory budget', () => {
     const derived = loadConfig({}, { AUDEX_MEMORY_LIMIT: '2GiB' });
     assert.equal(derived.storage.duckdbMemoryLimit, '944MiB');
     // V8's old space: its base heap (40 MiB) plus a fifth of the rest; never below 96 MiB.
-    assert.equal(heapLimitMiBFor(parseBytes('2GiB')), 40 + Math.floor(1888 * 0.2));
+    assert.equal(heapLimitMiBFor(parseBytes('2GiB')), 40 + Math.floor(1888 * 0.35));
     assert.equal(heapLimitMiBFor(parseBytes('64MB')), 96);
     const explicit = loadConfig({}, { AUDEX_MEMORY_LIMIT: '2GiB', AUDEX_DUCKDB_MEMORY_LIMIT: '300MB' });
     assert.equal(explicit.storage.duckdbMemoryLimit, '300MB');

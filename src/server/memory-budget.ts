@@ -20,7 +20,7 @@ const BASE_HEAP_MIB = 40;
 /** DuckDB's share of the budget beyond the fixed cost. */
 export const DUCKDB_SHARE = 0.5;
 /** V8's share of the budget beyond the fixed cost, on top of its base heap. */
-export const JS_HEAP_SHARE = 0.2;
+export const JS_HEAP_SHARE = 0.35;
 
 /** The budget beyond the fixed cost, in MiB (at least 64, for budgets below the fixed cost). */
 function workingMiB(budgetBytes: number): number {
