@@ -6,7 +6,7 @@
 // per property, and the server runs on both shared stores with the same audience members.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, removeDir, startServer, tempDataDir } from './helpers/server.ts';
+import { ADMIN_KEY, api, removeDir, startServer, tempDataDir } from './helpers/server.ts';
 import { createTestProperty, sendMp } from './helpers/property.ts';
 import { createExportAndWait } from './helpers/exports.ts';
 import { runCli } from './helpers/cli.ts';
@@ -103,8 +103,19 @@ describe('audex migrate', () => {
       const purchasers = (
         (await api(server, 'GET', `/v1alpha/${p.property}/audiences`)).json.audiences as any[]
       ).find((a) => a.displayName === 'Purchasers').name as string;
-      const before = await createExportAndWait(server, p.property, purchasers, ['deviceId']);
+      const before = await createExportAndWait(server, p.property, purchasers, ['deviceId', 'userId']);
       assert.equal(before.rowCount, 4);
+      const rowsBefore = (await api(server, 'POST', `/v1beta/${before.name}:query`, {})).json.audienceRows;
+      // An import by id: its ledger entry must move too, so a retry after the move stores nothing.
+      const importRows = `${JSON.stringify({ event_name: 'page_view', event_timestamp: String(BigInt(Date.now() - 60_000) * 1000n), user_pseudo_id: 'imp.1' })}\n`;
+      const importOnce = () =>
+        fetch(`${server.url}/audex/v1/${p.property}:import?importId=moved-1`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/x-ndjson' },
+          body: importRows,
+        });
+      const imported = await importOnce();
+      assert.equal(imported.status, 200, await imported.text());
       assert.equal(await server.stop(), 0);
 
       const catalogUrl = await pg.server.createDatabase('audex_migrate_ev');
@@ -113,10 +124,22 @@ describe('audex migrate', () => {
       const moved = await runCli(['migrate', '--from-data', dataDir, ...args]);
       assert.equal(moved.code, 0, moved.stderr + moved.stdout);
       assert.match(moved.stdout, /^events:$/m);
-      assert.match(moved.stdout, new RegExp(`^ {2}events \\(${p.property}\\) +16 → 16 +ok$`, 'm'));
+      assert.match(moved.stdout, new RegExp(`^ {2}events \\(${p.property}\\) +17 → 17 +ok$`, 'm'));
+      assert.match(moved.stdout, /^ {2}import ledger +1 → 1 +ok$/m);
+      assert.match(moved.stdout, /^export snapshots:$/m);
+      assert.match(
+        moved.stdout,
+        new RegExp(`^ {2}snapshot of audience export ${before.name.split('/').pop()} +4 → 4 +ok$`, 'm'),
+      );
       assert.match(moved.stdout, /every count matches/);
 
       server = await startServer({ dataDir, args });
+      // The export made before the move still answers, with the same rows.
+      const rowsAfter = await api(server, 'POST', `/v1beta/${before.name}:query`, {});
+      assert.equal(rowsAfter.status, 200, JSON.stringify(rowsAfter.json));
+      assert.deepEqual(rowsAfter.json.audienceRows, rowsBefore);
+      const retried = await importOnce();
+      assert.equal(retried.status, 200, await retried.text());
       const after = await createExportAndWait(server, p.property, purchasers, ['deviceId']);
       assert.equal(after.rowCount, 4, 'the same members from the copied events');
       // Collection goes on into ClickHouse after the copied events.
@@ -131,7 +154,7 @@ describe('audex migrate', () => {
 
       const again = await runCli(['migrate', '--from-data', dataDir, '--events-url', eventsUrl]);
       assert.equal(again.code, 1);
-      assert.match(again.stderr, /^audex: the ClickHouse database of --events-url already holds 17 events/);
+      assert.match(again.stderr, /^audex: the ClickHouse database of --events-url already holds 18 events/);
     } finally {
       await server.stop();
       removeDir(dataDir);

@@ -3,7 +3,10 @@
 // reporting per-table counts of the source and the target; the command fails (exit 1) unless
 // every count matches. The steps: the catalog (SQLite into PostgreSQL, --catalog-url) and the
 // events (DuckDB into ClickHouse, --events-url: every event with its ingest_seq, in pages of
-// EVENT_PAGE rows, each one bulk INSERT; counts per property). Export snapshots are not copied.
+// EVENT_PAGE rows, each one bulk INSERT, then the import ledger, so a retried import stays a
+// no-op; counts per property) and, with --events-url, the snapshots of ACTIVE exports and lists
+// (pages of EVENT_PAGE rows in their row order; each compared with the catalog's row count), so
+// their rows can still be queried and downloaded on the new stores.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,7 +47,7 @@ export function migrationSteps(o: MigrateOptions): MigrationStep[] {
     throw new MigrateError(`--events-url must be a clickhouse:// URL (got ${o.eventsUrl.split('@').pop()})`);
   const steps: MigrationStep[] = [];
   if (o.catalogUrl) steps.push(catalogStep(o.fromData, o.catalogUrl));
-  if (o.eventsUrl) steps.push(eventsStep(o.fromData, o.eventsUrl));
+  if (o.eventsUrl) steps.push(eventsStep(o.fromData, o.eventsUrl), snapshotsStep(o.fromData, o.eventsUrl));
   return steps;
 }
 
@@ -90,65 +93,122 @@ function eventsStep(fromData: string, eventsUrl: string): MigrationStep {
   return {
     name: 'events',
     async run() {
-      const { openStorage } = await import('../storage/index.ts');
       const { EVENT_COLUMNS } = await import('../domain/event.ts');
       const { ident, join: joinSql, param, sql } = await import('../audience/compile/sql.ts');
       const { QueryComposer } = await import('../audience/evaluate/compose.ts');
-      if (!existsSync(join(fromData, 'events.duckdb')))
-        throw new MigrateError(`--from-data ${fromData} has no events.duckdb to copy`);
-      const source = await openStorage('duckdb', { dataDir: fromData });
-      try {
-        const target = await openStorage('clickhouse', { dataDir: fromData, eventsUrl }).catch(
-          (err: unknown) => {
-            throw new MigrateError(`--events-url: ${err instanceof Error ? err.message : String(err)}`);
-          },
+      return withEngines(fromData, eventsUrl, async (source, target) => {
+        if (!target.events.copyIn) throw new MigrateError('the target event engine cannot take a copy');
+        const already = [...(await countByProperty(target)).values()].reduce((a, b) => a + b, 0);
+        if (already > 0)
+          throw new MigrateError(
+            `the ClickHouse database of --events-url already holds ${already} events; migrate into an empty database`,
+          );
+        const [schema, name] = source.executor.qualifiedEventsTable;
+        const columns = joinSql(
+          EVENT_COLUMNS.map(([c]) => ident(c)),
+          ', ',
         );
-        try {
-          if (!target.events.copyIn) throw new MigrateError('the target event engine cannot take a copy');
-          const already = [...(await countByProperty(target)).values()].reduce((a, b) => a + b, 0);
-          if (already > 0)
-            throw new MigrateError(
-              `the ClickHouse database of --events-url already holds ${already} events; migrate into an empty database`,
-            );
-          const [schema, name] = source.executor.qualifiedEventsTable;
-          const columns = joinSql(
-            EVENT_COLUMNS.map(([c]) => ident(c)),
-            ', ',
+        // Keyset pages in ingest_seq order (unique in the source): bounded memory whatever the size.
+        let after = -1n;
+        for (;;) {
+          const page: StoredEvent[] = [];
+          await source.executor.streamEvents(
+            new QueryComposer(source.executor.dialect)
+              .add(
+                sql`SELECT ${columns} FROM ${ident(schema)}.${ident(name)} WHERE ingest_seq > ${param(after)} ORDER BY ingest_seq LIMIT ${param(EVENT_PAGE)}`,
+              )
+              .build(),
+            (chunk) => page.push(...chunk),
           );
-          // Keyset pages in ingest_seq order (unique in the source): bounded memory whatever the size.
-          let after = -1n;
-          for (;;) {
-            const page: StoredEvent[] = [];
-            await source.executor.streamEvents(
-              new QueryComposer(source.executor.dialect)
-                .add(
-                  sql`SELECT ${columns} FROM ${ident(schema)}.${ident(name)} WHERE ingest_seq > ${param(after)} ORDER BY ingest_seq LIMIT ${param(EVENT_PAGE)}`,
-                )
-                .build(),
-              (chunk) => page.push(...chunk),
-            );
-            if (page.length === 0) break;
-            await target.events.copyIn(page);
-            after = page[page.length - 1]!.ingest_seq;
-          }
-          const from = await countByProperty(source);
-          const to = await countByProperty(target);
-          const properties = [...new Set([...from.keys(), ...to.keys()])].sort(
-            (a, b) => Number(a) - Number(b),
-          );
-          return properties.map((p) => ({
-            table: `events (properties/${p})`,
-            source: from.get(p) ?? 0,
-            target: to.get(p) ?? 0,
-          }));
-        } finally {
-          await target.close();
+          if (page.length === 0) break;
+          await target.events.copyIn(page);
+          after = page[page.length - 1]!.ingest_seq;
         }
-      } finally {
-        await source.close();
-      }
+        const from = await countByProperty(source);
+        const to = await countByProperty(target);
+        const properties = [...new Set([...from.keys(), ...to.keys()])].sort((a, b) => Number(a) - Number(b));
+        const counts = properties.map((p) => ({
+          table: `events (properties/${p})`,
+          source: from.get(p) ?? 0,
+          target: to.get(p) ?? 0,
+        }));
+        const ledger = (await source.events.importLedger?.()) ?? [];
+        if (ledger.length > 0) {
+          if (!target.events.copyLedgerIn)
+            throw new MigrateError('the target event engine cannot take the import ledger');
+          await target.events.copyLedgerIn(ledger);
+        }
+        const copied = (await target.events.importLedger?.()) ?? [];
+        return [...counts, { table: 'import ledger', source: ledger.length, target: copied.length }];
+      });
     },
   };
+}
+
+/**
+ * The snapshots of ACTIVE exports and lists (ids from the source catalog): read in pages from
+ * DuckDB, written to ClickHouse; the target's rows are counted back against the catalog's count.
+ */
+function snapshotsStep(fromData: string, eventsUrl: string): MigrationStep {
+  return {
+    name: 'export snapshots',
+    async run() {
+      const { openCatalog } = await import('../catalog/db.ts');
+      const { ExportRepo } = await import('../catalog/repos/exports.ts');
+      const { snapshotIdOf } = await import('../exports/runner.ts');
+      const catalog = await openCatalog(fromData);
+      let active: { id: number; rows: number }[];
+      try {
+        active = await new ExportRepo(catalog).activeRowCounts();
+      } finally {
+        await catalog.destroy();
+      }
+      return withEngines(fromData, eventsUrl, async (source, target) => {
+        if (!target.snapshots.copyIn) throw new MigrateError('the target event engine cannot take snapshots');
+        const counts: TableCount[] = [];
+        for (const { id, rows } of active) {
+          const sid = snapshotIdOf(id);
+          for (let offset = 0; ; offset += EVENT_PAGE) {
+            const page = await source.snapshots.read(sid, offset, EVENT_PAGE).catch(() => []);
+            if (page.length > 0 || offset === 0) await target.snapshots.copyIn(sid, page, offset);
+            if (page.length < EVENT_PAGE) break;
+          }
+          let copied = 0;
+          for (;;) {
+            const n = (await target.snapshots.read(sid, copied, EVENT_PAGE)).length;
+            copied += n;
+            if (n < EVENT_PAGE) break;
+          }
+          counts.push({ table: `snapshot of audience export ${id}`, source: rows, target: copied });
+        }
+        return counts;
+      });
+    },
+  };
+}
+
+/** Runs fn with the embedded DuckDB engine of fromData and the ClickHouse engine of eventsUrl. */
+async function withEngines<T>(
+  fromData: string,
+  eventsUrl: string,
+  fn: (source: OpenedStorage, target: OpenedStorage) => Promise<T>,
+): Promise<T> {
+  const { openStorage } = await import('../storage/index.ts');
+  if (!existsSync(join(fromData, 'events.duckdb')))
+    throw new MigrateError(`--from-data ${fromData} has no events.duckdb to copy`);
+  const source = await openStorage('duckdb', { dataDir: fromData });
+  try {
+    const target = await openStorage('clickhouse', { dataDir: fromData, eventsUrl }).catch((err: unknown) => {
+      throw new MigrateError(`--events-url: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    try {
+      return await fn(source, target);
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
 }
 
 /** Runs the steps, prints their counts; resolves to the exit code (0 when every count matches). */

@@ -89,6 +89,19 @@ export interface EventStore {
    * in one bulk write; the store must not have been written otherwise meanwhile.
    */
   copyIn?(events: StoredEvent[]): Promise<void>;
+  /** Optional (`audex migrate` out of this engine): every entry of the import ledger. */
+  importLedger?(): Promise<ImportLedgerEntry[]>;
+  /** Optional (`audex migrate` into this engine): stores ledger entries as they are. */
+  copyLedgerIn?(entries: ImportLedgerEntry[]): Promise<void>;
+}
+
+/** One finished import by its client-chosen id: a retry with the same id gets `result` back. */
+export interface ImportLedgerEntry {
+  propertyId: bigint;
+  importId: string;
+  /** The import's response, as sent the first time. */
+  result: string;
+  createdAtMicros: bigint;
 }
 
 /** Outcome of a bulk import: rows stored, rows rejected, and the first few rejections. */
@@ -218,6 +231,12 @@ export interface SnapshotStore {
     dimensions: ('deviceId' | 'userId' | 'isAdsPersonalizationAllowed' | 'isLimitedAdTracking')[],
   ): Promise<void>;
   drop(snapshotId: string): Promise<void>;
+  /**
+   * Optional (`audex migrate` into this engine): writes rows [firstRow, firstRow + rows.length)
+   * of a snapshot copied from another engine, in the source's order; firstRow 0 replaces any
+   * snapshot of that id. Pages come in order.
+   */
+  copyIn?(snapshotId: string, rows: MemberRow[], firstRow: number): Promise<void>;
   /** The latest committed ingest_seq of the event store (0 when empty): a snapshot's high-water mark. */
   highWaterMark(): Promise<bigint>;
 }

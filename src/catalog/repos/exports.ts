@@ -408,6 +408,17 @@ export class ExportRepo {
       .execute();
   }
 
+  /** ACTIVE exports and lists with their row counts (the snapshots `audex migrate` copies). */
+  async activeRowCounts(): Promise<{ id: number; rows: number }[]> {
+    const rows = await this.db
+      .selectFrom('audience_exports')
+      .select(['id', 'row_count'])
+      .where('state', '=', 'ACTIVE')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ id: r.id, rows: Number(r.row_count ?? 0) }));
+  }
+
   /** Sets a row's count after rows were removed from its snapshot (user deletion). */
   async setRowCount(id: number, rows: number): Promise<void> {
     await this.db.updateTable('audience_exports').set({ row_count: rows }).where('id', '=', id).execute();

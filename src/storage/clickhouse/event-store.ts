@@ -14,7 +14,7 @@
 // resend of that import would store them twice (docs/deploy.md says so).
 
 import { randomBytes } from 'node:crypto';
-import type { EventStore, ImportReport } from '../contract.ts';
+import type { EventStore, ImportLedgerEntry, ImportReport } from '../contract.ts';
 import type { NewEvent, StoredEvent } from '../../domain/event.ts';
 import { ident, join, param, sql, type Fragment } from '../../audience/compile/sql.ts';
 import type { ClickHouseNodes } from './connection.ts';
@@ -289,6 +289,28 @@ export class ClickHouseEventStore implements EventStore {
     let lines = '';
     for (const e of events) lines += encodeEventLine(e, e.ingest_seq);
     await this.writes.run(() => this.nodes.insertJsonLines(this.events, lines));
+  }
+
+  /** `audex migrate`: the source's ledger entries as they are (one INSERT). */
+  async copyLedgerIn(entries: ImportLedgerEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    let lines = '';
+    for (const e of entries)
+      lines += `${JSON.stringify({ property_id: e.propertyId.toString(), import_id: e.importId, result: e.result, created_at: e.createdAtMicros.toString() })}\n`;
+    await this.nodes.insertJsonLines(table(this.nodes.target.database, LEDGER), lines);
+  }
+
+  /** Every ledger entry (the earliest of twins, as importResult reads it). */
+  async importLedger(): Promise<ImportLedgerEntry[]> {
+    const rows = await this.nodes.rows(
+      sql`SELECT property_id, import_id, argMin(result, created_at) AS first_result, min(created_at) AS first_at FROM ${table(this.nodes.target.database, LEDGER)} GROUP BY property_id, import_id ORDER BY property_id, import_id`,
+    );
+    return rows.map((r) => ({
+      propertyId: BigInt(r.property_id as string),
+      importId: String(r.import_id),
+      result: String(r.first_result),
+      createdAtMicros: BigInt(r.first_at as string),
+    }));
   }
 
   /** Waits for the queued appends (shutdown). */

@@ -74,9 +74,7 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
         for (const r of rows) attrs.set(String(r.d), r);
       }
       onProgress?.(80);
-      await this.nodes.command(
-        sql`CREATE TABLE ${target} (rn UInt64, device_id String, user_id Nullable(String), ads_personalization String, limited_ad_tracking String) ENGINE = MergeTree() ORDER BY rn`,
-      );
+      await this.nodes.command(snapshotTableDdl(target));
       for (let i = 0; i < members.length; i += WRITE_CHUNK) {
         let lines = '';
         const end = Math.min(members.length, i + WRITE_CHUNK);
@@ -93,7 +91,12 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
                 ? 'true'
                 : '(not set)';
           const limited = lat === null ? '(not set)' : Number(lat) === 1 ? 'true' : 'false';
-          lines += `${JSON.stringify({ rn, device_id: d, user_id: a?.uid ?? null, ads_personalization: ads, limited_ad_tracking: limited })}\n`;
+          lines += snapshotLine(rn, {
+            deviceId: d,
+            userId: (a?.uid as string | null | undefined) ?? null,
+            isAdsPersonalizationAllowed: ads,
+            isLimitedAdTracking: limited,
+          });
         }
         await this.nodes.insertJsonLines(target, lines);
       }
@@ -126,6 +129,17 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
     }));
   }
 
+  /** `audex migrate`: a snapshot copied from another engine, page by page in its row order. */
+  async copyIn(snapshotId: string, rows: MemberRow[], firstRow: number): Promise<void> {
+    const t = this.tableOf(snapshotId);
+    if (firstRow === 0) {
+      await this.nodes.command(sql`DROP TABLE IF EXISTS ${t}`);
+      await this.nodes.command(snapshotTableDdl(t));
+    }
+    if (rows.length === 0) return;
+    await this.nodes.insertJsonLines(t, rows.map((r, i) => snapshotLine(firstRow + i, r)).join(''));
+  }
+
   async drop(snapshotId: string): Promise<void> {
     await this.nodes.command(sql`DROP TABLE IF EXISTS ${this.tableOf(snapshotId)}`);
   }
@@ -152,9 +166,7 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
     if (removed === 0) return { removed: 0, rows: all.length };
     const next = this.tableOf(snapshotId, '_rewrite');
     await this.nodes.command(sql`DROP TABLE IF EXISTS ${next}`);
-    await this.nodes.command(
-      sql`CREATE TABLE ${next} (rn UInt64, device_id String, user_id Nullable(String), ads_personalization String, limited_ad_tracking String) ENGINE = MergeTree() ORDER BY rn`,
-    );
+    await this.nodes.command(snapshotTableDdl(next));
     await this.nodes.insertJsonLines(next, kept.map((r, rn) => `${JSON.stringify({ rn, ...r })}\n`).join(''));
     await this.nodes.command(sql`DROP TABLE ${t}`);
     await this.nodes.command(sql`RENAME TABLE ${next} TO ${t}`);
@@ -168,6 +180,15 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
     );
     return Number(rows[0]?.n ?? 0) > 0;
   }
+}
+
+function snapshotTableDdl(t: Fragment): Fragment {
+  return sql`CREATE TABLE ${t} (rn UInt64, device_id String, user_id Nullable(String), ads_personalization String, limited_ad_tracking String) ENGINE = MergeTree() ORDER BY rn`;
+}
+
+/** One snapshot row as a JSONEachRow line. */
+function snapshotLine(rn: number, r: MemberRow): string {
+  return `${JSON.stringify({ rn, device_id: r.deviceId, user_id: r.userId, ads_personalization: r.isAdsPersonalizationAllowed, limited_ad_tracking: r.isLimitedAdTracking })}\n`;
 }
 
 /** The table name of a `db.table` fragment. */

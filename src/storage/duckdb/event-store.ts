@@ -12,7 +12,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
-import type { EventStore, ImportReport } from '../contract.ts';
+import type { EventStore, ImportLedgerEntry, ImportReport } from '../contract.ts';
 import {
   EVENT_COLUMNS,
   decodeParams,
@@ -342,6 +342,10 @@ export class DuckDbEventStore implements EventStore {
   /** The stored result of an import by importId (staged-import.ts), or null. */
   async importResult(propertyId: bigint, importId: string): Promise<string | null> {
     return this.db.writer.exclusive((con) => staged.ledgerResult(con, propertyId, importId));
+  }
+
+  async importLedger(): Promise<ImportLedgerEntry[]> {
+    return this.db.writer.exclusive((con) => staged.ledgerEntries(con));
   }
 
   /** A new, empty staging table for an all-or-nothing import. */

@@ -12,6 +12,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
 import { EVENTS_TABLE } from './schema.ts';
+import type { ImportLedgerEntry } from '../contract.ts';
 
 export const LEDGER_TABLE = 'import_ledger';
 const STAGE_PREFIX = 'import_stage_';
@@ -68,6 +69,19 @@ export async function ledgerResult(
     ])
   ).getRowObjectsJS();
   return rows.length > 0 ? (rows[0]!.result as string) : null;
+}
+
+/** Every ledger entry (`audex migrate`). */
+export async function ledgerEntries(con: DuckDBConnection): Promise<ImportLedgerEntry[]> {
+  const rows = (
+    await con.runAndReadAll(`SELECT * FROM ${LEDGER_TABLE} ORDER BY property_id, import_id`)
+  ).getRowObjectsJS();
+  return rows.map((r) => ({
+    propertyId: BigInt(r.property_id as bigint),
+    importId: r.import_id as string,
+    result: r.result as string,
+    createdAtMicros: BigInt(r.created_at as bigint),
+  }));
 }
 
 export async function recordLedger(
