@@ -5,8 +5,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { protos } from '@google-analytics/data';
-import { ADMIN_KEY, api, removeDir, startServer, type RunningServer } from './helpers/server.ts';
+import {
+  ADMIN_KEY,
+  api,
+  postgresCatalogOf,
+  removeDir,
+  startServer,
+  type RunningServer,
+} from './helpers/server.ts';
 import { createTestProperty, sendMp, type TestProperty } from './helpers/property.ts';
 import { alphaDataClient, alphaDataGrpcClient, dataClient, grpcCall } from './helpers/clients.ts';
 
@@ -185,17 +193,36 @@ describe('v1alpha audience lists with the official AlphaAnalyticsDataClient', ()
     assert.equal(rec.audienceLists!.length, 1);
     // Pretend the first list was made a day earlier: the day that ended last night is then due,
     // and the scheduler (ticking every 200 ms here) makes its list.
-    const db = new Database(join(server.dataDir, 'catalog.sqlite'));
-    try {
-      db.pragma('busy_timeout = 5000');
-      const id = Number(rec.name!.split('/').pop());
-      db.prepare("UPDATE recurring_list_days SET day = date(day, '-1 day') WHERE recurring_id = ?").run(id);
-      // (and on the list row, which makes the scheduler's createList idempotent per day)
-      db.prepare(
-        "UPDATE audience_exports SET recurring_day = date(recurring_day, '-1 day') WHERE recurring_id = ?",
-      ).run(id);
-    } finally {
-      db.close();
+    const id = Number(rec.name!.split('/').pop());
+    const pgUrl = postgresCatalogOf(server.dataDir);
+    if (pgUrl) {
+      const client = new pg.Client({ connectionString: pgUrl });
+      await client.connect();
+      try {
+        const dayBefore = "to_char(CAST(%s AS date) - 1, 'YYYY-MM-DD')";
+        await client.query(
+          `UPDATE recurring_list_days SET day = ${dayBefore.replace('%s', 'day')} WHERE recurring_id = $1`,
+          [id],
+        );
+        await client.query(
+          `UPDATE audience_exports SET recurring_day = ${dayBefore.replace('%s', 'recurring_day')} WHERE recurring_id = $1`,
+          [id],
+        );
+      } finally {
+        await client.end();
+      }
+    } else {
+      const db = new Database(join(server.dataDir, 'catalog.sqlite'));
+      try {
+        db.pragma('busy_timeout = 5000');
+        db.prepare("UPDATE recurring_list_days SET day = date(day, '-1 day') WHERE recurring_id = ?").run(id);
+        // (and on the list row, which makes the scheduler's createList idempotent per day)
+        db.prepare(
+          "UPDATE audience_exports SET recurring_day = date(recurring_day, '-1 day') WHERE recurring_id = ?",
+        ).run(id);
+      } finally {
+        db.close();
+      }
     }
     let got = rec;
     for (let i = 0; i < 100 && got.audienceLists!.length < 2; i++) {

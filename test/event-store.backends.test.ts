@@ -204,6 +204,23 @@ forEachBackend((backend) => {
     const r1 = await storage.eraser.deleteUserEvents(15n, { kind: 'client_id', value: device });
     assert.deepEqual(r1, { devices: [device], events: own });
     assert.equal((await storage.events.readEvents(15n, { userPseudoId: device })).length, 0);
+    // A user id: every event of each device it signed in on, those without the id included.
+    const signedIn = (d: string, userId: string | null) =>
+      baseEvent({ property_id: 15n, user_pseudo_id: d, user_id: userId, event_timestamp: T0 + 5_000_000n });
+    await storage.events.append([
+      signedIn('u.1', 'user-u'),
+      signedIn('u.1', null),
+      signedIn('u.2', 'user-u'),
+      signedIn('u.3', null),
+    ]);
+    const r2 = await storage.eraser.deleteUserEvents(15n, { kind: 'user_id', value: 'user-u' });
+    assert.deepEqual(r2, { devices: ['u.1', 'u.2'], events: 3 });
+    assert.equal((await storage.events.readEvents(15n, { userPseudoId: 'u.3' })).length, 1);
+    // A user id with nothing stored (or already deleted) is done, not an error.
+    assert.deepEqual(await storage.eraser.deleteUserEvents(15n, { kind: 'user_id', value: 'user-u' }), {
+      devices: [],
+      events: 0,
+    });
     const expired = await storage.eraser.deleteExpiredEvents(15n, {
       eventsBefore: T0 + 1_000_000n,
       inactiveBefore: null,

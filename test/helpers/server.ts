@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquirePostgres } from './postgres-server.ts';
+import { freshDatabaseName, sharedClickHouse } from './clickhouse-server.ts';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'audex.js');
@@ -39,6 +40,24 @@ async function postgresCatalogFor(dataDir: string): Promise<string> {
   return url;
 }
 
+/** The PostgreSQL catalog URL a server on this data folder runs on (AUDEX_TEST_CATALOG), if any. */
+export function postgresCatalogOf(dataDir: string): string | undefined {
+  return pgCatalogs.get(dataDir);
+}
+
+/** One ClickHouse database per data folder, for the same reason. */
+const chDatabases = new Map<string, string>();
+
+async function clickhouseEventsFor(dataDir: string): Promise<string> {
+  let url = chDatabases.get(dataDir);
+  if (!url) {
+    // The file's shared server is stopped when the test process exits.
+    url = (await sharedClickHouse()).eventsUrl(freshDatabaseName('audex_e2e'));
+    chDatabases.set(dataDir, url);
+  }
+  return url;
+}
+
 export async function startServer(
   opts: {
     dataDir?: string;
@@ -60,6 +79,13 @@ export async function startServer(
     !opts.args?.includes('--catalog-url') &&
     opts.env?.AUDEX_CATALOG_URL === undefined;
   const catalogArgs = onPostgres ? ['--catalog-url', await postgresCatalogFor(dataDir)] : [];
+  // AUDEX_TEST_EVENTS=clickhouse likewise puts the events and snapshots in ClickHouse (a fresh
+  // database on the file's private server) unless the test chose an event engine itself.
+  const onClickHouse =
+    process.env.AUDEX_TEST_EVENTS === 'clickhouse' &&
+    !opts.args?.includes('--events-url') &&
+    opts.env?.AUDEX_EVENTS_URL === undefined;
+  if (onClickHouse) catalogArgs.push('--events-url', await clickhouseEventsFor(dataDir));
   const proc = spawn(
     process.execPath,
     [

@@ -19,13 +19,12 @@ import type { ClickHouseSnapshotStore } from './snapshots.ts';
 /** Devices per mutation, so a statement stays a reasonable size. */
 const DEVICES_PER_DELETE = 10_000;
 
+/** `(v1, v2, …)` of string literals; never called with an empty list (ClickHouse types `()` apart). */
 function inList(values: readonly string[]): Fragment {
-  return values.length === 0
-    ? sql`(0)`
-    : sql`(${join(
-        values.map((v) => sql`${param(v)}`),
-        ', ',
-      )})`;
+  return sql`(${join(
+    values.map((v) => sql`${param(v)}`),
+    ', ',
+  )})`;
 }
 
 export class ClickHouseDataEraser implements DataEraser {
@@ -81,13 +80,15 @@ export class ClickHouseDataEraser implements DataEraser {
       devices = rows.map((r) => String(r.d));
     } else devices = [subject.value];
     let events = 0;
+    // The first statement takes the user's own events too, so a user id with no device left
+    // still has them deleted; then every event of their devices, in chunks.
     for (let i = 0; i < Math.max(1, devices.length); i += DEVICES_PER_DELETE) {
       const chunk = devices.slice(i, i + DEVICES_PER_DELETE);
-      const byUser =
-        subject.kind === 'user_id' && i === 0 ? sql` OR user_id = ${param(subject.value)}` : sql``;
-      events += await this.deleteEvents(
-        sql`property_id = ${param(propertyId)} AND (user_pseudo_id IN ${inList(chunk)}${byUser})`,
-      );
+      const of: Fragment[] = [];
+      if (chunk.length > 0) of.push(sql`user_pseudo_id IN ${inList(chunk)}`);
+      if (subject.kind === 'user_id' && i === 0) of.push(sql`user_id = ${param(subject.value)}`);
+      if (of.length === 0) continue;
+      events += await this.deleteEvents(sql`property_id = ${param(propertyId)} AND (${join(of, ' OR ')})`);
     }
     return { devices, events };
   }
