@@ -101,7 +101,7 @@ export class DuckDbSnapshotStore implements SnapshotStore {
      * The device summary's fold (device-attributes.ts): with it, "any event" audiences are read
      * from the summary, brought up to date first (usesDeviceSummary).
      */
-    private readonly summary?: { catchUp(): Promise<unknown> },
+    private readonly summary?: { catchUp(upTo?: bigint): Promise<unknown> },
   ) {}
 
   /**
@@ -136,8 +136,10 @@ export class DuckDbSnapshotStore implements SnapshotStore {
     const fromSummary = this.usesDeviceSummary(req);
     if (fromSummary) {
       // Costs what the events since the last background fold cost (usually a few seconds' worth).
-      // A failed fold (the background loop logs it) only leaves more for the staging to merge.
-      await this.summary!.catchUp().catch(() => undefined);
+      // Only up to the export's mark: under steady ingest "everything committed" keeps moving, and
+      // a catch-up chasing it would not end. A failed fold (the background loop logs it) only
+      // leaves more for the staging to merge.
+      await this.summary!.catchUp(req.maxIngestSeq).catch(() => undefined);
       phases.lap('summaryFoldMs');
     }
     // Pure-SQL audiences stage their members inside DuckDB; others come back through JS.
