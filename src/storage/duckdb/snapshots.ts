@@ -175,12 +175,14 @@ export class DuckDbSnapshotStore implements SnapshotStore {
           tables.push(...attrs.tables);
           phases.lap('summaryStageMs');
           await con.run(SNAPSHOT_TABLE_DDL(table));
+          // No join after the numbering, so the rows stream in rn order into the table without
+          // a second sort (one cost ~20 % of this statement at 1M rows; the physical order is
+          // only a speed matter: read() sorts by rn, and rendered-rows.ts checks and re-sorts).
           const written = await con.run(
             `INSERT INTO ${table}
 SELECT a.rn, a.device_id, a.user_id, ${ADS_SQL}, ${LAT_SQL}
 FROM (SELECT (row_number() OVER () - 1)::BIGINT AS rn, s.* FROM (
-  SELECT * FROM ${attrs.relation} s0 WHERE s0.last_ts >= $2 ORDER BY s0.device_id) s) a
-ORDER BY a.rn`,
+  SELECT * FROM ${attrs.relation} s0 WHERE s0.last_ts >= $2 ORDER BY s0.device_id) s) a`,
             params,
           );
           phases.lap('summaryWriteMs');
