@@ -44,7 +44,9 @@ async function main(): Promise<void> {
   const seedDb = process.env.AUDEX_BENCH_EVENTS_DB;
   if (seedDb) copyFileSync(seedDb, join(dataDir, 'events.duckdb'));
   else await generateEvents(dataDir, EVENTS, DEVICES);
-  console.log(`${seedDb ? 'copied' : 'generated'} ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms(t)}`);
+  console.log(
+    `${seedDb ? 'copied' : 'generated'} ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms(t)}`,
+  );
   console.log(execSync('uptime').toString().trim());
   {
     const floor = await DuckDbEventStore.open({ dataDir });
