@@ -5,6 +5,8 @@
 //   floor snapshot     the same members joined by hand to the folded attributes, written as a table
 //   compiled members   the compiler's members query alone, materialised
 //   materialize        DuckDbSnapshotStore.materialize (the job's snapshot), with its phase timings
+//                      (All Users: read from the device summary; "compiled path" beside it is the
+//                      same snapshot from the compiled members query, as before the summary)
 //   render rows        the JSON rows file the first :query page reads (rendered-rows.ts)
 // The catalog writes and the client's polling are in the server bench (bench/exports.bench.ts
 // prints the job log's phases). Member counts are checked against the hand-written query.
@@ -20,7 +22,7 @@ import { DuckDbAudienceEngine } from '../src/storage/duckdb/members.ts';
 import { DuckDbSnapshotStore } from '../src/storage/duckdb/snapshots.ts';
 import { DeviceAttributeIndex } from '../src/storage/duckdb/device-attributes.ts';
 import { E1, E8 } from '../src/audience/fixtures/examples.ts';
-import { parseAudience } from '../src/audience/validate.ts';
+import { BUILTIN_AUDIENCES, parseAudience } from '../src/audience/validate.ts';
 import type { MembershipRequest } from '../src/storage/contract.ts';
 import { generateEvents } from '../test/helpers/generated-events.ts';
 
@@ -50,8 +52,10 @@ async function main(): Promise<void> {
   } else console.log(`reusing ${kept} (${EVENTS} events over ${DEVICES} devices, as generated)`);
   const store = await DuckDbEventStore.open({ dataDir });
   const engine = new DuckDbAudienceEngine(store.db);
-  const snaps = new DuckDbSnapshotStore(store.db, engine);
   const fold = new DeviceAttributeIndex(store.db);
+  // As the server wires it: the fold is the device summary All Users is read from.
+  const snaps = new DuckDbSnapshotStore(store.db, engine, fold);
+  const compiledSnaps = new DuckDbSnapshotStore(store.db, engine);
   const [ms] = await timed(() => fold.catchUp());
   console.log(`device-attribute fold: ${ms} ms`);
 
@@ -61,7 +65,14 @@ async function main(): Promise<void> {
       .filterExpressions[0].eventFilter.eventParameterFilterExpression.andGroup;
   leaves.filterExpressions = leaves.filterExpressions.slice(0, 1); // eventCount > 2
   const window = `property_id = 1 AND event_name = 'purchase' AND event_timestamp > ${CUTOFF} AND event_timestamp <= ${NOW}`;
+  const allUsersWindow = `property_id = 1 AND event_timestamp > ${NOW - 540n * 86_400_000_000n} AND event_timestamp <= ${NOW} AND event_timestamp >= ${NOW - 30n * 86_400_000_000n} AND source <> 'audience_trigger'`;
+  const only = process.env.AUDEX_BENCH_ONLY;
   const audiences = [
+    {
+      label: 'All Users (built-in)',
+      def: BUILTIN_AUDIENCES.find((b) => b.key === 'all_users')!.definition,
+      floor: `SELECT DISTINCT user_pseudo_id FROM events WHERE ${allUsersWindow} ORDER BY 1`,
+    },
     {
       label: 'Purchasers (E1)',
       def: parseAudience(E1),
@@ -72,7 +83,7 @@ async function main(): Promise<void> {
       def: parseAudience({ ...e8, displayName: 'Frequent purchasers', membershipDurationDays: 30 }),
       floor: `SELECT user_pseudo_id FROM events WHERE ${window} GROUP BY 1 HAVING count(*) > 2 ORDER BY 1`,
     },
-  ];
+  ].filter((a) => !only || a.label.includes(only));
   const dims = ['deviceId', 'userId', 'isAdsPersonalizationAllowed', 'isLimitedAdTracking'] as const;
   let sid = 0;
   for (const a of audiences) {
@@ -108,10 +119,18 @@ LEFT JOIN (SELECT * FROM device_attributes WHERE property_id = 1) a USING (devic
       const id = `bench${sid++}`;
       const [materializeMs, rows] = await timed(() => snaps.materialize(id, req));
       const [renderMs] = await timed(() => snaps.warmRowsJson(id, [...dims]));
+      let compiledPath = '';
+      if (snaps.usesDeviceSummary(req)) {
+        const cid = `bench${sid++}`;
+        const [cms, crows] = await timed(() => compiledSnaps.materialize(cid, req));
+        if (crows !== rows) throw new Error(`${a.label}: ${rows} rows from the summary, ${crows} compiled`);
+        compiledPath = ` | compiled path (no summary) ${cms} ms ${JSON.stringify(compiledSnaps.phaseTimings(cid))}`;
+        await compiledSnaps.drop(cid);
+      }
       const floorRows = Number((await w.all('SELECT count(*) AS n FROM bench_floor'))[0]!.n);
       if (floorRows !== rows) throw new Error(`${a.label}: ${rows} rows, hand-written ${floorRows}`);
       console.log(
-        `${a.label}, run ${run}/${RUNS}: ${fmt(rows)} members | floor members ${floorMs} ms, floor snapshot ${floorSnapMs} ms | compiled members ${compiledMs} ms | materialize ${materializeMs} ms ${JSON.stringify(snaps.phaseTimings(id))} (${(materializeMs / floorSnapMs).toFixed(2)}x floor snapshot) | render rows ${renderMs} ms`,
+        `${a.label}, run ${run}/${RUNS}: ${fmt(rows)} members | floor members ${floorMs} ms, floor snapshot ${floorSnapMs} ms | compiled members ${compiledMs} ms | materialize ${materializeMs} ms ${JSON.stringify(snaps.phaseTimings(id))} (${(materializeMs / floorSnapMs).toFixed(2)}x floor snapshot)${compiledPath} | render rows ${renderMs} ms`,
       );
       await snaps.drop(id);
       await w.run('DROP TABLE bench_floor_snap');

@@ -10,6 +10,12 @@
 // and Parquet. Last, the snapshot read paths at offset 0 vs offset 5,000,000 on a 6M-row snapshot
 // (cost must not grow with the offset). Prints figures; no assertions. Usage:
 //   npx tsx bench/exports.bench.ts [events=10000000] [devices=1000000]
+// All Users: before the server opens the data folder, a hand-written DuckDB query counts the
+// distinct users of the events and writes the numbered member list as a table (the floor without a
+// device summary), three times; then All Users create -> ACTIVE through the server, three times,
+// in the same run. AUDEX_BENCH_ONLY=allusers stops after that. AUDEX_BENCH_EVENTS_DB=<file>
+// copies an events.duckdb generated earlier by this bench (timestamps are relative to the day it
+// was generated: the built-in audiences count 30 days of backfill) instead of generating one.
 import { ADMIN_KEY, api, removeDir, startServer, tempDataDir } from '../test/helpers/server.ts';
 import { generateEvents } from '../test/helpers/generated-events.ts';
 import { dataClient } from '../test/helpers/clients.ts';
@@ -20,7 +26,8 @@ import { DuckDbSnapshotStore } from '../src/storage/duckdb/snapshots.ts';
 import { E8 } from '../src/audience/fixtures/examples.ts';
 import { AudexClient } from '../src/cli/client.ts';
 import { downloadExport, type DownloadFormat } from '../src/cli/exports.ts';
-import { statSync } from 'node:fs';
+import { copyFileSync, statSync } from 'node:fs';
+import { execSync } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 
@@ -34,8 +41,30 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 async function main(): Promise<void> {
   const dataDir = tempDataDir('audex-bench-exports-');
   let t = performance.now();
-  await generateEvents(dataDir, EVENTS, DEVICES);
-  console.log(`generated ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms(t)}`);
+  const seedDb = process.env.AUDEX_BENCH_EVENTS_DB;
+  if (seedDb) copyFileSync(seedDb, join(dataDir, 'events.duckdb'));
+  else await generateEvents(dataDir, EVENTS, DEVICES);
+  console.log(
+    `${seedDb ? 'copied' : 'generated'} ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms(t)}`,
+  );
+  console.log(execSync('uptime').toString().trim());
+  {
+    const floor = await DuckDbEventStore.open({ dataDir });
+    for (let run = 1; run <= 3; run++) {
+      t = performance.now();
+      await floor.db.writer.run(`CREATE OR REPLACE TABLE bench_all_users AS
+SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
+  SELECT DISTINCT user_pseudo_id AS device_id FROM events
+  WHERE property_id = 1 AND source <> 'audience_trigger' ORDER BY 1)`);
+      const took = ms(t);
+      const n = (await floor.db.writer.all('SELECT count(*) AS n FROM bench_all_users'))[0]!.n;
+      console.log(
+        `All Users, hand-written query (distinct users of every event, numbered member list written), run ${run}/3: ${took}, ${fmt(Number(n))} members`,
+      );
+    }
+    await floor.db.writer.run('DROP TABLE bench_all_users');
+    await floor.close();
+  }
 
   t = performance.now();
   const server = await startServer({ dataDir });
@@ -105,6 +134,15 @@ async function main(): Promise<void> {
       if (log) console.log(`  server: ${log}`);
       return done;
     };
+
+    // All Users, read from the device summary (src/storage/duckdb/snapshots.ts).
+    const allUsers = audiences.find((a) => a.displayName === 'All Users').name as string;
+    for (let run = 1; run <= 3; run++) {
+      if (run > 1) await new Promise((r) => setTimeout(r, 3000));
+      await createExport(`All Users, run ${run}/3`, allUsers);
+    }
+    console.log(execSync('uptime').toString().trim());
+    if (process.env.AUDEX_BENCH_ONLY === 'allusers') return;
 
     // A more typical size: devices with 3+ purchases in 30 days (~13% of the devices): spec example
     // E8 without its currency leaf (the generated events carry no parameters).

@@ -266,9 +266,13 @@ forEachCatalog((catalog) => {
       }
     });
 
-    test("a page waits for the engine's rows file only when it is a third or more of the snapshot", async () => {
+    test("a page waits for the engine's rows file only when it is a third or more of the snapshot, or over 50,000 rows", async () => {
       snapshots.rows = 300;
       const e = await createAndWait();
+      snapshots.rows = 160_000; // a third is 53,334 rows
+      const saved = clock;
+      clock += 25 * 3_600_000_000; // the next day: this property's tokens of today are spent
+      const big = await createAndWait().finally(() => (clock = saved));
       const seen: (boolean | undefined)[] = [];
       const fast = snapshots as FakeSnapshots & { readRowsJson?: SnapshotStore['readRowsJson'] };
       fast.readRowsJson = async (_id, _offset, _limit, _dims, opts) => {
@@ -278,10 +282,13 @@ forEachCatalog((catalog) => {
       try {
         for (const limit of [1, 99, 100, 250_000]) await service.query(ADMIN, e.name as string, { limit });
         await service.query(ADMIN, e.name as string, { offset: 300, limit: 1 }); // past the end: no read
+        // A large page rendered by SQL is a big string beside the render's own memory.
+        for (const limit of [10_000, 50_000, 50_001, 250_000])
+          await service.query(ADMIN, big.name as string, { limit });
       } finally {
         delete fast.readRowsJson;
       }
-      assert.deepEqual(seen, [false, false, true, true]);
+      assert.deepEqual(seen, [false, false, true, true, false, false, true, true]);
     });
 
     test('dimension order is the requested order', async () => {

@@ -230,6 +230,14 @@ export interface SnapshotStore {
     snapshotId: string,
     dimensions: ('deviceId' | 'userId' | 'isAdsPersonalizationAllowed' | 'isLimitedAdTracking')[],
   ): Promise<void>;
+  /**
+   * Optional capability: true when materialize() takes this request's members and attributes from
+   * the backend's per-device summary (one row per device: last event time and export attributes,
+   * kept exact as of the snapshot's cut) instead of running the members query over the events.
+   * Only for audiences the summary is exact for (isAnyEventAudience, src/audience/compile/plan.ts:
+   * All Users). Backends without a summary (ClickHouse) leave it out.
+   */
+  usesDeviceSummary?(req: MembershipRequest): boolean;
   drop(snapshotId: string): Promise<void>;
   /**
    * Optional (`audex migrate` into this engine): writes rows [firstRow, firstRow + rows.length)

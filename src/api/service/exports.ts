@@ -92,6 +92,8 @@ const SYSTEM: Principal = { keyId: 0, superuser: true, roles: new Map() };
 
 export const QUERY_DEFAULT_LIMIT = 10_000;
 export const QUERY_MAX_LIMIT = 250_000;
+/** Pages above this many rows wait for the rows file in progress instead of SQL (queryOf). */
+const SQL_PAGE_MAX_ROWS = 50_000;
 export const LIST_DEFAULT_PAGE_SIZE = 200;
 export const LIST_MAX_PAGE_SIZE = 1000;
 
@@ -486,10 +488,13 @@ export class ExportService {
     const id = snapshotIdOf(row.id);
     // The engine serves pages as pre-rendered JSON when it can (text or bytes that the REST
     // transport writes as they are; see src/domain/raw-json.ts and docs/exports.md). While the
-    // rows file is being rendered (right after ACTIVE), a page waits for it only when it is a third
-    // or more of the snapshot: per row, rendering one page by SQL costs ~3x the whole-file render
-    // (bench/exports.bench.ts), so a smaller page is cheaper by SQL than the wait.
-    const waitForRender = limit * 3 >= total;
+    // rows file is being rendered (right after ACTIVE), a page waits for it when it is a third or
+    // more of the snapshot: per row, rendering one page by SQL costs ~3x the whole-file render
+    // (bench/exports.bench.ts), so a smaller page is cheaper by SQL than the wait. A large page
+    // waits too: rendered by SQL it is one string of tens of MB in DuckDB, copied into JS, beside
+    // the render's own memory (test/memory-rss.e2e.test.ts: the first 250,000-row pages raised the
+    // server's peak RSS by 70 MiB and more); its SQL rendering would take about as long as the wait.
+    const waitForRender = limit * 3 >= total || limit > SQL_PAGE_MAX_ROWS;
     const audienceRows = this.snapshots.readRowsJson
       ? past
         ? new RawJson('[]')

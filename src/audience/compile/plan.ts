@@ -139,3 +139,25 @@ export function planAudience(def: AudienceDefinition, config?: EvaluationConfig)
   );
   return sequencesOk && eventStateUnsupported(def) === null ? 'sql' : 'hybrid';
 }
+
+/**
+ * An audience whose members are exactly the users with an event in the membership window: one
+ * INCLUDE clause within one event whose only leaf is `eventCount > x` with x < 1 (true on every
+ * event, so every event qualifies), as the built-in All Users. A backend that keeps the last event
+ * time per device answers it without scanning the events (SnapshotStore.usesDeviceSummary).
+ */
+export function isAnyEventAudience(def: AudienceDefinition): boolean {
+  const [c, ...rest] = def.filterClauses;
+  const f = c?.simpleFilter;
+  if (!f || rest.length > 0 || c.clauseType !== 'INCLUDE') return false;
+  if (f.scope !== 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT') return false;
+  const groups = groupsOf(f.filterExpression);
+  const leaf =
+    groups.length === 1 && groups[0]!.length === 1 ? groups[0]![0]!.dimensionOrMetricFilter : undefined;
+  return (
+    leaf?.fieldName === 'eventCount' &&
+    leaf.inAnyNDayPeriod === undefined &&
+    leaf.numericFilter?.operation === 'GREATER_THAN' &&
+    numericValue(leaf.numericFilter.value) < 1
+  );
+}

@@ -12,7 +12,7 @@
 // - events after the watermark are aggregated at export time and merged in (the "fresh" part);
 // - a device whose folded state includes an event the export must not see (event_timestamp >
 //   asOf, or ingest_seq > the export's high-water mark) is recomputed from its events (the
-//   "dirty" part). max_ts/max_seq are taken over the attribute-carrying events, so the test is
+//   "dirty" part). max_ts/max_seq are taken over all the device's events, so the test is
 //   conservative: it may recompute a device it did not need to, never the reverse.
 // So a missing or stale state only costs time. The watermark relies on ingest_seq following
 // commit order, which holds because every write to `events` goes through the one writer queue
@@ -24,6 +24,14 @@
 // The fold runs on its own connection (DuckDbDatabase.maintenance) in one transaction per chunk
 // of ingest_seq: merge the chunk's per-device aggregate with the devices' current rows, DELETE
 // those rows and INSERT the merged ones, move the watermark. A crash rolls the chunk back.
+//
+// The same table is the per-device summary that answers "any event" audiences (All Users) without
+// scanning the events (src/storage/duckdb/snapshots.ts, docs/exports.md "All Users from the device
+// summary"): every device with an event has a row (not only those with an attribute), with
+// `first_ts`/`last_ts`, its first and last event time over events other than synthetic audience
+// triggers (NULL when it has only those). max_ts/max_seq are over all of its events. The fold, the
+// staging below and the refold after retention read every event, so a device's row is exact for
+// every column; user deletion drops the rows (user-deletion.ts).
 
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { DuckDbDatabase, Session } from './connection.ts';
@@ -43,11 +51,17 @@ const ATTRIBUTES = [
 
 const KEY = '(event_timestamp::HUGEINT * 9223372036854775808 + ingest_seq)';
 
-/** Only events that carry an attribute can change one. */
-const CARRIES_ATTRIBUTE = `(${ATTRIBUTES.map(([, , src]) => `${src} IS NOT NULL`).join(' OR ')})`;
+/** Events that count for membership (the evaluation window excludes synthetic triggers). */
+const COUNTS = "source <> 'audience_trigger'";
 
 /** State columns in table order, after property_id and device_id. */
-const STATE_COLUMNS = [...ATTRIBUTES.flatMap(([name]) => [name, `${name}_k`]), 'max_ts', 'max_seq'];
+const STATE_COLUMNS = [
+  ...ATTRIBUTES.flatMap(([name]) => [name, `${name}_k`]),
+  'first_ts',
+  'last_ts',
+  'max_ts',
+  'max_seq',
+];
 
 /** Aggregates over event rows that produce the state columns (GROUP BY the device). */
 const EVENT_AGGREGATES = [
@@ -55,6 +69,8 @@ const EVENT_AGGREGATES = [
     `arg_max(${src}, ${KEY}) FILTER (WHERE ${src} IS NOT NULL) AS ${name}`,
     `max(${KEY}) FILTER (WHERE ${src} IS NOT NULL) AS ${name}_k`,
   ]),
+  `min(event_timestamp) FILTER (WHERE ${COUNTS}) AS first_ts`,
+  `max(event_timestamp) FILTER (WHERE ${COUNTS}) AS last_ts`,
   'max(event_timestamp) AS max_ts',
   'max(ingest_seq) AS max_seq',
 ].join(',\n    ');
@@ -65,6 +81,8 @@ const STATE_AGGREGATES = [
     `arg_max(${name}, ${name}_k) FILTER (WHERE ${name}_k IS NOT NULL) AS ${name}`,
     `max(${name}_k) AS ${name}_k`,
   ]),
+  'min(first_ts) AS first_ts',
+  'max(last_ts) AS last_ts',
   'max(max_ts) AS max_ts',
   'max(max_seq) AS max_seq',
 ].join(',\n    ');
@@ -72,10 +90,21 @@ const STATE_AGGREGATES = [
 const STATE_COLUMN_LIST = STATE_COLUMNS.join(', ');
 
 export async function ensureDeviceAttributesSchema(writer: Session): Promise<void> {
+  // A table of an earlier version (rows only for devices with an attribute, no last_ts) is
+  // dropped and folded again from the start, in the background (exports stay exact meanwhile).
+  const old = await writer.all(
+    `SELECT 1 FROM information_schema.tables t WHERE t.table_name = $1
+AND NOT EXISTS (SELECT 1 FROM information_schema.columns c WHERE c.table_name = $1 AND c.column_name = 'last_ts')`,
+    [DEVICE_ATTRIBUTES_TABLE],
+  );
+  if (old.length > 0) {
+    await writer.run(`DROP TABLE ${DEVICE_ATTRIBUTES_TABLE}`);
+    await writer.run(`DROP TABLE IF EXISTS ${WATERMARK_TABLE}`);
+  }
   const cols = ATTRIBUTES.flatMap(([name, type]) => [`${name} ${type}`, `${name}_k HUGEINT`]);
   await writer.run(`CREATE TABLE IF NOT EXISTS ${DEVICE_ATTRIBUTES_TABLE} (
   property_id BIGINT NOT NULL, device_id VARCHAR NOT NULL, ${cols.join(', ')},
-  max_ts BIGINT NOT NULL, max_seq BIGINT NOT NULL)`);
+  first_ts BIGINT, last_ts BIGINT, max_ts BIGINT NOT NULL, max_seq BIGINT NOT NULL)`);
   await writer.run(`CREATE TABLE IF NOT EXISTS ${WATERMARK_TABLE} (seq BIGINT NOT NULL)`);
   await writer.run(
     `INSERT INTO ${WATERMARK_TABLE} SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ${WATERMARK_TABLE})`,
@@ -201,7 +230,7 @@ export class DeviceAttributeIndex {
 SELECT property_id, user_pseudo_id AS device_id,
     ${EVENT_AGGREGATES}
 FROM ${EVENTS_TABLE}
-WHERE ingest_seq > $1 AND ingest_seq <= $2 AND ${CARRIES_ATTRIBUTE}
+WHERE ingest_seq > $1 AND ingest_seq <= $2
 GROUP BY property_id, user_pseudo_id`,
           [from, to],
         );
@@ -253,7 +282,7 @@ export interface AttributeCut {
 
 export interface StagedAttributes {
   /**
-   * A relation (device_id, user_id, consent, npa, lat) over the state and the staged temp tables,
+   * A relation (device_id, user_id, consent, npa, lat, last_ts) over the state and the staged temp tables,
    * with one placeholder, `propertyParam` (default $1), for the property_id.
    */
   relation: string;
@@ -268,8 +297,8 @@ export interface StagedAttributes {
  * export attributes of the devices in the table `members` (a device_id column) need beyond the
  * folded state, as of `cut`. With `members` null, it stages that for every device (cheap when the
  * fold is current: only devices with events after the watermark or past the cut), so the caller
- * need not write its members down first. Devices without any attribute-carrying event may be
- * absent from the relation (the caller LEFT JOINs and applies defaults).
+ * need not write its members down first. Every device with an event within the cut is in the
+ * relation, with `last_ts` (its last event time within the cut, triggers aside; NULL when none).
  */
 export async function stageMemberAttributes(
   con: DuckDBConnection,
@@ -290,7 +319,7 @@ WHERE property_id = $1 AND (max_ts > $2 OR max_seq > $3)`,
     params,
   );
   const dirtyCount = await count(`SELECT count(*) FROM ${dirty}`);
-  // Per-device aggregate of the attribute-carrying events within the cut that match `where`,
+  // Per-device aggregate of the events within the cut that match `where`,
   // joined to `devices`. An inner join after the aggregate lets DuckDB build its hash table on
   // the smaller side: usually the few devices seen since the last fold, not the members.
   const eventsOf = (where: string, devices: string | null) => `
@@ -298,7 +327,7 @@ SELECT d.* FROM (
   SELECT user_pseudo_id AS device_id,
     ${EVENT_AGGREGATES}
   FROM ${EVENTS_TABLE}
-  WHERE property_id = $1 AND event_timestamp <= $2 AND ingest_seq <= $3 AND ${CARRIES_ATTRIBUTE} AND ${where}
+  WHERE property_id = $1 AND event_timestamp <= $2 AND ingest_seq <= $3 AND ${where}
   GROUP BY user_pseudo_id
 ) d${devices === null ? '' : ` JOIN ${devices} m ON d.device_id = m.device_id`}`;
   // Events the fold has not reached yet (ingest_seq zonemaps skip everything before the watermark).
@@ -317,12 +346,12 @@ SELECT d.* FROM (
   const notDirty = dirtyCount > 0 ? ` AND device_id NOT IN (SELECT device_id FROM ${dirty})` : '';
   const relation =
     freshDevices === 0
-      ? `(SELECT device_id, user_id, consent, npa, lat FROM ${DEVICE_ATTRIBUTES_TABLE}
+      ? `(SELECT device_id, user_id, consent, npa, lat, last_ts FROM ${DEVICE_ATTRIBUTES_TABLE}
   WHERE property_id = ${propertyParam}${notDirty})`
-      : `(SELECT device_id, user_id, consent, npa, lat FROM ${DEVICE_ATTRIBUTES_TABLE}
+      : `(SELECT device_id, user_id, consent, npa, lat, last_ts FROM ${DEVICE_ATTRIBUTES_TABLE}
   WHERE property_id = ${propertyParam}${notDirty} AND device_id NOT IN (SELECT device_id FROM ${fresh})
 UNION ALL
-SELECT device_id, user_id, consent, npa, lat FROM (
+SELECT device_id, user_id, consent, npa, lat, last_ts FROM (
   SELECT device_id,
     ${STATE_AGGREGATES}
   FROM (
@@ -338,7 +367,7 @@ SELECT device_id, user_id, consent, npa, lat FROM (
  * Inside the caller's transaction on `con`: recomputes the folded state of the devices listed in
  * the table `devices` (a device_id column) from their events up to the watermark, after some of
  * their events were deleted (data retention, src/storage/duckdb/retention.ts). Devices left
- * without an attribute-carrying event lose their row.
+ * without an event lose their row.
  */
 export async function refoldDevices(
   con: DuckDBConnection,
@@ -355,7 +384,7 @@ export async function refoldDevices(
 SELECT property_id, user_pseudo_id AS device_id,
     ${EVENT_AGGREGATES}
 FROM ${EVENTS_TABLE}
-WHERE property_id = $1 AND ingest_seq <= $2 AND ${CARRIES_ATTRIBUTE}
+WHERE property_id = $1 AND ingest_seq <= $2
   AND user_pseudo_id IN (SELECT device_id FROM ${devices})
 GROUP BY property_id, user_pseudo_id`,
     [propertyId, wm],

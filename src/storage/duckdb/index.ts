@@ -21,14 +21,16 @@ export async function open(options: StorageOptions): Promise<DuckDbStorage> {
     memoryLimit: options.memoryLimit,
   });
   const audiences = new DuckDbAudienceEngine(events.db);
-  const snapshots = new DuckDbSnapshotStore(events.db, audiences);
+  // Keeps exports from aggregating every event for their members' attributes, and is the device
+  // summary that All Users is read from (see the module).
+  const deviceSummary = new DeviceAttributeIndex(events.db, { log: options.log });
+  const snapshots = new DuckDbSnapshotStore(events.db, audiences, deviceSummary);
   return {
     events,
     audiences,
     snapshots,
     eraser: new DuckDbDataEraser(events.db, snapshots),
-    // Keeps exports from aggregating every event for their members' attributes (see the module).
-    maintenance: new DeviceAttributeIndex(events.db, { log: options.log }),
+    maintenance: deviceSummary,
     executor: new DuckDbExecutor(events.db),
     triggerProgress: new DuckDbTriggerProgress(events.db),
     memoryUsage: async () => {
