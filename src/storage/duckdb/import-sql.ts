@@ -83,7 +83,12 @@ export interface ImportSql {
   countSql: string;
   /** $1 path, $2 limit -> rows {row, reason}. */
   examplesSql: string;
-  /** $1 path, $2 property_id, $3 first ingest_seq, $4 received_at µs, $5 time zone. */
+  /**
+   * The stored rows of the accepted ones, columns named and ordered as EVENT_COLUMNS; $1 path,
+   * $2 property_id, $3 first ingest_seq, $4 received_at µs, $5 time zone.
+   */
+  selectSql: string;
+  /** INSERT INTO events … selectSql (same parameters). */
   insertSql: string;
 }
 
@@ -360,15 +365,17 @@ export function buildImportSql(source: ImportSource): ImportSql {
   const staged = sql`SELECT *, ${reason} AS __reason FROM (${withTs})`;
   const countSql = sql`SELECT count(*) AS total FROM ${source.from}`;
   const examplesSql = sql`SELECT __row AS row, __reason AS reason FROM (${staged}) WHERE __reason IS NOT NULL ORDER BY __row LIMIT $2`;
-  const insertSql = sql`INSERT INTO ${ident(EVENTS_TABLE)} (${join(names.map(quoted), ', ')})
-SELECT ${join(
-    names.map((n) => select[n]),
+  const selectSql = sql`SELECT ${join(
+    names.map((n) => sql`${select[n]} AS ${quoted(n)}`),
     ',\n',
   )}
 FROM (${staged}) WHERE __reason IS NULL`;
+  const insertSql = sql`INSERT INTO ${ident(EVENTS_TABLE)} (${join(names.map(quoted), ', ')})
+${selectSql}`;
   return {
     countSql: statement(countSql),
     examplesSql: statement(examplesSql),
+    selectSql: statement(selectSql),
     insertSql: statement(insertSql),
   };
 }
