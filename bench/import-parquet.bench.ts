@@ -1,21 +1,26 @@
 // Bulk import speed of DuckDbEventStore.importFile from a BigQuery-export-shaped Parquet file.
-// Run: npx tsx bench/import-parquet.bench.ts [rows=5000000]
-// The file is generated with DuckDB (not timed); then importFile is timed, then the floor under
-// any mapping: copying the stored rows into a new table.
+// Run: npx tsx bench/import-parquet.bench.ts [rows=200000] [rounds=2]
+// The file is generated with DuckDB (not timed). Then, per round, into fresh stores: the phases of
+// an import (import-sql.ts's statements run one by one: describe, count, reading the file, the
+// mapping without the write, INSERT … SELECT), importFileReport end to end, and the floor under
+// any mapping: copying the stored rows into a new table. Each figure has wall time and the
+// process's CPU time (DuckDB's threads included), which the shared machine's load disturbs less.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
+import { buildImportSql, describeSource } from '../src/storage/duckdb/import-sql.ts';
 
-const rows = Number(process.argv[2] ?? 5_000_000);
+const rows = Number(process.argv[2] ?? 200_000);
+const rounds = Number(process.argv[3] ?? 2);
 const dir = mkdtempSync(join(tmpdir(), 'audex-bench-import-'));
 const file = join(dir, 'events.parquet');
 
 const V = (s: string, i: string, d: string): string =>
   `{'string_value': ${s}, 'int_value': ${i}, 'float_value': NULL::DOUBLE, 'double_value': ${d}}`;
 
-let t0 = performance.now();
+const t0 = performance.now();
 const gen = await DuckDBInstance.create(':memory:', { threads: '2' });
 const con = await gen.connect();
 await con.run(`COPY (
@@ -54,23 +59,62 @@ console.log(
   `generated ${rows.toLocaleString('en-US')} rows, ${(statSync(file).size / 1e6).toFixed(0)} MB, in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );
 
-const store = await DuckDbEventStore.open({ dataDir: join(dir, 'db') });
-t0 = performance.now();
-const report = await store.importFileReport(1n, file, 'parquet', 'UTC');
-const secs = (performance.now() - t0) / 1000;
-console.log(
-  `importFile(parquet): stored=${report.stored} rejected=${report.rejected} in ${secs.toFixed(2)} s = ` +
-    `${Math.round(report.stored / secs).toLocaleString('en-US')} rows/s`,
-);
-// The floor under any import mapping: writing the same rows, already mapped, into a table with
-// the events columns (a plain copy of the events table just written, on the same database).
-t0 = performance.now();
-await store.db.writer.run(`CREATE TABLE events_copy AS SELECT * FROM events`);
-const copySecs = (performance.now() - t0) / 1000;
-console.log(
-  `floor: copying the ${report.stored.toLocaleString('en-US')} stored rows into a new table: ${copySecs.toFixed(2)} s = ` +
-    `${Math.round(report.stored / copySecs).toLocaleString('en-US')} rows/s`,
-);
-await store.close();
+const rate = (n: number, ms: number): string =>
+  `${Math.round(n / (ms / 1000)).toLocaleString('en-US')} rows/s`;
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+/** Runs f; returns its result, wall ms and CPU ms. */
+const timed = async <T>(f: () => Promise<T>): Promise<[T, number, number]> => {
+  const [t, c] = [performance.now(), cpuMs()];
+  const r = await f();
+  return [r, performance.now() - t, cpuMs() - c];
+};
+const fig = (n: number, ms: number, cpu: number): string =>
+  `${ms.toFixed(0)} ms (${rate(n, ms)}; CPU ${cpu.toFixed(0)} ms)`;
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+console.log(`load average before: ${load()}`);
+for (let round = 1; round <= rounds; round++) {
+  {
+    const store = await DuckDbEventStore.open({ dataDir: join(dir, `db-${round}-phases`) });
+    const [q, describeMs] = await timed(() =>
+      store.db.writer.exclusive(async (con) => buildImportSql(await describeSource(con, file, 'parquet'))),
+    );
+    const [, countMs] = await timed(() => store.db.writer.all(q.countSql, [file]));
+    const params = [file, 1n, 0n, 0n, 'UTC'];
+    // Reading the file's columns without mapping, then the mapping without the write (every
+    // stored column hashed, nothing kept), then the INSERT … SELECT.
+    const [, readMs, readCpu] = await timed(() =>
+      store.db.writer.all(`SELECT sum(hash(COLUMNS(*))) FROM read_parquet($1)`, [file]),
+    );
+    const [, mapMs, mapCpu] = await timed(() =>
+      store.db.writer.all(`SELECT sum(hash(COLUMNS(*))) FROM (${q.selectSql})`, params),
+    );
+    const [stored, insertMs, insertCpu] = await timed(() => store.db.writer.run(q.insertSql, params));
+    console.log(
+      `round ${round} phases: describe ${describeMs.toFixed(0)} ms, count ${countMs.toFixed(0)} ms, ` +
+        `read the file's columns ${fig(rows, readMs, readCpu)}, mapping without write ${fig(rows, mapMs, mapCpu)}, ` +
+        `INSERT … SELECT ${fig(stored, insertMs, insertCpu)}`,
+    );
+    await store.close();
+  }
+  const store = await DuckDbEventStore.open({ dataDir: join(dir, `db-${round}-e2e`) });
+  const [report, ms, cpu] = await timed(() => store.importFileReport(1n, file, 'parquet', 'UTC'));
+  // The floor under any import mapping: writing the same rows, already mapped, into a table with
+  // the events columns (a plain copy of the events table just written, on the same database).
+  const [, copyMs, copyCpu] = await timed(() =>
+    store.db.writer.run(`CREATE TABLE events_copy AS SELECT * FROM events`),
+  );
+  console.log(
+    `round ${round} importFileReport(parquet): stored=${report.stored} rejected=${report.rejected} in ${fig(report.stored, ms, cpu)}; ` +
+      `floor (copying the stored rows into a new table): ${fig(report.stored, copyMs, copyCpu)}`,
+  );
+  await store.close();
+}
+console.log(`load average after: ${load()}`);
 if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
 else console.log(dir);

@@ -8,7 +8,8 @@
 // guarantees), and is given to a call's events when the INSERT carrying them is sent, so a seq is
 // never older than its INSERT.
 //
-// Imports: rows go to a stage table, then one INSERT … SELECT moves them into the events with
+// Imports: rows go to a stage table (NDJSON parsed here; Parquet read and mapped by an in-process
+// DuckDB, file-import.ts), then one INSERT … SELECT moves them into the events with
 // their final ingest_seq, and the ledger row follows. ClickHouse has no multi-statement
 // transactions: a crash between the two statements leaves the rows without the ledger entry, so a
 // resend of that import would store them twice (docs/deploy.md says so).
@@ -29,6 +30,7 @@ import {
 } from './ingest-seq.ts';
 import { CH_EVENT_COLUMNS, EVENTS, LEDGER, eventsTableDdl, table } from './schema.ts';
 import { StorageError } from '../errors.ts';
+import { sendMappedFile } from './file-import.ts';
 
 const STAGE_PREFIX = 'import_stage_';
 const STAGE_NAME = /^import_stage_[0-9a-f]{16}$/;
@@ -219,6 +221,50 @@ export class ClickHouseEventStore implements EventStore {
       sql`SELECT result FROM ${table(this.nodes.target.database, LEDGER)} WHERE property_id = ${param(propertyId)} AND import_id = ${param(importId)} ORDER BY created_at LIMIT 1`,
     );
     return rows.length > 0 ? String(rows[0]!.result) : null;
+  }
+
+  async importFile(
+    propertyId: bigint,
+    path: string,
+    format: 'parquet' | 'ndjson',
+    timeZone = 'UTC',
+  ): Promise<number> {
+    return (await this.importFileReport(propertyId, path, format, timeZone)).stored;
+  }
+
+  /**
+   * A file read by an in-process DuckDB through the DuckDB backend's import mapping (same rules,
+   * rejections and messages; file-import.ts), its rows sent to a stage in JSONEachRow and moved
+   * into the events by commitStage (ingest_seq in file order, the ledger row after).
+   */
+  async importFileReport(
+    propertyId: bigint,
+    path: string,
+    format: 'parquet' | 'ndjson',
+    timeZone = 'UTC',
+    ledger?: { importId: string; render: (report: ImportReport) => string },
+  ): Promise<ImportReport> {
+    const stage = await this.openStage();
+    try {
+      const t = this.stageTable(stage);
+      const read = await sendMappedFile(
+        path,
+        format,
+        { propertyId, timeZone, receivedAt: this.nowMicros() },
+        (lines) => this.nodes.insertJsonLines(t, lines),
+      );
+      const report = (stored: number): ImportReport => ({
+        stored,
+        rejected: read.total - stored,
+        examples: read.examples,
+      });
+      const stored = await this.commitStage(stage, propertyId, ledger?.importId ?? null, (n) =>
+        ledger ? ledger.render(report(n)) : '',
+      );
+      return report(stored);
+    } finally {
+      await this.discardStage(stage).catch(() => undefined);
+    }
   }
 
   async openStage(): Promise<string> {

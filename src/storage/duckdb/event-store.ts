@@ -9,8 +9,6 @@
 // the event loop for the fsync; and an appender flushes on its own every ~200k rows, which would
 // make a large batch non-atomic. Hence BEGIN / append / COMMIT.
 
-import { isAbsolute, resolve } from 'node:path';
-import { statSync } from 'node:fs';
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { EventStore, ImportLedgerEntry, ImportReport } from '../contract.ts';
 import {
@@ -26,6 +24,7 @@ import { StorageError } from '../errors.ts';
 import { DuckDbDatabase, type DuckDbOptions } from './connection.ts';
 import { EVENTS_TABLE, ensureSchema, nextIngestSeq } from './schema.ts';
 import { buildImportSql, describeSource, type ImportFormat } from './import-sql.ts';
+import { checkImportPath } from './import/path.ts';
 import * as staged from './staged-import.ts';
 import { CELL, FlatRowsReader, itemsJson } from './flat-rows.ts';
 import { sharedNdjsonWorkers, type NdjsonWorkers, type ParsedChunk } from './ndjson-workers.ts';
@@ -544,27 +543,4 @@ function sessionizeFlat(rows: FlatRowsReader, sessionizer: Sessionizer): void {
     rows.setBig(r, CELL.ga_session_id, light[r]!.ga_session_id ?? null);
     rows.setInt(r, CELL.ga_session_number, light[r]!.ga_session_number ?? null);
   }
-}
-
-const GLOB_CHARS = /[*?[\]{}]/;
-
-/**
- * Import paths are local files only. DuckDB would glob `*?[]{}` and fetch URLs (http://, s3://)
- * through extensions; both are refused here, before any SQL runs. The path itself is bound.
- */
-function checkImportPath(path: string): string {
-  if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
-    throw new StorageError('io', 'import path is empty or contains NUL');
-  }
-  const abs = isAbsolute(path) ? path : resolve(path);
-  if (GLOB_CHARS.test(abs))
-    throw new StorageError('io', `import path must not contain glob characters: ${path}`);
-  let isFile = false;
-  try {
-    isFile = statSync(abs).isFile();
-  } catch (err) {
-    throw new StorageError('io', `import file not found: ${path}`, { cause: err });
-  }
-  if (!isFile) throw new StorageError('io', `import path is not a regular file: ${path}`);
-  return abs;
 }
