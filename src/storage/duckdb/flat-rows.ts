@@ -191,6 +191,37 @@ export class FlatRowsWriter {
   }
 }
 
+/**
+ * A copy of `f` with some string cells replaced (`patches`: row -> cell -> new value, null for
+ * NULL). Used when collection fills a row's device and geography from its session
+ * (flat-sessions.ts); rare, so a plain rebuild of the text.
+ */
+export function withStrings(f: FlatRows, patches: Map<number, Map<number, string | null>>): FlatRows {
+  const kinds = f.kinds.slice();
+  const nums = f.nums.slice();
+  const lens = f.lens.slice();
+  let text = '';
+  let off = 0;
+  for (let r = 0; r < f.rows; r++) {
+    const patch = patches.get(r);
+    const base = r * CELLS_PER_ROW;
+    for (let c = 0; c < CELLS_PER_ROW; c++) {
+      const i = base + c;
+      const own = f.kinds[i] === STRING ? f.text.slice(off, (off += f.lens[i]!)) : null;
+      const v = patch?.has(c) ? patch.get(c)! : own;
+      if (patch?.has(c)) {
+        if (v === null) kinds[i] = NULL;
+        else kinds[i] = STRING;
+      }
+      if (v !== null && kinds[i] === STRING) {
+        lens[i] = v.length;
+        text += v;
+      }
+    }
+  }
+  return { rows: f.rows, kinds, nums, bigs: new BigInt64Array(nums.buffer), lens, text };
+}
+
 /** The buffers to transfer with postMessage (the text is copied). */
 export function transferList(f: FlatRows): ArrayBuffer[] {
   return [f.kinds.buffer, f.nums.buffer, f.lens.buffer] as ArrayBuffer[];
@@ -211,6 +242,20 @@ export class FlatRowsReader {
     let off = rowText;
     for (let c = 0; c < cell; c++) if (this.f.kinds[base + c] === STRING) off += this.f.lens[base + c]!;
     return this.f.text.slice(off, off + this.f.lens[base + cell]!);
+  }
+
+  /** The string cells of one row (null for the others), given the row's text offset. */
+  rowStrings(row: number, rowText: number, out: (string | null)[]): void {
+    const base = row * CELLS_PER_ROW;
+    const { kinds, lens, text } = this.f;
+    let off = rowText;
+    for (let c = 0; c < CELLS_PER_ROW; c++) {
+      if (kinds[base + c] === STRING) {
+        const end = off + lens[base + c]!;
+        out[c] = text.slice(off, end);
+        off = end;
+      } else out[c] = null;
+    }
   }
 
   /** Text offset of every row's first string (one pass). */

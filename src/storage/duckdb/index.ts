@@ -19,6 +19,7 @@ export async function open(options: StorageOptions): Promise<DuckDbStorage> {
     dataDir: options.dataDir,
     threads: options.threads,
     memoryLimit: options.memoryLimit,
+    ...(options.collectWorkers === undefined ? {} : { collectWorkers: options.collectWorkers }),
   });
   const audiences = new DuckDbAudienceEngine(events.db);
   const snapshots = new DuckDbSnapshotStore(events.db, audiences);
@@ -40,6 +41,6 @@ export async function open(options: StorageOptions): Promise<DuckDbStorage> {
         );
       return rows.map((r) => ({ tag: String(r.tag), bytes: Number(r.bytes) }));
     },
-    close: () => events.db.close(),
+    close: () => events.close(),
   };
 }
