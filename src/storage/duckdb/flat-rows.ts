@@ -17,6 +17,8 @@ import { StorageError } from '../errors.ts';
 
 const NULL = 0;
 const STRING = 1;
+/** The kind of a string cell (readers outside this file that walk `text`). */
+export const STRING_KIND = STRING;
 const BIG = 2;
 const INT = 3;
 const DOUBLE = 4;
@@ -242,20 +244,6 @@ export class FlatRowsReader {
     let off = rowText;
     for (let c = 0; c < cell; c++) if (this.f.kinds[base + c] === STRING) off += this.f.lens[base + c]!;
     return this.f.text.slice(off, off + this.f.lens[base + cell]!);
-  }
-
-  /** The string cells of one row (null for the others), given the row's text offset. */
-  rowStrings(row: number, rowText: number, out: (string | null)[]): void {
-    const base = row * CELLS_PER_ROW;
-    const { kinds, lens, text } = this.f;
-    let off = rowText;
-    for (let c = 0; c < CELLS_PER_ROW; c++) {
-      if (kinds[base + c] === STRING) {
-        const end = off + lens[base + c]!;
-        out[c] = text.slice(off, end);
-        off = end;
-      } else out[c] = null;
-    }
   }
 
   /** Text offset of every row's first string (one pass). */

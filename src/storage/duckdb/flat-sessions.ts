@@ -8,7 +8,7 @@
 import type { NewEvent } from '../../domain/event.ts';
 import type { Sessionizer } from '../../ingest/sessionizer.ts';
 import type { SessionContext } from '../../ingest/session-context.ts';
-import { CELL, CELLS_PER_ROW, FlatRowsReader, withStrings, type FlatRows } from './flat-rows.ts';
+import { CELL, CELLS_PER_ROW, FlatRowsReader, STRING_KIND, withStrings, type FlatRows } from './flat-rows.ts';
 
 type Light = Pick<
   NewEvent,
@@ -56,7 +56,11 @@ const CONTEXT_FIELDS = [
   'geo_region',
   'geo_city',
 ] as const;
-const CONTEXT_CELLS = CONTEXT_FIELDS.map((f) => CELL[f]!);
+const CONTEXT_CELLS = CONTEXT_FIELDS.map((f) => CELL[f]);
+/** Per cell: its position in CONTEXT_FIELDS, or -1. */
+const CONTEXT_AT = new Int8Array(CELLS_PER_ROW).fill(-1);
+CONTEXT_CELLS.forEach((cell, k) => (CONTEXT_AT[cell] = k));
+const K = CONTEXT_FIELDS.length;
 
 /**
  * What the collection routes do to each request's events before storing them, on flat rows:
@@ -67,41 +71,63 @@ export function assignSessionsFlat(
   f: FlatRows,
   deps: { sessionContext: SessionContext; sessionizer: Sessionizer; inherit: boolean },
 ): FlatRows {
-  let rows = new FlatRowsReader(f);
-  const offsets = rows.rowTextOffsets();
   const n = f.rows;
   const light = new Array<Light & Record<(typeof CONTEXT_FIELDS)[number], string | null>>(n);
-  const cells = new Array<string | null>(CELLS_PER_ROW);
+  // What each row carried, to see afterwards what the session context filled in.
+  const carried = new Array<string | null>(n * K).fill(null);
+  const { kinds, lens, text } = f;
+  const upid = CELL.user_pseudo_id;
+  let reader = new FlatRowsReader(f);
+  let off = 0;
+  // One pass over the rows' strings, slicing only the ones read here.
   for (let r = 0; r < n; r++) {
-    rows.rowStrings(r, offsets[r]!, cells);
-    const e = {
-      property_id: rows.big(r, CELL.property_id)!,
-      user_pseudo_id: cells[CELL.user_pseudo_id!]!,
-      event_timestamp: rows.big(r, CELL.event_timestamp)!,
-      ga_session_id: rows.big(r, CELL.ga_session_id),
-      ga_session_number: rows.int(r, CELL.ga_session_number),
-    } as (typeof light)[number];
-    for (let k = 0; k < CONTEXT_FIELDS.length; k++) e[CONTEXT_FIELDS[k]!] = cells[CONTEXT_CELLS[k]!]!;
-    light[r] = e;
+    const base = r * CELLS_PER_ROW;
+    let user = '';
+    for (let c = 0; c < CELLS_PER_ROW; c++) {
+      if (kinds[base + c] !== STRING_KIND) continue;
+      const end = off + lens[base + c]!;
+      if (c === upid) user = text.slice(off, end);
+      else if (CONTEXT_AT[c]! >= 0) carried[r * K + CONTEXT_AT[c]!] = text.slice(off, end);
+      off = end;
+    }
+    const o = r * K;
+    light[r] = {
+      property_id: reader.big(r, CELL.property_id)!,
+      user_pseudo_id: user,
+      event_timestamp: reader.big(r, CELL.event_timestamp)!,
+      ga_session_id: reader.big(r, CELL.ga_session_id),
+      ga_session_number: reader.int(r, CELL.ga_session_number),
+      device_category: carried[o]!,
+      device_operating_system: carried[o + 1]!,
+      device_operating_system_version: carried[o + 2]!,
+      device_browser: carried[o + 3]!,
+      device_browser_version: carried[o + 4]!,
+      device_language: carried[o + 5]!,
+      device_mobile_brand_name: carried[o + 6]!,
+      device_mobile_model_name: carried[o + 7]!,
+      geo_continent: carried[o + 8]!,
+      geo_sub_continent: carried[o + 9]!,
+      geo_country: carried[o + 10]!,
+      geo_country_id: carried[o + 11]!,
+      geo_region: carried[o + 12]!,
+      geo_city: carried[o + 13]!,
+    };
   }
-  // Remember what each row carried, to see what the session context filled in.
-  const before = light.map((e) => CONTEXT_FIELDS.map((k) => e[k]));
   deps.sessionContext.apply(light as unknown as NewEvent[], deps.inherit);
   let patches: Map<number, Map<number, string | null>> | null = null;
   for (let r = 0; r < n; r++) {
     const e = light[r]!;
-    const was = before[r]!;
-    for (let k = 0; k < CONTEXT_FIELDS.length; k++) {
+    for (let k = 0; k < K; k++) {
       const v = e[CONTEXT_FIELDS[k]!];
-      if (v === was[k]) continue;
+      if (v === carried[r * K + k]) continue;
       patches ??= new Map();
       let p = patches.get(r);
       if (!p) patches.set(r, (p = new Map()));
       p.set(CONTEXT_CELLS[k]!, v);
     }
   }
-  if (patches) rows = new FlatRowsReader(withStrings(f, patches));
+  if (patches) reader = new FlatRowsReader(withStrings(f, patches));
   deps.sessionizer.assign(light as unknown as NewEvent[]);
-  writeSessions(rows, light);
-  return rows.f;
+  writeSessions(reader, light);
+  return reader.f;
 }

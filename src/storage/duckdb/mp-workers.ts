@@ -84,10 +84,12 @@ export class MpWorkers {
   /** Ends the threads; requests not yet encoded fail (retriable). */
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.queue.splice(0)) t.reject(new StorageError('unavailable', 'collection workers closed'));
+    for (const t of this.queue.splice(0))
+      t.reject(new StorageError('unavailable', 'collection workers closed'));
     const slots = this.slots.splice(0);
     for (const s of slots)
-      for (const t of s.tasks.values()) t.reject(new StorageError('unavailable', 'collection workers closed'));
+      for (const t of s.tasks.values())
+        t.reject(new StorageError('unavailable', 'collection workers closed'));
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
