@@ -36,6 +36,8 @@ interface StreamInfo {
 export interface CollectStats {
   requests: number;
   eventsStored: number;
+  /** Of eventsStored, those parsed, validated and encoded off the main thread (encodeMeasurement). */
+  eventsEncodedOffThread: number;
   requestsDropped: Record<string, number>;
 }
 
@@ -154,7 +156,12 @@ export function registerCollectRoutes(
   },
 ): CollectStats {
   const streams = new StreamCache(deps.admin);
-  const stats: CollectStats = { requests: 0, eventsStored: 0, requestsDropped: {} };
+  const stats: CollectStats = {
+    requests: 0,
+    eventsStored: 0,
+    eventsEncodedOffThread: 0,
+    requestsDropped: {},
+  };
   const drop = (reason: string) => (stats.requestsDropped[reason] = (stats.requestsDropped[reason] ?? 0) + 1);
 
   /** Acknowledges only after the ingest buffer made the events durable; else 503 (retriable). */
@@ -163,10 +170,12 @@ export function registerCollectRoutes(
       await deps.ingest.submit(events);
       stats.eventsStored += Array.isArray(events) ? events.length : events.encodedRows;
       noContent(res);
+      return true;
     } catch (err) {
       // Not stored: 503 tells a retrying client that nothing was acknowledged.
       deps.log.error(`${source} ingest failed`, { err: String(err) });
       sendError(res, errors.unavailable('Events could not be stored; retry.'));
+      return false;
     }
   };
 
@@ -197,7 +206,7 @@ export function registerCollectRoutes(
       return sendError(res, errors.unavailable('Events could not be stored; retry.'));
     }
     if (!encoded) return (drop('invalid_measurement'), noContent(res));
-    await submit(res, encoded, 'mp');
+    if (await submit(res, encoded, 'mp')) stats.eventsEncodedOffThread += encoded.encodedRows;
   };
 
   /** Acknowledges only after the ingest buffer made the events durable. */
