@@ -1,8 +1,13 @@
 // Measurement Protocol ingest over loopback: concurrent clients POST 25-event requests to
 // /mp/collect on a server started like a user starts it; every 204 is a durable acknowledgement.
-// Prints events/s, request latency percentiles and the CPU used by the server and by the load
-// generator (this process: autocannon shares the machine's cores with the server). Usage:
+// Prints events/s, request latency percentiles, the longest stall (the longest time between two
+// acknowledgements, and the slowest request), the CPU used by the server and by the load
+// generator (this process: autocannon shares the machine's cores with the server), and then the
+// write floor measured right after in the same run: the bench's own events appended by the
+// DuckDB appender on one thread (AUDEX_BENCH_FLOOR=0 skips it). Usage:
 //   npx tsx bench/mp-ingest.bench.ts [seconds=15] [connections=64] [clients=4096]
+// AUDEX_BENCH_LONG=1 runs 100 s (the stall run) unless seconds are given.
+// AUDEX_COLLECT_WORKERS=0 measures the main-thread path (no collection workers) for comparison.
 // Bodies are built before the run (bench/mp-requests.ts; 4,096 client ids by default), so the
 // load generator only copies buffers; more clients (e.g. 1000000) exercise the sessionizer's LRU
 // of 100,000 users, at one string replace per request in the load generator.
@@ -17,9 +22,10 @@ import { join } from 'node:path';
 import { api, removeDir, startServer } from '../test/helpers/server.ts';
 import { E1, E12 } from '../src/audience/fixtures/examples.ts';
 import { createTestProperty } from '../test/helpers/property.ts';
-import { POOL, postLoad } from './mp-requests.ts';
+import { POOL, appenderFloor, postLoad } from './mp-requests.ts';
+import { execSync } from 'node:child_process';
 
-const seconds = Number(process.argv[2] ?? 15);
+const seconds = Number(process.argv[2] ?? (process.env.AUDEX_BENCH_LONG === '1' ? 100 : 15));
 const connections = Number(process.argv[3] ?? 64);
 const clients = Number(process.argv[4] ?? POOL);
 
@@ -57,7 +63,8 @@ if (triggerAudience) {
   if (r.status !== 200) throw new Error(`trigger audience: ${JSON.stringify(r.json)}`);
 }
 
-const { result, wall, serverCpu, selfCpu } = await postLoad(
+const loadBefore = execSync('uptime').toString().trim();
+const { result, wall, serverCpu, selfCpu, longestGap } = await postLoad(
   `${server.url}/mp/collect?measurement_id=${p.measurementId}&api_secret=${p.secret}`,
   server.proc.pid!,
   connections,
@@ -70,6 +77,7 @@ const stored = await fetch(`${server.url}/audex/v1/metrics`, {
 }).then((r) => r.json());
 await server.stop();
 removeDir(server.dataDir);
+const loadAfter = execSync('uptime').toString().trim();
 
 const ok = result['2xx'];
 if (triggerAudience) console.log(`audience triggers: ${JSON.stringify(stored.audienceTriggers)}`);
@@ -83,9 +91,23 @@ console.log(
   `latency ms: p50=${result.latency.p50} p90=${result.latency.p90} p99=${result.latency.p99} max=${result.latency.max}`,
 );
 console.log(
+  `longest stall: ${Math.round(longestGap)} ms without any acknowledgement; slowest request ${result.latency.max} ms`,
+);
+console.log(
   `ingest appends: ${stored.ingest.appends} (mean batch ${Math.round(stored.ingest.events / Math.max(1, stored.ingest.appends))} events)`,
 );
 console.log(
   `cpu over ${wall.toFixed(1)} s wall: server ${serverCpu.toFixed(1)} s (${((100 * serverCpu) / wall).toFixed(0)}%, all threads), ` +
     `load generator ${selfCpu.toFixed(1)} s (${((100 * selfCpu) / wall).toFixed(0)}%)`,
 );
+console.log(`collection workers: ${process.env.AUDEX_COLLECT_WORKERS ?? 'default'}`);
+console.log(`uptime before: ${loadBefore}`);
+console.log(`uptime after:  ${loadAfter}`);
+if (process.env.AUDEX_BENCH_FLOOR !== '0') {
+  const floor = await appenderFloor(200_000, 800);
+  console.log(
+    `floor, same run: appender on one thread ${Math.round(floor)} rows/s (800-row transactions); ` +
+      `collection reached ${(((ok * 25) / seconds / floor) * 100).toFixed(0)} % of it`,
+  );
+  console.log(`uptime after the floor: ${execSync('uptime').toString().trim()}`);
+}

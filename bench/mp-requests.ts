@@ -64,7 +64,11 @@ export async function postLoad(
   const serverCpu0 = cpuTicks(serverPid);
   const selfCpu0 = process.cpuUsage();
   const wall0 = performance.now();
-  const result = await autocannon({
+  // Gaps between acknowledgements (2xx responses, whichever client): the longest is the longest
+  // time nothing was acknowledged at all, a stall (a checkpoint, a long GC, a blocked loop).
+  let lastAck = 0;
+  let longestGap = 0;
+  const instance = autocannon({
     url,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -79,6 +83,17 @@ export async function postLoad(
       },
     ],
   });
+  // Without a callback autocannon returns its tracker (an EventEmitter) made thenable.
+  (instance as unknown as import('node:events').EventEmitter).on(
+    'response',
+    (_client: unknown, statusCode: number) => {
+      if (statusCode < 200 || statusCode > 299) return;
+      const now = performance.now();
+      if (lastAck > 0 && now - lastAck > longestGap) longestGap = now - lastAck;
+      lastAck = now;
+    },
+  );
+  const result = await instance;
   const wall = (performance.now() - wall0) / 1000;
   const self = process.cpuUsage(selfCpu0);
   return {
@@ -87,5 +102,58 @@ export async function postLoad(
     /** CPU seconds of the server (all threads) and of the load generator over the run. */
     serverCpu: (cpuTicks(serverPid) - serverCpu0) / 100,
     selfCpu: (self.user + self.system) / 1e6,
+    /** The longest time between two acknowledgements (ms). */
+    longestGap,
   };
+}
+
+/**
+ * The write floor in the same run: the bench's own events (the requests above, validated and
+ * converted beforehand, untimed) appended by the DuckDB appender on one thread, in transactions
+ * of `batch` rows (BEGIN, appender, flushSync, COMMIT), into a fresh database. Rows per second.
+ */
+export async function appenderFloor(rows: number, batch: number): Promise<number> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { DuckDbDatabase } = await import('../src/storage/duckdb/connection.ts');
+  const { ensureSchema, EVENTS_TABLE } = await import('../src/storage/duckdb/schema.ts');
+  const { appendRow } = await import('../src/storage/duckdb/event-store.ts');
+  const { validateMeasurementBody } = await import('../src/ingest/mp/validate.ts');
+  const { toEvents } = await import('../src/ingest/mp/to-events.ts');
+  const now = BigInt(Date.now()) * 1000n;
+  const body = mpBodies(POOL);
+  const events: import('../src/domain/event.ts').NewEvent[] = [];
+  for (let i = 0; events.length < rows; i++) {
+    const v = validateMeasurementBody(body(i), {
+      query: { measurement_id: 'G-BENCH', api_secret: 'x' },
+      debug: false,
+      nowMicros: now,
+    });
+    if (v.events.length === 0)
+      throw new Error(`bench request ${i} is invalid: ${JSON.stringify(v.messages)}`);
+    events.push(...toEvents(v.events, { propertyId: 1n, streamId: '1', timeZone: 'UTC', nowMicros: now }));
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'audex-bench-floor-'));
+  const db = await DuckDbDatabase.open({ dataDir: dir });
+  await ensureSchema(db.writer);
+  let seq = 1n;
+  const t0 = performance.now();
+  await db.writer.exclusive(async (con) => {
+    for (let start = 0; start < rows; start += batch) {
+      await con.run('BEGIN TRANSACTION');
+      const ap = await con.createAppender(EVENTS_TABLE);
+      for (let i = start; i < Math.min(rows, start + batch); i++) {
+        appendRow(ap, events[i]!, seq++);
+        ap.endRow();
+      }
+      ap.flushSync();
+      ap.closeSync();
+      await con.run('COMMIT');
+    }
+  });
+  const perSecond = (rows / (performance.now() - t0)) * 1000;
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return perSecond;
 }

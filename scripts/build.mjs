@@ -12,6 +12,8 @@ await build({
     audex: new URL('../src/cli/main.ts', import.meta.url).pathname,
     // The NDJSON import's worker threads load this file (src/storage/duckdb/ndjson-workers.ts).
     'ndjson-worker': new URL('../src/storage/duckdb/ndjson-worker.ts', import.meta.url).pathname,
+    // Measurement Protocol collection's worker threads (src/storage/duckdb/mp-workers.ts).
+    'mp-worker': new URL('../src/storage/duckdb/mp-worker.ts', import.meta.url).pathname,
   },
   outdir: new URL('../dist', import.meta.url).pathname,
   bundle: true,

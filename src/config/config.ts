@@ -59,6 +59,8 @@ const schema = z.object({
     catalogUrl: z.string().optional(),
     duckdbMemoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'like "2GB"'),
     duckdbThreads: z.coerce.number().int().min(1).max(256),
+    /** DuckDB: worker threads for Measurement Protocol collection; 0 = on the main thread. */
+    collectWorkers: z.coerce.number().int().min(0).max(64).optional(),
     /** AUDEX_MEMORY_LIMIT: one budget for the process (src/server/memory-budget.ts). */
     memoryLimit: z
       .string()
@@ -164,6 +166,7 @@ const SOURCES: Record<string, string> = {
   'storage.memoryLimit': 'AUDEX_MEMORY_LIMIT',
   'storage.duckdbMemoryLimit': 'AUDEX_DUCKDB_MEMORY_LIMIT',
   'storage.duckdbThreads': 'AUDEX_DUCKDB_THREADS',
+  'storage.collectWorkers': 'AUDEX_COLLECT_WORKERS',
   'auth.adminKey': 'AUDEX_ADMIN_KEY',
   'exports.expiryHours': 'AUDEX_EXPORT_EXPIRY_HOURS',
   'exports.maxConcurrentPerProperty': 'AUDEX_EXPORT_MAX_CONCURRENT',
@@ -216,6 +219,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       duckdbMemoryLimit: env.AUDEX_DUCKDB_MEMORY_LIMIT ?? derivedDuckdbLimit(env.AUDEX_MEMORY_LIMIT) ?? '4GB',
       memoryLimit: env.AUDEX_MEMORY_LIMIT || undefined,
       duckdbThreads: env.AUDEX_DUCKDB_THREADS ?? '2',
+      collectWorkers: env.AUDEX_COLLECT_WORKERS || undefined,
     },
     auth: { adminKey: env.AUDEX_ADMIN_KEY || undefined },
     exports: {

@@ -6,9 +6,13 @@
 // arrival rate times the commit time. A submission is never split, so each one is atomic, and
 // its promise resolves only after the append that holds it has resolved (i.e. is durable).
 // A failed append rejects every submission of that batch and the buffer carries on.
+//
+// A submission is either event objects or events a store encoded itself (EncodedEvents, e.g.
+// the Measurement Protocol rows DuckDB's collection workers encode); a batch that holds any
+// encoded submission goes to the store's appendEncoded, in submission order.
 
 import type { NewEvent } from '../domain/event.ts';
-import type { EventStore } from '../storage/contract.ts';
+import type { EncodedEvents, EventStore } from '../storage/contract.ts';
 import { StorageError } from '../storage/errors.ts';
 
 export interface IngestBufferOptions {
@@ -24,8 +28,15 @@ export interface IngestBufferOptions {
   maxQueuedEvents?: number;
 }
 
+type Submission = NewEvent[] | EncodedEvents;
+
+function sizeOf(s: Submission): number {
+  return Array.isArray(s) ? s.length : s.encodedRows;
+}
+
 interface Pending {
-  events: NewEvent[];
+  events: Submission;
+  size: number;
   resolve: (seqs: bigint[]) => void;
   reject: (err: unknown) => void;
 }
@@ -49,7 +60,7 @@ export class IngestBuffer {
   readonly stats: IngestBufferStats = { appends: 0, events: 0, failedAppends: 0 };
 
   constructor(
-    private readonly store: Pick<EventStore, 'append'>,
+    private readonly store: Pick<EventStore, 'append' | 'appendEncoded'>,
     options: IngestBufferOptions = {},
   ) {
     this.maxBatch = Math.max(1, options.maxBatchEvents ?? 50_000);
@@ -62,16 +73,20 @@ export class IngestBuffer {
     return this.queuedEvents;
   }
 
-  /** Resolves with each event's ingest_seq once stored durably; rejects if the batch failed. */
-  submit(events: NewEvent[]): Promise<bigint[]> {
+  /**
+   * Resolves with each event's ingest_seq once stored durably; rejects if the batch failed.
+   * Encoded events need a store with appendEncoded (the store that encoded them).
+   */
+  submit(events: Submission): Promise<bigint[]> {
     if (this.closed) return Promise.reject(new StorageError('unavailable', 'ingest buffer is closed'));
-    if (events.length === 0) return Promise.resolve([]);
-    if (this.queuedEvents + events.length > this.maxQueued && this.queuedEvents > 0) {
+    const size = sizeOf(events);
+    if (size === 0) return Promise.resolve([]);
+    if (this.queuedEvents + size > this.maxQueued && this.queuedEvents > 0) {
       return Promise.reject(new StorageError('unavailable', 'ingest queue is full; retry later'));
     }
     return new Promise<bigint[]>((resolve, reject) => {
-      this.queue.push({ events, resolve, reject });
-      this.queuedEvents += events.length;
+      this.queue.push({ events, size, resolve, reject });
+      this.queuedEvents += size;
       this.schedule();
     });
   }
@@ -121,12 +136,13 @@ export class IngestBuffer {
   private async flushLoop(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.takeBatch();
-      const events = batch.length === 1 ? (batch[0] as Pending).events : batch.flatMap((p) => p.events);
+      let n = 0;
+      for (const p of batch) n += p.size;
       let seqs: bigint[];
       try {
-        seqs = await this.store.append(events);
-        if (seqs.length !== events.length) {
-          throw new StorageError('other', `append returned ${seqs.length} ids for ${events.length} events`);
+        seqs = await this.appendBatch(batch);
+        if (seqs.length !== n) {
+          throw new StorageError('other', `append returned ${seqs.length} ids for ${n} events`);
         }
       } catch (err) {
         this.stats.failedAppends++;
@@ -135,20 +151,31 @@ export class IngestBuffer {
         continue;
       }
       this.stats.appends++;
-      this.stats.events += events.length;
+      this.stats.events += n;
       let off = 0;
       for (const p of batch) {
-        p.resolve(seqs.slice(off, off + p.events.length));
-        off += p.events.length;
+        p.resolve(seqs.slice(off, off + p.size));
+        off += p.size;
       }
     }
+  }
+
+  private appendBatch(batch: Pending[]): Promise<bigint[]> {
+    if (batch.every((p) => Array.isArray(p.events))) {
+      const events =
+        batch.length === 1 ? (batch[0]!.events as NewEvent[]) : batch.flatMap((p) => p.events as NewEvent[]);
+      return this.store.append(events);
+    }
+    if (!this.store.appendEncoded)
+      return Promise.reject(new StorageError('other', 'encoded events for a store without appendEncoded'));
+    return this.store.appendEncoded(batch.map((p) => p.events));
   }
 
   private takeBatch(): Pending[] {
     let n = 0;
     let k = 0;
     while (k < this.queue.length) {
-      const size = (this.queue[k] as Pending).events.length;
+      const size = (this.queue[k] as Pending).size;
       if (k > 0 && n + size > this.maxBatch) break;
       n += size;
       k++;

@@ -98,6 +98,7 @@ export async function startAudex(
     eventsUrl: config.storage.eventsUrl,
     threads: config.storage.duckdbThreads,
     memoryLimit: config.storage.duckdbMemoryLimit,
+    ...(config.storage.collectWorkers === undefined ? {} : { collectWorkers: config.storage.collectWorkers }),
     log,
   });
   const { events, snapshots } = storage;
@@ -238,6 +239,8 @@ export async function startAudex(
     ingest,
     sessionizer,
     sessionContext: new SessionContext(),
+    // DuckDB: MP bodies are parsed, validated and encoded in worker threads (AUDEX_COLLECT_WORKERS).
+    ...(events.encodeMeasurement ? { encodeMeasurement: events.encodeMeasurement.bind(events) } : {}),
     log,
   });
   metrics.attach({

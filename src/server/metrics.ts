@@ -186,20 +186,27 @@ export class AudexMetrics {
 
   /** The event store with its appends (one per ingest batch) timed and sized. */
   timedStore<S extends EventStore>(store: S): S {
-    const append: EventStore['append'] = async (events) => {
+    const timed = async (write: () => Promise<bigint[]>): Promise<bigint[]> => {
       const end = this.commitLatency.startTimer();
       try {
-        const seqs = await store.append(events);
+        const seqs = await write();
         end({ outcome: 'ok' });
-        this.batchSize.observe(events.length);
+        this.batchSize.observe(seqs.length);
         return seqs;
       } catch (err) {
         end({ outcome: 'error' });
         throw err;
       }
     };
+    const append: EventStore['append'] = (events) => timed(() => store.append(events));
+    const appendEncoded: EventStore['appendEncoded'] = (parts) => timed(() => store.appendEncoded!(parts));
     return new Proxy(store, {
-      get: (target, prop, receiver) => (prop === 'append' ? append : Reflect.get(target, prop, receiver)),
+      get: (target, prop, receiver) =>
+        prop === 'append'
+          ? append
+          : prop === 'appendEncoded' && store.appendEncoded
+            ? appendEncoded
+            : Reflect.get(target, prop, receiver),
     });
   }
 

@@ -8,6 +8,24 @@ import type { RawJson } from '../domain/raw-json.ts';
 import type { CompiledQuery, SqlDialect } from '../audience/compile/index.ts';
 import type { ImportContext } from '../ingest/import/bigquery-row.ts';
 import type { Sessionizer } from '../ingest/sessionizer.ts';
+import type { SessionContext } from '../ingest/session-context.ts';
+
+/** Events one backend's writer takes as they are (DuckDB: flat rows); opaque to everyone else. */
+export interface EncodedEvents {
+  readonly encodedRows: number;
+}
+
+/** One Measurement Protocol request, authenticated, for EventStore.encodeMeasurement. */
+export interface MeasurementRequest {
+  body: Buffer;
+  query: { measurement_id?: string; api_secret?: string; firebase_app_id?: string };
+  /** Server time, µs: received_at, and the reference of the timestamp checks. */
+  nowMicros: bigint;
+  propertyId: bigint;
+  streamId: string;
+  /** The property's IANA zone, for event_date. */
+  timeZone: string;
+}
 
 export interface EventStore {
   /**
@@ -84,6 +102,19 @@ export interface EventStore {
   discardStage(stage: string): Promise<void>;
   /** Drops the stages of imports that never committed (a crash); returns how many. */
   dropLeftoverStages(): Promise<number>;
+  /**
+   * Optional (DuckDB: in worker threads, src/storage/duckdb/mp-workers.ts): what the collection
+   * route does to a Measurement Protocol body before storing it (parse, validate, toEvents, the
+   * session context, the sessionizer), with the events encoded for appendEncoded. Null when
+   * production stores none of its events. Rejects with a retriable StorageError 'unavailable'
+   * when the work could not be done.
+   */
+  encodeMeasurement?(
+    req: MeasurementRequest,
+    sessions: { sessionContext: SessionContext; sessionizer: Sessionizer },
+  ): Promise<EncodedEvents | null>;
+  /** With encodeMeasurement: append() of events given as objects or encoded, in one transaction. */
+  appendEncoded?(parts: (NewEvent[] | EncodedEvents)[]): Promise<bigint[]>;
   /**
    * Optional (`audex migrate` into this engine): stores events as they are, ingest_seq included,
    * in one bulk write; the store must not have been written otherwise meanwhile.
@@ -259,6 +290,8 @@ export interface StorageOptions {
   threads?: number;
   /** Engine memory limit, like "4GB", when the engine runs in this process. */
   memoryLimit?: string;
+  /** Worker threads for Measurement Protocol collection, where the backend has them (DuckDB); 0 = none. */
+  collectWorkers?: number;
   log?: {
     info(msg: string, f?: Record<string, unknown>): void;
     error(msg: string, f?: Record<string, unknown>): void;

@@ -15,6 +15,7 @@ import {
   type ValidationResult,
 } from '../../ingest/mp/validate.ts';
 import type { ParsedEvent } from '../../ingest/common.ts';
+import type { NewEvent } from '../../domain/event.ts';
 import { toEvents } from '../../ingest/mp/to-events.ts';
 import { parseGtagHit } from '../../ingest/gtag/parse.ts';
 import { MAX_BODY_BYTES } from '../../ingest/common.ts';
@@ -22,6 +23,7 @@ import { nowMicros } from '../../domain/time.ts';
 import type { Logger, RestApi } from './http-server.ts';
 import { sendError, sendJson } from './http-server.ts';
 import { errors } from '../../domain/errors.ts';
+import type { EncodedEvents, EventStore } from '../../storage/contract.ts';
 
 interface StreamInfo {
   streamId: number;
@@ -34,6 +36,8 @@ interface StreamInfo {
 export interface CollectStats {
   requests: number;
   eventsStored: number;
+  /** Of eventsStored, those parsed, validated and encoded off the main thread (encodeMeasurement). */
+  eventsEncodedOffThread: number;
   requestsDropped: Record<string, number>;
 }
 
@@ -143,12 +147,67 @@ export function registerCollectRoutes(
     sessionizer: Sessionizer;
     /** MP events of a known session take its device and geography (src/ingest/session-context.ts). */
     sessionContext: SessionContext;
+    /**
+     * The store's off-main-thread path for MP bodies (DuckDB: worker threads that parse,
+     * validate and encode; docs/deploy.md). Without it, the route does that work itself.
+     */
+    encodeMeasurement?: EventStore['encodeMeasurement'];
     log: Logger;
   },
 ): CollectStats {
   const streams = new StreamCache(deps.admin);
-  const stats: CollectStats = { requests: 0, eventsStored: 0, requestsDropped: {} };
+  const stats: CollectStats = {
+    requests: 0,
+    eventsStored: 0,
+    eventsEncodedOffThread: 0,
+    requestsDropped: {},
+  };
   const drop = (reason: string) => (stats.requestsDropped[reason] = (stats.requestsDropped[reason] ?? 0) + 1);
+
+  /** Acknowledges only after the ingest buffer made the events durable; else 503 (retriable). */
+  const submit = async (res: ServerResponse, events: NewEvent[] | EncodedEvents, source: 'mp' | 'gtag') => {
+    try {
+      await deps.ingest.submit(events);
+      stats.eventsStored += Array.isArray(events) ? events.length : events.encodedRows;
+      noContent(res);
+      return true;
+    } catch (err) {
+      // Not stored: 503 tells a retrying client that nothing was acknowledged.
+      deps.log.error(`${source} ingest failed`, { err: String(err) });
+      sendError(res, errors.unavailable('Events could not be stored; retry.'));
+      return false;
+    }
+  };
+
+  /** An MP body through the store's workers: parsed, validated and encoded off this thread. */
+  const storeEncoded = async (
+    res: ServerResponse,
+    encode: NonNullable<EventStore['encodeMeasurement']>,
+    body: Buffer,
+    query: URLSearchParams,
+    stream: StreamInfo,
+  ) => {
+    let encoded: EncodedEvents | null;
+    try {
+      encoded = await encode(
+        {
+          body,
+          query: measurementQuery(query),
+          nowMicros: nowMicros(),
+          propertyId: BigInt(stream.propertyId),
+          streamId: String(stream.streamId),
+          timeZone: stream.timeZone,
+        },
+        { sessionContext: deps.sessionContext, sessionizer: deps.sessionizer },
+      );
+    } catch (err) {
+      // Nothing was stored (a worker that died three times, or the pool closing): retriable.
+      deps.log.error('mp encoding failed', { err: String(err) });
+      return sendError(res, errors.unavailable('Events could not be stored; retry.'));
+    }
+    if (!encoded) return (drop('invalid_measurement'), noContent(res));
+    if (await submit(res, encoded, 'mp')) stats.eventsEncodedOffThread += encoded.encodedRows;
+  };
 
   /** Acknowledges only after the ingest buffer made the events durable. */
   const store = async (
@@ -167,15 +226,7 @@ export function registerCollectRoutes(
     // Before the sessionizer: only session ids that the client sent count.
     deps.sessionContext.apply(events, source === 'mp');
     deps.sessionizer.assign(events);
-    try {
-      await deps.ingest.submit(events);
-      stats.eventsStored += events.length;
-      noContent(res);
-    } catch (err) {
-      // Not stored: 503 tells a retrying client that nothing was acknowledged.
-      deps.log.error(`${source} ingest failed`, { err: String(err) });
-      sendError(res, errors.unavailable('Events could not be stored; retry.'));
-    }
+    await submit(res, events, source);
   };
 
   api.raw('POST', '/mp/collect', async (req, res, { query }) => {
@@ -186,6 +237,8 @@ export function registerCollectRoutes(
     if (!stream) return (drop('unknown_measurement_id'), noContent(res));
     const secret = query.get('api_secret');
     if (!secret || !stream.secrets.includes(secret)) return (drop('bad_api_secret'), noContent(res));
+    if (deps.encodeMeasurement && read.buf !== null)
+      return storeEncoded(res, deps.encodeMeasurement, read.buf, query, stream);
     const result = validateBody(read, query, false);
     if (result.events.length === 0) return (drop('invalid_measurement'), noContent(res));
     await store(res, result.events, stream, 'mp');

@@ -10,7 +10,13 @@
 // make a large batch non-atomic. Hence BEGIN / append / COMMIT.
 
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
-import type { EventStore, ImportLedgerEntry, ImportReport } from '../contract.ts';
+import type {
+  EncodedEvents,
+  EventStore,
+  ImportLedgerEntry,
+  ImportReport,
+  MeasurementRequest,
+} from '../contract.ts';
 import {
   EVENT_COLUMNS,
   decodeParams,
@@ -26,7 +32,10 @@ import { EVENTS_TABLE, ensureSchema, nextIngestSeq } from './schema.ts';
 import { buildImportSql, describeSource, type ImportFormat } from './import-sql.ts';
 import { checkImportPath } from './import/path.ts';
 import * as staged from './staged-import.ts';
-import { CELL, FlatRowsReader, itemsJson } from './flat-rows.ts';
+import { FlatRowsReader, itemsJson, type FlatRows } from './flat-rows.ts';
+import { assignSessionsFlat, sessionizeFlat } from './flat-sessions.ts';
+import { MpWorkers } from './mp-workers.ts';
+import type { SessionContext } from '../../ingest/session-context.ts';
 import { sharedNdjsonWorkers, type NdjsonWorkers, type ParsedChunk } from './ndjson-workers.ts';
 import { ndjsonChunks } from '../../ingest/import/ndjson-chunks.ts';
 import type { NdjsonError } from '../../ingest/import/ndjson.ts';
@@ -137,17 +146,35 @@ function toStoredEvent(r: Record<string, unknown>): StoredEvent {
 export interface DuckDbEventStoreOptions extends DuckDbOptions {
   /** The clock for received_at of imported rows (µs). Tests pin it. */
   nowMicros?: () => bigint;
+  /**
+   * Worker threads for Measurement Protocol collection (encodeMeasurement); 0 turns
+   * encodeMeasurement off (the route then works on the main thread). Default: cores less one.
+   */
+  collectWorkers?: number;
+  /** Test hook of the collection workers (mp-workers.ts). */
+  collectWorkersTestExitOnRequest?: number;
+}
+
+/** Flat rows of a request, encoded by a collection worker (opaque outside this folder). */
+class EncodedFlatRows implements EncodedEvents {
+  constructor(readonly flat: FlatRows) {}
+  get encodedRows(): number {
+    return this.flat.rows;
+  }
 }
 
 export class DuckDbEventStore implements EventStore {
   private seq: bigint;
+  private collectPool: MpWorkers | null = null;
 
   private constructor(
     readonly db: DuckDbDatabase,
     firstSeq: bigint,
     private readonly nowMicros: () => bigint,
+    private readonly collectOpts: { size?: number; testExitOnRequest?: number },
   ) {
     this.seq = firstSeq;
+    if (collectOpts.size === 0) this.encodeMeasurement = undefined;
   }
 
   /** Opens (or creates) <dataDir>/events.duckdb and continues ingest_seq after the stored max. */
@@ -157,7 +184,12 @@ export class DuckDbEventStore implements EventStore {
       await ensureSchema(db.writer);
       await db.writer.run(staged.ledgerTableSql());
       const first = await nextIngestSeq(db.writer);
-      return new DuckDbEventStore(db, first, options.nowMicros ?? (() => BigInt(Date.now()) * 1000n));
+      return new DuckDbEventStore(db, first, options.nowMicros ?? (() => BigInt(Date.now()) * 1000n), {
+        ...(options.collectWorkers === undefined ? {} : { size: options.collectWorkers }),
+        ...(options.collectWorkersTestExitOnRequest === undefined
+          ? {}
+          : { testExitOnRequest: options.collectWorkersTestExitOnRequest }),
+      });
     } catch (err) {
       await db.close();
       throw err;
@@ -165,24 +197,80 @@ export class DuckDbEventStore implements EventStore {
   }
 
   /** One transaction per call; resolves after COMMIT (WAL written and fsynced). */
-  async append(events: NewEvent[]): Promise<bigint[]> {
-    if (events.length === 0) return [];
+  append(events: NewEvent[]): Promise<bigint[]> {
+    return this.appendParts([events]);
+  }
+
+  /** The collection workers (started at the first request); tests reach them to kill one. */
+  get collectWorkers(): MpWorkers {
+    this.collectPool ??= new MpWorkers(this.collectOpts);
+    return this.collectPool;
+  }
+
+  /**
+   * Parses, validates and encodes a Measurement Protocol body in a worker thread (mp-workers.ts),
+   * then, back on this thread, applies the session context and the sessionizer to the rows.
+   * Undefined when the store was opened with collectWorkers: 0.
+   */
+  encodeMeasurement?: (
+    req: MeasurementRequest,
+    sessions: { sessionContext: SessionContext; sessionizer: Sessionizer },
+  ) => Promise<EncodedEvents | null> = async (req, sessions) => {
+    // A copy of exactly the body's bytes, transferred (a Buffer may be a view of a larger pool).
+    const body = new Uint8Array(req.body);
+    const flat = await this.collectWorkers.encode({
+      body,
+      query: req.query,
+      nowMicros: req.nowMicros,
+      propertyId: req.propertyId,
+      streamId: req.streamId,
+      timeZone: req.timeZone,
+    });
+    if (!flat) return null;
+    return new EncodedFlatRows(assignSessionsFlat(flat, { ...sessions, inherit: true }));
+  };
+
+  /** append() of events as objects or as encodeMeasurement's rows, in one transaction. */
+  appendEncoded(parts: (NewEvent[] | EncodedEvents)[]): Promise<bigint[]> {
+    return this.appendParts(
+      parts.map((p) => {
+        if (Array.isArray(p)) return p;
+        if (p instanceof EncodedFlatRows) return p.flat;
+        throw new StorageError('other', 'appendEncoded: rows encoded for another store');
+      }),
+    );
+  }
+
+  private async appendParts(parts: (NewEvent[] | FlatRows)[]): Promise<bigint[]> {
+    let total = 0;
+    for (const p of parts) total += Array.isArray(p) ? p.length : p.rows;
+    if (total === 0) return [];
     return this.db.writer.exclusive(async (con) => {
       // Sequence numbers are handed out inside the writer queue, so they follow commit order.
       // A failed batch leaves a gap; ingest_seq is monotonic, not dense.
       const first = this.seq;
-      this.seq += BigInt(events.length);
-      const seqs = events.map((_, i) => first + BigInt(i));
+      this.seq += BigInt(total);
+      const seqs = new Array<bigint>(total);
+      for (let i = 0; i < total; i++) seqs[i] = first + BigInt(i);
       await con.run('BEGIN TRANSACTION');
       try {
         const ap = await con.createAppender(EVENTS_TABLE);
         try {
-          for (let i = 0; i < events.length; i++) {
-            const e = events[i] as NewEvent;
-            const seq = seqs[i] as bigint;
-            appendRow(ap, e, seq);
-            ap.endRow();
-            if ((i + 1) % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
+          let k = 0;
+          for (const p of parts) {
+            if (Array.isArray(p)) {
+              for (let i = 0; i < p.length; i++, k++) {
+                appendRow(ap, p[i] as NewEvent, seqs[k] as bigint);
+                ap.endRow();
+                if ((k + 1) % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
+              }
+            } else {
+              const reader = new FlatRowsReader(p);
+              for (let i = 0; i < p.rows; i++, k++) {
+                reader.appendNext(ap, i, seqs[k] as bigint);
+                if ((k + 1) % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
+              }
+            }
           }
           ap.flushSync();
         } finally {
@@ -511,36 +599,7 @@ export class DuckDbEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    await this.collectPool?.close();
     await this.db.close();
-  }
-}
-
-/**
- * The sessionizer over flat rows: it reads and fills only property_id, user_pseudo_id,
- * event_timestamp, ga_session_id and ga_session_number, so it runs on light stand-ins of the
- * events and its answers are written back into the rows.
- */
-function sessionizeFlat(rows: FlatRowsReader, sessionizer: Sessionizer): void {
-  const offsets = rows.rowTextOffsets();
-  const n = rows.f.rows;
-  const light = new Array<
-    Pick<
-      NewEvent,
-      'property_id' | 'user_pseudo_id' | 'event_timestamp' | 'ga_session_id' | 'ga_session_number'
-    >
-  >(n);
-  for (let r = 0; r < n; r++) {
-    light[r] = {
-      property_id: rows.big(r, CELL.property_id)!,
-      user_pseudo_id: rows.stringAt(r, CELL.user_pseudo_id, offsets[r]!),
-      event_timestamp: rows.big(r, CELL.event_timestamp)!,
-      ga_session_id: rows.big(r, CELL.ga_session_id),
-      ga_session_number: rows.int(r, CELL.ga_session_number),
-    };
-  }
-  sessionizer.assign(light as NewEvent[]);
-  for (let r = 0; r < n; r++) {
-    rows.setBig(r, CELL.ga_session_id, light[r]!.ga_session_id ?? null);
-    rows.setInt(r, CELL.ga_session_number, light[r]!.ga_session_number ?? null);
   }
 }

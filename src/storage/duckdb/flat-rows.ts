@@ -17,6 +17,8 @@ import { StorageError } from '../errors.ts';
 
 const NULL = 0;
 const STRING = 1;
+/** The kind of a string cell (readers outside this file that walk `text`). */
+export const STRING_KIND = STRING;
 const BIG = 2;
 const INT = 3;
 const DOUBLE = 4;
@@ -189,6 +191,37 @@ export class FlatRowsWriter {
       text: this.text,
     };
   }
+}
+
+/**
+ * A copy of `f` with some string cells replaced (`patches`: row -> cell -> new value, null for
+ * NULL). Used when collection fills a row's device and geography from its session
+ * (flat-sessions.ts); rare, so a plain rebuild of the text.
+ */
+export function withStrings(f: FlatRows, patches: Map<number, Map<number, string | null>>): FlatRows {
+  const kinds = f.kinds.slice();
+  const nums = f.nums.slice();
+  const lens = f.lens.slice();
+  let text = '';
+  let off = 0;
+  for (let r = 0; r < f.rows; r++) {
+    const patch = patches.get(r);
+    const base = r * CELLS_PER_ROW;
+    for (let c = 0; c < CELLS_PER_ROW; c++) {
+      const i = base + c;
+      const own = f.kinds[i] === STRING ? f.text.slice(off, (off += f.lens[i]!)) : null;
+      const v = patch?.has(c) ? patch.get(c)! : own;
+      if (patch?.has(c)) {
+        if (v === null) kinds[i] = NULL;
+        else kinds[i] = STRING;
+      }
+      if (v !== null && kinds[i] === STRING) {
+        lens[i] = v.length;
+        text += v;
+      }
+    }
+  }
+  return { rows: f.rows, kinds, nums, bigs: new BigInt64Array(nums.buffer), lens, text };
 }
 
 /** The buffers to transfer with postMessage (the text is copied). */

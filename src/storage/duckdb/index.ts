@@ -19,6 +19,7 @@ export async function open(options: StorageOptions): Promise<DuckDbStorage> {
     dataDir: options.dataDir,
     threads: options.threads,
     memoryLimit: options.memoryLimit,
+    ...(options.collectWorkers === undefined ? {} : { collectWorkers: options.collectWorkers }),
   });
   const audiences = new DuckDbAudienceEngine(events.db);
   // Keeps exports from aggregating every event for their members' attributes, and is the device
@@ -42,6 +43,6 @@ export async function open(options: StorageOptions): Promise<DuckDbStorage> {
         );
       return rows.map((r) => ({ tag: String(r.tag), bytes: Number(r.bytes) }));
     },
-    close: () => events.db.close(),
+    close: () => events.close(),
   };
 }
