@@ -5,11 +5,15 @@
 // mapping without the write, INSERT … SELECT), importFileReport end to end, and the floor under
 // any mapping: copying the stored rows into a new table. Each figure has wall time and the
 // process's CPU time (DuckDB's threads included), which the shared machine's load disturbs less.
+// AUDEX_BENCH_CLICKHOUSE=1 adds importFileReport on a private ClickHouse 18.16 server (file read
+// by the in-process DuckDB, rows staged as JSONEachRow; the process CPU excludes the server's).
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbEventStore } from '../src/storage/duckdb/event-store.ts';
+import { openStorage } from '../src/storage/index.ts';
+import { startClickHouse } from '../test/helpers/clickhouse-server.ts';
 import { buildImportSql, describeSource } from '../src/storage/duckdb/import-sql.ts';
 
 const rows = Number(process.argv[2] ?? 200_000);
@@ -114,6 +118,26 @@ for (let round = 1; round <= rounds; round++) {
       `floor (copying the stored rows into a new table): ${fig(report.stored, copyMs, copyCpu)}`,
   );
   await store.close();
+}
+if (process.env.AUDEX_BENCH_CLICKHOUSE) {
+  const ch = await startClickHouse();
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const storage = await openStorage('clickhouse', {
+        dataDir: join(dir, `ch-${round}`),
+        eventsUrl: ch.eventsUrl(`bench_import_${round}`),
+      });
+      const [report, ms, cpu] = await timed(() =>
+        storage.events.importFileReport!(1n, file, 'parquet', 'UTC'),
+      );
+      console.log(
+        `round ${round} ClickHouse importFileReport(parquet): stored=${report.stored} rejected=${report.rejected} in ${fig(report.stored, ms, cpu)}`,
+      );
+      await storage.close();
+    }
+  } finally {
+    await ch.stop();
+  }
 }
 console.log(`load average after: ${load()}`);
 if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });

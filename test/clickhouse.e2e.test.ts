@@ -4,6 +4,10 @@
 // stays SQLite in the data folder. Uses a private ClickHouse 18.16 server (fails when missing).
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { after, before, describe, test } from 'node:test';
 import { E1 } from '../src/audience/fixtures/examples.ts';
 import { api, removeDir, startServer, type RunningServer } from './helpers/server.ts';
@@ -110,6 +114,52 @@ describe('audex serve on ClickHouse', () => {
       ),
       3,
     );
+  });
+
+  test('a Parquet import is stored (read by audex, staged in ClickHouse) and can be resent without duplicates', async () => {
+    const t = (BigInt(Date.now()) - 3_600_000n) * 1000n;
+    const dir = mkdtempSync(join(tmpdir(), 'audex-ch-parquet-'));
+    try {
+      const file = join(dir, 'rows.parquet');
+      const gen = await DuckDBInstance.create(':memory:');
+      const con = await gen.connect();
+      // Four rows (page views: the export below counts purchasers); the third has no
+      // user_pseudo_id and is rejected with its reason.
+      await con.run(
+        `COPY (SELECT 'page_view' AS event_name, (${t} + i)::BIGINT AS event_timestamp, CASE WHEN i = 2 THEN NULL ELSE 'pq.' || i END AS user_pseudo_id FROM range(4) r(i)) TO '${file}' (FORMAT parquet)`,
+      );
+      con.closeSync();
+      gen.closeSync();
+      const send = (body: Buffer, importId = 'pq-1') =>
+        fetch(`${server.url}/audex/v1/${p.property}:import?importId=${importId}`, {
+          method: 'POST',
+          headers: {
+            authorization: 'Bearer test-admin-key-0123456789abcdef',
+            'content-type': 'application/vnd.apache.parquet',
+          },
+          body: new Uint8Array(body),
+        });
+      const first = await send(readFileSync(file));
+      const result = (await first.json()) as Record<string, unknown>;
+      assert.equal(first.status, 200, JSON.stringify(result));
+      assert.equal(result.importedRows, 3);
+      assert.equal(result.rejectedRows, 1);
+      assert.deepEqual(result.errors, [{ row: 2, message: 'missing user_pseudo_id' }]);
+      const again = await send(readFileSync(file));
+      assert.equal(again.status, 200, await again.text());
+      assert.equal(
+        await chCount(
+          `SELECT count() FROM events WHERE property_id = ${p.propertyId} AND startsWith(user_pseudo_id, 'pq.')`,
+        ),
+        3,
+      );
+      const bad = await send(Buffer.from('PAR1 not a parquet file'), 'pq-2');
+      const error = (await bad.json()) as { error: { status: string } };
+      assert.equal(bad.status, 400);
+      assert.equal(error.error.status, 'INVALID_ARGUMENT');
+    } finally {
+      removeDir(dir);
+    }
   });
 
   test('an export becomes ACTIVE with the purchasers and their attributes', async () => {
