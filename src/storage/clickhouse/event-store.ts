@@ -30,7 +30,7 @@ import {
 } from './ingest-seq.ts';
 import { CH_EVENT_COLUMNS, EVENTS, LEDGER, eventsTableDdl, table } from './schema.ts';
 import { StorageError } from '../errors.ts';
-import { sendMappedFile } from './file-import.ts';
+import { sendMappedFile, type FileReaderLimits } from './file-import.ts';
 
 const STAGE_PREFIX = 'import_stage_';
 const STAGE_NAME = /^import_stage_[0-9a-f]{16}$/;
@@ -60,6 +60,8 @@ class SerialQueue {
 export interface ClickHouseWriterOptions {
   /** A writer slot lapses when its heartbeat is older than this (default 60 s). */
   leaseMs?: number;
+  /** The in-process DuckDB that reads imported files (file-import.ts): its threads and memory limit. */
+  fileReader?: FileReaderLimits;
 }
 
 export class ClickHouseEventStore implements EventStore {
@@ -78,6 +80,7 @@ export class ClickHouseEventStore implements EventStore {
     private readonly slot: WriterSlot,
     private readonly nowMicros: () => bigint,
     private readonly leaseMs: number,
+    private readonly fileReader: FileReaderLimits,
   ) {
     this.lastBeat = Date.now();
     // The heartbeat keeps the writer slot; if it cannot be renewed for most of the lease, appends
@@ -109,6 +112,7 @@ export class ClickHouseEventStore implements EventStore {
       slot,
       nowMicros,
       leaseMs,
+      opts.fileReader ?? {},
     );
   }
 
@@ -250,7 +254,7 @@ export class ClickHouseEventStore implements EventStore {
       const read = await sendMappedFile(
         path,
         format,
-        { propertyId, timeZone, receivedAt: this.nowMicros() },
+        { propertyId, timeZone, receivedAt: this.nowMicros(), limits: this.fileReader },
         (lines) => this.nodes.insertJsonLines(t, lines),
       );
       const report = (stored: number): ImportReport => ({

@@ -41,6 +41,12 @@ function linesSql(selectSql: string): string {
   return `SELECT CAST(to_json(${statement(sql`{${join(fields, ', ')}}`)}) AS VARCHAR) AS line FROM (${selectSql})`;
 }
 
+/** Settings of the DuckDB that reads an imported file (the server's --threads and --memory-limit). */
+export interface FileReaderLimits {
+  threads?: number;
+  memoryLimit?: string;
+}
+
 /**
  * Reads `path` with DuckDB through the import mapping and hands the accepted rows to `send` as
  * JSONEachRow text, in chunks; returns the counts and the first rejected rows.
@@ -48,11 +54,15 @@ function linesSql(selectSql: string): string {
 export async function sendMappedFile(
   path: string,
   format: ImportFormat,
-  opts: { propertyId: bigint; timeZone: string; receivedAt: bigint },
+  opts: { propertyId: bigint; timeZone: string; receivedAt: bigint; limits?: FileReaderLimits },
   send: (lines: string) => Promise<void>,
 ): Promise<MappedFile> {
   const file = checkImportPath(path);
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  // The server's engine settings (--threads, --memory-limit), so a big file stays in the budget.
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(opts.limits?.threads ?? 2),
+    ...(opts.limits?.memoryLimit ? { memory_limit: opts.limits.memoryLimit } : {}),
+  });
   const con = await instance.connect();
   try {
     const q = buildImportSql(await describeSource(con, file, format));

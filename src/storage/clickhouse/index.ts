@@ -38,7 +38,9 @@ export async function open(options: StorageOptions): Promise<ClickHouseStorage> 
   try {
     for (let n = 0; n < nodes.nodeCount; n++) await nodes.ping(n);
     await ensureSchema(nodes);
-    const events = await ClickHouseEventStore.open(nodes);
+    const events = await ClickHouseEventStore.open(nodes, undefined, {
+      fileReader: { threads: options.threads, memoryLimit: options.memoryLimit },
+    });
     const executor = new ClickHouseExecutor(nodes);
     const audiences = clickHouseAudienceEngine(executor);
     const snapshots = new ClickHouseSnapshotStore(nodes, audiences);
