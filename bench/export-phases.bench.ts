@@ -11,6 +11,10 @@
 // The catalog writes and the client's polling are in the server bench (bench/exports.bench.ts
 // prints the job log's phases). Member counts are checked against the hand-written query.
 // Usage: npx tsx bench/export-phases.bench.ts [events=2000000] [devices=200000] [runs=3]
+// AUDEX_BENCH_ONLY=<label part> runs one audience. AUDEX_BENCH_JOIN_KEYS=1 also times the
+// attribute join alone (floor members LEFT JOIN the folded attributes, into a temp table, ORDER BY
+// rn) on the VARCHAR device id, and on a precomputed 64-bit hash of it (an integer key: with and
+// without the VARCHAR check a real join would need against collisions), issue 17's "integer keys".
 // AUDEX_BENCH_DATA=<dir> keeps the generated data folder there and reuses it in later runs (to
 // compare two commits on the same data).
 import { execSync } from 'node:child_process';
@@ -110,6 +114,30 @@ SELECT m.rn, m.device_id, a.user_id,
 FROM (SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (${a.floor}) m(device_id)) m
 LEFT JOIN (SELECT * FROM device_attributes WHERE property_id = 1) a USING (device_id) ORDER BY m.rn`),
       );
+      if (process.env.AUDEX_BENCH_JOIN_KEYS) {
+        await w.run(
+          `CREATE OR REPLACE TEMP TABLE bench_mh AS SELECT rn, device_id, hash(device_id) AS h FROM bench_floor`,
+        );
+        await w.run(
+          `CREATE OR REPLACE TEMP TABLE bench_ah AS SELECT hash(device_id) AS h, * FROM device_attributes WHERE property_id = 1`,
+        );
+        const cols = 'm.rn, m.device_id, a.user_id, a.consent, a.npa, a.lat';
+        const [varcharMs] = await timed(() =>
+          w.run(`CREATE OR REPLACE TEMP TABLE bench_j AS SELECT ${cols} FROM bench_floor m
+LEFT JOIN (SELECT * FROM device_attributes WHERE property_id = 1) a USING (device_id) ORDER BY m.rn`),
+        );
+        const [hashCheckMs] = await timed(() =>
+          w.run(`CREATE OR REPLACE TEMP TABLE bench_j AS SELECT ${cols} FROM bench_mh m
+LEFT JOIN bench_ah a ON m.h = a.h AND m.device_id = a.device_id ORDER BY m.rn`),
+        );
+        const [hashMs] = await timed(() =>
+          w.run(`CREATE OR REPLACE TEMP TABLE bench_j AS SELECT ${cols} FROM bench_mh m
+LEFT JOIN bench_ah a ON m.h = a.h ORDER BY m.rn`),
+        );
+        console.log(
+          `${a.label}, run ${run}/${RUNS}: attribute join alone: VARCHAR key ${varcharMs} ms | hash key + VARCHAR check ${hashCheckMs} ms | hash key only ${hashMs} ms`,
+        );
+      }
       const [compiledMs] = await timed(() =>
         w.run(
           `CREATE OR REPLACE TEMP TABLE bench_compiled AS SELECT * FROM (${compiled.sql})`,

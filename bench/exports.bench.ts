@@ -142,7 +142,7 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
       await createExport(`All Users, run ${run}/3`, allUsers);
     }
     console.log(execSync('uptime').toString().trim());
-    if (process.env.AUDEX_BENCH_ONLY === 'allusers') return;
+    if (process.env.AUDEX_BENCH_ONLY === 'allusers') return; // (the data folder goes in finally)
 
     // A more typical size: devices with 3+ purchases in 30 days (~13% of the devices): spec example
     // E8 without its currency leaf (the generated events carry no parameters).
@@ -341,6 +341,7 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
     }
   } finally {
     await server.stop();
+    if (process.env.AUDEX_BENCH_ONLY === 'allusers') removeDir(dataDir);
   }
 
   // The read path alone on a 6M-row snapshot: offset 0 vs 5,000,000.

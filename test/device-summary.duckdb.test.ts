@@ -327,3 +327,35 @@ describe('the summary stays exact through the data paths', () => {
     assert.ok(k > 0);
   });
 });
+
+test('a data folder from before the summary is folded again from the first event', async () => {
+  const old = mkdtempSync(join(tmpdir(), 'audex-devsummary-old-'));
+  try {
+    let s = await open({ dataDir: old });
+    await s.events.append([baseEvent({ user_pseudo_id: 'x', event_timestamp: AS_OF - DAY })]);
+    // The earlier layout: attribute-carrying devices only, no first_ts/last_ts; folded to seq 1.
+    await s.events.db.writer.run('DROP TABLE device_attributes');
+    await s.events.db.writer.run(`CREATE TABLE device_attributes (property_id BIGINT NOT NULL,
+  device_id VARCHAR NOT NULL, user_id VARCHAR, user_id_k HUGEINT, consent VARCHAR, consent_k HUGEINT,
+  npa BOOLEAN, npa_k HUGEINT, lat BOOLEAN, lat_k HUGEINT, max_ts BIGINT NOT NULL, max_seq BIGINT NOT NULL)`);
+    await s.events.db.writer.run('UPDATE device_attributes_watermark SET seq = 1');
+    await s.close();
+    s = await open({ dataDir: old });
+    try {
+      const wm = await s.events.db.reader().all('SELECT seq FROM device_attributes_watermark');
+      assert.deepEqual(
+        wm.map((r) => BigInt(r.seq as bigint)),
+        [0n],
+      );
+      await new DeviceAttributeIndex(s.events.db).catchUp();
+      const rows = await s.events.db.reader().all('SELECT device_id, last_ts FROM device_attributes');
+      assert.deepEqual(rows, [{ device_id: 'x', last_ts: AS_OF - DAY }]);
+      const req = { propertyId: 1n, audience: allUsers, config: config(null), asOfMicros: AS_OF };
+      assert.equal(await s.snapshots.materialize('old', req), 1);
+    } finally {
+      await s.close();
+    }
+  } finally {
+    rmSync(old, { recursive: true, force: true });
+  }
+});

@@ -17,7 +17,7 @@ const BUDGET = '512MB';
 /**
  * Headroom over the budget for what no share covers (README "Memory"). It was 256 MiB while the
  * first large :query pages were rendered by SQL beside the rows file's own rendering (peaks of
- * 512-688 MiB); since they wait for the file, 385-386 MiB on a busy machine, so 160 MiB leaves
+ * 512-688 MiB); since they wait for the file, 385-460 MiB on a busy machine, so 160 MiB leaves
  * room for a quiet machine's faster, more concurrent work.
  */
 const CONSTANT_MIB = 160;

@@ -139,7 +139,8 @@ export class DuckDbSnapshotStore implements SnapshotStore {
       // Only up to the export's mark: under steady ingest "everything committed" keeps moving, and
       // a catch-up chasing it would not end. A failed fold (the background loop logs it) only
       // leaves more for the staging to merge.
-      await this.summary!.catchUp(req.maxIngestSeq).catch(() => undefined);
+      const mark = req.maxIngestSeq ?? (await this.highWaterMark());
+      await this.summary!.catchUp(mark).catch(() => undefined);
       phases.lap('summaryFoldMs');
     }
     // Pure-SQL audiences stage their members inside DuckDB; others come back through JS.
