@@ -1,7 +1,7 @@
 // Export attributes per device (userId, ad-personalization signals, limited ad tracking), folded
 // incrementally from the events so that an export does not aggregate the whole event table.
 //
-// What an export needs for each member (docs/exports.md, spec audience-semantics §5.1) is, per
+// What an export needs for each member (docs/exports.md) is, per
 // attribute, the latest non-null value by (event_timestamp, ingest_seq) among the events with
 // event_timestamp <= asOf and ingest_seq <= the export's high-water mark. At 10M events that
 // aggregate took ~5 s of an export's ~8 s. `device_attributes` keeps, per (property, device), the

@@ -14,7 +14,7 @@
 //   touches), so ingest is not blocked while a big snapshot is written.
 //
 // Attributes, as of asOf over events with event_timestamp <= asOf and ingest_seq <= maxIngestSeq
-// (spec audience-semantics §5.1; docs/exports.md):
+// (docs/exports.md):
 // - userId: latest non-null user_id by (event_timestamp, ingest_seq); NULL when none.
 // - isAdsPersonalizationAllowed: 'false' if the latest non-null consent_ad_personalization is
 //   DENIED or the latest non-null non_personalized_ads is true; otherwise 'true' if either signal
