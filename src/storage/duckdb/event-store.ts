@@ -11,6 +11,7 @@
 
 import { isAbsolute, resolve } from 'node:path';
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { EncodedEvents, EventStore, ImportReport, MeasurementRequest } from '../contract.ts';
 import {
@@ -143,7 +144,8 @@ export interface DuckDbEventStoreOptions extends DuckDbOptions {
   nowMicros?: () => bigint;
   /**
    * Worker threads for Measurement Protocol collection (encodeMeasurement); 0 turns
-   * encodeMeasurement off (the route then works on the main thread). Default: cores less one.
+   * encodeMeasurement off (the route then works on the main thread). Default: cores less one
+   * (so none on one core).
    */
   collectWorkers?: number;
   /** Test hook of the collection workers (mp-workers.ts). */
@@ -169,7 +171,9 @@ export class DuckDbEventStore implements EventStore {
     private readonly collectOpts: { size?: number; testExitOnRequest?: number },
   ) {
     this.seq = firstSeq;
-    if (collectOpts.size === 0) this.encodeMeasurement = undefined;
+    // One core: a worker would only take turns with the main thread, plus the hand-over.
+    const size = collectOpts.size ?? availableParallelism() - 1;
+    if (size <= 0) this.encodeMeasurement = undefined;
   }
 
   /** Opens (or creates) <dataDir>/events.duckdb and continues ingest_seq after the stored max. */
