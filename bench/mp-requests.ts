@@ -1,7 +1,15 @@
 // The Measurement Protocol request bodies and the load-generator plumbing shared by the MP benches
 // (mp-ingest.bench.ts against audex, http-ceiling.bench.ts against a bare server), so both send
 // exactly the same requests and report CPU the same way.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDbDatabase } from '../src/storage/duckdb/connection.ts';
+import { ensureSchema, EVENTS_TABLE } from '../src/storage/duckdb/schema.ts';
+import { appendRow } from '../src/storage/duckdb/event-store.ts';
+import { validateMeasurementBody } from '../src/ingest/mp/validate.ts';
+import { toEvents } from '../src/ingest/mp/to-events.ts';
+import type { NewEvent } from '../src/domain/event.ts';
 import autocannon from 'autocannon';
 
 export const POOL = 4096;
@@ -113,17 +121,9 @@ export async function postLoad(
  * of `batch` rows (BEGIN, appender, flushSync, COMMIT), into a fresh database. Rows per second.
  */
 export async function appenderFloor(rows: number, batch: number): Promise<number> {
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { DuckDbDatabase } = await import('../src/storage/duckdb/connection.ts');
-  const { ensureSchema, EVENTS_TABLE } = await import('../src/storage/duckdb/schema.ts');
-  const { appendRow } = await import('../src/storage/duckdb/event-store.ts');
-  const { validateMeasurementBody } = await import('../src/ingest/mp/validate.ts');
-  const { toEvents } = await import('../src/ingest/mp/to-events.ts');
   const now = BigInt(Date.now()) * 1000n;
   const body = mpBodies(POOL);
-  const events: import('../src/domain/event.ts').NewEvent[] = [];
+  const events: NewEvent[] = [];
   for (let i = 0; events.length < rows; i++) {
     const v = validateMeasurementBody(body(i), {
       query: { measurement_id: 'G-BENCH', api_secret: 'x' },
