@@ -111,7 +111,13 @@ export class SequenceSqlCompiler {
    * sequence without immediatelyFollows reads the shared scan `ev` (which has the column pos and
    * keeps only rows matching some flag); one with it needs every event, so it reads its own scan.
    */
-  visitSequence(seq: SequenceFilter, i: number, pos: Fragment, perSession = false): SequencePositions {
+  visitSequence(
+    seq: SequenceFilter,
+    i: number,
+    pos: Fragment,
+    perSession = false,
+    completions = false,
+  ): SequencePositions {
     const flags = this.sequenceFlags(seq, i);
     const ownScan = needsAllEvents(seq);
     const ctes: Fragment[] = [];
@@ -133,6 +139,14 @@ export class SequenceSqlCompiler {
       const c = (name: string): Fragment => ident(`c${i}_${name}`);
       ctes.push(
         sql`${c('sess')} AS (SELECT u AS ${c('su')}, COALESCE(s, 0) AS ${c('ks')}, CASE WHEN s IS NULL THEN q ELSE 0 END AS ${c('kq')}, min(pos) AS ${c('fs')} FROM ${chain.rel} WHERE ${chain.b} IS NOT NULL GROUP BY 1, 2, 3)`,
+      );
+    }
+    if (completions) {
+      // Every completion, one row per event (positions are unique per user): the qualifying
+      // events of the clause (reference `completes`), for trigger passes.
+      const c = (name: string): Fragment => ident(`c${i}_${name}`);
+      ctes.push(
+        sql`${c('done')} AS (SELECT u AS ${c('du')}, pos AS ${c('dpos')} FROM ${chain.rel} WHERE ${chain.b} IS NOT NULL)`,
       );
     }
     return { flags: ownScan ? [] : flags, ctes };
