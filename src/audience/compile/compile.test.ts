@@ -54,6 +54,7 @@ const CONSTRUCTS: [string, AudienceDefinition][] = [
   ['nday-dynamic-dimension', parseAudience(nDayDynamicDimensionAudience())],
   ['e9b-nday-sessions', parseAudience(EXAMPLES.E9B)],
   ['nday-sum-of-doubles', parseAudience(nDaySumAudience())],
+  ['nday-engaged-sessions', parseAudience(nDayEngagedSessionsAudience())],
 ];
 
 /** Revenue over 100 in some 7 days (a static N-day sum of doubles). */
@@ -277,6 +278,17 @@ function nDayCountAudience(): unknown {
       },
     ],
   };
+}
+
+/** E9B with engaged sessions: more than 1 engaged session in any 7 days (a static N-day frame). */
+function nDayEngagedSessionsAudience(): unknown {
+  const e = structuredClone(EXAMPLES.E9B) as any;
+  const leaf =
+    e.filterClauses[0].simpleFilter.filterExpression.andGroup.filterExpressions[0].orGroup
+      .filterExpressions[0].dimensionOrMetricFilter;
+  leaf.fieldName = 'engagedSessions';
+  leaf.numericFilter.value = { int64Value: '1' };
+  return e;
 }
 
 /** A table per dialect (one today): each construct's SQL, kept as golden/<dialect>/<name>.sql. */

@@ -114,9 +114,9 @@ function nDayUnsupported(f: DimensionOrMetricFilter, metric: MetricName | null):
 
 /**
  * Static N-day metrics: counts (window-subtractable in integers), sums of doubles (folded in
- * stream order over the window's rows, bit-identical to the reference) and sessions (distinct
- * session keys over those rows). Engaged sessions stay with the fold: a session's engagement
- * within the window depends on which of its events the window keeps.
+ * stream order over the window's rows, bit-identical to the reference), sessions (distinct
+ * session keys over those rows) and engaged sessions (the engaged-session rule applied per session
+ * to its events among those rows, which is what the window keeps of it).
  */
 const N_DAY_METRICS: ReadonlySet<MetricName> = new Set([
   'eventCount',
@@ -128,6 +128,7 @@ const N_DAY_METRICS: ReadonlySet<MetricName> = new Set([
   'totalRevenue',
   'userLtvRevenue',
   'sessions',
+  'engagedSessions',
 ]);
 const N_DAY_COUNTS: ReadonlySet<MetricName> = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
 
@@ -679,18 +680,35 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
         return { expr: sql`(${a.expr} - ${b.expr})`, level: Math.max(a.level, b.level) };
       }
       case 'sessions': {
-        // D3: a null ga_session_id is a session of its own.
-        const key = this.baseValue(
-          sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(ga_session_id AS VARCHAR) END)`,
-        );
+        const key = this.sessionKey();
         return this.named(
           Math.max(key.level, rowsBack.level) + 1,
           this.dialect.distinctRowsBack(key.expr, sql`u`, rowsBack.expr),
         );
       }
+      case 'engagedSessions': {
+        // D19 within the window: a session counts when its events inside the window engage it.
+        const item = this.baseValue(
+          this.dialect.engagementItem(this.sessionKey().expr, m.engagedFlag, m.msec, m.view),
+        );
+        const list = this.named(
+          Math.max(item.level, rowsBack.level) + 1,
+          this.dialect.listRowsBack(item.expr, sql`u`, rowsBack.expr),
+        );
+        return { expr: this.dialect.engagedSessionsInList(list.expr), level: list.level };
+      }
       default:
         throw new Error(`N-day frame of ${p.metric}`);
     }
+  }
+
+  /** D3: the event's session key; a null ga_session_id is a session of its own. */
+  sessionKey(): Value {
+    return this.memoised('session_key', () =>
+      this.baseValue(
+        sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(ga_session_id AS VARCHAR) END)`,
+      ),
+    );
   }
 
   /** D4: the event's local day in the property's time zone. */
@@ -752,8 +770,10 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
         expr: sql`(COALESCE(${flag.expr}, FALSE) OR COALESCE(${msec.expr}, 0) >= 10000 OR COALESCE(${views.expr}, 0) >= 2)`,
         level: Math.max(flag.level, msec.level, views.level),
       };
-      // Latch: engaged at some prefix (the running sum can go down again).
-      return this.running('bool_or', now, 'session', before);
+      // Latch: engaged at some prefix (the running sum can go down again). Inclusive in both
+      // cases: with `before`, `now` already describes the rows before this one, and the latch
+      // must include this row's value (an exclusive latch of it would look two rows back).
+      return this.running('bool_or', now, 'session', false);
     });
   }
 
