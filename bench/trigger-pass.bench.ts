@@ -1,7 +1,9 @@
 // One trigger-logger pass (src/audience/triggers/logger.ts), timed on its own: `users` users with
 // `history` events each, then one new 25-event batch for `active` of them, then one pass per
-// trigger audience: E12 (hybrid plan), "Purchasers" (SQL plan, no member among the users) and
-// "Cart users" (SQL plan, every user a member). Prints wall and CPU time of the pass.
+// trigger audience: E12 (a revenue metric), "Purchasers" (no member among the users), "Cart users"
+// (every user a member), "Cart, not purchased" (a temporary exclusion), "Cart in a session with 3
+// page views" (a session metric) and "page view then cart within 1 min" (a sequence). Prints wall
+// and CPU time of the pass. AUDEX_BENCH_ONLY=<substring> keeps the audiences whose label has it.
 //   npx tsx bench/trigger-pass.bench.ts [users=4096] [history=200] [active=4096]
 // Runs against older trees too (the logger options of both shapes are passed).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,11 +43,92 @@ const cartUsers = {
     },
   ],
 };
-const audiences: [string, unknown][] = [
-  ['E12 (hybrid plan)', E12],
-  ['Purchasers (SQL plan, no members)', { ...E1, eventTrigger: joined }],
-  ['Cart users (SQL plan, all members)', cartUsers],
-];
+const ACROSS = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
+const SESSION = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
+const EVENT = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
+const events = (...names: string[]): unknown => ({
+  andGroup: {
+    filterExpressions: [
+      { orGroup: { filterExpressions: names.map((eventName) => ({ eventFilter: { eventName } })) } },
+    ],
+  },
+});
+const cartNotPurchased = {
+  ...cartUsers,
+  displayName: 'Cart, not purchased',
+  filterClauses: [
+    ...cartUsers.filterClauses,
+    { clauseType: 'EXCLUDE', simpleFilter: { scope: SESSION, filterExpression: events('purchase') } },
+  ],
+};
+const sessionViews = {
+  ...cartUsers,
+  displayName: 'Cart in a session with more than 2 page views',
+  filterClauses: [
+    {
+      clauseType: 'INCLUDE',
+      simpleFilter: {
+        scope: SESSION,
+        filterExpression: {
+          andGroup: {
+            filterExpressions: [
+              { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'add_to_cart' } }] } },
+              {
+                orGroup: {
+                  filterExpressions: [
+                    {
+                      eventFilter: {
+                        eventName: 'page_view',
+                        eventParameterFilterExpression: {
+                          andGroup: {
+                            filterExpressions: [
+                              {
+                                dimensionOrMetricFilter: {
+                                  fieldName: 'eventCount',
+                                  numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '2' } },
+                                },
+                              },
+                            ],
+                          },
+                        },
+                      },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        },
+      },
+    },
+  ],
+};
+const viewThenCart = {
+  ...cartUsers,
+  displayName: 'Page view then cart within 1 min',
+  filterClauses: [
+    {
+      clauseType: 'INCLUDE',
+      sequenceFilter: {
+        scope: ACROSS,
+        sequenceSteps: [
+          { scope: EVENT, filterExpression: events('page_view') },
+          { scope: EVENT, constraintDuration: '60s', filterExpression: events('add_to_cart') },
+        ],
+      },
+    },
+  ],
+};
+const audiences = (
+  [
+    ['E12 (revenue metric)', E12],
+    ['Purchasers (no members)', { ...E1, eventTrigger: joined }],
+    ['Cart users (all members)', cartUsers],
+    ['Cart, not purchased (temporary exclusion)', cartNotPurchased],
+    ['Cart in a session with >2 page views (session count)', sessionViews],
+    ['Page view then cart within 1 min (sequence)', viewThenCart],
+  ] as [string, unknown][]
+).filter(([label]) => !process.env.AUDEX_BENCH_ONLY || label.includes(process.env.AUDEX_BENCH_ONLY));
 
 /** The MP bench's traffic shape: page views, every fifth event an add_to_cart. */
 function batch(u: number, from: bigint, n: number): NewEvent[] {

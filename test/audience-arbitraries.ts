@@ -106,8 +106,8 @@ const SPAN_MINUTES = 24 * 24 * 60; // events over ~24 days: crosses day boundari
 
 /**
  * 'any': the whole grammar; 'sql': the closed forms of members-sql.ts; 'engine': everything the
- * SQL path compiles (planAudience must answer 'sql'): all but dynamic inAnyNDayPeriod metrics, N-day
- * sums of doubles, and the sequences the sequence compiler does not take yet.
+ * SQL path compiles (planAudience must answer 'sql'): all but dynamic inAnyNDayPeriod metrics and
+ * sequence steps over a range with metric leaves.
  */
 type Mode = 'any' | 'sql' | 'engine';
 
@@ -243,8 +243,8 @@ const METRICS = [
   'transactions',
   'ecommercePurchases',
 ];
-/** Metrics the SQL path takes in a static N-day window (engaged sessions: the fold). */
-const N_DAY_METRICS = new Set(METRICS.filter((m) => m !== 'engagedSessions'));
+/** Metrics the SQL path takes in a static N-day window: all of them. */
+const N_DAY_METRICS = new Set(METRICS);
 const EVENT_PARAMS = [
   'value',
   'currency',
@@ -305,7 +305,7 @@ function dimensionLeaf(scope: FilterScope, mode: Mode): fc.Arbitrary<DimensionOr
       arbitrary: fc
         .tuple(fc.constantFrom(...METRICS), numericish, timing(scope, mode))
         .map(([fieldName, f, t]) =>
-          // The SQL path's N-day metrics: all but engaged sessions (the fold).
+          // The SQL path's N-day metrics (static ones: all).
           mode === 'engine' && !N_DAY_METRICS.has(fieldName)
             ? { fieldName, ...f, atAnyPointInTime: t.atAnyPointInTime }
             : { fieldName, ...f, ...t },

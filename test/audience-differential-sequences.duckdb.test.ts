@@ -21,7 +21,6 @@ import {
   isImmediateRangeWithLimit,
   sequenceAudienceArb,
   sequenceHistoryArb,
-  withoutImmediateRangeLimits,
 } from './audience-sequence-arbitraries.ts';
 import { forEachBackend, useScratchEngine, type ScratchEngine } from './helpers/backends.ts';
 
@@ -56,6 +55,7 @@ const stats = {
   immediateRangeIgnoring: 0,
   immediateRangeLimit: 0,
   immediateRangeLimitMembers: 0,
+  immediateRangeLimitIgnoring: 0,
 };
 
 function property(db: ScratchEngine): fc.IAsyncProperty<unknown[]> {
@@ -68,7 +68,7 @@ function property(db: ScratchEngine): fc.IAsyncProperty<unknown[]> {
     async (raw, history, nowSpecs, ignore, backfillDays) => {
       const drawn = validated(raw);
       fc.pre(drawn !== null);
-      const def = ignore.length === 0 ? drawn : withoutImmediateRangeLimits(drawn);
+      const def = drawn;
       const config: EvaluationConfig = {
         createTimeMicros: CREATE_TIME,
         backfillDays,
@@ -107,6 +107,8 @@ function property(db: ScratchEngine): fc.IAsyncProperty<unknown[]> {
         if (expected.length > 0 && range) stats.rangeMembers++;
         if (expected.length > 0 && immediateRange && ignore.length > 0) stats.immediateRangeIgnoring++;
         if (expected.length > 0 && immediateRangeLimit) stats.immediateRangeLimitMembers++;
+        if (expected.length > 0 && immediateRangeLimit && ignore.length > 0)
+          stats.immediateRangeLimitIgnoring++;
         const actual = await db.engine.findMembers({
           propertyId: PROPERTY,
           audience: def,
@@ -176,6 +178,10 @@ forEachBackend((backend) => {
       assert.ok(
         stats.immediateRangeLimitMembers > 0,
         'no check with members over an immediate range step with a time limit',
+      );
+      assert.ok(
+        stats.immediateRangeLimitIgnoring > 0,
+        'no check with members over an immediate range step with a time limit and an ignore list',
       );
     },
   );

@@ -186,33 +186,15 @@ export function sequenceClauseArb(
           filterExpression: stepScope === EVENT ? eventStepCnf : cnf,
         }),
       );
-      return fc
-        .record({
-          scope: fc.constant(scope),
-          sequenceMaximumDurationMicros: limit,
-          sequenceSteps: fc.oneof(
-            { weight: 1, arbitrary: fc.array(step, { minLength: 1, maxLength: 1 }) },
-            { weight: 4, arbitrary: fc.array(step, { minLength: 2, maxLength: 2 }) },
-            { weight: 2, arbitrary: fc.array(step, { minLength: 3, maxLength: 4 }) },
-          ),
-        })
-        .map((sf) => ({
-          ...sf,
-          // What the SQL plan leaves to the fold (docs/audiences.md §8.1): a later step over a
-          // range that follows immediately with a time limit under a maximum duration. Without a
-          // maximum duration it keeps its limit: SQL takes it when no event name is ignored for
-          // adjacency, and the property drops that limit when it draws an ignore list
-          // (withoutImmediateRangeLimits).
-          sequenceSteps: sf.sequenceSteps.map((st, k) =>
-            k === 0 || st.scope === EVENT || !st.immediatelyFollows
-              ? st
-              : {
-                  ...st,
-                  constraintDurationMicros:
-                    sf.sequenceMaximumDurationMicros === undefined ? st.constraintDurationMicros : undefined,
-                },
-          ),
-        }));
+      return fc.record({
+        scope: fc.constant(scope),
+        sequenceMaximumDurationMicros: limit,
+        sequenceSteps: fc.oneof(
+          { weight: 1, arbitrary: fc.array(step, { minLength: 1, maxLength: 1 }) },
+          { weight: 4, arbitrary: fc.array(step, { minLength: 2, maxLength: 2 }) },
+          { weight: 2, arbitrary: fc.array(step, { minLength: 3, maxLength: 4 }) },
+        ),
+      });
     })
     .map((sequenceFilter) => ({ clauseType: type, sequenceFilter }));
 }
@@ -307,29 +289,9 @@ export const sequenceHistoryArb: fc.Arbitrary<RawHistory> = fc.array(
 /** ignoreEventNamesForAdjacency: empty (the default) or a few names. */
 export const adjacencyArb = fc.constantFrom<string[]>([], [], ['scroll'], ['scroll', 'page_view']);
 
-/** A later step over a range that follows immediately, with a time limit (SQL only without an ignore list). */
+/** A later step over a range that follows immediately, with a time limit. */
 export function isImmediateRangeWithLimit(st: SequenceStep, k: number): boolean {
   return (
     k > 0 && st.scope !== EVENT && st.immediatelyFollows === true && st.constraintDurationMicros !== undefined
   );
-}
-
-/** `def` with the time limits of its immediate range steps dropped (for an ignore list: the fold's). */
-export function withoutImmediateRangeLimits(def: AudienceDefinition): AudienceDefinition {
-  return {
-    ...def,
-    filterClauses: def.filterClauses.map((c) =>
-      c.sequenceFilter
-        ? {
-            ...c,
-            sequenceFilter: {
-              ...c.sequenceFilter,
-              sequenceSteps: c.sequenceFilter.sequenceSteps.map((st, k) =>
-                isImmediateRangeWithLimit(st, k) ? { ...st, constraintDurationMicros: undefined } : st,
-              ),
-            },
-          }
-        : c,
-    ),
-  };
 }

@@ -17,6 +17,7 @@ import {
   type SqlDialect,
 } from './index.ts';
 import { ident, param, sql, render, UnsafeSqlError, type Slot } from './sql.ts';
+import { EventStateCompiler } from './events-sql.ts';
 
 const CONFIG: EvaluationConfig = {
   createTimeMicros: 1_717_200_000_000_000n,
@@ -53,6 +54,7 @@ const CONSTRUCTS: [string, AudienceDefinition][] = [
   ['nday-dynamic-dimension', parseAudience(nDayDynamicDimensionAudience())],
   ['e9b-nday-sessions', parseAudience(EXAMPLES.E9B)],
   ['nday-sum-of-doubles', parseAudience(nDaySumAudience())],
+  ['nday-engaged-sessions', parseAudience(nDayEngagedSessionsAudience())],
 ];
 
 /** Revenue over 100 in some 7 days (a static N-day sum of doubles). */
@@ -278,6 +280,17 @@ function nDayCountAudience(): unknown {
   };
 }
 
+/** E9B with engaged sessions: more than 1 engaged session in any 7 days (a static N-day frame). */
+function nDayEngagedSessionsAudience(): unknown {
+  const e = structuredClone(EXAMPLES.E9B) as any;
+  const leaf =
+    e.filterClauses[0].simpleFilter.filterExpression.andGroup.filterExpressions[0].orGroup
+      .filterExpressions[0].dimensionOrMetricFilter;
+  leaf.fieldName = 'engagedSessions';
+  leaf.numericFilter.value = { int64Value: '1' };
+  return e;
+}
+
 /** A table per dialect (one today): each construct's SQL, kept as golden/<dialect>/<name>.sql. */
 const DIALECTS: SqlDialect[] = [duckdbDialect];
 
@@ -287,6 +300,41 @@ for (const dialect of DIALECTS) {
       const { plan, query } = compileAudienceQuery(def, CTX, dialect);
       const text = serialise(query).replace('-- plan', `-- ${plan}`);
       const file = new URL(`./golden/${dialect.name}/${name}.sql`, import.meta.url);
+      if (process.env.AUDEX_UPDATE_GOLDEN === '1') writeFileSync(file, text);
+      assert.equal(text, readFileSync(file, 'utf8'));
+    });
+  }
+}
+
+/**
+ * The trigger form of the per-event state (trigger passes, docs/audiences.md §2.7), for the shapes
+ * whose triggers are not read off the qualifying events alone: exclusions of both modes, a metric,
+ * a sequence (every completion qualifies). Kept as golden/<dialect>/triggers-<name>.sql.
+ */
+const TRIGGER_CONSTRUCTS: [string, AudienceDefinition, 'AUDIENCE_JOINED' | 'AUDIENCE_MEMBERSHIP_RENEWED'][] =
+  [
+    ['e4-permanent-exclusion', parseAudience(EXAMPLES.E4), 'AUDIENCE_JOINED'],
+    ['e5-temporary-session-exclusion', parseAudience(EXAMPLES.E5), 'AUDIENCE_JOINED'],
+    ['e7-sequence-max-duration', parseAudience(EXAMPLES.E7), 'AUDIENCE_MEMBERSHIP_RENEWED'],
+    ['e12-lifetime-revenue-metric', parseAudience(EXAMPLES.E12), 'AUDIENCE_JOINED'],
+    ['nday-dynamic-dimension', parseAudience(nDayDynamicDimensionAudience()), 'AUDIENCE_JOINED'],
+  ];
+
+for (const dialect of DIALECTS) {
+  for (const [name, def, logCondition] of TRIGGER_CONSTRUCTS) {
+    test(`golden SQL (${dialect.name}): triggers-${name}`, () => {
+      const withTrigger = { ...def, eventTrigger: { eventName: 'joined', logCondition } };
+      assert.equal(planAudience(withTrigger, CONFIG), 'sql');
+      const since = sql`SELECT 'u' AS nu, CAST(0 AS HUGEINT) AS npos`;
+      const fragment = new EventStateCompiler(dialect, withTrigger, CTX).compileTriggers({
+        since,
+        fromSeq: 7n,
+      });
+      const text = serialise(render(fragment, (i, v) => dialect.placeholder(i, v))).replace(
+        '-- plan',
+        '-- triggers',
+      );
+      const file = new URL(`./golden/${dialect.name}/triggers-${name}.sql`, import.meta.url);
       if (process.env.AUDEX_UPDATE_GOLDEN === '1') writeFileSync(file, text);
       assert.equal(text, readFileSync(file, 'utf8'));
     });

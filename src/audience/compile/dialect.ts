@@ -98,6 +98,16 @@ export interface SqlDialect {
   sumInOrderRowsBack(value: Fragment, partition: Fragment, rowsBack: Fragment): Fragment;
   /** The number of distinct non-NULL values over the same rows as sumInOrderRowsBack (N-day sessions). */
   distinctRowsBack(value: Fragment, partition: Fragment, rowsBack: Fragment): Fragment;
+  /** The list of `value` over the same rows as sumInOrderRowsBack, in stream order (N-day engaged sessions). */
+  listRowsBack(value: Fragment, partition: Fragment, rowsBack: Fragment): Fragment;
+  /** A struct of the per-event inputs of the engaged-session rule, as one element of listRowsBack. */
+  engagementItem(sessionKey: Fragment, flag: Fragment, msec: Fragment, view: Fragment): Fragment;
+  /**
+   * The number of sessions engaged within a list of engagementItem (D19, per session over its
+   * elements in order): a flag, two views, or a running Σ msec (from 0.0, NULLs skipped) that
+   * reaches 10 000 at some element.
+   */
+  engagedSessionsInList(list: Fragment): Fragment;
   /** `value` at the previous row of `partition` in stream order, `empty` at the first row. */
   previous(value: Fragment, partition: Fragment, empty: Fragment): Fragment;
   /** `value` at the next row of `partition` in stream order, `last` at the last row. */
@@ -149,6 +159,14 @@ export const duckdbDialect: SqlDialect = Object.freeze({
     sql`list_reduce(list_filter(list(CAST(${value} AS DOUBLE)) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN ${rowsBack} PRECEDING AND CURRENT ROW), lambda __x: __x IS NOT NULL), lambda __a, __x: __a + __x, CAST(0 AS DOUBLE))`,
   distinctRowsBack: (value: Fragment, partition: Fragment, rowsBack: Fragment) =>
     sql`length(list_distinct(list(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN ${rowsBack} PRECEDING AND CURRENT ROW)))`,
+  listRowsBack: (value: Fragment, partition: Fragment, rowsBack: Fragment) =>
+    sql`list(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN ${rowsBack} PRECEDING AND CURRENT ROW)`,
+  engagementItem: (sessionKey: Fragment, flag: Fragment, msec: Fragment, view: Fragment) =>
+    sql`{'k': ${sessionKey}, 'f': COALESCE(${flag}, FALSE), 'ms': CAST(COALESCE(${msec}, 0) AS DOUBLE), 'v': (CASE WHEN ${view} THEN 1 ELSE 0 END)}`,
+  // Per distinct session key, its elements in order; the running sum's maximum by a left fold of
+  // (sum, max) pairs, so that the sums are the reference's (IEEE additions in stream order).
+  engagedSessionsInList: (list: Fragment) =>
+    sql`length(list_filter(list_distinct(list_transform(${list}, lambda __e: __e.k)), lambda __k: list_bool_or(list_transform(list_filter(${list}, lambda __e: __e.k = __k), lambda __e: __e.f)) OR list_sum(list_transform(list_filter(${list}, lambda __e: __e.k = __k), lambda __e: __e.v)) >= 2 OR list_reduce(list_transform(list_filter(${list}, lambda __e: __e.k = __k), lambda __e: {'s': __e.ms, 'm': __e.ms}), lambda __a, __e: {'s': __a.s + __e.s, 'm': greatest(__a.m, __a.s + __e.s)}, {'s': CAST(0 AS DOUBLE), 'm': CAST(0 AS DOUBLE)}).m >= 10000))`,
   previous: (value: Fragment, partition: Fragment, empty: Fragment) =>
     sql`COALESCE(lag(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q), ${empty})`,
   next: (value: Fragment, partition: Fragment, last: Fragment) =>

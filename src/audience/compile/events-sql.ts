@@ -114,9 +114,9 @@ function nDayUnsupported(f: DimensionOrMetricFilter, metric: MetricName | null):
 
 /**
  * Static N-day metrics: counts (window-subtractable in integers), sums of doubles (folded in
- * stream order over the window's rows, bit-identical to the reference) and sessions (distinct
- * session keys over those rows). Engaged sessions stay with the fold: a session's engagement
- * within the window depends on which of its events the window keeps.
+ * stream order over the window's rows, bit-identical to the reference), sessions (distinct
+ * session keys over those rows) and engaged sessions (the engaged-session rule applied per session
+ * to its events among those rows, which is what the window keeps of it).
  */
 const N_DAY_METRICS: ReadonlySet<MetricName> = new Set([
   'eventCount',
@@ -128,6 +128,7 @@ const N_DAY_METRICS: ReadonlySet<MetricName> = new Set([
   'totalRevenue',
   'userLtvRevenue',
   'sessions',
+  'engagedSessions',
 ]);
 const N_DAY_COUNTS: ReadonlySet<MetricName> = new Set(['eventCount', 'transactions', 'ecommercePurchases']);
 
@@ -172,8 +173,117 @@ export class EventStateCompiler {
     this.m = this.leaf.metricInputs();
   }
 
+  /** The members as of ctx.asOfMicros (see the header). */
   compile(): Fragment {
-    const seqCompiler = new MembersSqlCompiler(this.dialect, this.def, this.ctx);
+    const st = this.state();
+    const cutoff = this.ctx.asOfMicros - BigInt(this.def.membershipDurationDays) * MICROS_PER_DAY;
+    const { A, Aend, Q, X, Xend } = st;
+    const excluded =
+      st.excludes === 0
+        ? sql`FALSE`
+        : st.temporary
+          ? this.dialect.argMax(Xend.expr, sql`pos`)
+          : this.dialect.boolOr(X.expr);
+    // A row whose gap end fails counts as failing at its own position: at lastQ itself A holds,
+    // so lbad = lastQ then means a midnight after it.
+    const bad = Aend === A ? sql`NOT ${A.expr}` : sql`NOT (${A.expr} AND ${Aend.expr})`;
+    const perUser = sql`SELECT u, max(pos) FILTER (WHERE ${Q.expr}) AS lq, max(pos) FILTER (WHERE ${bad}) AS lbad, ${excluded} AS x FROM ${st.rel} GROUP BY u`;
+    return sql`WITH ${join(st.ctes, ',\n')}
+SELECT u FROM (${perUser})
+WHERE lq IS NOT NULL AND (lbad IS NULL OR lbad < lq) AND ${this.dialect.positionMicros(sql`lq`)} > ${param(cutoff)} AND NOT x
+ORDER BY u`;
+  }
+
+  /**
+   * The trigger events (docs/audiences.md §2.7; reference evaluateUser, D17) as rows (u, q): the
+   * qualifying events at or after createTime after which the user is a member (not excluded), and
+   * for AUDIENCE_JOINED only those where the user was not a member just before. "Member just
+   * before event e" is the fold's state at the previous instant: a qualifying event before e (the
+   * latest, lqb) less than the duration before e, no failure of A after it (at an event or a gap's
+   * end: lbadb < lqb) and not excluded then (temporary: X at the previous row's gap end; permanent:
+   * X at some earlier event). Sequence clauses qualify at each completion (c<i>_done).
+   * `since`: a relation (nu, npos); only events at or after npos of their user are returned.
+   * `fromSeq`: only qualifying events ingested after it.
+   */
+  compileTriggers(opts: { since: Fragment | null; fromSeq: bigint | null }): Fragment {
+    this.completions = true;
+    const trigger = this.def.eventTrigger;
+    if (!trigger) throw new Error('compileTriggers: the audience has no eventTrigger');
+    const d = this.dialect;
+    const extra: Value[] = [];
+    const st = this.state((s) => {
+      const { A, Aend, Q, X, Xend } = s;
+      const lvl = Math.max(A.level, Q.level, X.level, Aend.level, Xend.level, 0) + 1;
+      const bad = Aend === A ? sql`NOT ${A.expr}` : sql`NOT (${A.expr} AND ${Aend.expr})`;
+      const lqb = this.named(lvl, d.maxBeforeInStream(sql`CASE WHEN ${Q.expr} THEN pos END`, sql`u`));
+      const lbadb = this.named(lvl, d.maxBeforeInStream(sql`CASE WHEN ${bad} THEN pos END`, sql`u`));
+      const none = s.excludes === 0;
+      const xBefore = none
+        ? this.constant(false)
+        : s.temporary
+          ? this.named(lvl, d.previous(Xend.expr, sql`u`, sql`FALSE`))
+          : this.named(lvl, sql`COALESCE(${d.running('bool_or', X.expr, sql`u`, true)}, FALSE)`);
+      const xAfter = none
+        ? this.constant(false)
+        : s.temporary
+          ? X
+          : this.named(lvl, sql`COALESCE(${d.running('bool_or', X.expr, sql`u`, false)}, FALSE)`);
+      extra.push(lqb, lbadb, xBefore, xAfter);
+    });
+    const [lqb, lbadb, xBefore, xAfter] = extra as [Value, Value, Value, Value];
+    const duration = BigInt(this.def.membershipDurationDays) * MICROS_PER_DAY;
+    const fires: Fragment[] = [
+      st.Q.expr,
+      sql`t >= ${param(this.ctx.config.createTimeMicros)}`,
+      sql`NOT ${xAfter.expr}`,
+    ];
+    if (opts.fromSeq !== null) fires.push(sql`q > ${param(opts.fromSeq)}`);
+    if (trigger.logCondition === 'AUDIENCE_JOINED') {
+      const memberBefore = and([
+        sql`${lqb.expr} IS NOT NULL`,
+        sql`(${lbadb.expr} IS NULL OR ${lbadb.expr} < ${lqb.expr})`,
+        sql`NOT ${xBefore.expr}`,
+        sql`t - ${d.positionMicros(lqb.expr)} < ${param(duration)}`,
+      ]);
+      fires.push(sql`NOT (${memberBefore})`);
+    }
+    const from =
+      opts.since === null
+        ? st.rel
+        : sql`${st.rel} JOIN (${opts.since}) AS nf ON nf.nu = u AND pos >= nf.npos`;
+    return sql`WITH ${join(st.ctes, ',\n')}
+SELECT u, q FROM ${from} WHERE ${and(fires)}`;
+  }
+
+  /** Whether sequence clauses also give every completion (trigger passes). */
+  private completions = false;
+
+  /**
+   * The per-event state: the CTEs (the last one, `rel`, has every value as a column) and the
+   * audience's values. `more` may add named columns from the values (they get a stage of their own).
+   */
+  private state(
+    more?: (s: {
+      A: Value;
+      Aend: Value;
+      Q: Value;
+      X: Value;
+      Xend: Value;
+      temporary: boolean;
+      excludes: number;
+    }) => void,
+  ): {
+    ctes: Fragment[];
+    rel: Fragment;
+    A: Value;
+    Aend: Value;
+    Q: Value;
+    X: Value;
+    Xend: Value;
+    temporary: boolean;
+    excludes: number;
+  } {
+    const seqCompiler = new MembersSqlCompiler(this.dialect, this.def, this.ctx, true);
     const seqFlags: Fragment[] = [];
     const clauses = this.def.filterClauses.map((c, i) => this.visitClause(c, i, seqCompiler, seqFlags));
     const includes = clauses.filter((_, i) => this.def.filterClauses[i]!.clauseType === 'INCLUDE');
@@ -190,7 +300,9 @@ export class EventStateCompiler {
       temporary && excludes.some((c) => c.activeEnd)
         ? this.any(excludes.map((c) => c.activeEnd ?? c.active!))
         : X;
-    const top = Math.max(A.level, Q.level, X.level, Aend.level, Xend.level, 0);
+    const values = { A, Aend, Q, X, Xend, temporary, excludes: excludes.length };
+    more?.(values);
+    const top = Math.max(A.level, Q.level, X.level, Aend.level, Xend.level, 0, this.stages.length);
 
     const pos = this.dialect.streamPosition(sql`event_timestamp`, sql`ingest_seq`);
     const ev = eventWindow(
@@ -219,21 +331,7 @@ export class EventStateCompiler {
       ctes.push(sql`${name} AS (SELECT ${select} FROM ${prev}${joins})`);
       prev = name;
     }
-    const cutoff = this.ctx.asOfMicros - BigInt(this.def.membershipDurationDays) * MICROS_PER_DAY;
-    const excluded =
-      excludes.length === 0
-        ? sql`FALSE`
-        : temporary
-          ? this.dialect.argMax(Xend.expr, sql`pos`)
-          : this.dialect.boolOr(X.expr);
-    // A row whose gap end fails counts as failing at its own position: at lastQ itself A holds,
-    // so lbad = lastQ then means a midnight after it.
-    const bad = Aend === A ? sql`NOT ${A.expr}` : sql`NOT (${A.expr} AND ${Aend.expr})`;
-    const perUser = sql`SELECT u, max(pos) FILTER (WHERE ${Q.expr}) AS lq, max(pos) FILTER (WHERE ${bad}) AS lbad, ${excluded} AS x FROM ${prev} GROUP BY u`;
-    return sql`WITH ${join(ctes, ',\n')}
-SELECT u FROM (${perUser})
-WHERE lq IS NOT NULL AND (lbad IS NULL OR lbad < lq) AND ${this.dialect.positionMicros(sql`lq`)} > ${param(cutoff)} AND NOT x
-ORDER BY u`;
+    return { ctes, rel: prev, ...values };
   }
 
   // --- clauses ------------------------------------------------------------------------------
@@ -248,7 +346,7 @@ ORDER BY u`;
         c.clauseType === 'EXCLUDE' &&
         this.def.exclusionDurationMode !== 'EXCLUDE_PERMANENTLY' &&
         c.sequenceFilter.scope === SESSION;
-      const out = seq.visitSequence(c.sequenceFilter, i, sessionExclusion);
+      const out = seq.visitSequence(c.sequenceFilter, i, sessionExclusion, this.completions);
       for (const f of out.flags) seqFlags.push(sql`${f.expr} AS ${f.name}`);
       if (out.kind === 'cte') this.ctes.push(...out.ctes);
       const rel = ident(`c${i}`);
@@ -259,7 +357,13 @@ ORDER BY u`;
       const first = this.named(1, sql`${f.expr}`);
       const last = this.named(1, sql`${l.expr}`);
       const holds = { expr: sql`COALESCE(pos >= ${first.expr}, FALSE)`, level: 1 };
-      const qualifies = { expr: sql`COALESCE(pos = ${last.expr}, FALSE)`, level: 1 };
+      let qualifies: Value = { expr: sql`COALESCE(pos = ${last.expr}, FALSE)`, level: 1 };
+      if (this.completions) {
+        // Trigger passes need every qualifying event: every completion (reference `completes`).
+        const cd = (name: string): Fragment => ident(`c${i}_${name}`);
+        this.joins.push(sql`LEFT JOIN ${cd('done')} ON ${cd('du')} = u AND ${cd('dpos')} = pos`);
+        qualifies = this.named(1, sql`(${cd('dpos')} IS NOT NULL)`);
+      }
       if (sessionExclusion) {
         // Active at an event once a chain has completed in its session (the current unit), at or
         // before it.
@@ -576,18 +680,35 @@ ORDER BY u`;
         return { expr: sql`(${a.expr} - ${b.expr})`, level: Math.max(a.level, b.level) };
       }
       case 'sessions': {
-        // D3: a null ga_session_id is a session of its own.
-        const key = this.baseValue(
-          sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(ga_session_id AS VARCHAR) END)`,
-        );
+        const key = this.sessionKey();
         return this.named(
           Math.max(key.level, rowsBack.level) + 1,
           this.dialect.distinctRowsBack(key.expr, sql`u`, rowsBack.expr),
         );
       }
+      case 'engagedSessions': {
+        // D19 within the window: a session counts when its events inside the window engage it.
+        const item = this.baseValue(
+          this.dialect.engagementItem(this.sessionKey().expr, m.engagedFlag, m.msec, m.view),
+        );
+        const list = this.named(
+          Math.max(item.level, rowsBack.level) + 1,
+          this.dialect.listRowsBack(item.expr, sql`u`, rowsBack.expr),
+        );
+        return { expr: this.dialect.engagedSessionsInList(list.expr), level: list.level };
+      }
       default:
         throw new Error(`N-day frame of ${p.metric}`);
     }
+  }
+
+  /** D3: the event's session key; a null ga_session_id is a session of its own. */
+  sessionKey(): Value {
+    return this.memoised('session_key', () =>
+      this.baseValue(
+        sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(ga_session_id AS VARCHAR) END)`,
+      ),
+    );
   }
 
   /** D4: the event's local day in the property's time zone. */
@@ -649,8 +770,10 @@ ORDER BY u`;
         expr: sql`(COALESCE(${flag.expr}, FALSE) OR COALESCE(${msec.expr}, 0) >= 10000 OR COALESCE(${views.expr}, 0) >= 2)`,
         level: Math.max(flag.level, msec.level, views.level),
       };
-      // Latch: engaged at some prefix (the running sum can go down again).
-      return this.running('bool_or', now, 'session', before);
+      // Latch: engaged at some prefix (the running sum can go down again). Inclusive in both
+      // cases: with `before`, `now` already describes the rows before this one, and the latch
+      // must include this row's value (an exclusive latch of it would look two rows back).
+      return this.running('bool_or', now, 'session', false);
     });
   }
 

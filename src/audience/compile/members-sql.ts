@@ -76,10 +76,13 @@ export class MembersSqlCompiler {
     private readonly dialect: SqlDialect,
     private readonly def: AudienceDefinition,
     private readonly ctx: QueryContext,
+    /** Exact stream positions even with one INCLUDE clause (the per-event state compares them with its own). */
+    exactPositions?: boolean,
   ) {
     this.leaf = new EventPredicateCompiler(dialect, { singleEventMetrics: true });
     this.sequence = new SequenceSqlCompiler(dialect, ctx, this.leaf);
-    this.exactPositions = def.filterClauses.filter((c) => c.clauseType === 'INCLUDE').length > 1;
+    this.exactPositions =
+      exactPositions ?? def.filterClauses.filter((c) => c.clauseType === 'INCLUDE').length > 1;
   }
 
   compile(): Fragment {
@@ -426,8 +429,11 @@ ORDER BY u`;
     return { first, lastPositive: e.notExpression ? null : sql`max(pos) FILTER (WHERE ${name})` };
   }
 
-  /** `perSession`: also the CTE c<i>_sess of the first completion per session (SequenceSqlCompiler). */
-  visitSequence(seq: SequenceFilter, i: number, perSession = false): ClauseSql {
+  /**
+   * `perSession`: also the CTE c<i>_sess of the first completion per session; `completions`: also
+   * the CTE c<i>_done of every completion (SequenceSqlCompiler).
+   */
+  visitSequence(seq: SequenceFilter, i: number, perSession = false, completions = false): ClauseSql {
     const out = this.sequence.visitSequence(
       seq,
       i,
@@ -435,6 +441,7 @@ ORDER BY u`;
         ? this.dialect.streamPosition(sql`event_timestamp`, sql`ingest_seq`)
         : sql`event_timestamp`,
       perSession,
+      completions,
     );
     return { kind: 'cte', ...out };
   }

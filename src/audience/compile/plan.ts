@@ -2,8 +2,8 @@
 // the closed forms of static conditions (members-sql.ts, the cheapest) or the per-event state of
 // the fold as window aggregates (events-sql.ts). 'hybrid' (pre-filter in SQL, then the reference
 // evaluator's per-user fold) remains only for what events-sql.ts does not compile yet:
-// dynamic inAnyNDayPeriod metrics and N-day sums of doubles, and the sequences the sequence compiler does
-// not take (docs/audiences.md §8).
+// dynamic inAnyNDayPeriod metrics, N-day engaged sessions, and sequence steps over a range with
+// metric leaves (docs/audiences.md §8).
 
 import type {
   AudienceDefinition,
@@ -91,29 +91,19 @@ function isSqlSimple(c: FilterClause): boolean {
 /**
  * Sequences (sequence-sql.ts): steps that are single events, with or without immediatelyFollows,
  * time limits and a maximum duration; steps over a range of events (scoped to a session or across
- * sessions) except a later one that follows immediately with a time limit (unless no event name is
- * ignored for adjacency: its range is then its own event, a single-event step), or that follows
- * immediately with a time limit in a sequence with a maximum duration. Step leaves are judged per event (D11: their time
- * flags are ignored). Without `config` the ignore list is taken as non-empty.
+ * sessions) with event-level leaves, in every combination of immediatelyFollows, time limit,
+ * maximum duration and ignore list. Step leaves are judged per event (D11: their time flags are
+ * ignored). `config` is no longer needed to decide (kept for the callers).
  */
-function isSqlSequence(s: SequenceFilter, config?: EvaluationConfig): boolean {
-  const noIgnored = config !== undefined && config.ignoreEventNamesForAdjacency.length === 0;
+function isSqlSequence(s: SequenceFilter, _config?: EvaluationConfig): boolean {
   const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
-  return s.sequenceSteps.every((st, k) => {
+  return s.sequenceSteps.every((st) => {
     const groups = groupsOf(st.filterExpression);
     // A step over one event judges metrics and eventCount on {e}; a step over a range judges its
     // leaves per event, so it takes only event-level ones (a metric there aggregates the range).
     if (st.scope === EVENT)
       return groups.every((g) => g.every((e) => isStaticEventLeaf(e, EVENT) || isCountFilter(e)));
-    const leaves = groups.every((g) => g.every((e) => isEventLevelLeaf(e)));
-    if (k === 0) return leaves;
-    const limitWithMaximum =
-      st.immediatelyFollows &&
-      st.constraintDurationMicros !== undefined &&
-      s.sequenceMaximumDurationMicros !== undefined;
-    const immediateWithLimit =
-      st.immediatelyFollows && st.constraintDurationMicros !== undefined && !noIgnored;
-    return leaves && !immediateWithLimit && !limitWithMaximum;
+    return groups.every((g) => g.every((e) => isEventLevelLeaf(e)));
   });
 }
 

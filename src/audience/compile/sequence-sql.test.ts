@@ -151,6 +151,24 @@ const GOLDEN: [string, AudienceDefinition, string[]][] = [
     ]),
     ['scroll'],
   ],
+  // The same with a time limit, under a maximum duration: the best (adjacency group, start) pair
+  // over the frame of rows within the limit and before each group's latest match.
+  [
+    'seq-immediate-range-step-time-limit',
+    audience([
+      include(
+        seq(
+          ACROSS,
+          [
+            step('view_item'),
+            { ...step('add_to_cart'), scope: SESSION, immediatelyFollows: true, constraintDuration: '600s' },
+          ],
+          { sequenceMaximumDuration: '1800s' },
+        ),
+      ),
+    ]),
+    ['scroll'],
+  ],
   // Two INCLUDE clauses (first and last completion per user) and a permanently excluding sequence.
   [
     'seq-positions-and-exclusion',

@@ -111,7 +111,13 @@ export class SequenceSqlCompiler {
    * sequence without immediatelyFollows reads the shared scan `ev` (which has the column pos and
    * keeps only rows matching some flag); one with it needs every event, so it reads its own scan.
    */
-  visitSequence(seq: SequenceFilter, i: number, pos: Fragment, perSession = false): SequencePositions {
+  visitSequence(
+    seq: SequenceFilter,
+    i: number,
+    pos: Fragment,
+    perSession = false,
+    completions = false,
+  ): SequencePositions {
     const flags = this.sequenceFlags(seq, i);
     const ownScan = needsAllEvents(seq);
     const ctes: Fragment[] = [];
@@ -133,6 +139,14 @@ export class SequenceSqlCompiler {
       const c = (name: string): Fragment => ident(`c${i}_${name}`);
       ctes.push(
         sql`${c('sess')} AS (SELECT u AS ${c('su')}, COALESCE(s, 0) AS ${c('ks')}, CASE WHEN s IS NULL THEN q ELSE 0 END AS ${c('kq')}, min(pos) AS ${c('fs')} FROM ${chain.rel} WHERE ${chain.b} IS NOT NULL GROUP BY 1, 2, 3)`,
+      );
+    }
+    if (completions) {
+      // Every completion, one row per event (positions are unique per user): the qualifying
+      // events of the clause (reference `completes`), for trigger passes.
+      const c = (name: string): Fragment => ident(`c${i}_${name}`);
+      ctes.push(
+        sql`${c('done')} AS (SELECT u AS ${c('du')}, pos AS ${c('dpos')} FROM ${chain.rel} WHERE ${chain.b} IS NOT NULL)`,
       );
     }
     return { flags: ownScan ? [] : flags, ctes };
@@ -359,7 +373,8 @@ export class SequenceSqlCompiler {
   }
 
   /**
-   * A later step over a range that follows immediately (planned only without a time limit). With
+   * A later step over a range that follows immediately (with a time limit and an ignore list:
+   * visitBoundedImmediateRangeFollow). With
    * an empty ignore list its range is its own event: the single-event rule on the group flags.
    * Otherwise the anchor p lies in the predecessor's adjacency group gp, and before each group's
    * latest match (up to this event). When that match is this event, every candidate counts (the
@@ -386,6 +401,8 @@ export class SequenceSqlCompiler {
     const single = this.visitFollow(seq, st, k, prev, xName);
     if (this.ctx.config.ignoreEventNamesForAdjacency.length === 0)
       return { ...single, ys: [], holds: groups.map((f) => f.name) };
+    if (st.constraintDurationMicros !== undefined)
+      return this.visitBoundedImmediateRangeFollow(seq, st, k, prev, xName, groups);
     const gm = ident(`gm${k}`);
     const pre = [sql`${d.maxBeforeInStream(prev, sql`${partitionOf(seq.scope)}, g`)} AS ${gm}`];
     const y = (j: number): Fragment => ident(`y${k}_${j}`);
@@ -404,6 +421,55 @@ export class SequenceSqlCompiler {
         ? names[0]!
         : sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} THEN least(${join(names, ', ')}) END`;
     return { x: single.x!, pre, ys, m, holds: [], checks: () => [] };
+  }
+
+  /**
+   * A later step over a range that follows immediately with a time limit C, when some event name is
+   * ignored for adjacency. Its anchor p is one of the earlier events of the predecessor's adjacency
+   * group gp (in the sequence's partition), at most C earlier, and before each OR-group's latest
+   * match up to this event (so that the range (p, j] holds the step). The last two bound p to a
+   * frame of rows, as in visitBoundedRangeFollow: from `lo` rows back (the earlier rows within C)
+   * to `x - least(y) + 1` rows back. Over that frame the best (g, b) pair is in group gp exactly
+   * when some candidate of the group has a chain (earlier rows have g <= gp), and its b is then
+   * the latest start: right with or without a maximum duration.
+   */
+  visitBoundedImmediateRangeFollow(
+    seq: SequenceFilter,
+    st: SequenceStep,
+    k: number,
+    prev: Fragment,
+    xName: Fragment,
+    groups: Flag[],
+  ): {
+    x: Fragment;
+    pre: Fragment[];
+    ys: Fragment[];
+    m: Fragment;
+    holds: Fragment[];
+    checks: () => Fragment[];
+  } {
+    const d = this.dialect;
+    const part = partitionOf(seq.scope);
+    const lo = ident(`lo${k}`);
+    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    const ys = groups.map(
+      (f, j) =>
+        sql`${d.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope))} AS ${y(j)}`,
+    );
+    const names = groups.map((_, j) => y(j));
+    const upper = names.length === 1 ? names[0]! : sql`least(${join(names, ', ')})`;
+    const toBack = sql`(${xName} - ${upper} + 1)`;
+    const pair = sql`CASE WHEN ${prev} IS NOT NULL THEN ${d.packPair(sql`g`, prev)} END`;
+    const best = d.maxInRowsBack(pair, part, lo, toBack);
+    const m = sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} AND ${toBack} <= ${lo} AND ${d.pairHigh(best)} = gp THEN ${d.pairLow(best)} END`;
+    return {
+      x: d.rowNumberInStream(part),
+      pre: [sql`${d.countBeforeWithinMicros(part, param(st.constraintDurationMicros!))} AS ${lo}`],
+      ys,
+      m,
+      holds: [],
+      checks: () => [],
+    };
   }
 
   /**

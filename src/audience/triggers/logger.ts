@@ -10,12 +10,12 @@
 //     inside the writer queue, so every event with ingest_seq <= H is committed once H is visible;
 //  3. per property with trigger audiences, the users with a non-trigger event in (W, H] (inside the
 //     widest evaluation window) are the pass's users; every query is restricted to them
-//     (pass-queries.ts). An audience whose every match qualifies (Purchasers, All Users: one
-//     INCLUDE clause, no exclusion; sql-triggers.ts) gets its triggers from one SQL statement over
-//     those users' qualifying events, with nothing folded. For the others, the users to fold are
-//     all of them (hybrid plan) or those its gate members query admits (SQL plan); each is folded
-//     over its history up to H with the reference evaluator (src/audience/evaluate/members.ts),
-//     with the evaluation config an export would use (createTime, backfill days, property time zone);
+//     (pass-queries.ts). An audience on the SQL plan gets its triggers from one SQL statement over
+//     those users' events, with nothing folded: from its qualifying events when every match
+//     qualifies (Purchasers, All Users; sql-triggers.ts), otherwise from its compiled per-event
+//     state (events-sql.ts). On the hybrid plan every pass user is folded over its history up to
+//     H with the reference evaluator (src/audience/evaluate/members.ts), with the evaluation
+//     config an export would use (createTime, backfill days, property time zone);
 //  4. the evaluator's triggers that are not stored yet are appended through the ingest buffer
 //     (durable when it resolves), with source 'audience_trigger';
 //  5. only then the watermark moves to H.
@@ -98,9 +98,9 @@ export interface PassStats {
   audiences: number;
   /** Users with a new (non-trigger) event in the pass. */
   users: number;
-  /** (audience, user) histories folded: the gate of SQL-plan audiences leaves the others out. */
+  /** (audience, user) histories folded (hybrid-plan audiences only). */
   folded: number;
-  /** (audience, user) pairs whose triggers came straight from SQL (sql-triggers.ts): nothing folded. */
+  /** (audience, user) pairs with triggers taken straight from SQL: nothing folded. */
   direct: number;
   stored: number;
   watermark: bigint;
@@ -199,7 +199,7 @@ export class AudienceTriggerLogger {
         this.stats.failedPasses++;
         opts.log.error('audience trigger pass failed', { error: String(err) });
       },
-      // A pass folds the whole history of the users it admits, on the main thread beside
+      // A pass may fold whole histories (hybrid-plan audiences), on the main thread beside
       // collection: a long pass is followed by a proportionally longer pause.
       { maxShare: opts.maxShare ?? 1 },
     );
@@ -272,11 +272,15 @@ export class AudienceTriggerLogger {
 
     // Which qualifications count for each audience (see the header).
     const next = new Map<number, AudienceState>();
+    // Audiences whose trigger an earlier pass already judged every older event for (see processProperty).
+    const steady = new Set<number>();
     for (const a of audiences) {
       const key = triggerKey(a.definition);
       const prev = this.state.get(a.audienceId);
-      if (prev && prev.key === key) next.set(a.audienceId, prev);
-      else if (!prev && last !== null && a.createTimeMicros >= last - NEW_AUDIENCE_SLACK_MICROS)
+      if (prev && prev.key === key) {
+        next.set(a.audienceId, prev);
+        steady.add(a.audienceId);
+      } else if (!prev && last !== null && a.createTimeMicros >= last - NEW_AUDIENCE_SLACK_MICROS)
         next.set(a.audienceId, { key, fromSeq: null });
       else next.set(a.audienceId, { key, fromSeq: changeSeq });
     }
@@ -298,7 +302,7 @@ export class AudienceTriggerLogger {
       else byProperty.set(a.propertyId, [a]);
     }
     for (const [propertyId, list] of byProperty) {
-      const r = await this.processProperty(propertyId, list, next, W, H);
+      const r = await this.processProperty(propertyId, list, next, steady, W, H);
       stats.users += r.users;
       stats.folded += r.folded;
       stats.direct += r.direct;
@@ -317,6 +321,7 @@ export class AudienceTriggerLogger {
     propertyId: number,
     audiences: TriggerAudience[],
     state: Map<number, AudienceState>,
+    steady: ReadonlySet<number>,
     W: bigint,
     H: bigint,
   ): Promise<{ users: number; folded: number; direct: number; stored: number }> {
@@ -384,14 +389,18 @@ export class AudienceTriggerLogger {
       let query;
       let fromSql;
       try {
-        fromSql = queries.triggerEvents(p.a.definition, ctx, p.fromSeq);
-        query = fromSql === null ? queries.foldEvents(p.a.definition, ctx).query : null;
+        // A trigger at an event depends only on the events up to it. So for an audience whose
+        // trigger an earlier pass already had, the events before a user's first new one (stream
+        // order) were judged, with all of their predecessors, by the pass that stored the last of
+        // them: only the later ones are returned.
+        fromSql = queries.triggerEvents(p.a.definition, ctx, p.fromSeq, steady.has(p.a.audienceId));
+        query = fromSql === null ? queries.foldEvents(p.a.definition, ctx) : null;
       } catch (err) {
         this.opts.log.error('audience trigger: cannot compile audience', { audience, error: String(err) });
         continue;
       }
       if (fromSql !== null) {
-        // Every match qualifies: the triggers come from SQL, one row per trigger (sql-triggers.ts).
+        // The triggers come from SQL, one row per trigger (sql-triggers.ts, events-sql.ts).
         const fired = new Map<string, StoredEvent[]>();
         await exec.streamEvents(fromSql, (chunk) => {
           for (const e of chunk) {

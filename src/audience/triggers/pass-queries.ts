@@ -2,35 +2,35 @@
 // statement is restricted to the pass's users: those with a non-trigger event ingested in (W, H].
 // A pass therefore reads those users' rows only, whatever the size of the property.
 //
-// Which of them are folded. The per-user fold (the reference evaluator) decides which events
-// qualify and whether the user is a member right after each, which is what a trigger needs: its
-// timestamp is the qualifying event's. A members query answers "who is a member as of one instant",
-// not "at which events did each user join or renew", so it cannot give the timestamps. It is used
-// instead as a gate: for an audience on the SQL plan, the pass folds only the users that the
-// gate audience's members query returns. The gate is the audience with its EXCLUDE clauses dropped
-// and the longest membership duration, evaluated as of the pass's now (past every event of these
-// users). The SQL plan covers static conditions only (once true, true for good), so a user who
-// was a member right after a new qualifying event at t still satisfies every INCLUDE clause at
-// now, and is a member of the gate unless t is older than now − 540 days. Those users are added by
-// a second condition. Users outside the gate cannot have a trigger: they are not folded.
+// Where the triggers come from. A trigger needs, per qualifying event, whether the user is a member
+// just after it and (AUDIENCE_JOINED) just before it. For every audience on the SQL plan one
+// statement gives exactly those events: the qualifying events themselves when every match
+// qualifies (sql-triggers.ts), otherwise the compiled per-event state of the members query with
+// "member just before / after" as window columns (EventStateCompiler.compileTriggers). Only the
+// hybrid plan's audiences fold the pass's users' histories with the reference evaluator.
+//
+// Only the new part of a history. A trigger at an event depends only on the events up to it in
+// stream order. The events of a pass user before its first new one (ingest_seq > W) all have
+// ingest_seq <= W, and the earlier pass that stored the last of them saw all of them: it judged
+// each of them with its whole prefix. So, for an audience whose trigger that pass already had,
+// the statement returns triggers only at the user's events from its first new one on (with
+// stream order and ties on the timestamp as everywhere: (event_timestamp, ingest_seq)).
 //
 // On ClickHouse (the 18.16 that Debian ships has no CTE over a subquery, no window functions and no
-// JSON functions) the statements are spelt without CTEs, and the two optimisations whose SQL it
-// cannot run are left out: no triggers straight from SQL (triggerEvents is null) and no gate; every
-// audience folds the pass's users' events over its evaluation window. Same triggers: the gate
-// and the direct form only skip work the fold would find empty.
+// JSON functions) the statements are spelt without CTEs, and triggers are not taken from SQL
+// (triggerEvents is null): every audience folds the pass's users' events over its evaluation
+// window. Same triggers.
 
-import type { AudienceDefinition, FilterExpression, FilterScope } from '../../domain/audience.ts';
+import type { AudienceDefinition } from '../../domain/audience.ts';
 import { EVENT_COLUMNS } from '../../domain/event.ts';
 import { planAudience, type CompiledQuery, type QueryContext } from '../compile/index.ts';
+import { EventStateCompiler, eventStateUnsupported } from '../compile/events-sql.ts';
 import { windowStartMicros } from '../compile/window.ts';
 import { ident, join, param, sql, type Fragment, type Param } from '../compile/sql.ts';
-import { LIMITS } from '../validate.ts';
 import { QueryComposer } from '../evaluate/compose.ts';
 import { compileTriggerEvents } from './sql-triggers.ts';
 import type { QueryExecutor } from '../../storage/contract.ts';
 
-const DAY_MICROS = 86_400_000_000n;
 const ALL_COLUMNS = join(
   EVENT_COLUMNS.map(([name]) => ident(name)),
   ', ',
@@ -96,44 +96,55 @@ export class PassQueries {
   }
 
   /**
-   * For an audience whose every match qualifies (sql-triggers.ts), the pass's users' qualifying
-   * events that fire a trigger (ingested after `fromSeq` when given), every column, in stream
-   * order per user: no fold. Null when the audience needs the fold (foldEvents).
+   * The pass's users' qualifying events that fire a trigger (ingested after `fromSeq` when given),
+   * every column, in stream order per user: no fold. For an audience whose every match qualifies,
+   * from its qualifying events alone (sql-triggers.ts); for any other audience on the SQL plan,
+   * from its per-event state (EventStateCompiler.compileTriggers), and with `sinceNew` only at
+   * the user's events from its first new one on (see the header). Null when the audience needs
+   * the fold (foldEvents): the hybrid plan, or an engine without these forms.
    */
-  triggerEvents(def: AudienceDefinition, ctx: QueryContext, fromSeq: bigint | null): CompiledQuery | null {
+  triggerEvents(
+    def: AudienceDefinition,
+    ctx: QueryContext,
+    fromSeq: bigint | null,
+    sinceNew = false,
+  ): CompiledQuery | null {
     if (!this.ctes) return null;
-    const fires = compileTriggerEvents(def, ctx, this.executor.dialect, ALL_COLUMNS, fromSeq);
-    if (fires === null) return null;
-    return new QueryComposer(this.executor.dialect)
+    const d = this.executor.dialect;
+    const scope = sql`WITH events AS (SELECT * FROM ${this.table} WHERE property_id = ${this.property} AND user_pseudo_id IN (${this.users()}))`;
+    const fires = compileTriggerEvents(def, ctx, d, ALL_COLUMNS, fromSeq);
+    if (fires !== null) return new QueryComposer(d).add(sql`${scope} ${fires}`).build();
+    if (planAudience(def, ctx.config) !== 'sql' || eventStateUnsupported(def) !== null) return null;
+    const since = sinceNew ? this.firstNewPositions() : null;
+    const rows = new EventStateCompiler(d, def, ctx).compileTriggers({ since, fromSeq });
+    return new QueryComposer(d)
       .add(
-        sql`WITH events AS (SELECT * FROM ${this.table} WHERE property_id = ${this.property} AND user_pseudo_id IN (${this.users()})) ${fires}`,
+        sql`${scope} SELECT ${ALL_COLUMNS} FROM events JOIN (${rows}) AS fired ON fired.u = user_pseudo_id AND fired.q = ingest_seq${STREAM_ORDER}`,
       )
       .build();
   }
 
+  /** Per pass user (nu), the stream position (npos) of its first new event. */
+  private firstNewPositions(): Fragment {
+    const pos = this.executor.dialect.streamPosition(sql`event_timestamp`, sql`ingest_seq`);
+    const lower = this.range.lower === null ? sql`` : sql` AND event_timestamp >= ${param(this.range.lower)}`;
+    return sql`SELECT user_pseudo_id AS nu, min(${pos}) AS npos FROM ${this.table} WHERE property_id = ${this.property} AND ingest_seq > ${param(this.range.after)} AND ingest_seq <= ${param(this.range.upTo)} AND source <> 'audience_trigger'${lower} GROUP BY user_pseudo_id`;
+  }
+
   /**
-   * The events to fold for one audience: its candidate events (the hybrid plan's pre-filter, which
-   * applies its evaluation window and ctx.maxIngestSeq), for the pass's users, and on the SQL plan
-   * only for the users its gate admits (see the header). `ctx.asOfMicros` must be past every
-   * event of these users.
+   * The events to fold for one audience (the hybrid plan, or an engine without triggerEvents): its
+   * candidate events (the hybrid plan's pre-filter, which applies its evaluation window and
+   * ctx.maxIngestSeq) of the pass's users. `ctx.asOfMicros` must be past every event of these users.
    */
-  foldEvents(def: AudienceDefinition, ctx: QueryContext): { query: CompiledQuery; gated: boolean } {
-    if (!this.ctes) return { query: this.windowEvents(ctx), gated: false };
-    const gate = gateAudience(def);
+  foldEvents(def: AudienceDefinition, ctx: QueryContext): CompiledQuery {
+    if (!this.ctes) return this.windowEvents(ctx);
     const q = new QueryComposer(this.executor.dialect);
-    const scope = (): Fragment =>
-      sql`SELECT * FROM ${this.table} WHERE property_id = ${this.property} AND user_pseudo_id IN (${this.users()})`;
-    q.add(sql`WITH events AS (${scope()}`);
-    if (gate) {
-      const old = ctx.asOfMicros - BigInt(LIMITS.maxMembershipDurationDays) * DAY_MICROS;
-      q.add(sql` AND (user_pseudo_id IN (SELECT * FROM (WITH events AS (${scope()}) SELECT * FROM (`);
-      q.addAudience(gate, ctx, 'sql');
-      q.add(sql`))) OR user_pseudo_id IN (${this.users(sql`event_timestamp <= ${param(old)}`)}))`);
-    }
-    q.add(sql`) SELECT * FROM (`);
+    q.add(
+      sql`WITH events AS (SELECT * FROM ${this.table} WHERE property_id = ${this.property} AND user_pseudo_id IN (${this.users()})) SELECT * FROM (`,
+    );
     q.addAudience(def, ctx, 'hybrid');
     q.add(sql`)${STREAM_ORDER}`);
-    return { query: q.build(), gated: gate !== null };
+    return q.build();
   }
 
   /** The pass's users' events in the evaluation window (eventWindow's conditions), in stream order. */
@@ -147,58 +158,4 @@ export class PassQueries {
       )
       .build();
   }
-}
-
-/**
- * The gate of an audience on the SQL plan (see the header), or null when it has none. The gate is
- * sound only when every INCLUDE clause, once true, stays true. The planner's SQL plan implies it
- * today; the check below states it on its own (conservatively), so that a planner that takes
- * dynamic constructs onto the SQL plan makes those audiences fold every user, never lose triggers.
- */
-export function gateAudience(def: AudienceDefinition): AudienceDefinition | null {
-  if (planAudience(def) !== 'sql' || !includesHoldForGood(def)) return null;
-  const gate: AudienceDefinition = {
-    ...def,
-    membershipDurationDays: LIMITS.maxMembershipDurationDays,
-    filterClauses: def.filterClauses.filter((c) => c.clauseType === 'INCLUDE'),
-  };
-  return gate.filterClauses.length > 0 && planAudience(gate) === 'sql' ? gate : null;
-}
-
-const ACROSS: FilterScope = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
-
-/**
- * Every INCLUDE clause is static (docs/audiences.md §2.4): no N-day period, no dynamic leaf across
- * sessions, event counts only as "more than". Sequences complete once and stay complete.
- */
-function includesHoldForGood(def: AudienceDefinition): boolean {
-  return def.filterClauses.every((c) => {
-    if (c.clauseType !== 'INCLUDE') return true;
-    if (c.simpleFilter) return holdsForGood(c.simpleFilter.filterExpression, c.simpleFilter.scope, false);
-    return (c.sequenceFilter?.sequenceSteps ?? []).every((st) =>
-      holdsForGood(st.filterExpression, st.scope, false),
-    );
-  });
-}
-
-function holdsForGood(e: FilterExpression, scope: FilterScope, negated: boolean): boolean {
-  const groups = e.andGroup?.filterExpressions ?? e.orGroup?.filterExpressions;
-  if (groups) return groups.every((x) => holdsForGood(x, scope, negated));
-  if (e.notExpression) return holdsForGood(e.notExpression, scope, !negated);
-  const leaf = e.dimensionOrMetricFilter;
-  if (leaf) return leaf.inAnyNDayPeriod === undefined && (scope !== ACROSS || leaf.atAnyPointInTime);
-  const params = e.eventFilter?.eventParameterFilterExpression;
-  if (!params) return e.eventFilter !== undefined;
-  // Parameter leaves are judged on the event itself; an event count must only grow into truth.
-  const countOk = (x: FilterExpression, neg: boolean): boolean => {
-    const inner = x.andGroup?.filterExpressions ?? x.orGroup?.filterExpressions;
-    if (inner) return inner.every((y) => countOk(y, neg));
-    if (x.notExpression) return countOk(x.notExpression, !neg);
-    const l = x.dimensionOrMetricFilter;
-    if (!l || l.fieldName !== 'eventCount') return true;
-    return (
-      !neg && !negated && l.inAnyNDayPeriod === undefined && l.numericFilter?.operation === 'GREATER_THAN'
-    );
-  };
-  return countOk(params, false);
 }
