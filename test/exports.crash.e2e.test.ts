@@ -5,7 +5,14 @@
 //   with the right rows (never stuck in CREATING).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_KEY, api, removeDir, startServer, type RunningServer } from './helpers/server.ts';
+import {
+  ADMIN_KEY,
+  api,
+  postgresCatalogOf,
+  removeDir,
+  startServer,
+  type RunningServer,
+} from './helpers/server.ts';
 import { createTestProperty, sendMp, type TestProperty } from './helpers/property.ts';
 import { dataClient } from './helpers/clients.ts';
 import { allEvents, expectedAttributes } from './helpers/exports.ts';
@@ -162,14 +169,22 @@ describe('SIGTERM while an export is CREATING', () => {
         await sleep(100);
       }
       assert.equal(await server.stop(), 0);
-      const { default: SQLite } = await import('better-sqlite3');
-      const db = new SQLite(`${dataDir}/catalog.sqlite`, { readonly: true });
-      const row = db.prepare('SELECT state, lease_owner FROM audience_exports').get() as {
-        state: string;
-        lease_owner: string | null;
-      };
-      db.close();
-      assert.deepEqual(row, { state: 'CREATING', lease_owner: null });
+      const query = 'SELECT state, lease_owner FROM audience_exports';
+      let row: { state: string; lease_owner: string | null };
+      const pgUrl = postgresCatalogOf(dataDir);
+      if (pgUrl) {
+        const { default: pg } = await import('pg');
+        const client = new pg.Client({ connectionString: pgUrl });
+        await client.connect();
+        row = (await client.query(query)).rows[0];
+        await client.end();
+      } else {
+        const { default: SQLite } = await import('better-sqlite3');
+        const db = new SQLite(`${dataDir}/catalog.sqlite`, { readonly: true });
+        row = db.prepare(query).get() as typeof row;
+        db.close();
+      }
+      assert.deepEqual({ ...row }, { state: 'CREATING', lease_owner: null });
       server = await startServer({ dataDir });
       await waitState(server, name, 'ACTIVE', 20_000);
       assert.deepEqual(await deviceIds(server, name), ['t.1']);
