@@ -53,7 +53,9 @@ test('closed forms without CTEs run as SQL; the rest on the fold', () => {
   assert.doesNotMatch(e10.query.sql, /\bWITH\b/);
   assert.match(e10.query.sql, /\) AS latest\b/);
   assert.equal(plan(parseAudience(E5)).plan, 'sql', 'temporary session exclusion: JOIN and GLOBAL NOT IN');
-  assert.equal(plan(parseAudience(E2)).plan, 'hybrid', 'an event parameter needs JSON extraction');
+  const e2 = plan(parseAudience(E2));
+  assert.equal(e2.plan, 'sql', 'an event parameter: its value object by an anchored RE2 pattern');
+  assert.match(e2.query.sql, /visitParamExtractString/);
   assert.equal(plan(parseAudience(E7)).plan, 'hybrid', 'sequences need window functions');
 });
 

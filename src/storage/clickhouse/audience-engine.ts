@@ -3,8 +3,8 @@
 //
 // The compiler's forms are written for an engine with window functions, CTEs, ANTI JOIN, FILTER,
 // JSON functions and TRUE/FALSE; ClickHouse 18.16 has none of these. An audience on the SQL plan
-// runs as one statement here when every dialect hook it needs has an 18.16 spelling (window and
-// JSON hooks do not) and its text, once its CTEs are inlined as subqueries and TRUE/FALSE are
+// runs as one statement here when every dialect hook it needs has an 18.16 spelling (window hooks
+// and item JSON do not; typed params and user properties do) and its text, once its CTEs are inlined as subqueries and TRUE/FALSE are
 // written 1/0, uses none of the rest (at most one anti-join, as GLOBAL NOT IN): the closed forms
 // and the latest-event form. Everything else takes the hybrid path over the evaluation window
 // (the reference fold, the same members by construction).
