@@ -17,6 +17,8 @@ import {
   type SqlDialect,
 } from './index.ts';
 import { ident, param, sql, render, UnsafeSqlError, type Slot } from './sql.ts';
+import { clickhouseDialect } from './clickhouse-dialect.ts';
+import { CLICKHOUSE_HYBRID, clickhouseMembersQuery } from './clickhouse-plan.ts';
 
 const CONFIG: EvaluationConfig = {
   createTimeMicros: 1_717_200_000_000_000n,
@@ -278,14 +280,31 @@ function nDayCountAudience(): unknown {
   };
 }
 
-/** A table per dialect (one today): each construct's SQL, kept as golden/<dialect>/<name>.sql. */
-const DIALECTS: SqlDialect[] = [duckdbDialect];
+/**
+ * A table per dialect: each construct's SQL, kept as golden/<dialect>/<name>.sql. ClickHouse's is
+ * what the 18.16 engine runs (clickhouse-plan.ts), or the hybrid plan's marker.
+ */
+const DIALECTS: [SqlDialect, (def: AudienceDefinition) => string][] = [
+  [
+    duckdbDialect,
+    (def) => {
+      const { plan, query } = compileAudienceQuery(def, CTX, duckdbDialect);
+      return serialise(query).replace('-- plan', `-- ${plan}`);
+    },
+  ],
+  [
+    clickhouseDialect,
+    (def) => {
+      const query = clickhouseMembersQuery(def, CTX);
+      return query ? serialise(query).replace('-- plan', '-- sql') : CLICKHOUSE_HYBRID;
+    },
+  ],
+];
 
-for (const dialect of DIALECTS) {
+for (const [dialect, compiled] of DIALECTS) {
   for (const [name, def] of CONSTRUCTS) {
     test(`golden SQL (${dialect.name}): ${name}`, () => {
-      const { plan, query } = compileAudienceQuery(def, CTX, dialect);
-      const text = serialise(query).replace('-- plan', `-- ${plan}`);
+      const text = compiled(def);
       const file = new URL(`./golden/${dialect.name}/${name}.sql`, import.meta.url);
       if (process.env.AUDEX_UPDATE_GOLDEN === '1') writeFileSync(file, text);
       assert.equal(text, readFileSync(file, 'utf8'));
