@@ -431,6 +431,6 @@ ORDER BY u`;
     const known = sql`arrayFilter(__x -> isNotNull(__x), ${this.arrayOf(call.value)})`;
     return call.last
       ? sql`if(length(${known}) = 0, NULL, ${known}[-1])`
-      : sql`if(length(${known}) = 0, NULL, arrayExists(__x -> __x = 1, ${known}))`;
+      : sql`if(length(${known}) = 0, NULL, arrayExists(__x -> ifNull(__x, 0) = 1, ${known}))`;
   }
 }
