@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { AudienceDefinition } from '../src/domain/audience.ts';
 import type { NewEvent } from '../src/domain/event.ts';
 import { BUILTIN_AUDIENCES, parseAudience } from '../src/audience/validate.ts';
-import { E1, E4, E10 } from '../src/audience/fixtures/examples.ts';
+import { E1, E2, E4, E10, E12 } from '../src/audience/fixtures/examples.ts';
 import { openStorage, type OpenedStorage } from '../src/storage/index.ts';
 import { realisticEvent } from '../test/helpers/event-fixtures.ts';
 import { startClickHouse, type ClickHouseServer } from '../test/helpers/clickhouse-server.ts';
@@ -42,6 +42,9 @@ const AUDIENCES: [string, AudienceDefinition][] = [
   ['E1 purchasers', parseAudience(E1)],
   ['E4 cart, never purchased', parseAudience(E4)],
   ['E10 country at latest event', parseAudience(E10)],
+  // One statement on ClickHouse 18.16 since the typed-param and per-user-array spellings.
+  ['E2 page path param', parseAudience(E2)],
+  ['E12 lifetime revenue > 100', parseAudience(E12)],
 ];
 
 function fmt(ms: number): string {

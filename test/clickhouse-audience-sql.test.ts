@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAudience } from '../src/audience/validate.ts';
 import { BUILTIN_AUDIENCES } from '../src/audience/validate.ts';
-import { E1, E2, E3, E4, E5, E7, E10 } from '../src/audience/fixtures/examples.ts';
+import { E1, E2, E3, E4, E5, E7, E10, E12 } from '../src/audience/fixtures/examples.ts';
 import {
   booleansAsIntegers,
   ClickHouseAudienceEngine,
@@ -53,8 +53,18 @@ test('closed forms without CTEs run as SQL; the rest on the fold', () => {
   assert.doesNotMatch(e10.query.sql, /\bWITH\b/);
   assert.match(e10.query.sql, /\) AS latest\b/);
   assert.equal(plan(parseAudience(E5)).plan, 'sql', 'temporary session exclusion: JOIN and GLOBAL NOT IN');
-  assert.equal(plan(parseAudience(E2)).plan, 'hybrid', 'an event parameter needs JSON extraction');
+  const e2 = plan(parseAudience(E2));
+  assert.equal(e2.plan, 'sql', 'an event parameter: its value object by an anchored RE2 pattern');
+  assert.match(e2.query.sql, /visitParamExtractString/);
   assert.equal(plan(parseAudience(E7)).plan, 'hybrid', 'sequences need window functions');
+});
+
+test('the per-event state runs as one statement over per-user sorted arrays', () => {
+  const e12 = plan(parseAudience(E12));
+  assert.equal(e12.plan, 'sql', 'a lifetime revenue metric: running sums as arrayCumSum');
+  assert.match(e12.query.sql, /arraySort\(\(__x, __k\) -> __k, groupArray\(tuple\(/);
+  assert.match(e12.query.sql, /arrayCumSum/);
+  assert.doesNotMatch(e12.query.sql, /\bOVER\b|\bFILTER\b|\bWITH\b|audex_win_/);
 });
 
 test('CTEs are inlined as subqueries, references outside string literals only', () => {

@@ -5,14 +5,17 @@
 // tested escaping function: the SQL text still comes only from the fragment builder (sql.ts), and a
 // user's string reaches it only as an escaped literal.
 //
-// Hooks: the scalar hooks have 18.16 spellings (docs/audiences.md §8). 18.16 has no window
-// functions, no JSONExtract*, no CTEs over subqueries and no TRUE/FALSE keywords, and the
-// compiled forms are written for an engine that has them, so a hook without a faithful spelling
-// throws DialectUnsupportedError. The audience layer then evaluates the audience on the hybrid
-// plan (the reference fold over events streamed from the engine), so members never differ.
+// Hooks: the scalar hooks have 18.16 spellings (docs/audiences.md §8); typed event parameters and
+// user properties are read exactly with visitParam* under an anchored RE2 pattern, and text becomes
+// a double exactly (clickhouse-json.ts). 18.16 has no window functions, no JSONExtract*, no CTEs
+// over subqueries and no TRUE/FALSE keywords, and the compiled forms are written for an engine that
+// has them, so a hook without a faithful spelling throws DialectUnsupportedError. The audience layer
+// then evaluates the audience on the hybrid plan (the reference fold over events streamed from the
+// engine), so members never differ.
 
 import { join, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
 import type { SqlDialect } from './dialect.ts';
+import { doubleOfText, jsNumberText, typedArmPath, typedArmText } from './clickhouse-json.ts';
 
 /** A compiled construct this dialect cannot spell as one statement; the caller falls back. */
 export class DialectUnsupportedError extends Error {
@@ -88,12 +91,17 @@ function unsupported(what: string): never {
 export const clickhouseDialect: SqlDialect = Object.freeze({
   name: 'clickhouse' as const,
   placeholder: (_index: number, value: SqlValue) => clickhouseLiteral(value),
-  jsonPath: (keys: readonly string[]) => `$${keys.map((k) => `.${JSON.stringify(k)}`).join('')}`,
-  // No JSONExtract* in 18.16. The compiler builds some JSON values it then leaves unused (every
-  // metric's inputs, for one of them), so these hooks do not throw: they write a call to a
-  // function that does not exist, and a statement whose text still contains it is never run
-  // (UNSUPPORTED_MARKER; the ClickHouse engine takes the fold instead).
-  jsonText: (json: Fragment, path: Param) => sql`audex_unsupported_json(${json}, ${path})`,
+  // Paths are the key lists themselves (JSON text), read back by the JSON hooks.
+  jsonPath: (keys: readonly string[]) => JSON.stringify(keys),
+  // Typed params and user properties (`{"k":{"s"|"i"|"d":…}}`) are read exactly in 18.16
+  // (clickhouse-json.ts). Items (any JSON) have no 18.16 spelling. The compiler builds some JSON
+  // values it then leaves unused (every metric's inputs, for one of them), so the item hooks do
+  // not throw: they write a call to a function that does not exist, and a statement whose text
+  // still contains it is never run (UNSUPPORTED_MARKER; the ClickHouse engine takes the fold).
+  jsonText: (json: Fragment, path: Param) => {
+    const arm = typedArmPath(path);
+    return arm ? typedArmText(json, arm.key, arm.arm) : sql`audex_unsupported_json(${json}, ${path})`;
+  },
   jsonBigint: (json: Fragment, path: Param) => sql`audex_unsupported_json(${json}, ${path})`,
   jsonDouble: (json: Fragment, path: Param) => sql`audex_unsupported_json(${json}, ${path})`,
   jsonAny: (json: Fragment, path: Param) => sql`audex_unsupported_json(${json}, ${path})`,
@@ -127,7 +135,8 @@ export const clickhouseDialect: SqlDialect = Object.freeze({
     sql`/* audex_anti_join */ WHERE (${join(using, ', ')}) GLOBAL NOT IN (SELECT ${join(using, ', ')} FROM (${right}) AS ${alias})`,
   // NULL-keeping: aggregates skip NULL arguments, a tuple of a Nullable is not itself NULL.
   argMaxKeepNull: (value: Fragment, key: Fragment) => sql`tupleElement(argMax(tuple(${value}), ${key}), 1)`,
-  tryDouble: (value: Fragment) => sql`toFloat64OrNull(${value})`,
+  // toFloat64OrNull is one unit off for some texts in 18.16; doubleOfText corrects it.
+  tryDouble: (value: Fragment) => doubleOfText(value),
   tryBigint: (value: Fragment) => sql`toInt64OrNull(${value})`,
   isFinite: (value: Fragment) => sql`isFinite(${value})`,
   regexFullMatch: (value: Fragment, pattern: Param) => {
@@ -137,7 +146,7 @@ export const clickhouseDialect: SqlDialect = Object.freeze({
   },
   regexGroup1: (value: Fragment, pattern: Param) => sql`extract(${value}, ${pattern})`,
   lower: (value: Fragment) => sql`lowerUTF8(${value})`,
-  jsNumberText: (x: Fragment) => sql`audex_unsupported_number_text(${x})`,
+  jsNumberText: (x: Fragment) => jsNumberText(x),
   startsWith: (value: Fragment, prefix: Param) =>
     sql`(substring(${value}, 1, length(${prefix})) = ${prefix})`,
   endsWith: (value: Fragment, suffix: Param) =>

@@ -46,6 +46,12 @@ interface Value {
   level: number;
 }
 
+/** A named column of a stage: `expr AS name`. */
+export interface StageColumn {
+  readonly name: Fragment;
+  readonly expr: Fragment;
+}
+
 /** The set a running aggregate covers: the user's events so far, or the session's. */
 type Unit = 'user' | 'session';
 
@@ -156,16 +162,16 @@ export class EventStateCompiler {
   private readonly leaf: EventPredicateCompiler;
   private readonly m: MetricInputs;
   /** Stage-0 columns (named, over the raw event columns). */
-  private readonly base: Fragment[] = [];
+  private readonly base: StageColumn[] = [];
   /** Named window columns of stages 1, 2, … (index = stage - 1). */
-  private readonly stages: Fragment[][] = [];
+  private readonly stages: StageColumn[][] = [];
   private readonly joins: Fragment[] = [];
   private readonly ctes: Fragment[] = [];
   private readonly memo = new Map<string, Value>();
   private n = 0;
 
   constructor(
-    private readonly dialect: SqlDialect,
+    protected readonly dialect: SqlDialect,
     private readonly def: AudienceDefinition,
     private readonly ctx: QueryContext,
   ) {
@@ -187,11 +193,44 @@ export class EventStateCompiler {
     // A row whose gap end fails counts as failing at its own position: at lastQ itself A holds,
     // so lbad = lastQ then means a midnight after it.
     const bad = Aend === A ? sql`NOT ${A.expr}` : sql`NOT (${A.expr} AND ${Aend.expr})`;
-    const perUser = sql`SELECT u, max(pos) FILTER (WHERE ${Q.expr}) AS lq, max(pos) FILTER (WHERE ${bad}) AS lbad, ${excluded} AS x FROM ${st.rel} GROUP BY u`;
     return sql`WITH ${join(st.ctes, ',\n')}
-SELECT u FROM (${perUser})
+${this.membersSelect(st.rel, Q.expr, bad, excluded, cutoff)}`;
+  }
+
+  /** Stage k (>= 1): the rows of `prev` with the stage's columns added (`joins`: stage 1's). */
+  protected stageSelect(
+    k: number,
+    prev: Fragment,
+    cols: readonly StageColumn[],
+    joins: Fragment[],
+  ): Fragment {
+    const joined = joins.length > 0 ? sql`\n${join(joins, '\n')}` : sql``;
+    const star = k === 1 ? sql`ev.*` : sql`*`;
+    const named = cols.map((c) => sql`${c.expr} AS ${c.name}`);
+    const select = cols.length === 0 ? star : sql`${star}, ${join(named, ', ')}`;
+    return sql`SELECT ${select} FROM ${prev}${joined}`;
+  }
+
+  /**
+   * The members from the last stage's rows: the last qualifying event (`qualifies`), the last
+   * where A failed (`bad`), the exclusion (`excluded`, an aggregate) per user.
+   */
+  protected membersSelect(
+    prev: Fragment,
+    qualifies: Fragment,
+    bad: Fragment,
+    excluded: Fragment,
+    cutoff: bigint,
+  ): Fragment {
+    const perUser = sql`SELECT u, max(pos) FILTER (WHERE ${qualifies}) AS lq, max(pos) FILTER (WHERE ${bad}) AS lbad, ${excluded} AS x FROM ${prev} GROUP BY u`;
+    return sql`SELECT u FROM (${perUser})
 WHERE lq IS NOT NULL AND (lbad IS NULL OR lbad < lq) AND ${this.dialect.positionMicros(sql`lq`)} > ${param(cutoff)} AND NOT x
 ORDER BY u`;
+  }
+
+  /** The stage-0 columns, in order (stage 0 also has u, s, t, q, pos and sequence flags). */
+  protected baseColumns(): readonly StageColumn[] {
+    return this.base;
   }
 
   /**
@@ -315,7 +354,7 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
           sql`ingest_seq AS q`,
           sql`${pos} AS pos`,
           ...seqFlags,
-          ...this.base,
+          ...this.base.map((c) => sql`${c.expr} AS ${c.name}`),
         ],
         ', ',
       ),
@@ -323,12 +362,9 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
     const ctes: Fragment[] = [sql`ev AS (${ev})`, ...this.ctes];
     let prev = sql`ev`;
     for (let k = 1; k <= top; k++) {
-      const cols = this.stages[k - 1] ?? [];
       const name = ident(`e${k}`);
-      const joins = k === 1 && this.joins.length > 0 ? sql`\n${join(this.joins, '\n')}` : sql``;
-      const star = k === 1 ? sql`ev.*` : sql`*`;
-      const select = cols.length === 0 ? star : sql`${star}, ${join(cols, ', ')}`;
-      ctes.push(sql`${name} AS (SELECT ${select} FROM ${prev}${joins})`);
+      const joins = k === 1 ? this.joins : [];
+      ctes.push(sql`${name} AS (${this.stageSelect(k, prev, this.stages[k - 1] ?? [], joins)})`);
       prev = name;
     }
     return { ctes, rel: prev, ...values };
@@ -706,7 +742,8 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
   sessionKey(): Value {
     return this.memoised('session_key', () =>
       this.baseValue(
-        sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(ga_session_id AS VARCHAR) END)`,
+        // COALESCE: ClickHouse casts both branches, and a NULL to VARCHAR fails there.
+        sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(COALESCE(ga_session_id, 0) AS VARCHAR) END)`,
       ),
     );
   }
@@ -791,7 +828,7 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
   /** A per-event expression over the raw event columns, read once in stage 0. */
   baseValue(expr: Fragment): Value {
     const name = ident(`p${this.n++}`);
-    this.base.push(sql`${expr} AS ${name}`);
+    this.base.push({ name, expr });
     return { expr: name, level: 0 };
   }
 
@@ -806,7 +843,7 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
   named(level: number, expr: Fragment): Value {
     const name = ident(`w${this.n++}`);
     while (this.stages.length < level) this.stages.push([]);
-    this.stages[level - 1]!.push(sql`${expr} AS ${name}`);
+    this.stages[level - 1]!.push({ name, expr });
     return { expr: name, level };
   }
 

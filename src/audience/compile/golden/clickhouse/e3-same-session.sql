@@ -1,0 +1,3 @@
+-- sql parameters: ["add_to_cart","begin_checkout","1n","1714608000000000n","1717977600000000n","add_to_cart","begin_checkout","1715385600000000n"]
+SELECT u FROM (SELECT DISTINCT u FROM (SELECT u FROM (SELECT user_pseudo_id AS u, ga_session_id AS s, ingest_seq AS q, event_timestamp AS t, event_name = 'add_to_cart' AS c0_g0_0, event_name = 'begin_checkout' AS c0_g1_0 FROM events WHERE property_id = 1 AND event_timestamp >= 1714608000000000 AND event_timestamp <= 1717977600000000 AND source <> 'audience_trigger' AND (event_name = 'add_to_cart' OR event_name = 'begin_checkout')) GROUP BY u, s, CASE WHEN s IS NULL THEN q END HAVING ((max(toUInt8(c0_g0_0)) = 1) AND (max(toUInt8(c0_g1_0)) = 1) AND max(t) > 1715385600000000))) AS c0
+ORDER BY u
