@@ -351,17 +351,8 @@ export class SequenceSqlCompiler {
     checks: () => Fragment[];
   } {
     const d = this.dialect;
-    const part = partitionOf(seq.scope);
-    const lo = ident(`lo${k}`);
-    const y = (j: number): Fragment => ident(`y${k}_${j}`);
-    const ys = groups.map(
-      (f, j) =>
-        sql`${d.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope))} AS ${y(j)}`,
-    );
-    const names = groups.map((_, j) => y(j));
-    const upper = names.length === 1 ? names[0]! : sql`least(${join(names, ', ')})`;
-    const toBack = sql`(${xName} - ${upper} + 1)`;
-    const m = sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} AND ${toBack} <= ${lo} THEN ${d.maxInRowsBack(prev, part, lo, toBack)} END`;
+    const { part, lo, ys, toBack, inFrame } = this.anchorFrame(seq, st, k, xName, groups);
+    const m = sql`CASE WHEN ${inFrame} THEN ${d.maxInRowsBack(prev, part, lo, toBack)} END`;
     return {
       x: d.rowNumberInStream(part),
       pre: [sql`${d.countBeforeWithinMicros(part, limit)} AS ${lo}`],
@@ -449,19 +440,10 @@ export class SequenceSqlCompiler {
     checks: () => Fragment[];
   } {
     const d = this.dialect;
-    const part = partitionOf(seq.scope);
-    const lo = ident(`lo${k}`);
-    const y = (j: number): Fragment => ident(`y${k}_${j}`);
-    const ys = groups.map(
-      (f, j) =>
-        sql`${d.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope))} AS ${y(j)}`,
-    );
-    const names = groups.map((_, j) => y(j));
-    const upper = names.length === 1 ? names[0]! : sql`least(${join(names, ', ')})`;
-    const toBack = sql`(${xName} - ${upper} + 1)`;
+    const { part, lo, ys, toBack, inFrame } = this.anchorFrame(seq, st, k, xName, groups);
     const pair = sql`CASE WHEN ${prev} IS NOT NULL THEN ${d.packPair(sql`g`, prev)} END`;
     const best = d.maxInRowsBack(pair, part, lo, toBack);
-    const m = sql`CASE WHEN ${and(names.map((n) => sql`${n} IS NOT NULL`))} AND ${toBack} <= ${lo} AND ${d.pairHigh(best)} = gp THEN ${d.pairLow(best)} END`;
+    const m = sql`CASE WHEN ${inFrame} AND ${d.pairHigh(best)} = gp THEN ${d.pairLow(best)} END`;
     return {
       x: d.rowNumberInStream(part),
       pre: [sql`${d.countBeforeWithinMicros(part, param(st.constraintDurationMicros!))} AS ${lo}`],
@@ -470,6 +452,31 @@ export class SequenceSqlCompiler {
       holds: [],
       checks: () => [],
     };
+  }
+
+  /**
+   * The frame of anchors of a bounded range step (visitBoundedRangeFollow): the rows from `lo`
+   * back (the earlier rows within the time limit, column lo<k>) to `toBack` rows back (before each
+   * group's latest match, the running maxima y<k>_<j> of x); `inFrame` says the frame exists.
+   */
+  private anchorFrame(
+    seq: SequenceFilter,
+    st: SequenceStep,
+    k: number,
+    xName: Fragment,
+    groups: Flag[],
+  ): { part: Fragment; lo: Fragment; ys: Fragment[]; toBack: Fragment; inFrame: Fragment } {
+    const lo = ident(`lo${k}`);
+    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    const ys = groups.map(
+      (f, j) =>
+        sql`${this.dialect.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope))} AS ${y(j)}`,
+    );
+    const names = groups.map((_, j) => y(j));
+    const upper = names.length === 1 ? names[0]! : sql`least(${join(names, ', ')})`;
+    const toBack = sql`(${xName} - ${upper} + 1)`;
+    const inFrame = sql`${and(names.map((n) => sql`${n} IS NOT NULL`))} AND ${toBack} <= ${lo}`;
+    return { part: partitionOf(seq.scope), lo, ys, toBack, inFrame };
   }
 
   /**
