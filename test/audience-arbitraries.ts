@@ -106,8 +106,8 @@ const SPAN_MINUTES = 24 * 24 * 60; // events over ~24 days: crosses day boundari
 
 /**
  * 'any': the whole grammar; 'sql': the closed forms of members-sql.ts; 'engine': everything the
- * SQL path compiles (planAudience must answer 'sql'): all but dynamic inAnyNDayPeriod metrics and
- * sequence steps over a range with metric leaves.
+ * SQL path compiles (planAudience must answer 'sql'): all but sequence steps over a range with
+ * metric leaves.
  */
 type Mode = 'any' | 'sql' | 'engine';
 
@@ -257,11 +257,9 @@ const EVENT_PARAMS = [
 ];
 const SQL_EVENT_PARAMS = EVENT_PARAMS;
 
-/** `dimension`: the leaf is a dimension (the engine mode then also draws dynamic N-day windows). */
 function timing(
   scope: FilterScope,
   mode: Mode,
-  dimension = false,
 ): fc.Arbitrary<Pick<DimensionOrMetricFilter, 'atAnyPointInTime' | 'inAnyNDayPeriod'>> {
   if (scope !== 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS') return fc.constant({ atAnyPointInTime: false });
   if (mode === 'sql')
@@ -272,9 +270,9 @@ function timing(
   if (mode === 'engine')
     return fc.oneof(
       fc.record({ atAnyPointInTime: fc.boolean() }),
-      // Static N-day windows; dynamic ones for dimensions (dynamic N-day metrics take the fold).
+      // Static and dynamic N-day windows, of dimensions and of metrics.
       fc.record({
-        atAnyPointInTime: dimension ? fc.boolean() : fc.constant(true),
+        atAnyPointInTime: fc.boolean(),
         inAnyNDayPeriod: fc.constantFrom(1, 2, 7),
       }),
     );
@@ -292,7 +290,7 @@ function fieldLeaf(
   return fc
     .constantFrom(...fields)
     .chain((fieldName) =>
-      fc.tuple(filterFor(fieldName), timing(scope, mode, true)).map(([f, t]) => ({ fieldName, ...f, ...t })),
+      fc.tuple(filterFor(fieldName), timing(scope, mode)).map(([f, t]) => ({ fieldName, ...f, ...t })),
     );
 }
 

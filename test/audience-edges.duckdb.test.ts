@@ -59,6 +59,42 @@ forEachBackend((backend) => {
       },
     };
   }
+  /** A dynamic N-day metric leaf (`numericFilter`, or `between` as [from, to]), optionally negated. */
+  function nDayMetric(
+    fieldName: string,
+    filter: ['GREATER_THAN' | 'LESS_THAN' | 'EQUAL', number] | [number, number],
+    n: number,
+    negated = false,
+  ): object {
+    const num = (x: number): object => (Number.isInteger(x) ? { int64Value: String(x) } : { doubleValue: x });
+    const f =
+      typeof filter[0] === 'string'
+        ? { numericFilter: { operation: filter[0], value: num(filter[1]) } }
+        : { betweenFilter: { fromValue: num(filter[0]), toValue: num(filter[1]) } };
+    const leaf = { dimensionOrMetricFilter: { fieldName, ...f, inAnyNDayPeriod: n } };
+    return negated ? { notExpression: leaf } : leaf;
+  }
+  /** An ACROSS_ALL_SESSIONS clause of one OR group. */
+  const across = (clauseType: string, ...leaves: object[]): object => ({
+    clauseType,
+    simpleFilter: {
+      scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+      filterExpression: { andGroup: { filterExpressions: [{ orGroup: { filterExpressions: leaves } }] } },
+    },
+  });
+  const purchased = {
+    clauseType: 'INCLUDE',
+    simpleFilter: {
+      scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+      filterExpression: {
+        andGroup: {
+          filterExpressions: [
+            { orGroup: { filterExpressions: [{ eventFilter: { eventName: 'purchase' } }] } },
+          ],
+        },
+      },
+    },
+  };
   const nDayAudience = (...filterClauses: object[]): unknown => ({
     displayName: 'x',
     description: 'x',
@@ -314,6 +350,103 @@ forEachBackend((backend) => {
         '2024-03-11T12:00',
         '2024-03-12T07:00',
         '2024-03-13T07:00',
+      ],
+    },
+    {
+      // 3 events on three days: the count in 3 days goes 3 -> 2 -> 1 -> 0 at the next midnights, so
+      // NOT (= 2) fails at one midnight only, inside a gap whose two ends hold.
+      name: 'a dynamic N-day metric fails at a midnight inside a gap (NOT eventCount = 2 in 3 days)',
+      audience: nDayAudience(across('INCLUDE', nDayMetric('eventCount', ['EQUAL', 2], 3, true))),
+      events: () => [
+        ev('u1', 'x', '2024-06-02T10:00'),
+        ev('u1', 'x', '2024-06-03T10:00'),
+        ev('u1', 'x', '2024-06-04T10:00'),
+        ev('u2', 'x', '2024-06-02T10:00'),
+        ev('u2', 'x', '2024-06-03T10:00'),
+        ev('u2', 'x', '2024-06-04T10:00'),
+        ev('u2', 'x', '2024-06-07T10:00'), // qualifies again after the failure
+        ev('u3', 'x', '2024-06-04T10:00'), // 1 event: never 2, a member throughout
+      ],
+      at: [
+        '2024-06-04T12:00',
+        '2024-06-05T12:00',
+        '2024-06-06T12:00',
+        '2024-06-07T12:00',
+        '2024-06-09T12:00',
+      ],
+    },
+    {
+      name: 'a dynamic N-day metric OR: more than 2 or fewer than 1 events in 2 days (T, F, F, T)',
+      audience: nDayAudience(
+        purchased,
+        across(
+          'INCLUDE',
+          nDayMetric('eventCount', ['GREATER_THAN', 2], 2),
+          nDayMetric('eventCount', ['LESS_THAN', 1], 2),
+        ),
+      ),
+      events: () => [
+        ev('u1', 'purchase', '2024-06-02T10:00'),
+        ev('u1', 'x', '2024-06-02T11:00'),
+        ev('u1', 'x', '2024-06-02T12:00'),
+        ev('u2', 'purchase', '2024-06-02T10:00'),
+        ev('u2', 'x', '2024-06-02T11:00'),
+        ev('u2', 'x', '2024-06-02T12:00'),
+        ev('u2', 'x', '2024-06-03T12:00'),
+        ev('u2', 'purchase', '2024-06-03T13:00'),
+      ],
+      at: [
+        '2024-06-02T13:00',
+        '2024-06-03T12:30',
+        '2024-06-03T13:30',
+        '2024-06-04T12:00',
+        '2024-06-06T12:00',
+      ],
+    },
+    {
+      // Excluded for good once a 2-day window holds no event: at events the count is at least 1,
+      // so the exclusion first holds at a midnight, with no event there.
+      name: 'a permanent exclusion by a dynamic N-day metric that first holds at a midnight',
+      audience: {
+        ...(nDayAudience(
+          purchased,
+          across('EXCLUDE', nDayMetric('eventCount', ['GREATER_THAN', 0], 2, true)),
+        ) as object),
+        exclusionDurationMode: 'EXCLUDE_PERMANENTLY',
+      },
+      events: () => [
+        ev('u1', 'purchase', '2024-06-02T10:00'),
+        ev('u1', 'x', '2024-06-03T11:00'),
+        ev('u1', 'purchase', '2024-06-06T10:00'), // after the empty window of June 5
+        ev('u2', 'purchase', '2024-06-02T10:00'),
+        ev('u2', 'x', '2024-06-03T11:00'),
+        ev('u2', 'x', '2024-06-04T11:00'),
+        ev('u2', 'x', '2024-06-05T11:00'),
+        ev('u2', 'x', '2024-06-06T11:00'),
+      ],
+      at: ['2024-06-04T13:00', '2024-06-04T23:59:59.999999', '2024-06-05T00:00', '2024-06-06T12:00'],
+    },
+    {
+      name: 'a temporary exclusion by N-day revenue lapses at a midnight; a DST zone; refunds subtract',
+      config: { timeZone: 'America/Los_Angeles', backfillDays: null },
+      audience: nDayAudience(
+        across('INCLUDE', nDayMetric('eventCount', ['GREATER_THAN', 0], 7)),
+        across('EXCLUDE', nDayMetric('purchaseRevenue', ['GREATER_THAN', 0.3], 2)),
+      ),
+      events: () => [
+        // 2024-03-10: the spring change in Los Angeles (local midnight 08:00Z before, 07:00Z after).
+        ev('u1', 'purchase', '2024-03-09T09:00', { params: { value: 0.1 } }),
+        ev('u1', 'purchase', '2024-03-10T09:00', { params: { value: 0.2 } }), // 0.1 + 0.2 > 0.3
+        ev('u2', 'purchase', '2024-03-09T09:00', { params: { value: 1 } }),
+        ev('u2', 'refund', '2024-03-09T10:00', { params: { value: 0.8 } }),
+      ],
+      at: [
+        '2024-03-10T08:00',
+        '2024-03-10T10:00',
+        '2024-03-11T06:59:59.999999',
+        '2024-03-11T07:00',
+        '2024-03-12T07:00',
+        '2024-03-17T12:00',
       ],
     },
     {

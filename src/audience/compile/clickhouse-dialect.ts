@@ -120,9 +120,27 @@ export const clickhouseDialect: SqlDialect = Object.freeze({
   sumInOrderRowsBack: () => unsupported('frames of per-row length (no window functions)'),
   distinctRowsBack: () => unsupported('frames of per-row length (no window functions)'),
   listRowsBack: () => unsupported('frames of per-row length (no window functions)'),
-  engagementItem: () => unsupported('N-day engaged sessions (no lambdas over a frame)'),
-  engagedSessionsInList: () => unsupported('N-day engaged sessions (no lambdas over a frame)'),
+  // (session key, flag, msec, view) per row of the frame; per distinct key, its elements in order:
+  // a flag, two views, or a running Σ msec (arrayCumSum adds left to right from 0, the
+  // reference's order) that reaches 10 000 at some element (D19).
+  engagementItem: (sessionKey: Fragment, flag: Fragment, msec: Fragment, view: Fragment) =>
+    sql`tuple(${sessionKey}, toUInt8(ifNull(${flag}, 0)), toFloat64(ifNull(${msec}, 0)), toUInt8(ifNull(${view}, 0)))`,
+  engagedSessionsInList: (list: Fragment) =>
+    sql`length(arrayFilter(__k -> arrayExists(__e -> __e.1 = __k AND __e.2 = 1, ${list}) OR arraySum(arrayMap(__e -> __e.4, arrayFilter(__e -> __e.1 = __k, ${list}))) >= 2 OR arrayExists(__s -> __s >= 10000, arrayCumSum(arrayMap(__e -> __e.3, arrayFilter(__e -> __e.1 = __k, ${list})))), arrayDistinct(arrayMap(__e -> __e.1, ${list}))))`,
   next: () => unsupported('lead (no window functions)'),
+  // Dynamic N-day metrics at a midnight: array lambdas over a day-tagged frame (a tuple per row).
+  dayItem: (day: Fragment, value: Fragment) => sql`tuple(${day}, ${value})`,
+  valuesFromDay: (list: Fragment, fromDay: Fragment) =>
+    sql`arrayMap(__e -> __e.2, arrayFilter(__e -> __e.1 >= ${fromDay}, ${list}))`,
+  // arraySum adds left to right from 0 (the reference's order), as for the static N-day sums.
+  listSumInOrder: (list: Fragment) =>
+    sql`arraySum(arrayMap(__x -> toFloat64(assumeNotNull(__x)), arrayFilter(__x -> isNotNull(__x), ${list})))`,
+  listSum: (list: Fragment) => sql`arraySum(${list})`,
+  listDistinctCount: (list: Fragment) =>
+    sql`length(arrayDistinct(arrayFilter(__x -> isNotNull(__x), ${list})))`,
+  // 18.16's range() takes only a length.
+  someDay: (from: Fragment, to: Fragment, body: (day: Fragment) => Fragment) =>
+    sql`arrayExists(__day -> toUInt8(ifNull(${body(sql`__day`)}, 0)), arrayMap(__n -> toInt64(${from}) + toInt64(__n), range(toUInt64(if(toInt64(${to}) < toInt64(${from}), 0, toInt64(${to}) - toInt64(${from}) + 1)))))`,
   argMax: (value: Fragment, key: Fragment) => sql`argMax(${value}, ${key})`,
   boolOr: (value: Fragment) => sql`(max(toUInt8(${value})) = 1)`,
   nthSmallest: (value: Fragment, n: Param, filter: Fragment) =>

@@ -55,7 +55,13 @@ type WindowCall =
   | { kind: 'max'; value: Fragment; partition: Fragment; exclusive: boolean }
   | { kind: 'dayRangeSum'; value: Fragment; partition: Fragment; day: Fragment; days: Param }
   | { kind: 'sumAfter'; value: Fragment; partition: Fragment }
-  | { kind: 'rowsBack'; agg: 'sum' | 'distinct'; value: Fragment; partition: Fragment; rowsBack: Fragment }
+  | {
+      kind: 'rowsBack';
+      agg: 'sum' | 'distinct' | 'list';
+      value: Fragment;
+      partition: Fragment;
+      rowsBack: Fragment;
+    }
   /** The exclusion aggregate of the members' SELECT: the last value by position, or any true. */
   | { kind: 'exclusion'; last: boolean; value: Fragment; partition: Fragment };
 
@@ -91,6 +97,8 @@ function recordingDialect(calls: Map<string, WindowCall>): SqlDialect {
       record({ kind: 'rowsBack', agg: 'sum', value, partition, rowsBack }),
     distinctRowsBack: (value: Fragment, partition: Fragment, rowsBack: Fragment) =>
       record({ kind: 'rowsBack', agg: 'distinct', value, partition, rowsBack }),
+    listRowsBack: (value: Fragment, partition: Fragment, rowsBack: Fragment) =>
+      record({ kind: 'rowsBack', agg: 'list', value, partition, rowsBack }),
     // Only the members' SELECT aggregates here (events-sql.ts: the exclusion).
     argMax: (value: Fragment) => record({ kind: 'exclusion', last: true, value, partition: sql`u` }),
     boolOr: (value: Fragment) => record({ kind: 'exclusion', last: false, value, partition: sql`u` }),
@@ -366,6 +374,8 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
         if (!user) throw new DialectUnsupportedError('ClickHouse 18.16 dialect: row frames within a session');
         const v = ordered(call.value, 'v');
         const back = ordered(call.rowsBack, 'b');
+        // The frame's elements as they are (NULLs kept), in stream order.
+        if (call.agg === 'list') return sql`arraySlice(${v}, __i - ${back}[__i], ${back}[__i] + 1)`;
         const slice = sql`arrayFilter(__x -> isNotNull(__x), arraySlice(${v}, __i - ${back}[__i], ${back}[__i] + 1))`;
         return call.agg === 'sum'
           ? sql`arraySum(arrayMap(__x -> toFloat64(assumeNotNull(__x)), ${slice}))`

@@ -50,7 +50,7 @@ const CONSTRUCTS: [string, AudienceDefinition][] = [
   ['session-metric', parseAudience(sessionMetricAudience())],
   ['nday-count', parseAudience(nDayCountAudience())],
   ['e6-immediately-follows', parseAudience(EXAMPLES.E6)],
-  ['e9-hybrid-candidates', parseAudience(EXAMPLES.E9)],
+  ['e9-nday-dynamic-sessions', parseAudience(EXAMPLES.E9)],
   ['item-fields', parseAudience(itemAudience())],
   ['temporary-session-sequence-exclusion', parseAudience(sessionSequenceExclusionAudience())],
   ['nday-dynamic-dimension', parseAudience(nDayDynamicDimensionAudience())],
@@ -529,7 +529,7 @@ test('planner: which constructs take the SQL path', () => {
     E6: 'sql',
     E7: 'sql',
     E8: 'sql',
-    E9: 'hybrid', // dynamic metric in an N-day window
+    E9: 'sql',
     E9B: 'sql', // sessions in some N-day window (static): distinct sessions over the window's rows
     E10: 'sql',
     E10S: 'sql',

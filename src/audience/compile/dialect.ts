@@ -108,6 +108,21 @@ export interface SqlDialect {
    * reaches 10 000 at some element.
    */
   engagedSessionsInList(list: Fragment): Fragment;
+  /** One element of a day-tagged frame list: the event's local day and a value (dynamic N-day metrics). */
+  dayItem(day: Fragment, value: Fragment): Fragment;
+  /** The values of the dayItem elements of `list` whose day is at least `fromDay`, in list order. */
+  valuesFromDay(list: Fragment, fromDay: Fragment): Fragment;
+  /** Σ of a list's non-NULL values added left to right from 0.0 (the reference's order: bit-identical). */
+  listSumInOrder(list: Fragment): Fragment;
+  /** Σ of a list of integers (0 when it is empty). */
+  listSum(list: Fragment): Fragment;
+  /** The number of distinct non-NULL values of a list. */
+  listDistinctCount(list: Fragment): Fragment;
+  /**
+   * TRUE when `body` holds for some whole day number in [from, to] (FALSE when the range is
+   * empty); `body` gets the day as a lambda variable (the midnights of a gap, D4).
+   */
+  someDay(from: Fragment, to: Fragment, body: (day: Fragment) => Fragment): Fragment;
   /** `value` at the previous row of `partition` in stream order, `empty` at the first row. */
   previous(value: Fragment, partition: Fragment, empty: Fragment): Fragment;
   /** `value` at the next row of `partition` in stream order, `last` at the last row. */
@@ -167,6 +182,15 @@ export const duckdbDialect: SqlDialect = Object.freeze({
   // (sum, max) pairs, so that the sums are the reference's (IEEE additions in stream order).
   engagedSessionsInList: (list: Fragment) =>
     sql`length(list_filter(list_distinct(list_transform(${list}, lambda __e: __e.k)), lambda __k: list_bool_or(list_transform(list_filter(${list}, lambda __e: __e.k = __k), lambda __e: __e.f)) OR list_sum(list_transform(list_filter(${list}, lambda __e: __e.k = __k), lambda __e: __e.v)) >= 2 OR list_reduce(list_transform(list_filter(${list}, lambda __e: __e.k = __k), lambda __e: {'s': __e.ms, 'm': __e.ms}), lambda __a, __e: {'s': __a.s + __e.s, 'm': greatest(__a.m, __a.s + __e.s)}, {'s': CAST(0 AS DOUBLE), 'm': CAST(0 AS DOUBLE)}).m >= 10000))`,
+  dayItem: (day: Fragment, value: Fragment) => sql`{'d': ${day}, 'x': ${value}}`,
+  valuesFromDay: (list: Fragment, fromDay: Fragment) =>
+    sql`list_transform(list_filter(${list}, lambda __e: __e.d >= ${fromDay}), lambda __e: __e.x)`,
+  listSumInOrder: (list: Fragment) =>
+    sql`list_reduce(list_filter(${list}, lambda __x: __x IS NOT NULL), lambda __a, __x: __a + __x, CAST(0 AS DOUBLE))`,
+  listSum: (list: Fragment) => sql`COALESCE(list_sum(${list}), 0)`,
+  listDistinctCount: (list: Fragment) => sql`length(list_distinct(${list}))`,
+  someDay: (from: Fragment, to: Fragment, body: (day: Fragment) => Fragment) =>
+    sql`COALESCE(list_bool_or(list_transform(range(${from}, ${to} + 1), lambda __day: ${body(sql`__day`)})), FALSE)`,
   previous: (value: Fragment, partition: Fragment, empty: Fragment) =>
     sql`COALESCE(lag(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q), ${empty})`,
   next: (value: Fragment, partition: Fragment, last: Fragment) =>

@@ -9,12 +9,17 @@
 //                        A held at every instant after lastQ, and not excluded at asOf
 //                        (temporary: X at the last instant; permanent: X at some event).
 //
-// Instants are the events and the local midnights at which a dynamic N-day dimension leaf can
-// lapse (D4). Between two events such a leaf only goes from true to false (its window loses
-// days), and every other leaf is constant, so A and X are monotone over the gap: each row also
-// gets A and X at the *end* of its gap (the next event's day, or asOf's day for the last row),
-// which is false exactly when some midnight of the gap makes them false. The value at the gap's
-// end of row k-1 is also the clause's value just before event k (the reference's holds(k-1, t_k)).
+// Instants are the events and the local midnights at which a dynamic N-day leaf can lapse (D4).
+// Between two events only those leaves change, at the midnights where a day leaves their window.
+// A dynamic N-day dimension only goes from true to false there, so when it is the only kind, A and
+// X are monotone over the gap: each row also gets A and X at the *end* of its gap (the next event's
+// day, or asOf's day for the last row), which is false exactly when some midnight of the gap makes
+// them false. A dynamic N-day metric can go either way (a count below x starts to hold, a NOT of
+// `= 3` fails between 5 and 1), so with one, A (and a permanent X) are judged at every midnight of
+// the gap: the days after the event's, up to the gap's end or N days on (after N days the event's
+// window is empty and nothing changes any more), each leaf's value there from the frame of the
+// window's rows tagged with their days (someDay, valuesFromDay). The value at the gap's end of row
+// k-1 is also the clause's value just before event k (the reference's holds(k-1, t_k)).
 //
 // Window functions cannot nest, so values carry a level: a value of level L is available in
 // every stage after stage L; a running aggregate over a value of level L is a named column of
@@ -81,7 +86,32 @@ interface ClauseValues {
   /** `holds` / `active` at the end of this event's gap (the same unless a dynamic N-day leaf is in the clause). */
   holdsEnd?: Value;
   activeEnd?: Value | null;
+  /**
+   * A clause with a dynamic N-day metric leaf: `holds` (= `active`) at the midnight starting a
+   * later local day of the event's gap, and the largest N of its dynamic N-day leaves.
+   */
+  holdsAt?: (day: Value) => Value;
+  lapseDays?: number;
 }
+
+/** The audience's per-event values (EventStateCompiler.state). */
+interface AudienceValues {
+  /** A fails at this event or at a midnight of its gap. */
+  bad: Value;
+  /** The event qualifies the audience. */
+  Q: Value;
+  /** Excluded at this event (temporary: the unit is met; permanent: some EXCLUDE clause holds). */
+  X: Value;
+  /** Temporary: excluded at the end of the event's gap. */
+  Xend: Value;
+  /** Permanent, with a dynamic N-day metric in an EXCLUDE clause: some EXCLUDE clause holds at a midnight of the gap. */
+  Xgap: Value | null;
+  temporary: boolean;
+  excludes: number;
+}
+
+/** When an across-sessions leaf is judged: at its event, or at the start of a later local day of its gap. */
+type Judged = 'event' | Value;
 
 /** Why an audience is not (yet) compiled by this path; null when it is. */
 export function eventStateUnsupported(def: AudienceDefinition): string | null {
@@ -103,17 +133,12 @@ function leavesOf(e: FilterExpression): FilterExpression[] {
 }
 
 /**
- * Static N-day leaves need no instants but events: a static dimension ignores N (D10), and a
- * count-like metric over the N-day window ending at each event is exact in integers. A dynamic
- * N-day dimension changes state at local midnights, but only from true to false (the gap's end,
- * see the header). Dynamic N-day metrics can go either way at a midnight (a count below x starts
- * to hold), and N-day sums of doubles or of sessions are not window-subtractable: those stay with
- * the fold.
+ * Every metric has an N-day form (N_DAY_METRICS); a metric added to the grammar without one
+ * would take the fold until it gets one. Static N-day leaves need no instants but events; dynamic
+ * ones are judged at the midnights of each gap as well (see the header).
  */
 function nDayUnsupported(f: DimensionOrMetricFilter, metric: MetricName | null): string | null {
   if (f.inAnyNDayPeriod === undefined) return null;
-  if (!f.atAnyPointInTime && metric !== null) return 'inAnyNDayPeriod, dynamic metric';
-  if (!f.atAnyPointInTime) return null;
   if (metric !== null && !N_DAY_METRICS.has(metric)) return `inAnyNDayPeriod of ${metric}`;
   return null;
 }
@@ -183,18 +208,15 @@ export class EventStateCompiler {
   compile(): Fragment {
     const st = this.state();
     const cutoff = this.ctx.asOfMicros - BigInt(this.def.membershipDurationDays) * MICROS_PER_DAY;
-    const { A, Aend, Q, X, Xend } = st;
+    const { Q, X, Xend, Xgap } = st;
     const excluded =
       st.excludes === 0
         ? sql`FALSE`
         : st.temporary
           ? this.dialect.argMax(Xend.expr, sql`pos`)
-          : this.dialect.boolOr(X.expr);
-    // A row whose gap end fails counts as failing at its own position: at lastQ itself A holds,
-    // so lbad = lastQ then means a midnight after it.
-    const bad = Aend === A ? sql`NOT ${A.expr}` : sql`NOT (${A.expr} AND ${Aend.expr})`;
+          : this.dialect.boolOr(Xgap ? sql`(${X.expr} OR ${Xgap.expr})` : X.expr);
     return sql`WITH ${join(st.ctes, ',\n')}
-${this.membersSelect(st.rel, Q.expr, bad, excluded, cutoff)}`;
+${this.membersSelect(st.rel, Q.expr, st.bad.expr, excluded, cutoff)}`;
   }
 
   /** Stage k (>= 1): the rows of `prev` with the stage's columns added (`joins`: stage 1's). */
@@ -251,22 +273,27 @@ ORDER BY u`;
     const d = this.dialect;
     const extra: Value[] = [];
     const st = this.state((s) => {
-      const { A, Aend, Q, X, Xend } = s;
-      const lvl = Math.max(A.level, Q.level, X.level, Aend.level, Xend.level, 0) + 1;
-      const bad = Aend === A ? sql`NOT ${A.expr}` : sql`NOT (${A.expr} AND ${Aend.expr})`;
+      const { bad, Q, X, Xend, Xgap } = s;
+      const lvl = Math.max(bad.level, Q.level, X.level, Xend.level, Xgap?.level ?? 0, 0) + 1;
       const lqb = this.named(lvl, d.maxBeforeInStream(sql`CASE WHEN ${Q.expr} THEN pos END`, sql`u`));
-      const lbadb = this.named(lvl, d.maxBeforeInStream(sql`CASE WHEN ${bad} THEN pos END`, sql`u`));
+      const lbadb = this.named(lvl, d.maxBeforeInStream(sql`CASE WHEN ${bad.expr} THEN pos END`, sql`u`));
       const none = s.excludes === 0;
+      // Permanent: excluded before this event at an earlier event or a midnight of an earlier
+      // gap; after it, also at this event (the midnights of its own gap come later).
+      const everBefore = Xgap ? sql`(${X.expr} OR ${Xgap.expr})` : X.expr;
       const xBefore = none
         ? this.constant(false)
         : s.temporary
           ? this.named(lvl, d.previous(Xend.expr, sql`u`, sql`FALSE`))
-          : this.named(lvl, sql`COALESCE(${d.running('bool_or', X.expr, sql`u`, true)}, FALSE)`);
+          : this.named(lvl, sql`COALESCE(${d.running('bool_or', everBefore, sql`u`, true)}, FALSE)`);
       const xAfter = none
         ? this.constant(false)
         : s.temporary
           ? X
-          : this.named(lvl, sql`COALESCE(${d.running('bool_or', X.expr, sql`u`, false)}, FALSE)`);
+          : this.named(
+              lvl,
+              sql`(${X.expr} OR COALESCE(${d.running('bool_or', everBefore, sql`u`, true)}, FALSE))`,
+            );
       extra.push(lqb, lbadb, xBefore, xAfter);
     });
     const [lqb, lbadb, xBefore, xAfter] = extra as [Value, Value, Value, Value];
@@ -301,27 +328,7 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
    * The per-event state: the CTEs (the last one, `rel`, has every value as a column) and the
    * audience's values. `more` may add named columns from the values (they get a stage of their own).
    */
-  private state(
-    more?: (s: {
-      A: Value;
-      Aend: Value;
-      Q: Value;
-      X: Value;
-      Xend: Value;
-      temporary: boolean;
-      excludes: number;
-    }) => void,
-  ): {
-    ctes: Fragment[];
-    rel: Fragment;
-    A: Value;
-    Aend: Value;
-    Q: Value;
-    X: Value;
-    Xend: Value;
-    temporary: boolean;
-    excludes: number;
-  } {
+  private state(more?: (s: AudienceValues) => void): AudienceValues & { ctes: Fragment[]; rel: Fragment } {
     const seqCompiler = new MembersSqlCompiler(this.dialect, this.def, this.ctx, true);
     const seqFlags: Fragment[] = [];
     const clauses = this.def.filterClauses.map((c, i) => this.visitClause(c, i, seqCompiler, seqFlags));
@@ -332,16 +339,26 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
     const Q = this.all([A, this.any(includes.map((c) => c.qualifies))]);
     const X = this.any(excludes.map((c) => (temporary ? c.active! : c.holds)));
     // At the end of the event's gap (header): A must still hold there, and a temporary exclusion
-    // is judged at asOf by the last row's gap end. Permanent: X at a midnight implies X at the
-    // event before it (monotone), so the events suffice.
+    // is judged at asOf by the last row's gap end. Where only dynamic N-day dimensions lapse, a
+    // permanent X at a midnight implies X at the event before it (monotone), so the events
+    // suffice; a dynamic N-day metric needs every midnight of the gap (someMidnight).
     const Aend = includes.some((c) => c.holdsEnd) ? this.all(includes.map((c) => c.holdsEnd ?? c.holds)) : A;
     const Xend =
       temporary && excludes.some((c) => c.activeEnd)
         ? this.any(excludes.map((c) => c.activeEnd ?? c.active!))
         : X;
-    const values = { A, Aend, Q, X, Xend, temporary, excludes: excludes.length };
+    // A row whose gap fails counts as failing at its own position: at lastQ itself A holds, so
+    // lbad = lastQ then means a midnight after it.
+    const bad = includes.some((c) => c.holdsAt)
+      ? this.any([this.not(A), this.someMidnight(includes, (a) => this.not(this.all(a)))])
+      : Aend === A
+        ? this.not(A)
+        : this.not(this.all([A, Aend]));
+    const Xgap =
+      !temporary && excludes.some((c) => c.holdsAt) ? this.someMidnight(excludes, (x) => this.any(x)) : null;
+    const values: AudienceValues = { bad, Q, X, Xend, Xgap, temporary, excludes: excludes.length };
     more?.(values);
-    const top = Math.max(A.level, Q.level, X.level, Aend.level, Xend.level, 0, this.stages.length);
+    const top = Math.max(bad.level, Q.level, X.level, Xend.level, Xgap?.level ?? 0, 0, this.stages.length);
 
     const pos = this.dialect.streamPosition(sql`event_timestamp`, sql`ingest_seq`);
     const ev = eventWindow(
@@ -368,6 +385,30 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
       prev = name;
     }
     return { ctes, rel: prev, ...values };
+  }
+
+  /**
+   * Some midnight of the event's gap at which `test` holds over the clauses' values there: the
+   * days after the event's, up to the gap's end and at most the largest lapse N on (after that
+   * every window is empty, as at the gap's end). Clauses without a dynamic N-day metric keep their
+   * value at the gap's end there: only dynamic N-day dimensions change, and only from true to
+   * false, so a failure at some midnight is a failure at the end too.
+   */
+  private someMidnight(clauses: readonly ClauseValues[], test: (values: Value[]) => Value): Value {
+    const day = this.day();
+    const end = this.gapEndDay();
+    const n = Math.max(...clauses.map((c) => c.lapseDays ?? 0));
+    // (No least(): the ClickHouse plan refuses it, for the stream positions it would compare.)
+    const last = sql`${day.expr} + ${param(n)}`;
+    const to = sql`(CASE WHEN ${end.expr} < ${last} THEN ${end.expr} ELSE ${last} END)`;
+    let level = Math.max(day.level, end.level);
+    const expr = this.dialect.someDay(sql`${day.expr} + 1`, to, (d) => {
+      const at: Value = { expr: d, level: 0 };
+      const v = test(clauses.map((c) => (c.holdsAt ? c.holdsAt(at) : (c.holdsEnd ?? c.holds))));
+      level = Math.max(level, v.level);
+      return v.expr;
+    });
+    return { expr, level };
   }
 
   // --- clauses ------------------------------------------------------------------------------
@@ -430,20 +471,22 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
         return { holds: this.running('bool_or', sessionSat, 'user'), qualifies, active: sessionSat };
       }
       case ACROSS: {
-        const H = this.all(groups.map((g) => this.any(g.map((l) => this.acrossHolds(l, false)))));
-        const lapses = groups.flat().some((l) => l.kind === 'dim' && l.nDays !== null);
-        const Hend = lapses
-          ? this.all(groups.map((g) => this.any(g.map((l) => this.acrossHolds(l, true)))))
-          : H;
+        const holdsAt = (at: Judged): Value =>
+          this.all(groups.map((g) => this.any(g.map((l) => this.acrossHolds(l, at)))));
+        const H = holdsAt('event');
+        const lapse = Math.max(0, ...groups.flat().map(dynamicNDays));
+        const swings = groups.flat().some(isDynamicNDayMetric);
+        const lapses = lapse > 0;
+        const Hend = lapses ? holdsAt(this.gapEndDay()) : H;
         // Before the first event: the value of H with no events (only dynamic metric leaves can hold).
         // Before a later event: the previous row's value at its gap end (this event's day).
         const empty = groups.every((g) => g.some((l) => this.holdsOnNoEvents(l)));
         const before = this.previous(Hend, 'user', empty);
         const positive = this.any(groups.flat().map((l) => this.positive(l, 'user')));
         const qualifies = this.all([H, this.any([this.not(before), positive])]);
-        return lapses
-          ? { holds: H, qualifies, active: H, holdsEnd: Hend, activeEnd: Hend }
-          : { holds: H, qualifies, active: H };
+        if (!lapses) return { holds: H, qualifies, active: H };
+        const values = { holds: H, qualifies, active: H, holdsEnd: Hend, activeEnd: Hend };
+        return swings ? { ...values, holdsAt, lapseDays: lapse } : values;
       }
     }
     throw new Error(`unsupported scope: ${String(f.scope)}`);
@@ -530,11 +573,14 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
 
   /**
    * ACROSS_ALL_SESSIONS (D10 table): static leaves latch, dynamic ones take the latest value, dynamic
-   * N-day dimensions the latest matching day within the window. `atEnd`: at the end of the event's
-   * gap (only N-day dimensions differ).
+   * N-day dimensions the latest matching day within the window, dynamic N-day metrics the window's
+   * aggregate. `at`: at the event, or at the midnight starting a later day of its gap (only
+   * dynamic N-day leaves differ there).
    */
-  acrossHolds(l: Leaf, atEnd: boolean): Value {
+  acrossHolds(l: Leaf, at: Judged): Value {
     const part = (p: MetricPart): Value => {
+      if (p.nDays !== null && !p.isStatic && at !== 'event')
+        return this.passes(p, this.nDayValueAt(p, p.nDays, at));
       const point = this.passes(p, this.metricValue(p, 'user'));
       return p.isStatic ? this.running('bool_or', point, 'user') : point;
     };
@@ -543,7 +589,7 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
         return this.running('bool_or', l.match, 'user');
       case 'dim': {
         const point = l.negated ? this.not(l.match) : l.match;
-        if (l.nDays !== null) return this.nDayDimension(point, l.nDays, atEnd);
+        if (l.nDays !== null) return this.nDayDimension(point, l.nDays, at);
         return l.isStatic ? this.running('bool_or', point, 'user') : point;
       }
       case 'metric':
@@ -591,8 +637,12 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
 
   /** The metric over the unit's events so far (0 over none). */
   metricValue(p: MetricPart, unit: Unit): Value {
-    if (p.nDays !== null && unit === 'user')
-      return N_DAY_COUNTS.has(p.metric) ? this.nDayCount(p, p.nDays) : this.nDayFrame(p, p.nDays);
+    if (p.nDays !== null && unit === 'user') {
+      const n = p.nDays;
+      return this.memoised(`nday|${p.metric}|${p.eventName}|${n}`, () =>
+        N_DAY_COUNTS.has(p.metric) ? this.nDayCount(p, n) : this.nDayFrame(p, n),
+      );
+    }
     const m = this.m;
     const sum = (x: Fragment): Value => this.running('sum', this.baseValue(x), unit);
     const flag = (x: Fragment): Fragment => sql`(CASE WHEN ${x} THEN 1 ELSE 0 END)`;
@@ -635,27 +685,95 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
    * of this day that come after this one.
    */
   nDayCount(p: MetricPart, n: number): Value {
-    const m = this.m;
-    const flag = (x: Fragment): Fragment => sql`(CASE WHEN ${x} THEN 1 ELSE 0 END)`;
-    const x =
-      p.metric === 'eventCount'
-        ? p.eventName === null
-          ? sql`1`
-          : flag(sql`event_name = ${param(p.eventName)}`)
-        : flag(p.metric === 'transactions' ? m.transaction : m.purchase);
-    const v = this.baseValue(x);
+    const v = this.baseValue(this.countedFlag(p));
     const day = this.day();
     const inDays = this.named(1, this.dialect.dayRangeSum(v.expr, sql`u`, day.expr, param(n - 1)));
     const later = this.named(1, this.dialect.sumAfter(v.expr, sql`u, ${day.expr}`));
     return { expr: sql`(${inDays.expr} - COALESCE(${later.expr}, 0))`, level: 1 };
   }
 
+  /** 1 when the event counts for a count-like metric (eventCount, transactions, purchases), else 0. */
+  countedFlag(p: MetricPart): Fragment {
+    const m = this.m;
+    const flag = (x: Fragment): Fragment => sql`(CASE WHEN ${x} THEN 1 ELSE 0 END)`;
+    if (p.metric === 'eventCount')
+      return p.eventName === null ? sql`1` : flag(sql`event_name = ${param(p.eventName)}`);
+    return flag(p.metric === 'transactions' ? m.transaction : m.purchase);
+  }
+
+  /**
+   * A dynamic N-day metric at the midnight starting `day`, a later day of the event's gap (D4):
+   * the reference's aggregate over the events so far whose local day is at least day - (N - 1),
+   * i.e. the rows of this event's N-day window (nDayFrame's) from that day on; over none, 0, as
+   * the reference's empty window. Sums of doubles add in stream order from 0.0, as nDayFrame's.
+   */
+  nDayValueAt(p: MetricPart, n: number, day: Value): Value {
+    const from = sql`${day.expr} - ${param(n - 1)}`;
+    const values = (x: Fragment): Value => {
+      const list = this.dayFrame(n, x);
+      return { expr: this.dialect.valuesFromDay(list.expr, from), level: Math.max(list.level, day.level) };
+    };
+    const m = this.m;
+    const d = this.dialect;
+    const over = (x: Fragment, total: (list: Fragment) => Fragment): Value => {
+      const v = values(x);
+      return { expr: total(v.expr), level: v.level };
+    };
+    switch (p.metric) {
+      case 'eventCount':
+      case 'transactions':
+      case 'ecommercePurchases':
+        return over(this.countedFlag(p), (l) => d.listSum(l));
+      case 'eventValue':
+        return over(m.value, (l) => d.listSumInOrder(l));
+      case 'userEngagementDuration':
+        return over(m.msec, (l) => sql`(${d.listSumInOrder(l)} / 1000)`);
+      case 'purchaseRevenue':
+      case 'totalRevenue':
+      case 'userLtvRevenue': {
+        const a = over(m.revenue, (l) => d.listSumInOrder(l));
+        const b = over(m.refund, (l) => d.listSumInOrder(l));
+        return { expr: sql`(${a.expr} - ${b.expr})`, level: Math.max(a.level, b.level) };
+      }
+      case 'sessions':
+        return over(this.sessionKey().expr, (l) => d.listDistinctCount(l));
+      case 'engagedSessions':
+        return over(d.engagementItem(this.sessionKey().expr, m.engagedFlag, m.msec, m.view), (l) =>
+          d.engagedSessionsInList(l),
+        );
+    }
+  }
+
+  /** The rows of the N-day window ending at this event (nDayFrame's), as a list of (day, x). */
+  dayFrame(n: number, x: Fragment): Value {
+    return this.memoised(`day_frame|${n}|${fragmentKey(x)}`, () => {
+      const v = this.baseValue(x);
+      const day = this.day();
+      const item = this.named(Math.max(v.level, day.level) + 1, this.dialect.dayItem(day.expr, v.expr));
+      const back = this.rowsBack(n);
+      return this.named(
+        Math.max(item.level, back.level) + 1,
+        this.dialect.listRowsBack(item.expr, sql`u`, back.expr),
+      );
+    });
+  }
+
+  /** The number of rows before this one in its N-day window (the N-day count of all events, less 1). */
+  rowsBack(n: number): Value {
+    return this.memoised(`rows_back|${n}`, () => {
+      const day = this.day();
+      const one = this.constant(1);
+      const inDays = this.named(1, this.dialect.dayRangeSum(one.expr, sql`u`, day.expr, param(n - 1)));
+      const later = this.named(1, this.dialect.sumAfter(one.expr, sql`u, ${day.expr}`));
+      return { expr: sql`(${inDays.expr} - COALESCE(${later.expr}, 0) - 1)`, level: 1 };
+    });
+  }
+
   /**
    * A dynamic N-day dimension (D4): some event so far whose value matches has a local day within
-   * N - 1 days of the judging day: the event's own, or (`atEnd`) its gap end's (the next event's
-   * day, asOf's day for the last event).
+   * N - 1 days of the judging day: the event's own, or a later day of its gap (`at`).
    */
-  nDayDimension(point: Value, n: number, atEnd: boolean): Value {
+  nDayDimension(point: Value, n: number, at: Judged): Value {
     const day = this.day();
     const lastDay = this.memoised(`last_day|${fragmentKey(point.expr)}`, () =>
       this.named(
@@ -663,7 +781,7 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
         this.dialect.runningMaxInStream(sql`(CASE WHEN ${point.expr} THEN ${day.expr} END)`, sql`u`),
       ),
     );
-    const judged = atEnd ? this.gapEndDay() : day;
+    const judged = at === 'event' ? day : at;
     return {
       expr: sql`COALESCE(${lastDay.expr} >= ${judged.expr} - ${param(n - 1)}, FALSE)`,
       level: Math.max(lastDay.level, judged.level),
@@ -686,13 +804,7 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
    * N-day count of all events, exact in integers) gives the frame's per-row length.
    */
   nDayFrame(p: MetricPart, n: number): Value {
-    const rowsBack = this.memoised(`rows_back|${n}`, () => {
-      const day = this.day();
-      const one = this.constant(1);
-      const inDays = this.named(1, this.dialect.dayRangeSum(one.expr, sql`u`, day.expr, param(n - 1)));
-      const later = this.named(1, this.dialect.sumAfter(one.expr, sql`u, ${day.expr}`));
-      return { expr: sql`(${inDays.expr} - COALESCE(${later.expr}, 0) - 1)`, level: 1 };
-    });
+    const rowsBack = this.rowsBack(n);
     const m = this.m;
     const frame = (x: Fragment): Value => {
       const v = this.baseValue(x);
@@ -885,6 +997,27 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
     if (!v) this.memo.set(key, (v = make()));
     return v;
   }
+}
+
+/** The N of a dynamic N-day leaf (a dimension, a metric, or a count's part), else 0. */
+function dynamicNDays(l: Leaf): number {
+  const part = (p: MetricPart): number => (p.nDays !== null && !p.isStatic ? p.nDays : 0);
+  switch (l.kind) {
+    case 'dim':
+      return l.nDays ?? 0;
+    case 'metric':
+      return part(l.part);
+    case 'count':
+      return Math.max(0, ...l.parts.map(part));
+    case 'event':
+      return 0;
+  }
+}
+
+/** A dynamic N-day metric leaf (or count part): its value can rise or fall at a midnight. */
+function isDynamicNDayMetric(l: Leaf): boolean {
+  const part = (p: MetricPart): boolean => p.nDays !== null && !p.isStatic;
+  return (l.kind === 'metric' && part(l.part)) || (l.kind === 'count' && l.parts.some(part));
 }
 
 /** A fragment's identity for memoising: its text with the parameters' values. */

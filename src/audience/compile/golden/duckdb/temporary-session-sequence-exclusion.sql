@@ -8,6 +8,6 @@ e1 AS (SELECT ev.*, bool_or(p0) OVER (PARTITION BY u ORDER BY t, q ROWS BETWEEN 
 LEFT JOIN c1 USING (u)
 LEFT JOIN c1_sess ON c1_su = u AND c1_ks = COALESCE(s, 0) AND c1_kq = (CASE WHEN s IS NULL THEN q ELSE 0 END)),
 e2 AS (SELECT *, COALESCE(lag(w1) OVER (PARTITION BY u ORDER BY t, q), FALSE) AS w2 FROM e1)
-SELECT u FROM (SELECT u, max(pos) FILTER (WHERE (w1 AND (w1 AND ((NOT w2) OR p0)))) AS lq, max(pos) FILTER (WHERE NOT w1) AS lbad, arg_max(COALESCE(pos >= w5, FALSE), pos) AS x FROM e2 GROUP BY u)
+SELECT u FROM (SELECT u, max(pos) FILTER (WHERE (w1 AND (w1 AND ((NOT w2) OR p0)))) AS lq, max(pos) FILTER (WHERE (NOT w1)) AS lbad, arg_max(COALESCE(pos >= w5, FALSE), pos) AS x FROM e2 GROUP BY u)
 WHERE lq IS NOT NULL AND (lbad IS NULL OR lbad < lq) AND CAST(lq >> 64 AS BIGINT) > $7 AND NOT x
 ORDER BY u

@@ -1,1 +1,0 @@
--- hybrid: the reference fold over the evaluation window, streamed in stream order
