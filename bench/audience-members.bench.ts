@@ -181,8 +181,6 @@ WHERE ${WINDOW} AND event_timestamp > ${CUTOFF} GROUP BY u) WHERE d = 'mobile' O
 WHERE t > ${CUTOFF} AND d1 >= t // 86400000000 - 6 ORDER BY 1`,
   },
   {
-    // Defined here; the sequence compiler's engineer makes it fast (until then the fold: skipped
-    // unless AUDEX_BENCH_HYBRID=1).
     name: 'sequence view_item -> immediately add_to_cart <= 1 h',
     def: audience([
       {
@@ -242,6 +240,78 @@ WHERE n = 'add_to_cart' AND pn = 'view_item' AND t - pt <= 3600000000 AND t > ${
   FROM events WHERE ${WINDOW}
   WINDOW w AS (PARTITION BY user_pseudo_id ORDER BY event_timestamp, ingest_seq))
 WHERE n = 'add_to_cart' AND pn = 'view_item' AND t - pt <= 3600000000 AND t > ${NOW - 90n * DAY} ORDER BY 1`,
+  },
+  {
+    // E9's shape: a dynamic N-day metric (sessions in the last 7 days), judged at every midnight.
+    // Hand-written: the sessions with an event in the last 7 local days as of now (a member's
+    // window holds at asOf; it can only have become true at an event, which qualified).
+    name: 'dynamic N-day metric (> 2 sessions in the last 7 days)',
+    def: audience([
+      {
+        clauseType: 'INCLUDE',
+        ...simple(ACROSS, [
+          orGroup({
+            dimensionOrMetricFilter: {
+              fieldName: 'sessions',
+              numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '2' } },
+              inAnyNDayPeriod: 7,
+            },
+          }),
+        ]),
+      },
+    ]),
+    hand: `SELECT u FROM (SELECT user_pseudo_id AS u, count(DISTINCT COALESCE(CAST(ga_session_id AS VARCHAR), 'e' || CAST(ingest_seq AS VARCHAR))) AS n
+FROM events WHERE ${WINDOW} AND event_timestamp >= ${NOW - 6n * DAY} GROUP BY u) WHERE n > 2 ORDER BY 1`,
+  },
+  {
+    // A later step over a range with an eventCount leaf (the fold: docs/audiences.md §8.1): more
+    // than one page_view after a view_item, then a purchase. Hand-written: some purchase after the
+    // user's first view_item with 2 page_views between them.
+    name: 'sequence with a range step counting events (fold)',
+    def: audience([
+      {
+        clauseType: 'INCLUDE',
+        sequenceFilter: {
+          scope: ACROSS,
+          sequenceSteps: [
+            {
+              scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+              filterExpression: { andGroup: { filterExpressions: [orGroup(event('view_item'))] } },
+            },
+            {
+              scope: ACROSS,
+              filterExpression: {
+                andGroup: {
+                  filterExpressions: [
+                    orGroup(
+                      event('page_view', [
+                        {
+                          dimensionOrMetricFilter: {
+                            fieldName: 'eventCount',
+                            numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '1' } },
+                          },
+                        },
+                      ]),
+                    ),
+                  ],
+                },
+              },
+            },
+            {
+              scope: 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT',
+              filterExpression: { andGroup: { filterExpressions: [orGroup(event('purchase'))] } },
+            },
+          ],
+        },
+      },
+    ]),
+    hand: `SELECT DISTINCT u FROM (
+  SELECT *, max(CASE WHEN pos = fv THEN pv END) OVER (PARTITION BY u) AS pv_fv FROM (
+    SELECT user_pseudo_id AS u, event_name AS n, event_timestamp AS t, ${POS} AS pos,
+      sum(CASE WHEN event_name = 'page_view' THEN 1 ELSE 0 END) OVER (PARTITION BY user_pseudo_id ORDER BY event_timestamp, ingest_seq ROWS UNBOUNDED PRECEDING) AS pv,
+      min(CASE WHEN event_name = 'view_item' THEN ${POS} END) OVER (PARTITION BY user_pseudo_id) AS fv
+    FROM events WHERE ${WINDOW} AND event_name IN ('view_item', 'page_view', 'purchase')))
+WHERE n = 'purchase' AND pos > fv AND pv - pv_fv >= 2 AND t > ${CUTOFF} ORDER BY 1`,
   },
   {
     name: 'plain event (purchase)',

@@ -135,7 +135,8 @@ export const clickhouseDialect: SqlDialect = Object.freeze({
   // arraySum adds left to right from 0 (the reference's order), as for the static N-day sums.
   listSumInOrder: (list: Fragment) =>
     sql`arraySum(arrayMap(__x -> toFloat64(assumeNotNull(__x)), arrayFilter(__x -> isNotNull(__x), ${list})))`,
-  listSum: (list: Fragment) => sql`arraySum(${list})`,
+  // Int64, the type of the N-day count at the event (a CASE of the two needs one supertype).
+  listSum: (list: Fragment) => sql`toInt64(arraySum(${list}))`,
   listDistinctCount: (list: Fragment) =>
     sql`length(arrayDistinct(arrayFilter(__x -> isNotNull(__x), ${list})))`,
   // 18.16's range() takes only a length.

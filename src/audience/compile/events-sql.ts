@@ -402,13 +402,14 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
     const last = sql`${day.expr} + ${param(n)}`;
     const to = sql`(CASE WHEN ${end.expr} < ${last} THEN ${end.expr} ELSE ${last} END)`;
     let level = Math.max(day.level, end.level);
-    const expr = this.dialect.someDay(sql`${day.expr} + 1`, to, (d) => {
+    const some = this.dialect.someDay(sql`${day.expr} + 1`, to, (d) => {
       const at: Value = { expr: d, level: 0 };
       const v = test(clauses.map((c) => (c.holdsAt ? c.holdsAt(at) : (c.holdsEnd ?? c.holds))));
       level = Math.max(level, v.level);
       return v.expr;
     });
-    return { expr, level };
+    // Most gaps hold no midnight (the next event is on the same day): no list to build there.
+    return { expr: sql`(CASE WHEN ${end.expr} > ${day.expr} THEN ${some} ELSE FALSE END)`, level };
   }
 
   // --- clauses ------------------------------------------------------------------------------
@@ -579,8 +580,16 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
    */
   acrossHolds(l: Leaf, at: Judged): Value {
     const part = (p: MetricPart): Value => {
-      if (p.nDays !== null && !p.isStatic && at !== 'event')
-        return this.passes(p, this.nDayValueAt(p, p.nDays, at));
+      if (p.nDays !== null && !p.isStatic && at !== 'event') {
+        // At the event's own day the value is the event's (no list to filter).
+        const day = this.day();
+        const point = this.metricValue(p, 'user');
+        const later = this.nDayValueAt(p, p.nDays, at);
+        return this.passes(p, {
+          expr: sql`(CASE WHEN ${at.expr} = ${day.expr} THEN ${point.expr} ELSE ${later.expr} END)`,
+          level: Math.max(point.level, later.level, day.level),
+        });
+      }
       const point = this.passes(p, this.metricValue(p, 'user'));
       return p.isStatic ? this.running('bool_or', point, 'user') : point;
     };

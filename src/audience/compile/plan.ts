@@ -1,9 +1,8 @@
 // Which path evaluates an audience. 'sql': one set-based statement returns the members, either
 // the closed forms of static conditions (members-sql.ts, the cheapest) or the per-event state of
 // the fold as window aggregates (events-sql.ts). 'hybrid' (pre-filter in SQL, then the reference
-// evaluator's per-user fold) remains only for what events-sql.ts does not compile yet:
-// dynamic inAnyNDayPeriod metrics, N-day engaged sessions, and sequence steps over a range with
-// metric leaves (docs/audiences.md §8).
+// evaluator's per-user fold) remains only for sequence steps over a range with metric leaves,
+// whose metric aggregates the range between two anchors (docs/audiences.md §8.1).
 
 import type {
   AudienceDefinition,
