@@ -242,6 +242,31 @@ WHERE n = 'add_to_cart' AND pn = 'view_item' AND t - pt <= 3600000000 AND t > ${
 WHERE n = 'add_to_cart' AND pn = 'view_item' AND t - pt <= 3600000000 AND t > ${NOW - 90n * DAY} ORDER BY 1`,
   },
   {
+    // The dynamic N-day count form (nday-sql.ts): the count over asOf's 7 days, the last counted
+    // event after the cutoff.
+    name: 'dynamic N-day count (> 1 page_view in the last 7 days)',
+    def: audience([
+      {
+        clauseType: 'INCLUDE',
+        ...simple(ACROSS, [
+          orGroup(
+            event('page_view', [
+              {
+                dimensionOrMetricFilter: {
+                  fieldName: 'eventCount',
+                  numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '1' } },
+                  inAnyNDayPeriod: 7,
+                },
+              },
+            ]),
+          ),
+        ]),
+      },
+    ]),
+    hand: `SELECT user_pseudo_id FROM events WHERE ${WINDOW} AND event_name = 'page_view' AND event_timestamp > ${CUTOFF}
+GROUP BY 1 HAVING count(*) FILTER (WHERE event_timestamp >= ${NOW - 6n * DAY}) > 1 ORDER BY 1`,
+  },
+  {
     // E9's shape: a dynamic N-day metric (sessions in the last 7 days), judged at every midnight.
     // Hand-written: the sessions with an event in the last 7 local days as of now (a member's
     // window holds at asOf; it can only have become true at an event, which qualified).

@@ -376,6 +376,58 @@ forEachBackend((backend) => {
       ],
     },
     {
+      // The closed form (nday-sql.ts): the count over asOf's window, the last counted event after
+      // the cutoff; here the window (7 days) is longer than the membership (2 days).
+      name: 'more than 1 purchase in the last 7 days (the dynamic N-day count form), 2-day membership',
+      audience: {
+        ...(nDayAudience({
+          clauseType: 'INCLUDE',
+          simpleFilter: {
+            scope: 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS',
+            filterExpression: {
+              andGroup: {
+                filterExpressions: [
+                  {
+                    orGroup: {
+                      filterExpressions: [
+                        {
+                          eventFilter: {
+                            eventName: 'purchase',
+                            eventParameterFilterExpression: {
+                              andGroup: {
+                                filterExpressions: [nDayMetric('eventCount', ['GREATER_THAN', 1], 7)],
+                              },
+                            },
+                          },
+                        },
+                      ],
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        }) as object),
+        membershipDurationDays: 2,
+      },
+      events: () => [
+        ev('u1', 'purchase', '2024-06-02T10:00'),
+        ev('u1', 'purchase', '2024-06-03T10:00'),
+        ev('u1', 'x', '2024-06-06T10:00'), // not counted: does not renew
+        ev('u2', 'purchase', '2024-06-02T10:00'),
+        ev('u2', 'purchase', '2024-06-08T10:00'), // still 2 in 7 days: renews
+        ev('u3', 'purchase', '2024-06-02T23:59:59.999999'),
+        ev('u3', 'purchase', '2024-06-09T00:00'), // the first left the window at that midnight
+      ],
+      at: [
+        '2024-06-03T12:00',
+        '2024-06-05T09:00',
+        '2024-06-05T11:00',
+        '2024-06-08T12:00',
+        '2024-06-09T12:00',
+      ],
+    },
+    {
       name: 'a dynamic N-day metric OR: more than 2 or fewer than 1 events in 2 days (T, F, F, T)',
       audience: nDayAudience(
         purchased,

@@ -49,6 +49,7 @@ const CONSTRUCTS: [string, AudienceDefinition][] = [
   ['e12-lifetime-revenue-metric', parseAudience(EXAMPLES.E12)],
   ['session-metric', parseAudience(sessionMetricAudience())],
   ['nday-count', parseAudience(nDayCountAudience())],
+  ['nday-dynamic-count', parseAudience(nDayCountAudience(true))],
   ['e6-immediately-follows', parseAudience(EXAMPLES.E6)],
   ['e9-nday-dynamic-sessions', parseAudience(EXAMPLES.E9)],
   ['item-fields', parseAudience(itemAudience())],
@@ -251,12 +252,13 @@ function sessionMetricAudience(): unknown {
 }
 
 /** More than 3 page_views in some 7 days (static). */
-function nDayCountAudience(): unknown {
+/** More than 3 page_views in some 7 days (static), or (`dynamic`) in the last 7 days. */
+function nDayCountAudience(dynamic = false): unknown {
   const count = {
     dimensionOrMetricFilter: {
       fieldName: 'eventCount',
       numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '3' } },
-      atAnyPointInTime: true,
+      atAnyPointInTime: !dynamic,
       inAnyNDayPeriod: 7,
     },
   };

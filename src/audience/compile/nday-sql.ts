@@ -1,10 +1,20 @@
-// A closed form for "more than x events (of a name) in some N days": one INCLUDE clause across all
-// sessions whose only leaf is a static N-day eventCount > x. The count at an event that does not
-// count is at most the count at the last one that does (same or later day: the same events or
-// fewer), so the clause first holds at a counted event, every later counted event whose N-day
-// count passes qualifies (D13), and a member is a user with such an event after the cutoff.
-// Only the counted events are read, from N + 1 days before the cutoff (a day is less than 24 h
-// away from the UTC day, whatever the zone, so no earlier event is in the window of a later one).
+// Closed forms for "more than x events (of a name) in N days": one INCLUDE clause across all
+// sessions whose only leaf is an N-day eventCount > x.
+//
+// Static ("in some N days"): the count at an event that does not count is at most the count at
+// the last one that does (same or later day: the same events or fewer), so the clause first holds
+// at a counted event, every later counted event whose N-day count passes qualifies (D13), and a
+// member is a user with such an event after the cutoff. Only the counted events are read, from
+// N + 1 days before the cutoff (a day is less than 24 h away from the UTC day, whatever the zone,
+// so no earlier event is in the window of a later one).
+//
+// Dynamic ("in the last N days", D4): the count rises only at counted events and falls only at
+// midnights, so the clause, once false, becomes true again only at a counted event, which then
+// qualifies (it did not hold just before); while it holds, every counted event qualifies too (it
+// contributes and the count passes); other events never qualify. So if the clause holds at asOf,
+// it has held since a counted event, and the last qualifying event is the user's last counted
+// event: a member is a user whose count over asOf's N-day window passes and whose last counted
+// event is after the cutoff (with x < 0 the clause always holds: the same test).
 
 import type { AudienceDefinition, DimensionOrMetricFilter, FilterExpression } from '../../domain/audience.ts';
 import type { SqlDialect } from './dialect.ts';
@@ -40,8 +50,7 @@ function nDayCountOf(def: AudienceDefinition): NDayCount | null {
   }
   if (!out) return null;
   const l = out.leaf;
-  const ok =
-    l.atAnyPointInTime && l.inAnyNDayPeriod !== undefined && l.numericFilter?.operation === 'GREATER_THAN';
+  const ok = l.inAnyNDayPeriod !== undefined && l.numericFilter?.operation === 'GREATER_THAN';
   return ok ? out : null;
 }
 
@@ -49,8 +58,34 @@ export function hasNDayCountForm(def: AudienceDefinition): boolean {
   return nDayCountOf(def) !== null;
 }
 
+/** The dynamic form (see the header): the count over asOf's N-day window, the last counted event. */
+function compileDynamicNDayCount(
+  dialect: SqlDialect,
+  def: AudienceDefinition,
+  ctx: QueryContext,
+  { eventName, leaf }: NDayCount,
+): Fragment {
+  const n = leaf.inAnyNDayPeriod!;
+  const cutoff = ctx.asOfMicros - BigInt(def.membershipDurationDays) * MICROS_PER_DAY;
+  const windowFrom = ctx.asOfMicros - BigInt(n + 1) * MICROS_PER_DAY;
+  const from = cutoff < windowFrom ? cutoff : windowFrom;
+  const tz = param(ctx.config.timeZone);
+  const day = dialect.localDay(sql`event_timestamp`, tz);
+  const asOfDay = dialect.localDay(sql`CAST(${param(ctx.asOfMicros)} AS BIGINT)`, tz);
+  const filter =
+    eventName === null
+      ? sql`event_timestamp >= ${param(from)}`
+      : sql`event_name = ${param(eventName)} AND event_timestamp >= ${param(from)}`;
+  const scan = eventWindow(ctx, sql`user_pseudo_id AS u, event_timestamp AS t, ${day} AS d`, filter);
+  return sql`SELECT u FROM (${scan}) GROUP BY u
+HAVING max(t) > ${param(cutoff)} AND sum(CASE WHEN d >= ${asOfDay} - ${param(n - 1)} THEN 1 ELSE 0 END) > ${param(numericValue(leaf.numericFilter!.value))}
+ORDER BY u`;
+}
+
 export function compileNDayCount(dialect: SqlDialect, def: AudienceDefinition, ctx: QueryContext): Fragment {
-  const { eventName, leaf } = nDayCountOf(def)!;
+  const form = nDayCountOf(def)!;
+  if (!form.leaf.atAnyPointInTime) return compileDynamicNDayCount(dialect, def, ctx, form);
+  const { eventName, leaf } = form;
   const n = leaf.inAnyNDayPeriod!;
   const cutoff = ctx.asOfMicros - BigInt(def.membershipDurationDays) * MICROS_PER_DAY;
   const from = cutoff - BigInt(n + 1) * MICROS_PER_DAY;
