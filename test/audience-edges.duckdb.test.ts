@@ -428,6 +428,34 @@ forEachBackend((backend) => {
       ],
     },
     {
+      // nday-sql.ts's sessions form: u1's sessions come back into the window through later events
+      // (their starts are days old), so the clause becomes true again at an event that starts no
+      // session; such users are decided by the per-event state.
+      name: 'more than 1 session today (the dynamic N-day sessions form): sessions that come back',
+      audience: {
+        ...(nDayAudience(across('INCLUDE', nDayMetric('sessions', ['GREATER_THAN', 1], 1))) as object),
+        membershipDurationDays: 3,
+      },
+      events: () => [
+        ev('u1', 'x', '2024-06-01T10:00', { session: 1 }),
+        ev('u1', 'x', '2024-06-01T11:00', { session: 2 }),
+        ev('u1', 'x', '2024-06-05T10:00', { session: 1 }),
+        ev('u1', 'x', '2024-06-05T11:00', { session: 2 }),
+        ev('u2', 'x', '2024-06-01T10:00', { session: 3 }),
+        ev('u2', 'x', '2024-06-01T11:00', { session: 4 }),
+        ev('u2', 'x', '2024-06-05T10:00', { session: 3 }),
+        ev('u3', 'x', '2024-06-05T10:00', { session: null }),
+        ev('u3', 'x', '2024-06-05T10:30', { session: null }),
+      ],
+      at: [
+        '2024-06-01T12:00',
+        '2024-06-03T12:00',
+        '2024-06-05T10:45',
+        '2024-06-05T12:00',
+        '2024-06-06T00:00',
+      ],
+    },
+    {
       name: 'a dynamic N-day metric OR: more than 2 or fewer than 1 events in 2 days (T, F, F, T)',
       audience: nDayAudience(
         purchased,

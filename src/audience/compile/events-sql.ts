@@ -195,10 +195,12 @@ export class EventStateCompiler {
   private readonly memo = new Map<string, Value>();
   private n = 0;
 
+  /** `users`: a subquery of user_pseudo_ids; only their events are read (the others are not members). */
   constructor(
     protected readonly dialect: SqlDialect,
     private readonly def: AudienceDefinition,
     private readonly ctx: QueryContext,
+    private readonly users: Fragment | null = null,
   ) {
     this.leaf = new EventPredicateCompiler(dialect);
     this.m = this.leaf.metricInputs();
@@ -375,6 +377,7 @@ SELECT u, q FROM ${from} WHERE ${and(fires)}`;
         ],
         ', ',
       ),
+      this.users === null ? undefined : sql`user_pseudo_id IN (${this.users})`,
     );
     const ctes: Fragment[] = [sql`ev AS (${ev})`, ...this.ctes];
     let prev = sql`ev`;

@@ -8,7 +8,7 @@ import { compileCandidateEvents } from './candidates.ts';
 import { duckdbDialect, type SqlDialect } from './dialect.ts';
 import { EventStateCompiler } from './events-sql.ts';
 import { LatestEventCompiler, hasLatestEventForm } from './latest-sql.ts';
-import { compileNDayCount, hasNDayCountForm } from './nday-sql.ts';
+import { compileNDayCount, compileNDaySessions, hasNDayCountForm, hasNDaySessionsForm } from './nday-sql.ts';
 import { MembersSqlCompiler } from './members-sql.ts';
 import { isClosedFormAudience, planAudience, type AudiencePlan } from './plan.ts';
 import { render, type CompiledQuery } from './sql.ts';
@@ -37,9 +37,11 @@ export function compileAudienceQuery(
         ? new MembersSqlCompiler(dialect, def, ctx).compile()
         : hasNDayCountForm(def)
           ? compileNDayCount(dialect, def, ctx)
-          : hasLatestEventForm(def)
-            ? new LatestEventCompiler(dialect, def, ctx).compile()
-            : new EventStateCompiler(dialect, def, ctx).compile();
+          : hasNDaySessionsForm(def)
+            ? compileNDaySessions(dialect, def, ctx)
+            : hasLatestEventForm(def)
+              ? new LatestEventCompiler(dialect, def, ctx).compile()
+              : new EventStateCompiler(dialect, def, ctx).compile();
   const query = render(fragment, (i, v) => dialect.placeholder(i, v));
   return Object.freeze({ plan, query });
 }

@@ -18,6 +18,7 @@
 
 import type { AudienceDefinition, DimensionOrMetricFilter, FilterExpression } from '../../domain/audience.ts';
 import type { SqlDialect } from './dialect.ts';
+import { EventStateCompiler } from './events-sql.ts';
 import { eventCountLeaf, numericValue } from './leaves.ts';
 import { param, sql, type Fragment } from './sql.ts';
 import { groupsOf } from './walk.ts';
@@ -104,5 +105,75 @@ export function compileNDayCount(dialect: SqlDialect, def: AudienceDefinition, c
   const later = dialect.sumAfter(counted, sql`u, d`);
   return sql`SELECT DISTINCT u FROM (SELECT u, t, ${inDays} - COALESCE(${later}, 0) AS c FROM (${scan}))
 WHERE t > ${param(cutoff)} AND c > ${param(numericValue(leaf.numericFilter!.value))}
+ORDER BY u`;
+}
+
+/**
+ * "More than x sessions in the last N days" (E9's shape): one INCLUDE clause across all sessions
+ * whose only leaf is a dynamic N-day `sessions > x`. As for the dynamic count, the value rises only
+ * at events and falls only at midnights, so if the clause holds at asOf it has held since an event
+ * e0 that qualified, and every later first event of a session qualifies (it contributes, and the
+ * count passes); so a user whose last session start is after the cutoff is a member. But a
+ * session's later event can bring it back into the window (its start being older than the
+ * window), so e0 need not start a session: the users whose clause holds at asOf but whose last
+ * session start is not after the cutoff (few) are decided by the per-event state, restricted to
+ * them. Both parts in one statement.
+ */
+function nDaySessionsOf(def: AudienceDefinition): DimensionOrMetricFilter | null {
+  if (def.filterClauses.length !== 1) return null;
+  const c = def.filterClauses[0]!;
+  const f = c.simpleFilter;
+  if (c.clauseType !== 'INCLUDE' || !f || f.scope !== 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS')
+    return null;
+  const groups = groupsOf(f.filterExpression);
+  if (groups.length !== 1 || groups[0]!.length !== 1) return null;
+  const leaf = groups[0]![0]!.dimensionOrMetricFilter;
+  const ok =
+    leaf?.fieldName === 'sessions' &&
+    !leaf.atAnyPointInTime &&
+    leaf.inAnyNDayPeriod !== undefined &&
+    leaf.numericFilter?.operation === 'GREATER_THAN';
+  return ok ? leaf : null;
+}
+
+export function hasNDaySessionsForm(def: AudienceDefinition): boolean {
+  return nDaySessionsOf(def) !== null;
+}
+
+export function compileNDaySessions(
+  dialect: SqlDialect,
+  def: AudienceDefinition,
+  ctx: QueryContext,
+): Fragment {
+  const leaf = nDaySessionsOf(def)!;
+  const n = leaf.inAnyNDayPeriod!;
+  const cutoff = ctx.asOfMicros - BigInt(def.membershipDurationDays) * MICROS_PER_DAY;
+  const tz = param(ctx.config.timeZone);
+  const day = dialect.localDay(sql`event_timestamp`, tz);
+  const asOfDay = dialect.localDay(sql`CAST(${param(ctx.asOfMicros)} AS BIGINT)`, tz);
+  // D3: a null ga_session_id is a session of its own.
+  const key = sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(COALESCE(ga_session_id, 0) AS VARCHAR) END)`;
+  // The users whose clause holds at asOf (more than x sessions with an event in asOf's N days:
+  // few), then their last session start over the whole window.
+  // (With x < 0 the clause holds with no session at all: every user of the window holds.)
+  const x = numericValue(leaf.numericFilter!.value);
+  const recent = eventWindow(
+    ctx,
+    sql`user_pseudo_id AS u, ${key} AS k, ${day} AS d`,
+    x < 0 ? undefined : sql`event_timestamp >= ${param(ctx.asOfMicros - BigInt(n + 1) * MICROS_PER_DAY)}`,
+  );
+  const holders = sql`SELECT u FROM (${recent}) AS r GROUP BY u
+HAVING count(DISTINCT CASE WHEN d >= ${asOfDay} - ${param(n - 1)} THEN k END) > ${param(x)}`;
+  const starts = eventWindow(
+    ctx,
+    sql`user_pseudo_id AS u, min(event_timestamp) AS ft`,
+    sql`user_pseudo_id IN (${holders})`,
+  );
+  const holding = sql`SELECT u, max(ft) AS lfs FROM (${starts} GROUP BY user_pseudo_id, ${key}) AS sess GROUP BY u`;
+  const hard = sql`SELECT u FROM (${holding}) AS h WHERE lfs <= ${param(cutoff)}`;
+  const rest = new EventStateCompiler(dialect, def, ctx, hard).compile();
+  return sql`SELECT u FROM (${holding}) AS easy WHERE lfs > ${param(cutoff)}
+UNION ALL
+SELECT u FROM (${rest}) AS hard
 ORDER BY u`;
 }
