@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAudience } from '../src/audience/validate.ts';
 import { BUILTIN_AUDIENCES } from '../src/audience/validate.ts';
-import { E1, E2, E3, E4, E5, E7, E10, E12 } from '../src/audience/fixtures/examples.ts';
+import { E1, E2, E3, E4, E5, E6, E7, E10, E12 } from '../src/audience/fixtures/examples.ts';
 import {
   booleansAsIntegers,
   ClickHouseAudienceEngine,
@@ -56,7 +56,28 @@ test('closed forms without CTEs run as SQL; the rest on the fold', () => {
   const e2 = plan(parseAudience(E2));
   assert.equal(e2.plan, 'sql', 'an event parameter: its value object by an anchored RE2 pattern');
   assert.match(e2.query.sql, /visitParamExtractString/);
-  assert.equal(plan(parseAudience(E7)).plan, 'hybrid', 'sequences need window functions');
+});
+
+test('sequences run as one statement over per-user arrays; an ignore list with adjacency on the fold', () => {
+  for (const example of [E6, E7]) {
+    const seq = plan(parseAudience(example));
+    assert.equal(seq.plan, 'sql', 'a sequence: its chain over the sorted arrays');
+    assert.match(seq.query.sql, /arraySort\(\(__x, __k\) -> __k, groupArray\(tuple\(/);
+    assert.match(seq.query.sql, /\bc0_b1\b/, "the chain's b columns, named per clause");
+    assert.doesNotMatch(seq.query.sql, /\bOVER\b|\bFILTER\b|\bWITH\b|\bJOIN\b|HUGEINT/);
+  }
+  const ignoring = engine.explain({
+    propertyId: 1n,
+    audience: parseAudience(E6),
+    config: {
+      createTimeMicros: 1_717_200_000_000_000n,
+      backfillDays: 30,
+      timeZone: 'UTC',
+      ignoreEventNamesForAdjacency: ['scroll'],
+    },
+    asOfMicros: 1_717_977_600_000_000n,
+  });
+  assert.equal(ignoring.plan, 'hybrid', 'immediatelyFollows with an ignore list: packed pairs, not spelled');
 });
 
 test('the per-event state runs as one statement over per-user sorted arrays', () => {

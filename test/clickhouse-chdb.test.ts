@@ -124,6 +124,7 @@ describe('ClickHouse golden SQL on chdb (ClickHouse 26.7), 18.16 and DuckDB', ()
           parameters: duckGolden.parameters as never,
         })
       ).map(String);
+      t.diagnostic(`${on1816.length} members`);
       assert.deepEqual(onChdb, on1816, 'chdb (26.7) and 18.16');
       assert.deepEqual(on1816, onDuck, '18.16 and DuckDB');
     });

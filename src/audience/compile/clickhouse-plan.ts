@@ -18,7 +18,7 @@ import {
   DialectUnsupportedError,
   UNSUPPORTED_MARKER,
 } from './clickhouse-dialect.ts';
-import { ClickHouseEventStateCompiler } from './clickhouse-windows.ts';
+import { ClickHouseSequenceStateCompiler } from './clickhouse-sequences.ts';
 import { compileAudienceQuery } from './index.ts';
 import { planAudience } from './plan.ts';
 import { render, type CompiledQuery } from './sql.ts';
@@ -30,9 +30,11 @@ import type { QueryContext } from './window.ts';
  * in them.
  */
 const UNSUPPORTED_TEXT = new RegExp(
-  `\\bWITH\\b|\\b(ANTI|SEMI|LEFT|RIGHT|FULL|CROSS|ASOF)\\b|\\b(greatest|least)\\s*\\(|\\bFILTER\\s*\\(|\\bOVER\\s*\\(|HUGEINT|::|\\blist_|\\blambda\\b|${UNSUPPORTED_MARKER}`,
+  `\\bWITH\\b|\\b(ANTI|SEMI|LEFT|RIGHT|FULL|CROSS|ASOF)\\b|\\bFILTER\\s*\\(|\\bOVER\\s*\\(|HUGEINT|::|\\blist_|\\blambda\\b|${UNSUPPORTED_MARKER}`,
   'i',
 );
+/** In the closed forms only: the per-event state applies least() to the chains' starts (integers). */
+const POSITION_EXTREMES = /\b(greatest|least)\s*\(/i;
 
 /**
  * Applies `edit` to the text outside string literals (which are all written by clickhouseLiteral:
@@ -116,8 +118,8 @@ export function clickhouseMembersQuery(def: AudienceDefinition, ctx: QueryContex
   const placeholder = (i: number, v: Parameters<typeof clickhouseDialect.placeholder>[1]): string =>
     clickhouseDialect.placeholder(i, v);
   return (
-    runnable(() => compileAudienceQuery(def, ctx, clickhouseDialect, 'sql').query) ??
-    runnable(() => render(ClickHouseEventStateCompiler.create(def, ctx).compile(), placeholder))
+    runnable(() => compileAudienceQuery(def, ctx, clickhouseDialect, 'sql').query, POSITION_EXTREMES) ??
+    runnable(() => render(ClickHouseSequenceStateCompiler.create(def, ctx).compile(), placeholder))
   );
 }
 
@@ -125,7 +127,7 @@ export function clickhouseMembersQuery(def: AudienceDefinition, ctx: QueryContex
  * The compiled query as 18.16 text (CTEs inlined, TRUE/FALSE as 1/0), or null when the dialect
  * cannot spell it or its text still holds a construct 18.16 lacks.
  */
-function runnable(compile: () => CompiledQuery): CompiledQuery | null {
+function runnable(compile: () => CompiledQuery, unsupported?: RegExp): CompiledQuery | null {
   let query: CompiledQuery;
   try {
     query = compile();
@@ -136,7 +138,8 @@ function runnable(compile: () => CompiledQuery): CompiledQuery | null {
   const inlined = inlineCtes(query.sql);
   if (inlined === null) return null;
   const text = stripLiterals(inlined);
-  if (UNSUPPORTED_TEXT.test(text) || text.split(ANTI_JOIN_MARKER).length > 2) return null;
+  if (UNSUPPORTED_TEXT.test(text) || unsupported?.test(text) || text.split(ANTI_JOIN_MARKER).length > 2)
+    return null;
   return { sql: booleansAsIntegers(inlined), parameters: query.parameters };
 }
 

@@ -57,7 +57,72 @@ const CONSTRUCTS: [string, AudienceDefinition][] = [
   ['e9b-nday-sessions', parseAudience(EXAMPLES.E9B)],
   ['nday-sum-of-doubles', parseAudience(nDaySumAudience())],
   ['nday-engaged-sessions', parseAudience(nDayEngagedSessionsAudience())],
+  ['seq-session-time-limit-and-clause', parseAudience(sequenceAudiences().sessionLimitAndClause)],
+  ['seq-range-steps', parseAudience(sequenceAudiences().rangeSteps)],
+  ['seq-range-limit-maximum-duration', parseAudience(sequenceAudiences().rangeLimitMaximumDuration)],
 ];
+
+/**
+ * Sequences whose chains use every frame hook (ClickHouse 18.16: clickhouse-sequences.ts): a
+ * session-scoped sequence with a step time limit beside a simple clause; steps over ranges (a
+ * running per-session match, then the least over two OR-groups); a range step with a time limit
+ * under a maximum duration (a frame of per-row bounds).
+ */
+function sequenceAudiences(): Record<string, unknown> {
+  const EVENT = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
+  const SESSION = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
+  const ACROSS = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
+  const groups = (...names: string[]): unknown => ({
+    andGroup: {
+      filterExpressions: names.map((eventName) => ({
+        orGroup: { filterExpressions: [{ eventFilter: { eventName } }] },
+      })),
+    },
+  });
+  const step = (scope: string, ...names: string[]): Record<string, unknown> => ({
+    scope,
+    filterExpression: groups(...names),
+  });
+  const audience = (...filterClauses: unknown[]): unknown => ({
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses,
+  });
+  return {
+    sessionLimitAndClause: audience(
+      {
+        clauseType: 'INCLUDE',
+        sequenceFilter: {
+          scope: SESSION,
+          sequenceSteps: [
+            step(EVENT, 'add_to_cart'),
+            { ...step(EVENT, 'begin_checkout'), constraintDuration: '3600s' },
+          ],
+        },
+      },
+      { clauseType: 'INCLUDE', simpleFilter: { scope: ACROSS, filterExpression: groups('page_view') } },
+    ),
+    rangeSteps: audience({
+      clauseType: 'INCLUDE',
+      sequenceFilter: {
+        scope: ACROSS,
+        sequenceSteps: [step(SESSION, 'add_to_cart'), step(ACROSS, 'begin_checkout', 'purchase')],
+      },
+    }),
+    rangeLimitMaximumDuration: audience({
+      clauseType: 'INCLUDE',
+      sequenceFilter: {
+        scope: ACROSS,
+        sequenceMaximumDuration: '7200s',
+        sequenceSteps: [
+          step(EVENT, 'add_to_cart'),
+          { ...step(SESSION, 'begin_checkout'), constraintDuration: '3600s' },
+        ],
+      },
+    }),
+  };
+}
 
 /** Revenue over 100 in some 7 days (a static N-day sum of doubles). */
 function nDaySumAudience(): unknown {

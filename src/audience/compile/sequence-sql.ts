@@ -263,10 +263,26 @@ export class SequenceSqlCompiler {
    * an ignore list, ig, g and gp). visitSequenceChain writes them as nested SELECTs; an engine
    * without window functions can evaluate them over per-user arrays (clickhouse-sequences.ts).
    */
-  chainLayers(seq: SequenceFilter, i: number): { steps: ChainColumn[][][]; b: Fragment } {
+  chainLayers(seq: SequenceFilter, i: number, prefix = ''): { steps: ChainColumn[][][]; b: Fragment } {
+    this.prefix = prefix;
+    try {
+      return this.layersOf(seq, i);
+    } finally {
+      this.prefix = '';
+    }
+  }
+
+  /** The chain's column names (b, m, x, y, lo, gm) start with it: '' in a CTE of the chain's own. */
+  private prefix = '';
+
+  private chainName(name: string): Fragment {
+    return ident(`${this.prefix}${name}`);
+  }
+
+  private layersOf(seq: SequenceFilter, i: number): { steps: ChainColumn[][][]; b: Fragment } {
     const d = this.dialect;
     const steps = this.stepFlags(seq, i);
-    const b = (k: number): Fragment => ident(`b${k}`);
+    const b = (k: number): Fragment => this.chainName(`b${k}`);
     const first = seq.sequenceSteps[0]!;
     // Step 0 holds on its range (every event up to a_0, of a_0's session when session-scoped)
     // from the event at which each group has had a match.
@@ -282,8 +298,8 @@ export class SequenceSqlCompiler {
     const out: ChainColumn[][][] = [[[{ name: b(0), expr: sql`CASE WHEN ${holds0} THEN t END` }]]];
     seq.sequenceSteps.forEach((st, k) => {
       if (k === 0) return;
-      const m = ident(`m${k}`);
-      const x = ident(`x${k}`);
+      const m = this.chainName(`m${k}`);
+      const x = this.chainName(`x${k}`);
       const follow =
         st.scope === EVENT
           ? {
@@ -342,7 +358,7 @@ export class SequenceSqlCompiler {
       return this.visitBoundedRangeFollow(seq, st, k, prev, xName, groups, limit);
     const value = limit === null ? prev : sql`CASE WHEN ${prev} IS NOT NULL THEN t END`;
     const x = d.maxBeforeInStream(value, partitionOf(seq.scope));
-    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    const y = (j: number): Fragment => this.chainName(`y${k}_${j}`);
     const ys = groups.map((f, j) => ({
       name: y(j),
       expr: d.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope)),
@@ -424,9 +440,9 @@ export class SequenceSqlCompiler {
       return { ...single, ys: [], holds: groups.map((f) => f.name) };
     if (st.constraintDurationMicros !== undefined)
       return this.visitBoundedImmediateRangeFollow(seq, st, k, prev, xName, groups);
-    const gm = ident(`gm${k}`);
+    const gm = this.chainName(`gm${k}`);
     const pre = [{ name: gm, expr: d.maxBeforeInStream(prev, sql`${partitionOf(seq.scope)}, g`) }];
-    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    const y = (j: number): Fragment => this.chainName(`y${k}_${j}`);
     const carry = (f: Flag): Fragment =>
       d.runningMaxInStream(
         sql`CASE WHEN ${f.name} AND ${gm} IS NOT NULL THEN ${d.packPair(sql`g`, gm)} END`,
@@ -496,8 +512,8 @@ export class SequenceSqlCompiler {
     xName: Fragment,
     groups: Flag[],
   ): { part: Fragment; lo: Fragment; ys: ChainColumn[]; toBack: Fragment; inFrame: Fragment } {
-    const lo = ident(`lo${k}`);
-    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    const lo = this.chainName(`lo${k}`);
+    const y = (j: number): Fragment => this.chainName(`y${k}_${j}`);
     const ys = groups.map((f, j) => ({
       name: y(j),
       expr: this.dialect.runningMaxInStream(
