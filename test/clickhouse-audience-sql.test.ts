@@ -58,7 +58,7 @@ test('closed forms without CTEs run as SQL; the rest on the fold', () => {
   assert.match(e2.query.sql, /visitParamExtractString/);
 });
 
-test('sequences run as one statement over per-user arrays; an ignore list with adjacency on the fold', () => {
+test('sequences run as one statement over per-user arrays, but one shape with an ignore list', () => {
   for (const example of [E6, E7]) {
     const seq = plan(parseAudience(example));
     assert.equal(seq.plan, 'sql', 'a sequence: its chain over the sorted arrays');
@@ -66,18 +66,29 @@ test('sequences run as one statement over per-user arrays; an ignore list with a
     assert.match(seq.query.sql, /\bc0_b1\b/, "the chain's b columns, named per clause");
     assert.doesNotMatch(seq.query.sql, /\bOVER\b|\bFILTER\b|\bWITH\b|\bJOIN\b|HUGEINT/);
   }
-  const ignoring = engine.explain({
-    propertyId: 1n,
-    audience: parseAudience(E6),
-    config: {
-      createTimeMicros: 1_717_200_000_000_000n,
-      backfillDays: 30,
-      timeZone: 'UTC',
-      ignoreEventNamesForAdjacency: ['scroll'],
-    },
-    asOfMicros: 1_717_977_600_000_000n,
-  });
-  assert.equal(ignoring.plan, 'hybrid', 'immediatelyFollows with an ignore list: packed pairs, not spelled');
+  const ignoring = (def: AudienceDefinition) =>
+    engine.explain({
+      propertyId: 1n,
+      audience: def,
+      config: {
+        createTimeMicros: 1_717_200_000_000_000n,
+        backfillDays: 30,
+        timeZone: 'UTC',
+        ignoreEventNamesForAdjacency: ['scroll'],
+      },
+      asOfMicros: 1_717_977_600_000_000n,
+    });
+  const e6 = ignoring(parseAudience(E6));
+  assert.equal(e6.plan, 'sql', 'immediatelyFollows with an ignore list: (group, start) pairs as padded text');
+  assert.match(e6.query.sql, /concat\(substring\(concat\('00000000000000000000'/);
+  // A range step that follows immediately without a time limit: a window per adjacency group.
+  const range = structuredClone(E6) as unknown as {
+    filterClauses: { sequenceFilter: { sequenceSteps: Record<string, unknown>[] } }[];
+  };
+  const second = range.filterClauses[0]!.sequenceFilter.sequenceSteps[1]!;
+  second.scope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
+  delete second.constraintDuration;
+  assert.equal(ignoring(parseAudience(range)).plan, 'hybrid');
 });
 
 test('the per-event state runs as one statement over per-user sorted arrays', () => {

@@ -22,14 +22,35 @@ export function isFrameCall(call: { kind: string }): call is FrameCall {
   return FRAME_KINDS.has(call.kind);
 }
 
-/** The frame hooks of a dialect that records each call (`record` returns its marker column). */
+/** A non-negative integer as twenty decimal digits: every UInt64 fits, and the texts order as the numbers. */
+function padded(x: Fragment): Fragment {
+  return sql`substring(concat('00000000000000000000', toString(${x})), length(toString(${x})) + 1, 20)`;
+}
+
+/**
+ * The frame hooks of a dialect that records each call (`record` returns its marker column), and
+ * the pair hooks those frames take. A pair (adjacency group g, chain start b) is a string of two
+ * zero-padded decimals, which max() orders by g, then b (both non-negative: a count, and a µs
+ * timestamp of the evaluation window): the compiler makes a pair NULL when b is, and 18.16 has no
+ * NULL-able tuple. OrZero: 18.16 evaluates a function of a NULL-able value on the default ('')
+ * under each NULL too, where toInt64 throws; those rows stay NULL.
+ */
 export function frameHooks(
   record: (call: FrameCall) => Fragment,
 ): Pick<
   SqlDialect,
-  'maxBeforeWithinMicros' | 'countBeforeWithinMicros' | 'rowNumberInStream' | 'maxInRowsBack'
+  | 'maxBeforeWithinMicros'
+  | 'countBeforeWithinMicros'
+  | 'rowNumberInStream'
+  | 'maxInRowsBack'
+  | 'packPair'
+  | 'pairHigh'
+  | 'pairLow'
 > {
   return {
+    packPair: (hi: Fragment, lo: Fragment) => sql`concat(${padded(hi)}, ${padded(lo)})`,
+    pairHigh: (pair: Fragment) => sql`toInt64OrZero(substring(${pair}, 1, 20))`,
+    pairLow: (pair: Fragment) => sql`toInt64OrZero(substring(${pair}, 21, 20))`,
     maxBeforeWithinMicros: (value: Fragment, partition: Fragment, micros: Param) =>
       record({ kind: 'maxWithin', value, partition, micros }),
     countBeforeWithinMicros: (partition: Fragment, micros: Param) =>

@@ -7,9 +7,9 @@
 // inlined as subqueries and TRUE/FALSE are written 1/0, uses none of the rest (at most one
 // anti-join, as GLOBAL NOT IN): the closed forms and the latest-event form, with typed params
 // and user properties (clickhouse-json.ts). Otherwise the per-event state over per-user arrays
-// (clickhouse-windows.ts), which takes every audience of the SQL plan but sequences. What is
-// left (sequences, item leaves, what the planner sends to the fold on every engine) takes the
-// hybrid plan. docs/audiences.md §8 lists each construct's spelling.
+// (clickhouse-windows.ts), sequence clauses included (clickhouse-sequences.ts). What is left
+// (item leaves, the one sequence shape clickhouseSequenceUnsupported names, what the planner sends
+// to the fold on every engine) takes the hybrid plan. docs/audiences.md §8 lists each construct's spelling.
 
 import type { AudienceDefinition } from '../../domain/audience.ts';
 import {
@@ -24,16 +24,16 @@ import { planAudience } from './plan.ts';
 import { render, type CompiledQuery } from './sql.ts';
 import type { QueryContext } from './window.ts';
 
-/**
- * Constructs of the compiled text that 18.16 cannot run (after inlineCtes); greatest/least: the
- * compiler applies them to stream positions, which are tuples here, and 18.16 compares no tuples
- * in them.
- */
+/** Constructs of the compiled text that 18.16 cannot run (after inlineCtes). */
 const UNSUPPORTED_TEXT = new RegExp(
   `\\bWITH\\b|\\b(ANTI|SEMI|LEFT|RIGHT|FULL|CROSS|ASOF)\\b|\\bFILTER\\s*\\(|\\bOVER\\s*\\(|HUGEINT|::|\\blist_|\\blambda\\b|${UNSUPPORTED_MARKER}`,
   'i',
 );
-/** In the closed forms only: the per-event state applies least() to the chains' starts (integers). */
+/**
+ * And in the closed forms, greatest/least: they apply them to stream positions, which are tuples
+ * here, and 18.16 compares no tuples in them (the per-event state applies least() only to the
+ * sequence chains' starts, integers).
+ */
 const POSITION_EXTREMES = /\b(greatest|least)\s*\(/i;
 
 /**

@@ -14,9 +14,11 @@
 // exclusion by a session-scoped sequence `sact` (a completion in the event's session at or
 // before it).
 //
-// Not here (DialectUnsupportedError: the hybrid plan): immediatelyFollows with a non-empty
-// ignoreEventNamesForAdjacency, whose candidates are packed (group, start) pairs that 18.16
-// cannot hold as a NULL-able value.
+// With immediatelyFollows and a non-empty ignoreEventNamesForAdjacency, the adjacency columns (ig,
+// g, gp) come once before the chains, and the packed (group, start) pairs are text
+// (clickhouse-frames.ts). Not here (DialectUnsupportedError: the hybrid plan): a later step over a
+// range that follows immediately without a time limit under an ignore list, whose running max is
+// partitioned by g, a chain column (the arrays' partitions are keyed by stage-0 columns).
 
 import type { AudienceDefinition, FilterClause, SequenceFilter } from '../../domain/audience.ts';
 import { clickhouseDialect, DialectUnsupportedError } from './clickhouse-dialect.ts';
@@ -24,7 +26,7 @@ import { ClickHouseEventStateCompiler } from './clickhouse-windows.ts';
 import type { EventStateCompiler, StageColumn } from './events-sql.ts';
 import { EventPredicateCompiler } from './leaves.ts';
 import { SESSION_KEY } from './members-sql.ts';
-import { SequenceSqlCompiler, type ChainColumn } from './sequence-sql.ts';
+import { SequenceSqlCompiler, adjacencyColumns, needsAdjacency, type ChainColumn } from './sequence-sql.ts';
 import { ident, render, sql, type Fragment } from './sql.ts';
 import type { QueryContext } from './window.ts';
 
@@ -41,10 +43,14 @@ type ClauseValues = ReturnType<EventStateCompiler['visitClause']>;
 
 /** Why 18.16 cannot run `seq` as one statement; null when it can. */
 export function clickhouseSequenceUnsupported(seq: SequenceFilter, ctx: QueryContext): string | null {
-  const adjacency = seq.sequenceSteps.some((st, k) => k > 0 && st.immediatelyFollows);
-  if (adjacency && ctx.config.ignoreEventNamesForAdjacency.length > 0)
-    return 'immediatelyFollows with ignoreEventNamesForAdjacency (packed pairs)';
-  return null;
+  if (ctx.config.ignoreEventNamesForAdjacency.length === 0) return null;
+  const grouped = seq.sequenceSteps.some(
+    (st, k) =>
+      k > 0 && st.immediatelyFollows && st.scope !== EVENT && st.constraintDurationMicros === undefined,
+  );
+  return grouped
+    ? 'a range step that follows immediately, without a time limit, with ignoreEventNamesForAdjacency (a window per adjacency group)'
+    : null;
 }
 
 function textOf(f: Fragment): string {
@@ -58,15 +64,17 @@ export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompile
   /** The chains' layers, in order, computed before stage 1 (beforeStages). */
   private readonly layers: ChainColumn[][] = [];
   private level = FIRST_LEVEL;
+  /** The adjacency columns (ig, g, gp) are in. */
+  private adjacency = false;
 
   protected constructor(
     private readonly definition: AudienceDefinition,
-    ctx: QueryContext,
+    private readonly context: QueryContext,
   ) {
-    super(new Map(), definition, ctx);
+    super(new Map(), definition, context);
     this.sequences = new SequenceSqlCompiler(
       this.dialect,
-      ctx,
+      context,
       new EventPredicateCompiler(this.dialect, { singleEventMetrics: true }),
     );
   }
@@ -84,6 +92,15 @@ export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompile
     const [c, i, , seqFlags] = args;
     if (!c.sequenceFilter) return super.visitClause(...args);
     const seq = c.sequenceFilter;
+    const ignored = this.context.config.ignoreEventNamesForAdjacency;
+    if (needsAdjacency(seq) && ignored.length > 0 && !this.adjacency) {
+      // The same columns for every clause (one ignore list): once, before the chains.
+      const { ig, layers } = adjacencyColumns(this.dialect, ignored);
+      seqFlags.push(sql`${ig.expr} AS ${ig.name}`);
+      this.flagColumns.push(ig);
+      this.layers.push(...layers);
+      this.adjacency = true;
+    }
     for (const f of this.sequences.sequenceFlags(seq, i)) {
       seqFlags.push(sql`${f.expr} AS ${f.name}`);
       this.flagColumns.push({ name: f.name, expr: f.expr });

@@ -32,8 +32,8 @@
 // The members then come from the arrays per user: the last qualifying position, the last where A
 // failed, and the exclusion (the last non-NULL value, or whether any is true).
 //
-// Not here: sequence clauses (their compiler's hooks are another shape) and stage-1 joins; the
-// audience then takes the hybrid plan.
+// Sequence clauses: clickhouse-sequences.ts (a subclass; its chain's columns come before stage 1,
+// beforeStages). Not here: stage-1 joins; the audience then takes the hybrid plan.
 
 import type { AudienceDefinition } from '../../domain/audience.ts';
 import { clickhouseDialect, DialectUnsupportedError } from './clickhouse-dialect.ts';

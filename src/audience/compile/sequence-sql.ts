@@ -575,8 +575,26 @@ export class SequenceSqlCompiler {
   }
 }
 
+/**
+ * The adjacency columns of a scan with immediatelyFollows and a non-empty ignore list (as
+ * sequenceScan writes them): `ig` over the event, then the layers of `g` (the events up to this one
+ * that break adjacency) and `gp` (the same before it).
+ */
+export function adjacencyColumns(
+  dialect: SqlDialect,
+  ignored: string[],
+): { ig: ChainColumn; layers: ChainColumn[][] } {
+  return {
+    ig: { name: sql`ig`, expr: nameFilter(ignored) },
+    layers: [
+      [{ name: sql`g`, expr: dialect.runningSumInStream(BREAKS, sql`u`) }],
+      [{ name: sql`gp`, expr: sql`g - ${BREAKS}` }],
+    ],
+  };
+}
+
 /** Some step after the first must follow its predecessor immediately. */
-function needsAdjacency(seq: SequenceFilter): boolean {
+export function needsAdjacency(seq: SequenceFilter): boolean {
   return seq.sequenceSteps.some((st, k) => k > 0 && st.immediatelyFollows);
 }
 
