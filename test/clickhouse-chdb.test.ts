@@ -3,7 +3,7 @@
 // DuckDB: the same tables (the engine's DDL), the same events (every worked example's history,
 // encoded as the ClickHouse event store writes them), and each golden statement must return the
 // same members on 26.7 as on 18.16 and as DuckDB's golden statement of the same construct.
-// A golden on the hybrid plan (sequences, item leaves) has no statement to run.
+// A golden on the hybrid plan (item leaves, what the planner folds) has no statement to run.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
