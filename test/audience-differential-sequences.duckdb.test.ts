@@ -8,8 +8,8 @@
 // Size: AUDEX_FC_RUNS per seed (default 150, about a minute on the shared 2-core machine; on
 // ClickHouse 15, as each one-statement audience costs 18.16 one to four seconds of query analysis
 // there, and the rare constructs' coverage is asserted on DuckDB, whose compiler is the same).
-// On ClickHouse every audience must also run as one statement, but those with an item leaf or the
-// one sequence shape that stays on the hybrid plan there (clickhouseSequenceUnsupported).
+// On ClickHouse every audience must also run as one statement, but those with an item leaf (the
+// hybrid plan there: items have no 18.16 spelling).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -20,7 +20,6 @@ import { audienceToJson, parseAudience } from '../src/audience/validate.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
 import { planAudience } from '../src/audience/compile/index.ts';
 import { resolveField } from '../src/audience/fields.ts';
-import { clickhouseSequenceUnsupported } from '../src/audience/compile/clickhouse-sequences.ts';
 import { CREATE_TIME, buildEvents, nowsArb, resolveNows } from './audience-arbitraries.ts';
 import {
   adjacencyArb,
@@ -96,14 +95,10 @@ function property(db: ScratchEngine, backend: string): fc.IAsyncProperty<unknown
       stats.audiences++;
       if (backend === 'clickhouse') {
         // ClickHouse 18.16 runs these sequences as one statement over per-user arrays
-        // (clickhouse-sequences.ts); only what it names as unsupported takes the hybrid plan.
+        // (clickhouse-sequences.ts); only item leaves take the hybrid plan.
         const request = { propertyId: PROPERTY, audience: def, config, asOfMicros: nows[0] ?? CREATE_TIME };
         const asSql = db.engine.membersQuery?.(request) ?? null;
-        const hybrid =
-          usesItems(def) ||
-          def.filterClauses.some(
-            (c) => c.sequenceFilter && clickhouseSequenceUnsupported(c.sequenceFilter, request) !== null,
-          );
+        const hybrid = usesItems(def);
         assert.equal(asSql !== null, !hybrid, `one statement on ClickHouse: ${JSON.stringify(raw, bigints)}`);
         if (asSql) stats.oneStatement++;
       }

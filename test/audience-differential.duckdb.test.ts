@@ -17,7 +17,6 @@ import { ApiError } from '../src/domain/errors.ts';
 import { audienceToJson, parseAudience } from '../src/audience/validate.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
 import { planAudience } from '../src/audience/compile/index.ts';
-import { clickhouseSequenceUnsupported } from '../src/audience/compile/clickhouse-sequences.ts';
 import { resolveField } from '../src/audience/fields.ts';
 import {
   CREATE_TIME,
@@ -80,13 +79,9 @@ function fieldNames(x: unknown, out: string[] = []): string[] {
 
 /**
  * The audiences of the SQL grammar that ClickHouse 18.16 runs as one statement too
- * (docs/audiences.md §8): all but item leaves and the sequences clickhouseSequenceUnsupported
- * names, which take the hybrid plan there.
+ * (docs/audiences.md §8): all but item leaves, which take the hybrid plan there.
  */
-function clickhouseRunsAsSql(def: AudienceDefinition, config: EvaluationConfig): boolean {
-  const ctx = { propertyId: PROPERTY, asOfMicros: CREATE_TIME, config };
-  if (def.filterClauses.some((c) => c.sequenceFilter && clickhouseSequenceUnsupported(c.sequenceFilter, ctx)))
-    return false;
+function clickhouseRunsAsSql(def: AudienceDefinition): boolean {
   return fieldNames(def.filterClauses).every((name) => {
     const ref = resolveField(name, 'condition') ?? resolveField(name, 'eventParameter');
     return !(ref && 'item' in ref);
@@ -133,7 +128,7 @@ async function checkProperty(
         asOfMicros: nows[0] ?? CREATE_TIME,
       });
       if (asSql) engineSql++;
-      if (mustBeSql && backend === 'clickhouse' && clickhouseRunsAsSql(def, config))
+      if (mustBeSql && backend === 'clickhouse' && clickhouseRunsAsSql(def))
         assert.ok(asSql, 'ClickHouse took the per-user fold for an audience it runs as one statement');
       for (const now of nows) {
         const expected = membersAt(evaluateAudience(def, events, now, config), now);

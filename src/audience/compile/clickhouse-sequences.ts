@@ -16,12 +16,11 @@
 //
 // With immediatelyFollows and a non-empty ignoreEventNamesForAdjacency, the adjacency columns (ig,
 // g, gp) come once before the chains, and the packed (group, start) pairs are text
-// (clickhouse-frames.ts). Not here (DialectUnsupportedError: the hybrid plan): a later step over a
-// range that follows immediately without a time limit under an ignore list, whose running max is
-// partitioned by g, a chain column (the arrays' partitions are keyed by stage-0 columns).
+// (clickhouse-frames.ts). Every sequence the planner sends to SQL runs here; what 18.16 cannot
+// spell elsewhere in the audience (item leaves) still throws DialectUnsupportedError.
 
-import type { AudienceDefinition, FilterClause, SequenceFilter } from '../../domain/audience.ts';
-import { clickhouseDialect, DialectUnsupportedError } from './clickhouse-dialect.ts';
+import type { AudienceDefinition, FilterClause } from '../../domain/audience.ts';
+import { clickhouseDialect } from './clickhouse-dialect.ts';
 import { ClickHouseEventStateCompiler } from './clickhouse-windows.ts';
 import type { EventStateCompiler, StageColumn } from './events-sql.ts';
 import { EventPredicateCompiler } from './leaves.ts';
@@ -40,18 +39,6 @@ const LEVEL_STEP = 0.0005;
 
 type ClauseArgs = Parameters<EventStateCompiler['visitClause']>;
 type ClauseValues = ReturnType<EventStateCompiler['visitClause']>;
-
-/** Why 18.16 cannot run `seq` as one statement; null when it can. */
-export function clickhouseSequenceUnsupported(seq: SequenceFilter, ctx: QueryContext): string | null {
-  if (ctx.config.ignoreEventNamesForAdjacency.length === 0) return null;
-  const grouped = seq.sequenceSteps.some(
-    (st, k) =>
-      k > 0 && st.immediatelyFollows && st.scope !== EVENT && st.constraintDurationMicros === undefined,
-  );
-  return grouped
-    ? 'a range step that follows immediately, without a time limit, with ignoreEventNamesForAdjacency (a window per adjacency group)'
-    : null;
-}
 
 function textOf(f: Fragment): string {
   return render(f, (_i, v) => clickhouseDialect.placeholder(0, v)).sql;
@@ -81,10 +68,6 @@ export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompile
 
   /** The per-event state over per-user arrays, sequence clauses included. */
   static override create(def: AudienceDefinition, ctx: QueryContext): ClickHouseSequenceStateCompiler {
-    for (const c of def.filterClauses) {
-      const why = c.sequenceFilter ? clickhouseSequenceUnsupported(c.sequenceFilter, ctx) : null;
-      if (why !== null) throw new DialectUnsupportedError(`ClickHouse 18.16 dialect: ${why}`);
-    }
     return new ClickHouseSequenceStateCompiler(def, ctx);
   }
 

@@ -64,6 +64,11 @@ const CONSTRUCTS: [string, AudienceDefinition, string[]?][] = [
   // E6 over 30 days (its history is older than 7 days at CTX), page_view ignored for adjacency.
   ['seq-e6-ignoring-page-view', parseAudience({ ...EXAMPLES.E6, membershipDurationDays: 30 }), ['page_view']],
   [
+    'seq-immediate-range-ignoring-page-view',
+    parseAudience(sequenceAudiences().immediateRange),
+    ['page_view'],
+  ],
+  [
     'seq-immediate-range-limit-ignoring-scroll',
     parseAudience(sequenceAudiences().immediateRangeLimit),
     ['scroll'],
@@ -116,6 +121,16 @@ function sequenceAudiences(): Record<string, unknown> {
       sequenceFilter: {
         scope: ACROSS,
         sequenceSteps: [step(SESSION, 'add_to_cart'), step(ACROSS, 'begin_checkout', 'purchase')],
+      },
+    }),
+    immediateRange: audience({
+      clauseType: 'INCLUDE',
+      sequenceFilter: {
+        scope: ACROSS,
+        sequenceSteps: [
+          step(EVENT, 'view_item'),
+          { ...step(SESSION, 'add_to_cart'), immediatelyFollows: true },
+        ],
       },
     }),
     immediateRangeLimit: audience({

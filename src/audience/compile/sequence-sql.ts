@@ -440,12 +440,18 @@ export class SequenceSqlCompiler {
       return { ...single, ys: [], holds: groups.map((f) => f.name) };
     if (st.constraintDurationMicros !== undefined)
       return this.visitBoundedImmediateRangeFollow(seq, st, k, prev, xName, groups);
+    // gm: the best (g, b) pair over the earlier rows of the sequence's partition. The rows of one
+    // adjacency group are consecutive there (g never decreases), so it is in this row's group g
+    // exactly when one of them has a chain, and then it is (g, the best start among them): a
+    // window partitioned by g, without one (whose key an engine without window functions could
+    // not build from a chain column).
     const gm = this.chainName(`gm${k}`);
-    const pre = [{ name: gm, expr: d.maxBeforeInStream(prev, sql`${partitionOf(seq.scope)}, g`) }];
+    const pair = sql`CASE WHEN ${prev} IS NOT NULL THEN ${d.packPair(sql`g`, prev)} END`;
+    const pre = [{ name: gm, expr: d.maxBeforeInStream(pair, partitionOf(seq.scope)) }];
     const y = (j: number): Fragment => this.chainName(`y${k}_${j}`);
     const carry = (f: Flag): Fragment =>
       d.runningMaxInStream(
-        sql`CASE WHEN ${f.name} AND ${gm} IS NOT NULL THEN ${d.packPair(sql`g`, gm)} END`,
+        sql`CASE WHEN ${f.name} AND ${d.pairHigh(gm)} = g THEN ${gm} END`,
         partitionOf(st.scope),
       );
     const ys = groups.map((f, j) => ({
