@@ -79,10 +79,9 @@ function fieldNames(x: unknown, out: string[] = []): string[] {
 
 /**
  * The audiences of the SQL grammar that ClickHouse 18.16 runs as one statement too
- * (docs/audiences.md §8): all but sequences and item leaves, which take the hybrid plan there.
+ * (docs/audiences.md §8): all but item leaves, which take the hybrid plan there.
  */
 function clickhouseRunsAsSql(def: AudienceDefinition): boolean {
-  if (def.filterClauses.some((c) => c.sequenceFilter)) return false;
   return fieldNames(def.filterClauses).every((name) => {
     const ref = resolveField(name, 'condition') ?? resolveField(name, 'eventParameter');
     return !(ref && 'item' in ref);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAudience } from '../src/audience/validate.ts';
 import { BUILTIN_AUDIENCES } from '../src/audience/validate.ts';
-import { E1, E2, E3, E4, E5, E7, E10, E12 } from '../src/audience/fixtures/examples.ts';
+import { E1, E2, E3, E4, E5, E6, E7, E10, E12 } from '../src/audience/fixtures/examples.ts';
 import {
   booleansAsIntegers,
   ClickHouseAudienceEngine,
@@ -56,7 +56,39 @@ test('closed forms without CTEs run as SQL; the rest on the fold', () => {
   const e2 = plan(parseAudience(E2));
   assert.equal(e2.plan, 'sql', 'an event parameter: its value object by an anchored RE2 pattern');
   assert.match(e2.query.sql, /visitParamExtractString/);
-  assert.equal(plan(parseAudience(E7)).plan, 'hybrid', 'sequences need window functions');
+});
+
+test('sequences run as one statement over per-user arrays, with or without an ignore list', () => {
+  for (const example of [E6, E7]) {
+    const seq = plan(parseAudience(example));
+    assert.equal(seq.plan, 'sql', 'a sequence: its chain over the sorted arrays');
+    assert.match(seq.query.sql, /arraySort\(\(__x, __k\) -> __k, groupArray\(tuple\(/);
+    assert.match(seq.query.sql, /\bc0_b1\b/, "the chain's b columns, named per clause");
+    assert.doesNotMatch(seq.query.sql, /\bOVER\b|\bFILTER\b|\bWITH\b|\bJOIN\b|HUGEINT/);
+  }
+  const ignoring = (def: AudienceDefinition) =>
+    engine.explain({
+      propertyId: 1n,
+      audience: def,
+      config: {
+        createTimeMicros: 1_717_200_000_000_000n,
+        backfillDays: 30,
+        timeZone: 'UTC',
+        ignoreEventNamesForAdjacency: ['scroll'],
+      },
+      asOfMicros: 1_717_977_600_000_000n,
+    });
+  const e6 = ignoring(parseAudience(E6));
+  assert.equal(e6.plan, 'sql', 'immediatelyFollows with an ignore list: (group, start) pairs as padded text');
+  assert.match(e6.query.sql, /concat\(substring\(concat\('00000000000000000000'/);
+  // A range step that follows immediately without a time limit: the best pair per adjacency group.
+  const range = structuredClone(E6) as unknown as {
+    filterClauses: { sequenceFilter: { sequenceSteps: Record<string, unknown>[] } }[];
+  };
+  const second = range.filterClauses[0]!.sequenceFilter.sequenceSteps[1]!;
+  second.scope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
+  delete second.constraintDuration;
+  assert.equal(ignoring(parseAudience(range)).plan, 'sql');
 });
 
 test('the per-event state runs as one statement over per-user sorted arrays', () => {

@@ -7,9 +7,9 @@
 // inlined as subqueries and TRUE/FALSE are written 1/0, uses none of the rest (at most one
 // anti-join, as GLOBAL NOT IN): the closed forms and the latest-event form, with typed params
 // and user properties (clickhouse-json.ts). Otherwise the per-event state over per-user arrays
-// (clickhouse-windows.ts), which takes every audience of the SQL plan but sequences. What is
-// left (sequences, item leaves, what the planner sends to the fold on every engine) takes the
-// hybrid plan. docs/audiences.md §8 lists each construct's spelling.
+// (clickhouse-windows.ts), sequence clauses included (clickhouse-sequences.ts). What is left
+// (item leaves, the one sequence shape clickhouseSequenceUnsupported names, what the planner sends
+// to the fold on every engine) takes the hybrid plan. docs/audiences.md §8 lists each construct's spelling.
 
 import type { AudienceDefinition } from '../../domain/audience.ts';
 import {
@@ -18,21 +18,23 @@ import {
   DialectUnsupportedError,
   UNSUPPORTED_MARKER,
 } from './clickhouse-dialect.ts';
-import { ClickHouseEventStateCompiler } from './clickhouse-windows.ts';
+import { ClickHouseSequenceStateCompiler } from './clickhouse-sequences.ts';
 import { compileAudienceQuery } from './index.ts';
 import { planAudience } from './plan.ts';
 import { render, type CompiledQuery } from './sql.ts';
 import type { QueryContext } from './window.ts';
 
-/**
- * Constructs of the compiled text that 18.16 cannot run (after inlineCtes); greatest/least: the
- * compiler applies them to stream positions, which are tuples here, and 18.16 compares no tuples
- * in them.
- */
+/** Constructs of the compiled text that 18.16 cannot run (after inlineCtes). */
 const UNSUPPORTED_TEXT = new RegExp(
-  `\\bWITH\\b|\\b(ANTI|SEMI|LEFT|RIGHT|FULL|CROSS|ASOF)\\b|\\b(greatest|least)\\s*\\(|\\bFILTER\\s*\\(|\\bOVER\\s*\\(|HUGEINT|::|\\blist_|\\blambda\\b|${UNSUPPORTED_MARKER}`,
+  `\\bWITH\\b|\\b(ANTI|SEMI|LEFT|RIGHT|FULL|CROSS|ASOF)\\b|\\bFILTER\\s*\\(|\\bOVER\\s*\\(|HUGEINT|::|\\blist_|\\blambda\\b|${UNSUPPORTED_MARKER}`,
   'i',
 );
+/**
+ * And in the closed forms, greatest/least: they apply them to stream positions, which are tuples
+ * here, and 18.16 compares no tuples in them (the per-event state applies least() only to the
+ * sequence chains' starts, integers).
+ */
+const POSITION_EXTREMES = /\b(greatest|least)\s*\(/i;
 
 /**
  * Applies `edit` to the text outside string literals (which are all written by clickhouseLiteral:
@@ -116,8 +118,8 @@ export function clickhouseMembersQuery(def: AudienceDefinition, ctx: QueryContex
   const placeholder = (i: number, v: Parameters<typeof clickhouseDialect.placeholder>[1]): string =>
     clickhouseDialect.placeholder(i, v);
   return (
-    runnable(() => compileAudienceQuery(def, ctx, clickhouseDialect, 'sql').query) ??
-    runnable(() => render(ClickHouseEventStateCompiler.create(def, ctx).compile(), placeholder))
+    runnable(() => compileAudienceQuery(def, ctx, clickhouseDialect, 'sql').query, POSITION_EXTREMES) ??
+    runnable(() => render(ClickHouseSequenceStateCompiler.create(def, ctx).compile(), placeholder))
   );
 }
 
@@ -125,7 +127,7 @@ export function clickhouseMembersQuery(def: AudienceDefinition, ctx: QueryContex
  * The compiled query as 18.16 text (CTEs inlined, TRUE/FALSE as 1/0), or null when the dialect
  * cannot spell it or its text still holds a construct 18.16 lacks.
  */
-function runnable(compile: () => CompiledQuery): CompiledQuery | null {
+function runnable(compile: () => CompiledQuery, unsupported?: RegExp): CompiledQuery | null {
   let query: CompiledQuery;
   try {
     query = compile();
@@ -136,7 +138,8 @@ function runnable(compile: () => CompiledQuery): CompiledQuery | null {
   const inlined = inlineCtes(query.sql);
   if (inlined === null) return null;
   const text = stripLiterals(inlined);
-  if (UNSUPPORTED_TEXT.test(text) || text.split(ANTI_JOIN_MARKER).length > 2) return null;
+  if (UNSUPPORTED_TEXT.test(text) || unsupported?.test(text) || text.split(ANTI_JOIN_MARKER).length > 2)
+    return null;
   return { sql: booleansAsIntegers(inlined), parameters: query.parameters };
 }
 

@@ -32,13 +32,14 @@
 // The members then come from the arrays per user: the last qualifying position, the last where A
 // failed, and the exclusion (the last non-NULL value, or whether any is true).
 //
-// Not here: sequence clauses (their compiler's hooks are another shape) and stage-1 joins; the
-// audience then takes the hybrid plan.
+// Sequence clauses: clickhouse-sequences.ts (a subclass; its chain's columns come before stage 1,
+// beforeStages). Not here: stage-1 joins; the audience then takes the hybrid plan.
 
 import type { AudienceDefinition } from '../../domain/audience.ts';
 import { clickhouseDialect, DialectUnsupportedError } from './clickhouse-dialect.ts';
 import type { SqlDialect } from './dialect.ts';
 import { EventStateCompiler, type StageColumn } from './events-sql.ts';
+import { frameElement, frameHooks, isFrameCall, type FrameCall } from './clickhouse-frames.ts';
 import { ident, join, param, render, sql, type Fragment, type Param } from './sql.ts';
 import type { QueryContext } from './window.ts';
 
@@ -63,7 +64,9 @@ type WindowCall =
       rowsBack: Fragment;
     }
   /** The exclusion aggregate of the members' SELECT: the last value by position, or any true. */
-  | { kind: 'exclusion'; last: boolean; value: Fragment; partition: Fragment };
+  | { kind: 'exclusion'; last: boolean; value: Fragment; partition: Fragment }
+  /** The sequence compiler's time-bounded and per-row frames (clickhouse-frames.ts). */
+  | FrameCall;
 
 const MARKER = /^audex_win_\d+$/;
 
@@ -102,6 +105,7 @@ function recordingDialect(calls: Map<string, WindowCall>): SqlDialect {
     // Only the members' SELECT aggregates here (events-sql.ts: the exclusion).
     argMax: (value: Fragment) => record({ kind: 'exclusion', last: true, value, partition: sql`u` }),
     boolOr: (value: Fragment) => record({ kind: 'exclusion', last: false, value, partition: sql`u` }),
+    ...frameHooks(record),
   });
 }
 
@@ -129,7 +133,7 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
   private carried: string[] = [];
   private perPartition = new Map<string, string>();
 
-  private constructor(
+  protected constructor(
     private readonly calls: Map<string, WindowCall>,
     def: AudienceDefinition,
     ctx: QueryContext,
@@ -158,7 +162,8 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
     for (const c of cols) {
       const text = textOf(c.expr);
       const call = MARKER.test(text) ? this.calls.get(text) : undefined;
-      if (!call && /audex_win_\d/.test(text))
+      // A window inside an expression only as a column of an earlier level (clickhouse-sequences.ts).
+      if (!call && (text.match(/audex_win_\d+/g) ?? []).some((w) => !this.carried.includes(w)))
         throw new DialectUnsupportedError('ClickHouse 18.16 dialect: a window inside an expression');
       const name = nameOf(c);
       this.add(name, call ? this.window(call, name) : this.arrayOf(c.expr));
@@ -178,7 +183,11 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
         array: sql`arrayMap(__x -> __x.1, arraySort((__x, __k) -> __k, groupArray(tuple(${ident(c)})), groupArray(tuple(t, q))))`,
         level: 0,
       });
+    this.beforeStages();
   }
+
+  /** Columns computed after stage 0's arrays and before stage 1 (levels between 0.5 and 1). */
+  protected beforeStages(): void {}
 
   /** The array of a per-row expression over stage 0's columns. */
   private arrayOf0(expr: Fragment): Fragment {
@@ -330,6 +339,7 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
       };
     };
     const i = sql`toInt64(__i)`;
+    if (isFrameCall(call)) return frameElement(call, ordered, lo);
     switch (call.kind) {
       case 'exclusion':
         throw new DialectUnsupportedError('ClickHouse 18.16 dialect: an aggregate in a stage');

@@ -35,7 +35,8 @@ function serialise(q: CompiledQuery): string {
 }
 
 /** One audience per construct (built-ins, the spec examples, and the shapes of docs/audiences.md §8). */
-const CONSTRUCTS: [string, AudienceDefinition][] = [
+/** Each construct's name, definition and, when not empty, the names ignored for adjacency. */
+const CONSTRUCTS: [string, AudienceDefinition, string[]?][] = [
   ['all-users', BUILTIN_AUDIENCES[0]!.definition],
   ['e1-purchasers', parseAudience(EXAMPLES.E1)],
   ['e2-same-event-page-path', parseAudience(EXAMPLES.E2)],
@@ -58,7 +59,105 @@ const CONSTRUCTS: [string, AudienceDefinition][] = [
   ['e9b-nday-sessions', parseAudience(EXAMPLES.E9B)],
   ['nday-sum-of-doubles', parseAudience(nDaySumAudience())],
   ['nday-engaged-sessions', parseAudience(nDayEngagedSessionsAudience())],
+  ['seq-session-time-limit-and-clause', parseAudience(sequenceAudiences().sessionLimitAndClause)],
+  ['seq-range-steps', parseAudience(sequenceAudiences().rangeSteps)],
+  ['seq-range-limit-maximum-duration', parseAudience(sequenceAudiences().rangeLimitMaximumDuration)],
+  // E6 over 30 days (its history is older than 7 days at CTX), page_view ignored for adjacency.
+  ['seq-e6-ignoring-page-view', parseAudience({ ...EXAMPLES.E6, membershipDurationDays: 30 }), ['page_view']],
+  [
+    'seq-immediate-range-ignoring-page-view',
+    parseAudience(sequenceAudiences().immediateRange),
+    ['page_view'],
+  ],
+  [
+    'seq-immediate-range-limit-ignoring-scroll',
+    parseAudience(sequenceAudiences().immediateRangeLimit),
+    ['scroll'],
+  ],
 ];
+
+/**
+ * Sequences whose chains use every frame hook (ClickHouse 18.16: clickhouse-sequences.ts): a
+ * session-scoped sequence with a step time limit beside a simple clause; steps over ranges (a
+ * running per-session match, then the least over two OR-groups); a range step with a time limit
+ * under a maximum duration (a frame of per-row bounds).
+ */
+function sequenceAudiences(): Record<string, unknown> {
+  const EVENT = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
+  const SESSION = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
+  const ACROSS = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
+  const groups = (...names: string[]): unknown => ({
+    andGroup: {
+      filterExpressions: names.map((eventName) => ({
+        orGroup: { filterExpressions: [{ eventFilter: { eventName } }] },
+      })),
+    },
+  });
+  const step = (scope: string, ...names: string[]): Record<string, unknown> => ({
+    scope,
+    filterExpression: groups(...names),
+  });
+  const audience = (...filterClauses: unknown[]): unknown => ({
+    displayName: 'x',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses,
+  });
+  return {
+    sessionLimitAndClause: audience(
+      {
+        clauseType: 'INCLUDE',
+        sequenceFilter: {
+          scope: SESSION,
+          sequenceSteps: [
+            step(EVENT, 'add_to_cart'),
+            { ...step(EVENT, 'begin_checkout'), constraintDuration: '3600s' },
+          ],
+        },
+      },
+      { clauseType: 'INCLUDE', simpleFilter: { scope: ACROSS, filterExpression: groups('page_view') } },
+    ),
+    rangeSteps: audience({
+      clauseType: 'INCLUDE',
+      sequenceFilter: {
+        scope: ACROSS,
+        sequenceSteps: [step(SESSION, 'add_to_cart'), step(ACROSS, 'begin_checkout', 'purchase')],
+      },
+    }),
+    immediateRange: audience({
+      clauseType: 'INCLUDE',
+      sequenceFilter: {
+        scope: ACROSS,
+        sequenceSteps: [
+          step(EVENT, 'view_item'),
+          { ...step(SESSION, 'add_to_cart'), immediatelyFollows: true },
+        ],
+      },
+    }),
+    immediateRangeLimit: audience({
+      clauseType: 'INCLUDE',
+      sequenceFilter: {
+        scope: ACROSS,
+        sequenceMaximumDuration: '7200s',
+        sequenceSteps: [
+          step(EVENT, 'page_view'),
+          { ...step(SESSION, 'scroll', 'page_view'), immediatelyFollows: true, constraintDuration: '3600s' },
+        ],
+      },
+    }),
+    rangeLimitMaximumDuration: audience({
+      clauseType: 'INCLUDE',
+      sequenceFilter: {
+        scope: ACROSS,
+        sequenceMaximumDuration: '7200s',
+        sequenceSteps: [
+          step(EVENT, 'add_to_cart'),
+          { ...step(SESSION, 'begin_checkout'), constraintDuration: '3600s' },
+        ],
+      },
+    }),
+  };
+}
 
 /** Revenue over 100 in some 7 days (a static N-day sum of doubles). */
 function nDaySumAudience(): unknown {
@@ -299,27 +398,28 @@ function nDayEngagedSessionsAudience(): unknown {
  * A table per dialect: each construct's SQL, kept as golden/<dialect>/<name>.sql. ClickHouse's is
  * what the 18.16 engine runs (clickhouse-plan.ts), or the hybrid plan's marker.
  */
-const DIALECTS: [SqlDialect, (def: AudienceDefinition) => string][] = [
+const DIALECTS: [SqlDialect, (def: AudienceDefinition, ctx: typeof CTX) => string][] = [
   [
     duckdbDialect,
-    (def) => {
-      const { plan, query } = compileAudienceQuery(def, CTX, duckdbDialect);
+    (def, ctx) => {
+      const { plan, query } = compileAudienceQuery(def, ctx, duckdbDialect);
       return serialise(query).replace('-- plan', `-- ${plan}`);
     },
   ],
   [
     clickhouseDialect,
-    (def) => {
-      const query = clickhouseMembersQuery(def, CTX);
+    (def, ctx) => {
+      const query = clickhouseMembersQuery(def, ctx);
       return query ? serialise(query).replace('-- plan', '-- sql') : CLICKHOUSE_HYBRID;
     },
   ],
 ];
 
 for (const [dialect, compiled] of DIALECTS) {
-  for (const [name, def] of CONSTRUCTS) {
+  for (const [name, def, ignored] of CONSTRUCTS) {
     test(`golden SQL (${dialect.name}): ${name}`, () => {
-      const text = compiled(def);
+      const ctx = { ...CTX, config: { ...CONFIG, ignoreEventNamesForAdjacency: ignored ?? [] } };
+      const text = compiled(def, ctx);
       const file = new URL(`./golden/${dialect.name}/${name}.sql`, import.meta.url);
       if (process.env.AUDEX_UPDATE_GOLDEN === '1') writeFileSync(file, text);
       assert.equal(text, readFileSync(file, 'utf8'));

@@ -35,6 +35,12 @@ export interface SequencePositions {
   ctes: Fragment[];
 }
 
+/** A named column of a chain layer: `expr AS name`. */
+export interface ChainColumn {
+  readonly name: Fragment;
+  readonly expr: Fragment;
+}
+
 export class SequenceSqlCompiler {
   constructor(
     private readonly dialect: SqlDialect,
@@ -230,11 +236,53 @@ export class SequenceSqlCompiler {
     source: Fragment,
     filter: boolean,
   ): { ctes: Fragment[]; rel: Fragment; b: Fragment } {
+    const rel = (k: number): Fragment => ident(`c${i}_s${k}`);
+    const where = filter ? sql` WHERE ${or(flags.map((f) => f.name))}` : sql``;
+    const { steps, b } = this.chainLayers(seq, i);
+    const ctes = steps.map((layers, k) => {
+      // Each layer adds its columns to the rows of the one before it.
+      const from = k === 0 ? sql`${source}${where}` : rel(k - 1);
+      const body = layers.reduce<Fragment | null>((inner, cols) => {
+        const named = join(
+          cols.map((c) => sql`${c.expr} AS ${c.name}`),
+          ', ',
+        );
+        return inner === null
+          ? sql`SELECT *, ${named} FROM ${from}`
+          : sql`SELECT *, ${named} FROM (${inner})`;
+      }, null)!;
+      return sql`${rel(k)} AS (${body})`;
+    });
+    const last = seq.sequenceSteps.length - 1;
+    return { ctes, rel: rel(last), b };
+  }
+
+  /**
+   * The chain as layers of named columns, per step (step k's last layer holds b<k>): each layer's
+   * columns read the rows with every earlier layer's columns (u, s, t, q, the step flags and, with
+   * an ignore list, ig, g and gp). visitSequenceChain writes them as nested SELECTs; an engine
+   * without window functions can evaluate them over per-user arrays (clickhouse-sequences.ts).
+   */
+  chainLayers(seq: SequenceFilter, i: number, prefix = ''): { steps: ChainColumn[][][]; b: Fragment } {
+    this.prefix = prefix;
+    try {
+      return this.layersOf(seq, i);
+    } finally {
+      this.prefix = '';
+    }
+  }
+
+  /** The chain's column names (b, m, x, y, lo, gm) start with it: '' in a CTE of the chain's own. */
+  private prefix = '';
+
+  private chainName(name: string): Fragment {
+    return ident(`${this.prefix}${name}`);
+  }
+
+  private layersOf(seq: SequenceFilter, i: number): { steps: ChainColumn[][][]; b: Fragment } {
     const d = this.dialect;
     const steps = this.stepFlags(seq, i);
-    const rel = (k: number): Fragment => ident(`c${i}_s${k}`);
-    const b = (k: number): Fragment => ident(`b${k}`);
-    const where = filter ? sql` WHERE ${or(flags.map((f) => f.name))}` : sql``;
+    const b = (k: number): Fragment => this.chainName(`b${k}`);
     const first = seq.sequenceSteps[0]!;
     // Step 0 holds on its range (every event up to a_0, of a_0's session when session-scoped)
     // from the event at which each group has had a match.
@@ -247,19 +295,17 @@ export class SequenceSqlCompiler {
                 sql`${d.runningSumInStream(sql`CASE WHEN ${f.name} THEN 1 ELSE 0 END`, partitionOf(first.scope))} > 0`,
             ),
           );
-    const ctes: Fragment[] = [
-      sql`${rel(0)} AS (SELECT *, CASE WHEN ${holds0} THEN t END AS ${b(0)} FROM ${source}${where})`,
-    ];
+    const out: ChainColumn[][][] = [[[{ name: b(0), expr: sql`CASE WHEN ${holds0} THEN t END` }]]];
     seq.sequenceSteps.forEach((st, k) => {
       if (k === 0) return;
-      const m = ident(`m${k}`);
-      const x = ident(`x${k}`);
+      const m = this.chainName(`m${k}`);
+      const x = this.chainName(`x${k}`);
       const follow =
         st.scope === EVENT
           ? {
               ...this.visitFollow(seq, st, k, b(k - 1), x),
               holds: [steps[k]![0]!.name],
-              ys: [] as Fragment[],
+              ys: [] as ChainColumn[],
             }
           : this.visitRangeFollow(seq, st, k, b(k - 1), x, steps[k]!);
       const checks: Fragment[] = [sql`${m} IS NOT NULL`, ...follow.checks(m)];
@@ -267,16 +313,16 @@ export class SequenceSqlCompiler {
         checks.push(sql`t - ${m} <= ${param(seq.sequenceMaximumDurationMicros)}`);
       const when =
         follow.holds.length === 0 ? and(checks) : sql`${join(follow.holds, ' AND ')} AND ${and(checks)}`;
-      let from = rel(k - 1);
-      if (follow.x)
-        from = sql`(SELECT *, ${join([sql`${follow.x} AS ${x}`, ...(follow.pre ?? [])], ', ')} FROM ${from})`;
-      if (follow.ys.length > 0) from = sql`(SELECT *, ${join(follow.ys, ', ')} FROM ${from})`;
-      ctes.push(
-        sql`${rel(k)} AS (SELECT *, CASE WHEN ${when} THEN ${m} END AS ${b(k)} FROM (SELECT *, ${follow.m} AS ${m} FROM ${from}))`,
+      const layers: ChainColumn[][] = [];
+      if (follow.x) layers.push([{ name: x, expr: follow.x }, ...(follow.pre ?? [])]);
+      if (follow.ys.length > 0) layers.push(follow.ys);
+      layers.push(
+        [{ name: m, expr: follow.m }],
+        [{ name: b(k), expr: sql`CASE WHEN ${when} THEN ${m} END` }],
       );
+      out.push(layers);
     });
-    const last = seq.sequenceSteps.length - 1;
-    return { ctes, rel: rel(last), b: b(last) };
+    return { steps: out, b: b(seq.sequenceSteps.length - 1) };
   }
 
   /**
@@ -299,8 +345,8 @@ export class SequenceSqlCompiler {
     groups: Flag[],
   ): {
     x?: Fragment;
-    pre?: Fragment[];
-    ys: Fragment[];
+    pre?: ChainColumn[];
+    ys: ChainColumn[];
     m: Fragment;
     holds: Fragment[];
     checks: (m: Fragment) => Fragment[];
@@ -312,11 +358,11 @@ export class SequenceSqlCompiler {
       return this.visitBoundedRangeFollow(seq, st, k, prev, xName, groups, limit);
     const value = limit === null ? prev : sql`CASE WHEN ${prev} IS NOT NULL THEN t END`;
     const x = d.maxBeforeInStream(value, partitionOf(seq.scope));
-    const y = (j: number): Fragment => ident(`y${k}_${j}`);
-    const ys = groups.map(
-      (f, j) =>
-        sql`${d.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope))} AS ${y(j)}`,
-    );
+    const y = (j: number): Fragment => this.chainName(`y${k}_${j}`);
+    const ys = groups.map((f, j) => ({
+      name: y(j),
+      expr: d.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope)),
+    }));
     const names = groups.map((_, j) => y(j));
     const m =
       names.length === 1
@@ -344,8 +390,8 @@ export class SequenceSqlCompiler {
     limit: Param,
   ): {
     x: Fragment;
-    pre: Fragment[];
-    ys: Fragment[];
+    pre: ChainColumn[];
+    ys: ChainColumn[];
     m: Fragment;
     holds: Fragment[];
     checks: () => Fragment[];
@@ -355,7 +401,7 @@ export class SequenceSqlCompiler {
     const m = sql`CASE WHEN ${inFrame} THEN ${d.maxInRowsBack(prev, part, lo, toBack)} END`;
     return {
       x: d.rowNumberInStream(part),
-      pre: [sql`${d.countBeforeWithinMicros(part, limit)} AS ${lo}`],
+      pre: [{ name: lo, expr: d.countBeforeWithinMicros(part, limit) }],
       ys,
       m,
       holds: [],
@@ -382,8 +428,8 @@ export class SequenceSqlCompiler {
     groups: Flag[],
   ): {
     x?: Fragment;
-    pre?: Fragment[];
-    ys: Fragment[];
+    pre?: ChainColumn[];
+    ys: ChainColumn[];
     m: Fragment;
     holds: Fragment[];
     checks: (m: Fragment) => Fragment[];
@@ -394,18 +440,24 @@ export class SequenceSqlCompiler {
       return { ...single, ys: [], holds: groups.map((f) => f.name) };
     if (st.constraintDurationMicros !== undefined)
       return this.visitBoundedImmediateRangeFollow(seq, st, k, prev, xName, groups);
-    const gm = ident(`gm${k}`);
-    const pre = [sql`${d.maxBeforeInStream(prev, sql`${partitionOf(seq.scope)}, g`)} AS ${gm}`];
-    const y = (j: number): Fragment => ident(`y${k}_${j}`);
+    // gm: the best (g, b) pair over the earlier rows of the sequence's partition. The rows of one
+    // adjacency group are consecutive there (g never decreases), so it is in this row's group g
+    // exactly when one of them has a chain, and then it is (g, the best start among them): a
+    // window partitioned by g, without one (whose key an engine without window functions could
+    // not build from a chain column).
+    const gm = this.chainName(`gm${k}`);
+    const pair = sql`CASE WHEN ${prev} IS NOT NULL THEN ${d.packPair(sql`g`, prev)} END`;
+    const pre = [{ name: gm, expr: d.maxBeforeInStream(pair, partitionOf(seq.scope)) }];
+    const y = (j: number): Fragment => this.chainName(`y${k}_${j}`);
     const carry = (f: Flag): Fragment =>
       d.runningMaxInStream(
-        sql`CASE WHEN ${f.name} AND ${gm} IS NOT NULL THEN ${d.packPair(sql`g`, gm)} END`,
+        sql`CASE WHEN ${f.name} AND ${d.pairHigh(gm)} = g THEN ${gm} END`,
         partitionOf(st.scope),
       );
-    const ys = groups.map(
-      (f, j) =>
-        sql`CASE WHEN ${f.name} THEN ${single.m} WHEN ${d.pairHigh(carry(f))} = gp THEN ${d.pairLow(carry(f))} END AS ${y(j)}`,
-    );
+    const ys = groups.map((f, j) => ({
+      name: y(j),
+      expr: sql`CASE WHEN ${f.name} THEN ${single.m} WHEN ${d.pairHigh(carry(f))} = gp THEN ${d.pairLow(carry(f))} END`,
+    }));
     const names = groups.map((_, j) => y(j));
     const m =
       names.length === 1
@@ -433,8 +485,8 @@ export class SequenceSqlCompiler {
     groups: Flag[],
   ): {
     x: Fragment;
-    pre: Fragment[];
-    ys: Fragment[];
+    pre: ChainColumn[];
+    ys: ChainColumn[];
     m: Fragment;
     holds: Fragment[];
     checks: () => Fragment[];
@@ -446,7 +498,7 @@ export class SequenceSqlCompiler {
     const m = sql`CASE WHEN ${inFrame} AND ${d.pairHigh(best)} = gp THEN ${d.pairLow(best)} END`;
     return {
       x: d.rowNumberInStream(part),
-      pre: [sql`${d.countBeforeWithinMicros(part, param(st.constraintDurationMicros!))} AS ${lo}`],
+      pre: [{ name: lo, expr: d.countBeforeWithinMicros(part, param(st.constraintDurationMicros!)) }],
       ys,
       m,
       holds: [],
@@ -465,13 +517,16 @@ export class SequenceSqlCompiler {
     k: number,
     xName: Fragment,
     groups: Flag[],
-  ): { part: Fragment; lo: Fragment; ys: Fragment[]; toBack: Fragment; inFrame: Fragment } {
-    const lo = ident(`lo${k}`);
-    const y = (j: number): Fragment => ident(`y${k}_${j}`);
-    const ys = groups.map(
-      (f, j) =>
-        sql`${this.dialect.runningMaxInStream(sql`CASE WHEN ${f.name} THEN ${xName} END`, partitionOf(st.scope))} AS ${y(j)}`,
-    );
+  ): { part: Fragment; lo: Fragment; ys: ChainColumn[]; toBack: Fragment; inFrame: Fragment } {
+    const lo = this.chainName(`lo${k}`);
+    const y = (j: number): Fragment => this.chainName(`y${k}_${j}`);
+    const ys = groups.map((f, j) => ({
+      name: y(j),
+      expr: this.dialect.runningMaxInStream(
+        sql`CASE WHEN ${f.name} THEN ${xName} END`,
+        partitionOf(st.scope),
+      ),
+    }));
     const names = groups.map((_, j) => y(j));
     const upper = names.length === 1 ? names[0]! : sql`least(${join(names, ', ')})`;
     const toBack = sql`(${xName} - ${upper} + 1)`;
@@ -526,8 +581,26 @@ export class SequenceSqlCompiler {
   }
 }
 
+/**
+ * The adjacency columns of a scan with immediatelyFollows and a non-empty ignore list (as
+ * sequenceScan writes them): `ig` over the event, then the layers of `g` (the events up to this one
+ * that break adjacency) and `gp` (the same before it).
+ */
+export function adjacencyColumns(
+  dialect: SqlDialect,
+  ignored: string[],
+): { ig: ChainColumn; layers: ChainColumn[][] } {
+  return {
+    ig: { name: sql`ig`, expr: nameFilter(ignored) },
+    layers: [
+      [{ name: sql`g`, expr: dialect.runningSumInStream(BREAKS, sql`u`) }],
+      [{ name: sql`gp`, expr: sql`g - ${BREAKS}` }],
+    ],
+  };
+}
+
 /** Some step after the first must follow its predecessor immediately. */
-function needsAdjacency(seq: SequenceFilter): boolean {
+export function needsAdjacency(seq: SequenceFilter): boolean {
   return seq.sequenceSteps.some((st, k) => k > 0 && st.immediatelyFollows);
 }
 
