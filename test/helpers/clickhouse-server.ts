@@ -108,11 +108,27 @@ function safeRead(file: string): string {
   }
 }
 
+/** The stock users.xml with every query of the default profile logged to system.query_log. */
+function usersConfig(logQueries: boolean): string {
+  const stock = readFileSync(join(CONFIG_DIR, 'users.xml'), 'utf8');
+  if (!logQueries) return stock;
+  const text = stock.replace(
+    /<profiles>(\s*(?:<!--[\s\S]*?-->\s*)*)<default>/,
+    '<profiles>$1<default><log_queries>1</log_queries>',
+  );
+  if (text === stock) throw new Error(`${CONFIG_DIR}/users.xml: no default profile found`);
+  return text;
+}
+
 /**
  * Starts `shards` private servers (1: a single node; 2: two nodes, each with a remote_servers
  * cluster TEST_CLUSTER listing both). Fails (never skips) when clickhouse-server is missing.
+ * `logQueries`: every query is logged in each node's system.query_log (tests that check where a
+ * statement ran).
  */
-export async function startClickHouse(opts: { shards?: number } = {}): Promise<ClickHouseServer> {
+export async function startClickHouse(
+  opts: { shards?: number; logQueries?: boolean } = {},
+): Promise<ClickHouseServer> {
   const shards = opts.shards ?? 1;
   if (!existsSync(SERVER_BINARY) || !existsSync(join(CONFIG_DIR, 'config.xml')))
     throw new Error(
@@ -140,7 +156,7 @@ export async function startClickHouse(opts: { shards?: number } = {}): Promise<C
       mkdirSync(join(dir, 'log'), { recursive: true });
       mkdirSync(join(dir, 'data'), { recursive: true });
       writeFileSync(join(dir, 'config.xml'), privateConfig(dir, ports[i]!, remote));
-      writeFileSync(join(dir, 'users.xml'), readFileSync(join(CONFIG_DIR, 'users.xml')));
+      writeFileSync(join(dir, 'users.xml'), usersConfig(opts.logQueries === true));
       const child = spawn(SERVER_BINARY, [`--config-file=${join(dir, 'config.xml')}`], {
         cwd: dir,
         stdio: 'ignore',
