@@ -31,6 +31,8 @@ export interface ClickHouseNode {
   readonly tcpPort: number;
   /** http://127.0.0.1:<port> */
   readonly httpUrl: string;
+  /** The clickhouse-server process (benches read its peak memory in /proc). */
+  readonly pid: number;
 }
 
 export interface ClickHouseServer {
@@ -179,10 +181,11 @@ export async function startClickHouse(
     await stop();
     throw err;
   }
-  const nodes = ports.map((p) => ({
+  const nodes = ports.map((p, i) => ({
     httpPort: p.http,
     tcpPort: p.tcp,
     httpUrl: `http://127.0.0.1:${p.http}`,
+    pid: children[i]!.pid!,
   }));
   const cluster = shards > 1 ? TEST_CLUSTER : null;
   return {
