@@ -55,6 +55,11 @@ export class ClickHouseNodes {
       request_timeout: 600_000,
       max_open_connections: 8,
       clickhouse_settings: SETTINGS,
+      // A pooled socket idle past the server's keep_alive_timeout (3 s before 23.11) has been
+      // closed by the server; reusing it fails the request with EPIPE/ECONNRESET. The client's
+      // idle timer cannot fire while the event loop is busy (encoding a large batch), so sockets
+      // are also checked for staleness when taken from the pool.
+      keep_alive: { idle_socket_ttl: 2000, eagerly_destroy_stale_sockets: true },
       // Failures reach audex as exceptions, wrapped once (wrapClickHouseError); no second report.
       log: { level: ClickHouseLogLevel.OFF },
     });
@@ -200,7 +205,11 @@ export function wrapClickHouseError(err: unknown, _query: string): StorageError 
   if (err instanceof StorageError) return err;
   const e = err as { message?: string; code?: string; type?: string };
   const message = e.message ?? String(err);
-  if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|Timeout error|EHOSTUNREACH|ENOTFOUND/i.test(message))
+  if (
+    /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|Timeout error|EHOSTUNREACH|ENOTFOUND/i.test(
+      message,
+    )
+  )
     return new StorageError('unavailable', `ClickHouse is unreachable: ${message}`, { cause: err });
   if (e.code === '241' || /MEMORY_LIMIT_EXCEEDED|Memory limit/i.test(message))
     return new StorageError('memory_limit', `ClickHouse memory limit: ${message}`, { cause: err });
