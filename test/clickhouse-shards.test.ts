@@ -7,7 +7,8 @@
 // forwarded by a query node), and the members split between the nodes. Also: the storage opened
 // on the cluster URL appends through the Distributed table and exports the same snapshot as a
 // single node, its members and attributes computed on each shard. Fails (never skips) when
-// clickhouse-server is missing.
+// clickhouse-server is missing. And a trigger pass on the cluster stores the triggers a single
+// node stores (its IN subqueries over the Distributed table read each shard's own rows).
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -21,6 +22,8 @@ import { audienceToJson, parseAudience } from '../src/audience/validate.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
 import { E1, E4, E10, E12 } from '../src/audience/fixtures/examples.ts';
 import { openStorage, type OpenedStorage } from '../src/storage/index.ts';
+import { openCatalog } from '../src/catalog/db.ts';
+import { AudienceTriggerLogger } from '../src/audience/triggers/logger.ts';
 import type { MembershipRequest } from '../src/storage/contract.ts';
 import {
   CREATE_TIME,
@@ -43,6 +46,9 @@ import type { ScratchEngine } from './helpers/backends.ts';
 import { realisticEvent } from './helpers/event-fixtures.ts';
 
 const PROPERTY = 1n;
+
+// The ClickHouse trigger watermark waits for seqs to settle (several writers); one writer here.
+process.env.AUDEX_TRIGGER_SETTLE_MS = '0';
 
 function validated(def: AudienceDefinition): AudienceDefinition | null {
   try {
@@ -300,4 +306,80 @@ test('storage on the cluster URL: appends through the Distributed table, same sn
     for (const s of opened) await s.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
+});
+
+test('a trigger pass on the cluster stores the same triggers as on one node', async () => {
+  const MIN = 60_000_000n;
+  const T0 = 1_780_000_000_000_000n;
+  const events = Array.from({ length: 200 }, (_, i) => ({
+    ...realisticEvent(i, 1n),
+    user_pseudo_id: `t${i % 20}`,
+    event_timestamp: T0 + BigInt(i) * 7n * MIN,
+    received_at: T0 + BigInt(i) * 7n * MIN,
+  }));
+  const fired: string[][] = [];
+  for (const url of [single.eventsUrl(freshDatabaseName()), cluster.eventsUrl(freshDatabaseName())]) {
+    const dir = mkdtempSync(join(tmpdir(), 'audex-ch-shards-trig-'));
+    const storage = await openStorage('clickhouse', { dataDir: dir, eventsUrl: url });
+    const catalog = await openCatalog(dir);
+    try {
+      await catalog
+        .insertInto('properties')
+        .values({
+          account_id: 1,
+          display_name: 'p',
+          time_zone: 'UTC',
+          currency_code: 'USD',
+          industry_category: 'OTHER',
+          create_time: 0,
+          update_time: 0,
+        })
+        .execute();
+      for (const [name, def] of Object.entries({ E1, E10 }))
+        await catalog
+          .insertInto('audiences')
+          .values({
+            property_id: 1,
+            display_name: name,
+            definition: JSON.stringify({
+              ...def,
+              eventTrigger: { eventName: `trigger_${name}`, logCondition: 'AUDIENCE_JOINED' },
+            }),
+            builtin: null,
+            create_time: Number(T0 - MIN),
+          })
+          .execute();
+      const errors: string[] = [];
+      let clock = T0 - MIN;
+      const logger = new AudienceTriggerLogger({
+        catalog,
+        executor: storage.executor,
+        progress: storage.triggerProgress,
+        submit: (e) => storage.events.append(e),
+        backfillDays: null,
+        intervalMs: 1_000_000,
+        log: { info: () => undefined, error: (msg, f) => errors.push(`${msg} ${JSON.stringify(f)}`) },
+        now: () => clock,
+      });
+      await logger.init();
+      await logger.runPass();
+      await storage.events.append(events);
+      clock = T0 + 200n * 7n * MIN;
+      const pass = await logger.runPass();
+      assert.deepEqual(errors, []);
+      assert.equal(pass?.users, 20);
+      fired.push(
+        (await storage.events.readEvents(1n))
+          .filter((e) => e.source === 'audience_trigger')
+          .map((e) => `${e.event_name} ${e.user_pseudo_id} ${e.event_timestamp}`)
+          .sort(),
+      );
+    } finally {
+      await catalog.destroy();
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  assert.ok(fired[0]!.length > 0, 'the pass stored triggers');
+  assert.deepEqual(fired[1], fired[0]);
 });
