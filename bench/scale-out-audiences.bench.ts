@@ -6,6 +6,8 @@
 // process: the audex process (one child process per engine, so the figures do not mix) and each
 // clickhouse-server, during the load and, separately (peaks reset after the load through
 // /proc/PID/clear_refs), during the audiences. Member counts must agree across the three engines.
+// On two shards, per audience on the SQL plan, the members statement alone is also timed through
+// the Distributed table and shard-locally (best of two each), to compare the two mechanisms.
 //
 //   npx tsx bench/scale-out-audiences.bench.ts [events]        (default 1,000,000; devices = events/10)
 //   AUDEX_BENCH_DEVICES=500000 npx tsx bench/scale-out-audiences.bench.ts 10000000
@@ -155,6 +157,8 @@ interface AudienceResult {
   rows: number;
   createMs: number;
   queryRowsPerSec: number;
+  /** On a cluster, the members statement alone, best of two: [through the Distributed table, shard-local]. */
+  membersMs?: [number, number];
 }
 interface EngineResult {
   engine: string;
@@ -229,11 +233,29 @@ async function child(
         }
       }
       const readMs = performance.now() - t1;
+      // The mechanism, compared in one sitting: the same members statement read through the
+      // Distributed table on the first node (executor.firstColumn) and shard-locally (findMembers).
+      const query = serverPids.length > 1 ? (storage.audiences.membersQuery?.(req) ?? null) : null;
+      let membersMs: [number, number] | undefined;
+      if (query) {
+        membersMs = [Infinity, Infinity];
+        for (let r = 0; r < 2; r++) {
+          const t = performance.now();
+          const viaDistributed = await storage.executor.firstColumn({ sql: query.sql, parameters: [] });
+          membersMs[0] = Math.min(membersMs[0], performance.now() - t);
+          const u = performance.now();
+          const local = await storage.audiences.findMembers(req);
+          membersMs[1] = Math.min(membersMs[1], performance.now() - u);
+          if (viaDistributed.length !== local.length)
+            throw new Error(`${label}: Distributed and shard-local differ`);
+        }
+      }
       audiences.push({
         label,
         rows,
         createMs,
         queryRowsPerSec: rows === 0 || bytes === 0 ? 0 : rows / (readMs / 1000),
+        ...(membersMs ? { membersMs } : {}),
       });
       await storage.snapshots.drop(id);
       console.error(
@@ -337,6 +359,14 @@ async function main(): Promise<void> {
         `  :query rows/s`,
         ...results.map((r) => (counts[0] === 0 ? '-' : fmtN(r.audiences[k]!.queryRowsPerSec))),
       ]);
+      if (results.some((r) => r.audiences[k]!.membersMs))
+        rows.push([
+          `  members statement: via Distributed / shard-local`,
+          ...results.map((r) => {
+            const m = r.audiences[k]!.membersMs;
+            return m ? `${fmtMs(m[0])} / ${fmtMs(m[1])}` : '-';
+          }),
+        ]);
     }
     const names = [...new Set(results.flatMap((r) => r.peaks.map(([n]) => n)))];
     for (const name of names) {
