@@ -2,8 +2,13 @@
 // tables on each, a Distributed table over them, sharded by cityHash64(user_pseudo_id)); for the
 // differential test's random audiences and histories, the cluster returns the same members as a
 // single node (and as the reference evaluator), and the events really are spread over both shards.
-// Also: the storage opened on the cluster URL appends through the Distributed table and exports
-// the same snapshot as a single node. Fails (never skips) when clickhouse-server is missing.
+// Membership is shard-local: each node's system.query_log shows the audience statement started on
+// that node itself over its own events_local (nothing through the Distributed table, no statement
+// forwarded by a query node), and the members split between the nodes. Also: the storage opened
+// on the cluster URL appends through the Distributed table and exports the same snapshot as a
+// single node, its members and attributes computed on each shard. Fails (never skips) when
+// clickhouse-server is missing. And a trigger pass on the cluster stores the triggers a single
+// node stores (its IN subqueries over the Distributed table read each shard's own rows).
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -15,8 +20,10 @@ import type { AudienceDefinition, EvaluationConfig } from '../src/domain/audienc
 import { ApiError } from '../src/domain/errors.ts';
 import { audienceToJson, parseAudience } from '../src/audience/validate.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
-import { E1 } from '../src/audience/fixtures/examples.ts';
+import { E1, E4, E10, E12 } from '../src/audience/fixtures/examples.ts';
 import { openStorage, type OpenedStorage } from '../src/storage/index.ts';
+import { openCatalog } from '../src/catalog/db.ts';
+import { AudienceTriggerLogger } from '../src/audience/triggers/logger.ts';
 import type { MembershipRequest } from '../src/storage/contract.ts';
 import {
   CREATE_TIME,
@@ -28,12 +35,20 @@ import {
   resolveNows,
   timeZoneArb,
 } from './audience-arbitraries.ts';
-import { freshDatabaseName, sharedClickHouse, type ClickHouseServer } from './helpers/clickhouse-server.ts';
+import {
+  freshDatabaseName,
+  sharedClickHouse,
+  startClickHouse,
+  type ClickHouseServer,
+} from './helpers/clickhouse-server.ts';
 import { openClickHouseScratch } from './helpers/clickhouse-scratch.ts';
 import type { ScratchEngine } from './helpers/backends.ts';
 import { realisticEvent } from './helpers/event-fixtures.ts';
 
 const PROPERTY = 1n;
+
+// The ClickHouse trigger watermark waits for seqs to settle (several writers); one writer here.
+process.env.AUDEX_TRIGGER_SETTLE_MS = '0';
 
 function validated(def: AudienceDefinition): AudienceDefinition | null {
   try {
@@ -56,7 +71,10 @@ let two: ScratchEngine;
 let twoDb: string;
 
 before(async () => {
-  [single, cluster] = await Promise.all([sharedClickHouse(1), sharedClickHouse(2)]);
+  [single, cluster] = await Promise.all([
+    sharedClickHouse(1),
+    startClickHouse({ shards: 2, logQueries: true }),
+  ]);
   one = await openClickHouseScratch(single.eventsUrl(freshDatabaseName()));
   twoDb = freshDatabaseName();
   two = await openClickHouseScratch(cluster.eventsUrl(twoDb));
@@ -68,12 +86,67 @@ after(async () => {
   await cluster?.stop();
 });
 
+/** A statement on one cluster node over HTTP (test-written text only), its output as text. */
+async function onNode(node: number, statement: string): Promise<string> {
+  const res = await fetch(`${cluster.nodes[node]!.httpUrl}/`, { method: 'POST', body: statement });
+  const text = await res.text();
+  assert.ok(res.ok, text);
+  return text;
+}
+
 async function localCount(node: number, database: string): Promise<number> {
-  const res = await fetch(`${cluster.nodes[node]!.httpUrl}/`, {
-    method: 'POST',
-    body: `SELECT count() FROM ${database}.events_local`,
+  return Number((await onNode(node, `SELECT count() FROM ${database}.events_local`)).trim());
+}
+
+interface LoggedQuery {
+  /** Sent by a client (audex) to this node, not forwarded to it by another node's Distributed table. */
+  initial: boolean;
+  readRows: number;
+  resultRows: number;
+  query: string;
+}
+
+/** The finished statements node `node` logged whose text holds `marker` (digits). */
+async function logged(node: number, marker: string): Promise<LoggedQuery[]> {
+  assert.match(marker, /^\d+$/);
+  await onNode(node, 'SYSTEM FLUSH LOGS');
+  const text = await onNode(
+    node,
+    `SELECT is_initial_query, read_rows, result_rows, query FROM system.query_log WHERE type = 2 AND position(query, '${marker}') > 0 AND position(query, 'query_log') = 0 FORMAT JSONEachRow`,
+  );
+  return text
+    .split('\n')
+    .filter((l) => l)
+    .map((l) => {
+      const r = JSON.parse(l) as Record<string, unknown>;
+      return {
+        initial: Number(r.is_initial_query) === 1,
+        readRows: Number(r.read_rows),
+        resultRows: Number(r.result_rows),
+        query: String(r.query),
+      };
+    });
+}
+
+/** A read of the Distributed table: `events` as a whole word (not events_local). */
+const READS_DISTRIBUTED = /\b(FROM|JOIN) (\w+\.)?`?events`?(?!_)\b/;
+
+/**
+ * Every statement holding `marker` ran shard-locally: on each node, audex sent it to that node
+ * itself (is_initial_query), it read the node's own events_local and never the Distributed
+ * table, and no node received a part of it from another node. Returns the per-node statements.
+ */
+async function assertShardLocal(marker: string, what: string): Promise<LoggedQuery[][]> {
+  const perNode = await Promise.all(cluster.nodes.map((_, n) => logged(n, marker)));
+  perNode.forEach((queries, n) => {
+    assert.ok(queries.length > 0, `${what}: node ${n} ran no statement of its own`);
+    for (const q of queries) {
+      assert.ok(q.initial, `${what}: node ${n} got a statement forwarded by a Distributed table: ${q.query}`);
+      assert.match(q.query, /\bevents_local\b/, `${what}: node ${n} did not read its own events_local`);
+      assert.doesNotMatch(q.query, READS_DISTRIBUTED, `${what}: node ${n} read the Distributed table`);
+    }
   });
-  return Number((await res.text()).trim());
+  return perNode;
 }
 
 test(
@@ -124,6 +197,51 @@ test(
   },
 );
 
+test("each shard computes its own devices' membership (system.query_log of each node)", async () => {
+  const events = Array.from({ length: 3000 }, (_, i) => ({
+    ...realisticEvent(i, PROPERTY),
+    user_pseudo_id: `u${i % 300}.${1_700_000_000 + (i % 300)}`,
+  })).map((e, i) => ({ ...e, ingest_seq: BigInt(i + 1) }));
+  await Promise.all([one.load(events), two.load(events)]);
+  const [a, b] = await Promise.all([localCount(0, twoDb), localCount(1, twoDb)]);
+  assert.ok(a > 0 && b > 0, `split ${a}/${b}`);
+  const last = events[events.length - 1]!.event_timestamp;
+  const config: EvaluationConfig = {
+    createTimeMicros: last,
+    backfillDays: null,
+    timeZone: 'UTC',
+    ignoreEventNamesForAdjacency: [],
+  };
+  // One per form: closed, closed with a permanent exclusion (GLOBAL NOT IN), latest event,
+  // per-user sorted arrays. A distinct asOf per audience tells their statements apart in the logs.
+  const audiences = { E1, E4, E10, E12 };
+  let withMembers = 0;
+  let k = 0;
+  for (const [name, json] of Object.entries(audiences)) {
+    const asOf = last + 1000n + BigInt(k++);
+    const req: MembershipRequest = {
+      propertyId: PROPERTY,
+      audience: parseAudience(json),
+      config,
+      asOfMicros: asOf,
+    };
+    const [m1, m2] = await Promise.all([one.engine.findMembers(req), two.engine.findMembers(req)]);
+    assert.deepEqual(m2, m1, name);
+    if (m1.length > 0) withMembers++;
+    const perNode = await assertShardLocal(String(asOf), name);
+    // Each node returned its own devices' members: together, exactly the members.
+    const returned = perNode.map((qs) => qs.reduce((n, q) => n + q.resultRows, 0));
+    assert.equal(returned[0]! + returned[1]!, m1.length, `${name}: members per node ${returned.join('+')}`);
+    perNode.forEach((qs, n) =>
+      assert.ok(
+        qs.some((q) => q.readRows > 0) && qs.every((q) => q.readRows <= 4 * [a, b][n]!),
+        `${name}: node ${n} read ${qs.map((q) => q.readRows).join(',')} of its ${[a, b][n]} rows`,
+      ),
+    );
+  }
+  assert.ok(withMembers >= 2, 'some audiences must have members');
+});
+
 test('storage on the cluster URL: appends through the Distributed table, same snapshot as one node', async () => {
   const dirs: string[] = [];
   const opened: OpenedStorage[] = [];
@@ -171,6 +289,9 @@ test('storage on the cluster URL: appends through the Distributed table, same sn
     });
     assert.ok(n1 > 0);
     assert.equal(n2, n1);
+    // Members and attributes: one statement on each shard, over its own events_local.
+    const perNode = await assertShardLocal(String(asOf), 'snapshot');
+    for (const qs of perNode) assert.ok(qs.some((q) => /argMax\(user_id/.test(q.query)));
     assert.deepEqual(
       await s2.snapshots.read('shardsnap', 0, n2),
       await s1.snapshots.read('shardsnap', 0, n1),
@@ -185,4 +306,80 @@ test('storage on the cluster URL: appends through the Distributed table, same sn
     for (const s of opened) await s.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
+});
+
+test('a trigger pass on the cluster stores the same triggers as on one node', async () => {
+  const MIN = 60_000_000n;
+  const T0 = 1_780_000_000_000_000n;
+  const events = Array.from({ length: 200 }, (_, i) => ({
+    ...realisticEvent(i, 1n),
+    user_pseudo_id: `t${i % 20}`,
+    event_timestamp: T0 + BigInt(i) * 7n * MIN,
+    received_at: T0 + BigInt(i) * 7n * MIN,
+  }));
+  const fired: string[][] = [];
+  for (const url of [single.eventsUrl(freshDatabaseName()), cluster.eventsUrl(freshDatabaseName())]) {
+    const dir = mkdtempSync(join(tmpdir(), 'audex-ch-shards-trig-'));
+    const storage = await openStorage('clickhouse', { dataDir: dir, eventsUrl: url });
+    const catalog = await openCatalog(dir);
+    try {
+      await catalog
+        .insertInto('properties')
+        .values({
+          account_id: 1,
+          display_name: 'p',
+          time_zone: 'UTC',
+          currency_code: 'USD',
+          industry_category: 'OTHER',
+          create_time: 0,
+          update_time: 0,
+        })
+        .execute();
+      for (const [name, def] of Object.entries({ E1, E10 }))
+        await catalog
+          .insertInto('audiences')
+          .values({
+            property_id: 1,
+            display_name: name,
+            definition: JSON.stringify({
+              ...def,
+              eventTrigger: { eventName: `trigger_${name}`, logCondition: 'AUDIENCE_JOINED' },
+            }),
+            builtin: null,
+            create_time: Number(T0 - MIN),
+          })
+          .execute();
+      const errors: string[] = [];
+      let clock = T0 - MIN;
+      const logger = new AudienceTriggerLogger({
+        catalog,
+        executor: storage.executor,
+        progress: storage.triggerProgress,
+        submit: (e) => storage.events.append(e),
+        backfillDays: null,
+        intervalMs: 1_000_000,
+        log: { info: () => undefined, error: (msg, f) => errors.push(`${msg} ${JSON.stringify(f)}`) },
+        now: () => clock,
+      });
+      await logger.init();
+      await logger.runPass();
+      await storage.events.append(events);
+      clock = T0 + 200n * 7n * MIN;
+      const pass = await logger.runPass();
+      assert.deepEqual(errors, []);
+      assert.equal(pass?.users, 20);
+      fired.push(
+        (await storage.events.readEvents(1n))
+          .filter((e) => e.source === 'audience_trigger')
+          .map((e) => `${e.event_name} ${e.user_pseudo_id} ${e.event_timestamp}`)
+          .sort(),
+      );
+    } finally {
+      await catalog.destroy();
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  assert.ok(fired[0]!.length > 0, 'the pass stored triggers');
+  assert.deepEqual(fired[1], fired[0]);
 });

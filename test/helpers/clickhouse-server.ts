@@ -31,6 +31,8 @@ export interface ClickHouseNode {
   readonly tcpPort: number;
   /** http://127.0.0.1:<port> */
   readonly httpUrl: string;
+  /** The clickhouse-server process (benches read its peak memory in /proc). */
+  readonly pid: number;
 }
 
 export interface ClickHouseServer {
@@ -108,11 +110,27 @@ function safeRead(file: string): string {
   }
 }
 
+/** The stock users.xml with every query of the default profile logged to system.query_log. */
+function usersConfig(logQueries: boolean): string {
+  const stock = readFileSync(join(CONFIG_DIR, 'users.xml'), 'utf8');
+  if (!logQueries) return stock;
+  const text = stock.replace(
+    /<profiles>(\s*(?:<!--[\s\S]*?-->\s*)*)<default>/,
+    '<profiles>$1<default><log_queries>1</log_queries>',
+  );
+  if (text === stock) throw new Error(`${CONFIG_DIR}/users.xml: no default profile found`);
+  return text;
+}
+
 /**
  * Starts `shards` private servers (1: a single node; 2: two nodes, each with a remote_servers
  * cluster TEST_CLUSTER listing both). Fails (never skips) when clickhouse-server is missing.
+ * `logQueries`: every query is logged in each node's system.query_log (tests that check where a
+ * statement ran).
  */
-export async function startClickHouse(opts: { shards?: number } = {}): Promise<ClickHouseServer> {
+export async function startClickHouse(
+  opts: { shards?: number; logQueries?: boolean } = {},
+): Promise<ClickHouseServer> {
   const shards = opts.shards ?? 1;
   if (!existsSync(SERVER_BINARY) || !existsSync(join(CONFIG_DIR, 'config.xml')))
     throw new Error(
@@ -140,7 +158,7 @@ export async function startClickHouse(opts: { shards?: number } = {}): Promise<C
       mkdirSync(join(dir, 'log'), { recursive: true });
       mkdirSync(join(dir, 'data'), { recursive: true });
       writeFileSync(join(dir, 'config.xml'), privateConfig(dir, ports[i]!, remote));
-      writeFileSync(join(dir, 'users.xml'), readFileSync(join(CONFIG_DIR, 'users.xml')));
+      writeFileSync(join(dir, 'users.xml'), usersConfig(opts.logQueries === true));
       const child = spawn(SERVER_BINARY, [`--config-file=${join(dir, 'config.xml')}`], {
         cwd: dir,
         stdio: 'ignore',
@@ -163,10 +181,11 @@ export async function startClickHouse(opts: { shards?: number } = {}): Promise<C
     await stop();
     throw err;
   }
-  const nodes = ports.map((p) => ({
+  const nodes = ports.map((p, i) => ({
     httpPort: p.http,
     tcpPort: p.tcp,
     httpUrl: `http://127.0.0.1:${p.http}`,
+    pid: children[i]!.pid!,
   }));
   const cluster = shards > 1 ? TEST_CLUSTER : null;
   return {

@@ -13,6 +13,8 @@ import { clickhouseDialect } from '../../audience/compile/clickhouse-dialect.ts'
 import { ident, render, sql, type Fragment } from '../../audience/compile/sql.ts';
 import { StorageError } from '../errors.ts';
 import type { ClickHouseTarget } from './url.ts';
+import { shardEventsTable } from './schema.ts';
+import { readingTable } from './shards.ts';
 
 /** A fragment as ClickHouse SQL text (values inlined as escaped literals). */
 export function chText(f: Fragment): string {
@@ -26,6 +28,10 @@ const SETTINGS = {
   insert_distributed_sync: 1,
   // A plain JOIN is an SQL inner join (every match), as the compiler means it.
   join_default_strictness: 'ALL',
+  // An IN subquery over the Distributed table inside a query over it (the trigger pass's "rows of
+  // the pass's users") reads each shard's local table on that shard: exact, since a device's events
+  // live on one shard (schema.ts), where 18.16's default refuses the statement.
+  distributed_product_mode: 'local',
   send_progress_in_http_headers: 1,
   http_headers_progress_interval_ms: '10000',
 } as const;
@@ -49,6 +55,11 @@ export class ClickHouseNodes {
       request_timeout: 600_000,
       max_open_connections: 8,
       clickhouse_settings: SETTINGS,
+      // A pooled socket idle past the server's keep_alive_timeout (3 s before 23.11) has been
+      // closed by the server; reusing it fails the request with EPIPE/ECONNRESET. The client's
+      // idle timer cannot fire while the event loop is busy (encoding a large batch), so sockets
+      // are also checked for staleness when taken from the pool.
+      keep_alive: { idle_socket_ttl: 2000, eagerly_destroy_stale_sockets: true },
       // Failures reach audex as exceptions, wrapped once (wrapClickHouseError); no second report.
       log: { level: ClickHouseLogLevel.OFF },
     });
@@ -112,11 +123,38 @@ export class ClickHouseNodes {
     return result.data;
   }
 
-  /** Streams a query's rows (JSONEachRow), in chunks of parsed objects. */
-  async stream(f: Fragment | string, onRows: (rows: Record<string, unknown>[]) => void): Promise<void> {
+  /** Streams a query's rows (JSONEachRow) from the first node, in chunks of parsed objects. */
+  stream(f: Fragment | string, onRows: (rows: Record<string, unknown>[]) => void): Promise<void> {
+    return this.streamOn(0, f, onRows);
+  }
+
+  /**
+   * Runs a statement written over `events` on every shard at once, each over its own events only
+   * (shards.ts: `events_local` on a cluster), and returns each shard's rows as rows() does, in
+   * node order. On a single node, the statement as it is.
+   */
+  eachShard(f: Fragment | string): Promise<Record<string, unknown>[][]> {
+    const text = readingTable(typeof f === 'string' ? f : chText(f), shardEventsTable(this.target.cluster));
+    return Promise.all(
+      this.clients.map(async (_, node) => {
+        const rows: Record<string, unknown>[] = [];
+        await this.streamOn(node, text, (chunk) => {
+          for (const r of chunk) rows.push(r);
+        });
+        return rows;
+      }),
+    );
+  }
+
+  /** stream() on node `node`. */
+  async streamOn(
+    node: number,
+    f: Fragment | string,
+    onRows: (rows: Record<string, unknown>[]) => void,
+  ): Promise<void> {
     const query = typeof f === 'string' ? f : chText(f);
     await this.guard(query, async () => {
-      const rs = await this.clients[0]!.query({ query, format: 'JSONEachRow' });
+      const rs = await this.clients[node]!.query({ query, format: 'JSONEachRow' });
       for await (const batch of rs.stream()) {
         const rows: Record<string, unknown>[] = [];
         for (const row of batch as { text: string }[])
@@ -167,7 +205,11 @@ export function wrapClickHouseError(err: unknown, _query: string): StorageError 
   if (err instanceof StorageError) return err;
   const e = err as { message?: string; code?: string; type?: string };
   const message = e.message ?? String(err);
-  if (/ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|Timeout error|EHOSTUNREACH|ENOTFOUND/i.test(message))
+  if (
+    /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|Timeout error|EHOSTUNREACH|ENOTFOUND/i.test(
+      message,
+    )
+  )
     return new StorageError('unavailable', `ClickHouse is unreachable: ${message}`, { cause: err });
   if (e.code === '241' || /MEMORY_LIMIT_EXCEEDED|Memory limit/i.test(message))
     return new StorageError('memory_limit', `ClickHouse memory limit: ${message}`, { cause: err });

@@ -1,5 +1,6 @@
 // QueryExecutor on ClickHouse: runs SQL written in the ClickHouse dialect (values already inlined
-// as escaped literals) on the query node, and decodes event rows streamed as JSONEachRow.
+// as escaped literals) on the query node, and decodes event rows streamed as JSONEachRow. Audience
+// statements can also run shard-locally (shardLocalColumn, shards.ts).
 
 import { clickhouseDialect } from '../../audience/compile/clickhouse-dialect.ts';
 import type { CompiledQuery } from '../../audience/compile/index.ts';
@@ -8,6 +9,7 @@ import type { QueryExecutor } from '../contract.ts';
 import type { ClickHouseNodes } from './connection.ts';
 import { decodeEventRow } from './codec.ts';
 import { EVENTS } from './schema.ts';
+import { mergeSortedBy } from './shards.ts';
 
 export class ClickHouseExecutor implements QueryExecutor {
   readonly dialect = clickhouseDialect;
@@ -24,6 +26,16 @@ export class ClickHouseExecutor implements QueryExecutor {
   async firstColumn(query: CompiledQuery): Promise<unknown[]> {
     const rows = await this.rows(query);
     return rows.map((r) => Object.values(r)[0]);
+  }
+
+  /**
+   * The first column (as text) of a statement over `events` that returns one row per device sorted
+   * by it (an audience's members), run on every shard over its own events and merged in byte order.
+   */
+  async shardLocalColumn(query: CompiledQuery): Promise<string[]> {
+    const perShard = await this.nodes.eachShard(this.text(query));
+    const lists = perShard.map((rows) => rows.map((r) => String(Object.values(r)[0])));
+    return mergeSortedBy(lists, (id) => id);
   }
 
   streamEvents(query: CompiledQuery, onChunk: (events: StoredEvent[]) => void): Promise<void> {

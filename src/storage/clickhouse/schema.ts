@@ -7,6 +7,7 @@
 // - With a cluster: `events_local` (that MergeTree) on every node, and `events` as a Distributed
 //   table over them sharded by cityHash64(user_pseudo_id), so a device's events live on one shard.
 //   Created on each node in turn (no ON CLUSTER: no ZooKeeper on Debian's 18.16).
+//   Membership is computed on each shard over its own `events_local` (shards.ts).
 // - Side tables (import ledger, trigger progress, export snapshots) live on the first node only:
 //   small, and read by offset there.
 
@@ -20,6 +21,14 @@ export const EVENTS_LOCAL = 'events_local';
 export const LEDGER = 'import_ledger';
 export const TRIGGER_PROGRESS = 'audience_trigger_progress';
 export const INGEST_WRITERS = 'ingest_writers';
+
+/**
+ * The table holding one shard's own events, which a shard-local statement reads (shards.ts):
+ * `events_local` on a cluster node, `events` itself on a single node.
+ */
+export function shardEventsTable(cluster: string | null): string {
+  return cluster === null ? EVENTS : EVENTS_LOCAL;
+}
 
 const CH_TYPE: Record<EventColumnType, string> = {
   BIGINT: 'Int64',
@@ -105,7 +114,7 @@ export async function ensureSchema(nodes: ClickHouseNodes): Promise<void> {
   );
   if (cluster !== null) await checkCluster(nodes, cluster);
   const have = await nodes.rows(
-    sql`SELECT name, type FROM system.columns WHERE database = ${param(database)} AND table = ${param(cluster === null ? EVENTS : EVENTS_LOCAL)}`,
+    sql`SELECT name, type FROM system.columns WHERE database = ${param(database)} AND table = ${param(shardEventsTable(cluster))}`,
   );
   const got = have.map((r) => `${String(r.name)} ${String(r.type)}`).join(',');
   const want = CH_EVENT_COLUMNS.map((c) => `${c.name} ${c.ch}`).join(',');

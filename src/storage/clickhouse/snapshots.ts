@@ -3,10 +3,10 @@
 // MergeTree ORDER BY rn, so a page is a primary-key range `rn >= offset AND rn < end` whatever the
 // offset. Dropping an expired snapshot is a DROP TABLE.
 //
-// materialize(): the members (the audience layer's evaluator, sorted by device id), staged in a
-// members table; their export attributes as of asOf in one GROUP BY over the events restricted to
-// them (GLOBAL IN, so on a cluster each shard gets the member set); rows written in rn order.
-// Attributes, over events with event_timestamp <= asOf and ingest_seq <= maxIngestSeq
+// materialize(): the members with their export attributes as of asOf, sorted by device id, then
+// written in rn order. An audience on the SQL plan: one statement per shard, members and
+// attributes together over the shard's own events (shards.ts). On the hybrid plan: the fold's
+// members, staged, and their attributes in one GROUP BY over the events (GLOBAL IN). Attributes, over events with event_timestamp <= asOf and ingest_seq <= maxIngestSeq
 // (docs/exports.md): userId = the latest non-null user_id; isAdsPersonalizationAllowed = 'false'
 // when the latest non-null consent_ad_personalization is DENIED or the latest non-null
 // non_personalized_ads is true, else 'true' when either exists, else '(not set)';
@@ -14,10 +14,11 @@
 // ClickHouse aggregates skip NULL arguments, so argMax(x, (t, q)) is "the latest non-null x".
 
 import type { AudienceEngine, MemberRow, MembershipRequest, SnapshotStore } from '../contract.ts';
-import { param, sql, type Fragment } from '../../audience/compile/sql.ts';
+import { ident, param, sql, type Fragment } from '../../audience/compile/sql.ts';
 import { StorageError } from '../errors.ts';
-import type { ClickHouseNodes } from './connection.ts';
+import { chText, type ClickHouseNodes } from './connection.ts';
 import { EVENTS, table } from './schema.ts';
+import { mergeSortedBy } from './shards.ts';
 import { highWaterMark } from './event-store.ts';
 
 const PREFIX = 'export_snapshot_';
@@ -48,11 +49,50 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
     onProgress?: (pct: number) => void,
   ): Promise<number> {
     const target = this.tableOf(snapshotId);
-    const stage = this.tableOf(snapshotId, '_members');
     onProgress?.(5);
-    const members = await this.engine.findMembers(req);
-    onProgress?.(50);
+    const inEngine = this.engine.membersQuery?.(req) ?? null;
+    const rows = inEngine
+      ? await this.shardLocalRows(inEngine.sql, req)
+      : await this.foldedRows(snapshotId, req);
+    onProgress?.(80);
     await this.nodes.command(sql`DROP TABLE IF EXISTS ${target}`);
+    await this.nodes.command(snapshotTableDdl(target));
+    for (let i = 0; i < rows.length; i += WRITE_CHUNK) {
+      let lines = '';
+      const end = Math.min(rows.length, i + WRITE_CHUNK);
+      for (let rn = i; rn < end; rn++) lines += snapshotLine(rn, memberRow(rows[rn]!));
+      await this.nodes.insertJsonLines(target, lines);
+    }
+    onProgress?.(100);
+    return rows.length;
+  }
+
+  /**
+   * The SQL plan: the members statement and the members' attributes in one statement per shard,
+   * over the shard's own events (shards.ts), merged in device order. No id leaves ClickHouse before
+   * its row is complete, and nothing is staged. Every member has an event of the window (asOf and
+   * maxIngestSeq bound both), so the attribute GROUP BY, over a superset of those events, has a row
+   * for each.
+   */
+  private async shardLocalRows(membersSql: string, req: MembershipRequest): Promise<AttributeRow[]> {
+    const perShard = await this.nodes.eachShard(
+      `${chText(attributesSelect(EVENTS_SCOPE, req))} AND user_pseudo_id IN (${membersSql}) GROUP BY d ORDER BY d`,
+    );
+    return mergeSortedBy(
+      perShard.map((rows) => rows.map(attributeRow)),
+      (r) => r.d,
+    );
+  }
+
+  /**
+   * The hybrid plan: the members from the evaluator's fold (streamed from the `events` table),
+   * staged in a members table on the first node; their attributes in one GROUP BY over the events
+   * restricted to them (GLOBAL IN, so on a cluster each shard gets the member set).
+   */
+  private async foldedRows(snapshotId: string, req: MembershipRequest): Promise<AttributeRow[]> {
+    const members = await this.engine.findMembers(req);
+    if (members.length === 0) return [];
+    const stage = this.tableOf(snapshotId, '_members');
     await this.nodes.command(sql`DROP TABLE IF EXISTS ${stage}`);
     await this.nodes.command(
       sql`CREATE TABLE ${stage} (device_id String) ENGINE = MergeTree() ORDER BY device_id`,
@@ -65,46 +105,15 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
           .join('');
         await this.nodes.insertJsonLines(stage, lines);
       }
-      const attrs = new Map<string, Record<string, unknown>>();
-      if (members.length > 0) {
-        const key = sql`tuple(event_timestamp, ingest_seq)`;
-        const rows = await this.nodes.rows(
-          sql`SELECT user_pseudo_id AS d, argMax(user_id, ${key}) AS uid, argMax(consent_ad_personalization, ${key}) AS consent, argMax(non_personalized_ads, ${key}) AS npa, argMax(device_is_limited_ad_tracking, ${key}) AS lat FROM ${table(this.nodes.target.database, EVENTS)} WHERE property_id = ${param(req.propertyId)} AND event_timestamp <= ${param(req.asOfMicros)} AND ingest_seq <= ${param(req.maxIngestSeq ?? 1n << 62n)} AND user_pseudo_id GLOBAL IN (SELECT device_id FROM ${stage}) GROUP BY d`,
-        );
-        for (const r of rows) attrs.set(String(r.d), r);
-      }
-      onProgress?.(80);
-      await this.nodes.command(snapshotTableDdl(target));
-      for (let i = 0; i < members.length; i += WRITE_CHUNK) {
-        let lines = '';
-        const end = Math.min(members.length, i + WRITE_CHUNK);
-        for (let rn = i; rn < end; rn++) {
-          const d = members[rn]!;
-          const a = attrs.get(d);
-          const consent = a?.consent ?? null;
-          const npa = a?.npa ?? null;
-          const lat = a?.lat ?? null;
-          const ads =
-            consent === 'DENIED' || Number(npa) === 1
-              ? 'false'
-              : consent !== null || npa !== null
-                ? 'true'
-                : '(not set)';
-          const limited = lat === null ? '(not set)' : Number(lat) === 1 ? 'true' : 'false';
-          lines += snapshotLine(rn, {
-            deviceId: d,
-            userId: (a?.uid as string | null | undefined) ?? null,
-            isAdsPersonalizationAllowed: ads,
-            isLimitedAdTracking: limited,
-          });
-        }
-        await this.nodes.insertJsonLines(target, lines);
-      }
+      const found = await this.nodes.rows(
+        sql`${attributesSelect(table(this.nodes.target.database, EVENTS), req)} AND user_pseudo_id GLOBAL IN (SELECT device_id FROM ${stage}) GROUP BY d`,
+      );
+      const attrs = new Map<string, AttributeRow>();
+      for (const r of found.map(attributeRow)) attrs.set(r.d, r);
+      return members.map((d) => attrs.get(d) ?? { d, uid: null, consent: null, npa: null, lat: null });
     } finally {
       await this.nodes.command(sql`DROP TABLE IF EXISTS ${stage}`);
     }
-    onProgress?.(100);
-    return members.length;
   }
 
   async read(snapshotId: string, offset: number, limit: number): Promise<MemberRow[]> {
@@ -195,4 +204,47 @@ function snapshotLine(rn: number, r: MemberRow): string {
 function snapshotName(f: Fragment): string {
   const text = f.parts.filter((p): p is string => typeof p === 'string').join('');
   return text.slice(text.indexOf('.') + 1);
+}
+
+/** One member's export attributes as the attribute query returns them (JSONEachRow). */
+interface AttributeRow {
+  d: string;
+  uid: string | null;
+  consent: string | null;
+  npa: number | string | null;
+  lat: number | string | null;
+}
+
+function attributeRow(r: Record<string, unknown>): AttributeRow {
+  return {
+    d: String(r.d),
+    uid: (r.uid as string | null | undefined) ?? null,
+    consent: (r.consent as string | null | undefined) ?? null,
+    npa: (r.npa as number | string | null | undefined) ?? null,
+    lat: (r.lat as number | string | null | undefined) ?? null,
+  };
+}
+
+/** The unqualified events table: a shard-local statement reads it as the shard's own (shards.ts). */
+const EVENTS_SCOPE = ident(EVENTS);
+
+/**
+ * SELECT of the attributes (header) of the devices of `events` as of asOf, up to its WHERE; the
+ * caller adds the device restriction and `GROUP BY d`.
+ */
+function attributesSelect(events: Fragment, req: MembershipRequest): Fragment {
+  const key = sql`tuple(event_timestamp, ingest_seq)`;
+  return sql`SELECT user_pseudo_id AS d, argMax(user_id, ${key}) AS uid, argMax(consent_ad_personalization, ${key}) AS consent, argMax(non_personalized_ads, ${key}) AS npa, argMax(device_is_limited_ad_tracking, ${key}) AS lat FROM ${events} WHERE property_id = ${param(req.propertyId)} AND event_timestamp <= ${param(req.asOfMicros)} AND ingest_seq <= ${param(req.maxIngestSeq ?? 1n << 62n)}`;
+}
+
+/** A snapshot row from a member's attributes (the rules in the header). */
+function memberRow(a: AttributeRow): MemberRow {
+  const ads =
+    a.consent === 'DENIED' || Number(a.npa) === 1
+      ? 'false'
+      : a.consent !== null || a.npa !== null
+        ? 'true'
+        : '(not set)';
+  const limited = a.lat === null ? '(not set)' : Number(a.lat) === 1 ? 'true' : 'false';
+  return { deviceId: a.d, userId: a.uid, isAdsPersonalizationAllowed: ads, isLimitedAdTracking: limited };
 }
