@@ -11,7 +11,7 @@
 // holds the requested number of events. Data is generated in INSERTs of AUDEX_BENCH_CHUNK (10M)
 // events, so memory stays bounded (100M events: ~5 GB of disk). DuckDB runs with 2 threads and
 // memory_limit AUDEX_BENCH_MEMORY_LIMIT (default 4GB, audex's own default), spilling to
-// .tmp/duckdb-tmp.
+// <database file>.tmp (one folder per file: runs of two sizes at once must not share spill files).
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -465,7 +465,8 @@ async function main(): Promise<void> {
   const instance = await DuckDBInstance.create(DB, {
     threads: '2',
     memory_limit: MEMORY_LIMIT,
-    temp_directory: '.tmp/duckdb-tmp',
+    // Per database file: two runs at once (another size) must not share spill files.
+    temp_directory: `${DB}.tmp`,
   });
   const con = await instance.connect();
   let have = 0;
