@@ -21,7 +21,7 @@ import {
 import { ClickHouseSequenceStateCompiler } from './clickhouse-sequences.ts';
 import { compileAudienceQuery } from './index.ts';
 import { planAudience } from './plan.ts';
-import { render, type CompiledQuery } from './sql.ts';
+import { render, sql, type CompiledQuery, type Fragment } from './sql.ts';
 import type { QueryContext } from './window.ts';
 
 /** Constructs of the compiled text that 18.16 cannot run (after inlineCtes). */
@@ -121,6 +121,32 @@ export function clickhouseMembersQuery(def: AudienceDefinition, ctx: QueryContex
     runnable(() => compileAudienceQuery(def, ctx, clickhouseDialect, 'sql').query, POSITION_EXTREMES) ??
     runnable(() => render(ClickHouseSequenceStateCompiler.create(def, ctx).compile(), placeholder))
   );
+}
+
+/**
+ * A trigger pass's statement on 18.16 for `def` (SQL plan), or null (the fold): `outer` around the
+ * trigger rows (u, q) of the per-event state over the pass users' events (`users`, a subquery of
+ * user_pseudo_ids), from each user's first new position on (`since`) and ingested after `fromSeq`
+ * (EventStateCompiler.compileTriggers).
+ */
+export function clickhouseTriggersQuery(
+  def: AudienceDefinition,
+  ctx: QueryContext,
+  users: Fragment,
+  opts: { since: Fragment | null; fromSeq: bigint | null },
+  outer: (rows: Fragment) => Fragment,
+): CompiledQuery | null {
+  if (planAudience(def, ctx.config) !== 'sql') return null;
+  const placeholder = (i: number, v: Parameters<typeof clickhouseDialect.placeholder>[1]): string =>
+    clickhouseDialect.placeholder(i, v);
+  const rows = runnable(() =>
+    render(ClickHouseSequenceStateCompiler.create(def, ctx, users).compileTriggers(opts), placeholder),
+  );
+  if (rows === null) return null;
+  // The rows' text is complete (18.16 literals, CTEs inlined); `outer` is rendered the same way
+  // around a marker that no rendered literal can hold (literals are quoted).
+  const text = render(outer(sql`audex_trigger_rows`), placeholder).sql;
+  return { sql: text.replace('audex_trigger_rows', () => rows.sql), parameters: [] };
 }
 
 /**

@@ -57,8 +57,9 @@ export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompile
   protected constructor(
     private readonly definition: AudienceDefinition,
     private readonly context: QueryContext,
+    users: Fragment | null,
   ) {
-    super(new Map(), definition, context);
+    super(new Map(), definition, context, users);
     this.sequences = new SequenceSqlCompiler(
       this.dialect,
       context,
@@ -66,9 +67,13 @@ export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompile
     );
   }
 
-  /** The per-event state over per-user arrays, sequence clauses included. */
-  static override create(def: AudienceDefinition, ctx: QueryContext): ClickHouseSequenceStateCompiler {
-    return new ClickHouseSequenceStateCompiler(def, ctx);
+  /** The per-event state over per-user arrays, sequence clauses included (`users`: as the base's). */
+  static override create(
+    def: AudienceDefinition,
+    ctx: QueryContext,
+    users: Fragment | null = null,
+  ): ClickHouseSequenceStateCompiler {
+    return new ClickHouseSequenceStateCompiler(def, ctx, users);
   }
 
   override visitClause(...args: ClauseArgs): ClauseValues {

@@ -137,14 +137,20 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
     private readonly calls: Map<string, WindowCall>,
     def: AudienceDefinition,
     ctx: QueryContext,
+    users: Fragment | null,
   ) {
-    super(recordingDialect(calls), def, ctx);
+    super(recordingDialect(calls), def, ctx, users);
   }
 
-  static create(def: AudienceDefinition, ctx: QueryContext): ClickHouseEventStateCompiler {
+  /** `users`: a subquery of user_pseudo_ids; only their events are read (EventStateCompiler). */
+  static create(
+    def: AudienceDefinition,
+    ctx: QueryContext,
+    users: Fragment | null = null,
+  ): ClickHouseEventStateCompiler {
     if (def.filterClauses.some((c) => c.sequenceFilter))
       throw new DialectUnsupportedError('ClickHouse 18.16 dialect: sequences in the per-event state');
-    return new ClickHouseEventStateCompiler(new Map(), def, ctx);
+    return new ClickHouseEventStateCompiler(new Map(), def, ctx, users);
   }
 
   /** Records the stage's columns as arrays; the statement is written by membersSelect. */
@@ -409,6 +415,22 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
     const flags = (f: Fragment): Fragment => this.arrayOf(sql`toUInt8(ifNull(${f}, 0))`);
     const positionsWhere = (f: Fragment): Fragment =>
       sql`arrayFilter((__p, __f) -> __f = 1, arr_pos, ${flags(f)})`;
+    const finals = [
+      sql`${positionsWhere(qualifies)} AS __lq`,
+      sql`${positionsWhere(bad)} AS __lbad`,
+      sql`${this.exclusion(excluded)} AS x`,
+    ];
+    const { rel, last, keepName } = this.arraysRelation();
+    return sql`SELECT u FROM (SELECT u, ${join([last, ...finals], ', ')} FROM ${rel})
+WHERE ${keepName} >= 0 AND length(__lq) > 0 AND (length(__lbad) = 0 OR __lbad[-1] < __lq[-1]) AND tupleElement(__lq[-1], 1) > ${param(cutoff)} AND NOT x
+ORDER BY u`;
+  }
+
+  /**
+   * The user's arrays, level by level (a subquery per level over the one before), and the last
+   * level's keep column, which the final SELECT must read (and name in its WHERE).
+   */
+  private arraysRelation(): { rel: Fragment; last: Fragment; keepName: Fragment } {
     const named = (c: Column): Fragment => sql`${c.array} AS ${ident(`arr_${c.name}`)}`;
     // 18.16 does not see a column that only a lambda's body reads when it decides which columns a
     // subquery must return, and drops it ("Unknown identifier"): each level's __keep names every
@@ -422,11 +444,6 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
       return sql`(${sum}) AS ${ident(`__keep${++keeps}`)}`;
     };
     const top = Math.max(0, ...this.columns.map((c) => c.level));
-    const finals = [
-      sql`${positionsWhere(qualifies)} AS __lq`,
-      sql`${positionsWhere(bad)} AS __lbad`,
-      sql`${this.exclusion(excluded)} AS x`,
-    ];
     let rel = sql`(SELECT ${join([sql`u`, ...this.columns.filter((c) => c.level === 0).map(named)], ', ')} FROM ev GROUP BY u)`;
     const levels = [...new Set(this.columns.map((c) => c.level))].filter((l) => l > 0).sort((x, y) => x - y);
     let below = 0;
@@ -436,9 +453,32 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
       below = level;
     }
     const last = keep(top);
-    return sql`SELECT u FROM (SELECT u, ${join([last, ...finals], ', ')} FROM ${rel})
-WHERE ${ident(`__keep${keeps}`)} >= 0 AND length(__lq) > 0 AND (length(__lbad) = 0 OR __lbad[-1] < __lq[-1]) AND tupleElement(__lq[-1], 1) > ${param(cutoff)} AND NOT x
-ORDER BY u`;
+    return { rel, last, keepName: ident(`__keep${keeps}`) };
+  }
+
+  /**
+   * The trigger rows (u, q) from the arrays: each user's fire flags, positions and ingest numbers,
+   * unnested (ARRAY JOIN), kept where the flag is set and (`since`) from the user's first new
+   * position on, joined by user (18.16 joins on keys only).
+   */
+  protected override triggersSelect(
+    ctes: Fragment[],
+    _rel: Fragment,
+    fires: Fragment,
+    since: Fragment | null,
+  ): Fragment {
+    this.startArrays();
+    const flags = this.arrayOf(sql`toUInt8(ifNull(${fires}, 0))`);
+    const { rel, last, keepName } = this.arraysRelation();
+    let perUser = sql`SELECT u, ${last}, arr_q AS __qs, arr_pos AS __ps, ${flags} AS __fs FROM ${rel}`;
+    let from = sql`__fire = 1`;
+    if (since !== null) {
+      perUser = sql`SELECT * FROM (${perUser}) ANY INNER JOIN (SELECT nu AS u, npos AS __npos FROM (${since})) USING (u)`;
+      from = sql`__fire = 1 AND __p >= __npos`;
+    }
+    return sql`WITH ${join(ctes, ',\n')}
+SELECT u, __q AS q FROM (${perUser}) ARRAY JOIN __qs AS __q, __ps AS __p, __fs AS __fire
+WHERE ${keepName} >= 0 AND ${from}`;
   }
 
   /** The exclusion aggregate (recorded by argMax / boolOr) over the arrays; FALSE: none. */

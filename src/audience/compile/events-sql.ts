@@ -276,29 +276,35 @@ ORDER BY u`;
     const extra: Value[] = [];
     const st = this.state((s) => {
       const { bad, Q, X, Xend, Xgap } = s;
-      const lvl = Math.max(bad.level, Q.level, X.level, Xend.level, Xgap?.level ?? 0, 0) + 1;
-      const lqb = this.named(lvl, d.maxBeforeInStream(sql`CASE WHEN ${Q.expr} THEN pos END`, sql`u`));
-      const lbadb = this.named(lvl, d.maxBeforeInStream(sql`CASE WHEN ${bad.expr} THEN pos END`, sql`u`));
+      // Stream positions as the row number (a running count) and the time: ClickHouse's position
+      // is a tuple, which cannot be NULL there. The latest qualifying row before this one has
+      // the largest row number and, times never decreasing in stream order, the largest time.
+      const rn = this.running('count', this.constant(1), 'user');
+      const lvl = Math.max(bad.level, Q.level, X.level, Xend.level, Xgap?.level ?? 0, rn.level) + 1;
+      const lqb = this.named(lvl, d.maxBeforeInStream(sql`CASE WHEN ${Q.expr} THEN ${rn.expr} END`, sql`u`));
+      const lqbTime = this.named(lvl, d.maxBeforeInStream(sql`CASE WHEN ${Q.expr} THEN t END`, sql`u`));
+      const lbadb = this.named(
+        lvl,
+        d.maxBeforeInStream(sql`CASE WHEN ${bad.expr} THEN ${rn.expr} END`, sql`u`),
+      );
       const none = s.excludes === 0;
       // Permanent: excluded before this event at an earlier event or a midnight of an earlier
-      // gap; after it, also at this event (the midnights of its own gap come later).
+      // gap; after it, also at this event (the midnights of its own gap come later). (Each window
+      // is a column of its own: the ClickHouse form takes no window inside an expression.)
       const everBefore = Xgap ? sql`(${X.expr} OR ${Xgap.expr})` : X.expr;
+      const earlier = (): Value => {
+        const w = this.named(lvl, d.running('bool_or', everBefore, sql`u`, true));
+        return { expr: sql`COALESCE(${w.expr}, FALSE)`, level: lvl };
+      };
       const xBefore = none
         ? this.constant(false)
         : s.temporary
           ? this.named(lvl, d.previous(Xend.expr, sql`u`, sql`FALSE`))
-          : this.named(lvl, sql`COALESCE(${d.running('bool_or', everBefore, sql`u`, true)}, FALSE)`);
-      const xAfter = none
-        ? this.constant(false)
-        : s.temporary
-          ? X
-          : this.named(
-              lvl,
-              sql`(${X.expr} OR COALESCE(${d.running('bool_or', everBefore, sql`u`, true)}, FALSE))`,
-            );
-      extra.push(lqb, lbadb, xBefore, xAfter);
+          : earlier();
+      const xAfter = none ? this.constant(false) : s.temporary ? X : this.any([X, xBefore]);
+      extra.push(lqb, lqbTime, lbadb, xBefore, xAfter);
     });
-    const [lqb, lbadb, xBefore, xAfter] = extra as [Value, Value, Value, Value];
+    const [lqb, lqbTime, lbadb, xBefore, xAfter] = extra as [Value, Value, Value, Value, Value];
     const duration = BigInt(this.def.membershipDurationDays) * MICROS_PER_DAY;
     const fires: Fragment[] = [
       st.Q.expr,
@@ -307,20 +313,31 @@ ORDER BY u`;
     ];
     if (opts.fromSeq !== null) fires.push(sql`q > ${param(opts.fromSeq)}`);
     if (trigger.logCondition === 'AUDIENCE_JOINED') {
+      // Never NULL (ClickHouse 18.16's AND / OR / NOT give NULL when an argument is NULL).
       const memberBefore = and([
         sql`${lqb.expr} IS NOT NULL`,
-        sql`(${lbadb.expr} IS NULL OR ${lbadb.expr} < ${lqb.expr})`,
+        sql`(${lbadb.expr} IS NULL OR COALESCE(${lbadb.expr} < ${lqb.expr}, FALSE))`,
         sql`NOT ${xBefore.expr}`,
-        sql`t - ${d.positionMicros(lqb.expr)} < ${param(duration)}`,
+        sql`COALESCE(t - ${lqbTime.expr} < ${param(duration)}, FALSE)`,
       ]);
       fires.push(sql`NOT (${memberBefore})`);
     }
-    const from =
-      opts.since === null
-        ? st.rel
-        : sql`${st.rel} JOIN (${opts.since}) AS nf ON nf.nu = u AND pos >= nf.npos`;
-    return sql`WITH ${join(st.ctes, ',\n')}
-SELECT u, q FROM ${from} WHERE ${and(fires)}`;
+    return this.triggersSelect(st.ctes, st.rel, and(fires), opts.since);
+  }
+
+  /**
+   * The trigger rows (u, q) of compileTriggers: the events of `rel` where `fires` holds, from the
+   * user's first new position on (`since`: a relation (nu, npos)).
+   */
+  protected triggersSelect(
+    ctes: Fragment[],
+    rel: Fragment,
+    fires: Fragment,
+    since: Fragment | null,
+  ): Fragment {
+    const from = since === null ? rel : sql`${rel} JOIN (${since}) AS nf ON nf.nu = u AND pos >= nf.npos`;
+    return sql`WITH ${join(ctes, ',\n')}
+SELECT u, q FROM ${from} WHERE ${fires}`;
   }
 
   /** Whether sequence clauses also give every completion (trigger passes). */

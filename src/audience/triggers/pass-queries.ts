@@ -17,9 +17,10 @@
 // stream order and ties on the timestamp as everywhere: (event_timestamp, ingest_seq)).
 //
 // On ClickHouse (the 18.16 that Debian ships has no CTE over a subquery, no window functions and no
-// JSON functions) the statements are spelt without CTEs, and triggers are not taken from SQL
-// (triggerEvents is null): every audience folds the pass's users' events over its evaluation
-// window. Same triggers.
+// JSON functions) the statements are spelt without CTEs, and the triggers of a SQL-plan audience
+// come from its per-event state over per-user arrays (clickhouseTriggersQuery), restricted to the
+// pass's users; an audience that 18.16 cannot run as one statement folds the pass's users' events
+// over its evaluation window. Same triggers.
 
 import type { AudienceDefinition } from '../../domain/audience.ts';
 import { EVENT_COLUMNS } from '../../domain/event.ts';
@@ -29,6 +30,7 @@ import { windowStartMicros } from '../compile/window.ts';
 import { ident, join, param, sql, type Fragment, type Param } from '../compile/sql.ts';
 import { QueryComposer } from '../evaluate/compose.ts';
 import { compileTriggerEvents } from './sql-triggers.ts';
+import { clickhouseTriggersQuery } from '../compile/clickhouse-plan.ts';
 import type { QueryExecutor } from '../../storage/contract.ts';
 
 const ALL_COLUMNS = join(
@@ -109,7 +111,18 @@ export class PassQueries {
     fromSeq: bigint | null,
     sinceNew = false,
   ): CompiledQuery | null {
-    if (!this.ctes) return null;
+    if (!this.ctes) {
+      if (this.executor.dialect.name !== 'clickhouse') return null;
+      const since = sinceNew ? this.firstNewPositions() : null;
+      return clickhouseTriggersQuery(
+        def,
+        ctx,
+        this.users(),
+        { since, fromSeq },
+        (rows) =>
+          sql`SELECT ${ALL_COLUMNS} FROM ${this.table} WHERE property_id = ${this.property} AND (user_pseudo_id, ingest_seq) IN (${rows})${STREAM_ORDER}`,
+      );
+    }
     const d = this.executor.dialect;
     const scope = sql`WITH events AS (SELECT * FROM ${this.table} WHERE property_id = ${this.property} AND user_pseudo_id IN (${this.users()}))`;
     const fires = compileTriggerEvents(def, ctx, d, ALL_COLUMNS, fromSeq);
