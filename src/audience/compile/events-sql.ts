@@ -879,14 +879,9 @@ SELECT u, q FROM ${from} WHERE ${fires}`;
     }
   }
 
-  /** D3: the event's session key; a null ga_session_id is a session of its own. */
+  /** D3: the event's session key (SESSION_KEY). */
   sessionKey(): Value {
-    return this.memoised('session_key', () =>
-      this.baseValue(
-        // COALESCE: ClickHouse casts both branches, and a NULL to VARCHAR fails there.
-        sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(COALESCE(ga_session_id, 0) AS VARCHAR) END)`,
-      ),
-    );
+    return this.memoised('session_key', () => this.baseValue(SESSION_KEY));
   }
 
   /** D4: the event's local day in the property's time zone. */
@@ -1027,6 +1022,12 @@ SELECT u, q FROM ${from} WHERE ${fires}`;
     return v;
   }
 }
+
+/**
+ * D3: an event's session key over the event columns; a null ga_session_id is a session of its own.
+ * (COALESCE: ClickHouse casts both branches, and a NULL to VARCHAR fails there.)
+ */
+export const SESSION_KEY: Fragment = sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(COALESCE(ga_session_id, 0) AS VARCHAR) END)`;
 
 /** The N of a dynamic N-day leaf (a dimension, a metric, or a count's part), else 0. */
 function dynamicNDays(l: Leaf): number {

@@ -18,7 +18,7 @@
 
 import type { AudienceDefinition, DimensionOrMetricFilter, FilterExpression } from '../../domain/audience.ts';
 import type { SqlDialect } from './dialect.ts';
-import { EventStateCompiler } from './events-sql.ts';
+import { EventStateCompiler, SESSION_KEY } from './events-sql.ts';
 import { eventCountLeaf, numericValue } from './leaves.ts';
 import { param, sql, type Fragment } from './sql.ts';
 import { groupsOf } from './walk.ts';
@@ -151,8 +151,7 @@ export function compileNDaySessions(
   const tz = param(ctx.config.timeZone);
   const day = dialect.localDay(sql`event_timestamp`, tz);
   const asOfDay = dialect.localDay(sql`CAST(${param(ctx.asOfMicros)} AS BIGINT)`, tz);
-  // D3: a null ga_session_id is a session of its own.
-  const key = sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(COALESCE(ga_session_id, 0) AS VARCHAR) END)`;
+  const key = SESSION_KEY;
   // The users whose clause holds at asOf (more than x sessions with an event in asOf's N days:
   // few), then their last session start over the whole window.
   // (With x < 0 the clause holds with no session at all: every user of the window holds.)
