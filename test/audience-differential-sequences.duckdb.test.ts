@@ -183,38 +183,41 @@ forEachBackend((backend) => {
     async () => {
       for (const k of Object.keys(stats) as (keyof typeof stats)[]) stats[k] = 0;
       const env = process.env.AUDEX_FC_SEED;
-      if (env !== undefined) await check(db, backend.name, Number(env));
-      else {
-        await check(db, backend.name, FIXED_SEED);
-        await check(db, backend.name, undefined);
-      }
-      console.log(`sequence differential: ${JSON.stringify(stats)}`);
+      await check(db, backend.name, env === undefined ? FIXED_SEED : Number(env));
+      // The coverage below is judged on that run alone: it is deterministic, where a random seed's
+      // few ClickHouse runs (15) can fall under a threshold by chance. The random seed then only
+      // looks for a difference from the reference.
+      const covered = { ...stats };
+      if (env === undefined) await check(db, backend.name, undefined);
+      console.log(
+        `sequence differential: ${JSON.stringify(covered)}; with the random seed: ${JSON.stringify(stats)}`,
+      );
       // A property that never sees a member, or never an adjacency rule, proves little.
       assert.ok(
-        stats.withMembers > stats.checks / 8,
-        `only ${stats.withMembers} of ${stats.checks} checks had members`,
+        covered.withMembers > covered.checks / 8,
+        `only ${covered.withMembers} of ${covered.checks} checks had members`,
       );
       assert.ok(
-        stats.ignoreList > stats.audiences / 20,
-        `only ${stats.ignoreList} audiences with an ignore list`,
+        covered.ignoreList > covered.audiences / 20,
+        `only ${covered.ignoreList} audiences with an ignore list`,
       );
       assert.ok(
-        stats.rangeMembers > stats.checks / 20,
-        `only ${stats.rangeMembers} checks with members over range steps`,
+        covered.rangeMembers > covered.checks / 20,
+        `only ${covered.rangeMembers} checks with members over range steps`,
       );
       if (backend.name === 'clickhouse') {
         assert.ok(
-          stats.oneStatement > stats.audiences / 3,
-          `only ${stats.oneStatement} of ${stats.audiences} audiences ran as one statement`,
+          covered.oneStatement > covered.audiences / 3,
+          `only ${covered.oneStatement} of ${covered.audiences} audiences ran as one statement`,
         );
         return;
       }
       assert.ok(
-        stats.immediateRangeLimitMembers > 0,
+        covered.immediateRangeLimitMembers > 0,
         'no check with members over an immediate range step with a time limit',
       );
       assert.ok(
-        stats.immediateRangeLimitIgnoring > 0,
+        covered.immediateRangeLimitIgnoring > 0,
         'no check with members over an immediate range step with a time limit and an ignore list',
       );
     },
