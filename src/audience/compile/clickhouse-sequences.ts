@@ -68,7 +68,7 @@ export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompile
   }
 
   /** The per-event state over per-user arrays, sequence clauses included (`users`: as the base's). */
-  static override create(
+  static create(
     def: AudienceDefinition,
     ctx: QueryContext,
     users: Fragment | null = null,

@@ -142,17 +142,6 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
     super(recordingDialect(calls), def, ctx, users);
   }
 
-  /** `users`: a subquery of user_pseudo_ids; only their events are read (EventStateCompiler). */
-  static create(
-    def: AudienceDefinition,
-    ctx: QueryContext,
-    users: Fragment | null = null,
-  ): ClickHouseEventStateCompiler {
-    if (def.filterClauses.some((c) => c.sequenceFilter))
-      throw new DialectUnsupportedError('ClickHouse 18.16 dialect: sequences in the per-event state');
-    return new ClickHouseEventStateCompiler(new Map(), def, ctx, users);
-  }
-
   /** Records the stage's columns as arrays; the statement is written by membersSelect. */
   protected override stageSelect(
     k: number,
