@@ -292,7 +292,7 @@ FROM events WHERE ${WINDOW} AND event_timestamp >= ${NOW - 6n * DAY} GROUP BY u)
     // A later step over a range with an eventCount leaf (the fold: docs/audiences.md §8.1): more
     // than one page_view after a view_item, then a purchase. Hand-written: some purchase after the
     // user's first view_item with 2 page_views between them.
-    name: 'sequence with a range step counting events (fold)',
+    name: 'sequence with a range step counting events',
     def: audience([
       {
         clauseType: 'INCLUDE',
@@ -504,6 +504,11 @@ async function main(): Promise<void> {
       return Number((await con.runAndReadAll('SELECT count(*) FROM bench_members')).getRows()[0]?.[0] ?? 0);
     };
     const q = engine.membersQuery(req);
+    if (q !== null && process.env.AUDEX_BENCH_EXPLAIN === '1') {
+      // DuckDB's profile of audex's statement (operators with their times and row counts).
+      const plan = await con.runAndReadAll(`EXPLAIN ANALYZE ${q.sql}`, q.parameters as DuckDBValue[]);
+      for (const row of plan.getRows()) console.log(String(row[1]));
+    }
     const [oursIn, handIn] =
       q === null
         ? [null, null]

@@ -8,8 +8,8 @@
 // Size: AUDEX_FC_RUNS per seed (default 150, about a minute on the shared 2-core machine; on
 // ClickHouse 15, as each one-statement audience costs 18.16 one to four seconds of query analysis
 // there, and the rare constructs' coverage is asserted on DuckDB, whose compiler is the same).
-// On ClickHouse every audience must also run as one statement, but those with an item leaf (the
-// hybrid plan there: items have no 18.16 spelling).
+// On ClickHouse every audience must also run as one statement, but those with an item leaf or a
+// step over a range with metric leaves (the hybrid plan there: no 18.16 spelling yet).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -20,6 +20,7 @@ import { audienceToJson, parseAudience } from '../src/audience/validate.ts';
 import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
 import { planAudience } from '../src/audience/compile/index.ts';
 import { resolveField } from '../src/audience/fields.ts';
+import { isPairedRangeStep } from '../src/audience/compile/sequence-pairs.ts';
 import { CREATE_TIME, buildEvents, nowsArb, resolveNows } from './audience-arbitraries.ts';
 import {
   adjacencyArb,
@@ -61,6 +62,8 @@ const stats = {
   immediateRangeLimit: 0,
   immediateRangeLimitMembers: 0,
   immediateRangeLimitIgnoring: 0,
+  /** Checks with members of an audience with a step over a range with metric leaves (pairs). */
+  pairedMembers: 0,
   /** ClickHouse: audiences run as one statement (none on the hybrid plan but those it lists). */
   oneStatement: 0,
 };
@@ -93,12 +96,13 @@ function property(db: ScratchEngine, backend: string): fc.IAsyncProperty<unknown
       const nows = [...new Set([...resolveNows(nowSpecs, events, def.membershipDurationDays), latest])];
       await db.load(events);
       stats.audiences++;
+      const paired = def.filterClauses.some((c) => (c.sequenceFilter?.sequenceSteps ?? []).some(isPairedRangeStep));
       if (backend === 'clickhouse') {
         // ClickHouse 18.16 runs these sequences as one statement over per-user arrays
-        // (clickhouse-sequences.ts); only item leaves take the hybrid plan.
+        // (clickhouse-sequences.ts); item leaves and paired range steps take the hybrid plan.
         const request = { propertyId: PROPERTY, audience: def, config, asOfMicros: nows[0] ?? CREATE_TIME };
         const asSql = db.engine.membersQuery?.(request) ?? null;
-        const hybrid = usesItems(def);
+        const hybrid = usesItems(def) || paired;
         assert.equal(asSql !== null, !hybrid, `one statement on ClickHouse: ${JSON.stringify(raw, bigints)}`);
         if (asSql) stats.oneStatement++;
       }
@@ -121,6 +125,7 @@ function property(db: ScratchEngine, backend: string): fc.IAsyncProperty<unknown
         stats.checks++;
         if (expected.length > 0) stats.withMembers++;
         if (expected.length > 0 && range) stats.rangeMembers++;
+        if (expected.length > 0 && paired) stats.pairedMembers++;
         if (expected.length > 0 && immediateRange && ignore.length > 0) stats.immediateRangeIgnoring++;
         if (expected.length > 0 && immediateRangeLimit) stats.immediateRangeLimitMembers++;
         if (expected.length > 0 && immediateRangeLimit && ignore.length > 0)
@@ -212,6 +217,10 @@ forEachBackend((backend) => {
         );
         return;
       }
+      assert.ok(
+        covered.pairedMembers > covered.checks / 40,
+        `only ${covered.pairedMembers} checks with members over range steps with metric leaves`,
+      );
       assert.ok(
         covered.immediateRangeLimitMembers > 0,
         'no check with members over an immediate range step with a time limit',

@@ -18,7 +18,7 @@ const SESSION: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
 const ACROSS: FilterScope = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
 
 /** Few names, so that steps often match and adjacency is often broken or kept. */
-export const SEQ_NAMES = ['view_item', 'add_to_cart', 'purchase', 'page_view', 'scroll'] as const;
+export const SEQ_NAMES = ['view_item', 'add_to_cart', 'purchase', 'page_view', 'scroll', 'refund'] as const;
 
 // --- leaves -------------------------------------------------------------------------------------
 
@@ -136,10 +136,71 @@ const metricLeafExpr: fc.Arbitrary<FilterExpression> = fc.oneof(
     }),
 );
 
+/** An event filter with a metric parameter leaf (no eventCount): the metric of the event alone (D9). */
+const metricParamLeaf: fc.Arbitrary<FilterExpression> = fc
+  .record({ eventName: fc.constantFrom(...SEQ_NAMES.slice(0, 3)), x: fc.constantFrom(0, 15, 20) })
+  .map(({ eventName, x }) => ({
+    eventFilter: {
+      eventName,
+      eventParameterFilterExpression: {
+        andGroup: {
+          filterExpressions: [
+            {
+              dimensionOrMetricFilter: {
+                fieldName: 'eventValue',
+                numericFilter: { operation: 'GREATER_THAN' as const, value: { doubleValue: x } },
+                atAnyPointInTime: false,
+              },
+            },
+          ],
+        },
+      },
+    },
+  }));
+
 /** Leaves of a step over one event: also metrics and eventCount (SQL judges them on {e}). */
 const eventStepLeafExpr: fc.Arbitrary<FilterExpression> = fc.oneof(
   { weight: 4, arbitrary: leafExpr },
   { weight: 1, arbitrary: metricLeafExpr },
+  { weight: 1, arbitrary: metricParamLeaf },
+);
+
+/**
+ * Metrics over a range (a_(k-1), a_k] (sequence-pairs.ts): every metric, with thresholds that a
+ * few events cross (counts of 1-3, sums of 0.1 + 0.2 against 0.3, revenue with refunds, engaged
+ * sessions), = and between as well as > and <, and NOT.
+ */
+const rangeMetricLeaf: fc.Arbitrary<FilterExpression> = fc
+  .record({
+    fieldName: fc.constantFrom(
+      'eventCount',
+      'eventCount',
+      'eventValue',
+      'purchaseRevenue',
+      'sessions',
+      'engagedSessions',
+      'userEngagementDuration',
+      'transactions',
+      'ecommercePurchases',
+    ),
+    op: fc.constantFrom('GREATER_THAN', 'LESS_THAN', 'EQUAL', 'BETWEEN' as const),
+    x: fc.constantFrom(0, 1, 2, 3, 0.3, 20, 30),
+    negated: fc.boolean(),
+  })
+  .map(({ fieldName, op, x, negated }) => {
+    const f =
+      op === 'BETWEEN'
+        ? { fieldName, betweenFilter: { fromValue: { doubleValue: x }, toValue: { doubleValue: x + 10 } } }
+        : { fieldName, numericFilter: { operation: op, value: { doubleValue: x } } };
+    const leaf = { ...f, atAnyPointInTime: false };
+    return negated ? { notExpression: { dimensionOrMetricFilter: leaf } } : { dimensionOrMetricFilter: leaf };
+  });
+
+/** Leaves of a step over a range: event-level leaves, and metrics and eventCount of the range. */
+const rangeStepLeafExpr: fc.Arbitrary<FilterExpression> = fc.oneof(
+  { weight: 6, arbitrary: leafExpr },
+  { weight: 2, arbitrary: metricLeafExpr },
+  { weight: 2, arbitrary: rangeMetricLeaf },
 );
 
 // Mostly one OR-group (an AND of two leaves on one event rarely holds).
@@ -156,7 +217,7 @@ function cnfOf(leaf: fc.Arbitrary<FilterExpression>): fc.Arbitrary<FilterExpress
       andGroup: { filterExpressions: groups.map((g) => ({ orGroup: { filterExpressions: g } })) },
     }));
 }
-const cnf = cnfOf(leafExpr);
+const rangeStepCnf = cnfOf(rangeStepLeafExpr);
 const eventStepCnf = cnfOf(eventStepLeafExpr);
 
 // Limits that the history's offsets hit exactly (they are inclusive). Half the time none
@@ -176,14 +237,13 @@ export function sequenceClauseArb(
     .chain((scope) => {
       const rank = [EVENT, SESSION, ACROSS];
       const allowed = stepScopes.filter((s) => rank.indexOf(s) <= rank.indexOf(scope));
-      // Metric and eventCount leaves only in steps over one event: over a range they aggregate
-      // the range, which the SQL plan leaves to the fold (plan.ts).
+      // Over one event a metric is the event's; over a range it aggregates the range.
       const step: fc.Arbitrary<SequenceStep> = fc.constantFrom(...allowed).chain((stepScope) =>
         fc.record({
           scope: fc.constant(stepScope),
           immediatelyFollows: fc.boolean(),
           constraintDurationMicros: limit,
-          filterExpression: stepScope === EVENT ? eventStepCnf : cnf,
+          filterExpression: stepScope === EVENT ? eventStepCnf : rangeStepCnf,
         }),
       );
       return fc.record({
@@ -247,7 +307,10 @@ const rawEvent: fc.Arbitrary<RawEvent> = fc
       .map(([a, b]) => a + b),
     // 4 = no session id: each such event is a session of its own (D3).
     session: fc.integer({ min: 0, max: 4 }),
-    value: fc.option(fc.constantFrom(10, 20, 60), { nil: null }),
+    value: fc.option(fc.constantFrom(10, 20, 60, 0.1, 0.2, -5), { nil: null }),
+    engagementMsec: fc.option(fc.constantFrom(4000, 6000, 10000), { nil: null, freq: 3 }),
+    engaged: fc.integer({ min: 0, max: 5 }).map((x) => x === 0),
+    revenue: fc.option(fc.constantFrom(15, 25, 0.1), { nil: null, freq: 3 }),
     currency: fc.option(fc.constantFrom('EUR', 'eur', "it's"), { nil: null }),
     device: fc.option(fc.constantFrom('desktop', 'mobile', 'Mobile', '50%'), { nil: null }),
     items: fc.oneof(
@@ -269,7 +332,11 @@ const rawEvent: fc.Arbitrary<RawEvent> = fc
     offsetMinutes: r.offsetMinutes,
     session: r.session,
     params: {
-      ...(r.value === null ? {} : { value: { int_value: BigInt(r.value) } }),
+      ...(r.value === null
+        ? {}
+        : { value: Number.isInteger(r.value) ? { int_value: BigInt(r.value) } : { double_value: r.value } }),
+      ...(r.engagementMsec === null ? {} : { engagement_time_msec: { int_value: BigInt(r.engagementMsec) } }),
+      ...(r.engaged ? { session_engaged: { string_value: '1' } } : {}),
       ...(r.currency === null ? {} : { currency: { string_value: r.currency } }),
     },
     plan: null,
@@ -277,7 +344,7 @@ const rawEvent: fc.Arbitrary<RawEvent> = fc
     device: r.device,
     country: null,
     items: r.items,
-    revenue: null,
+    revenue: r.revenue,
   }));
 
 /** Up to three users; ingest_seq follows array order, so equal minutes are ties broken by it. */

@@ -14,13 +14,10 @@
 // engine), so members never differ.
 
 import { join, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
-import type { SqlDialect } from './dialect.ts';
+import { DialectUnsupportedError, type SqlDialect } from './dialect.ts';
 import { doubleOfText, jsNumberText, typedArmPath, typedArmText } from './clickhouse-json.ts';
 
-/** A compiled construct this dialect cannot spell as one statement; the caller falls back. */
-export class DialectUnsupportedError extends Error {
-  override readonly name = 'DialectUnsupportedError';
-}
+export { DialectUnsupportedError };
 
 const INT64_MIN = -(1n << 63n);
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -110,6 +107,9 @@ export const clickhouseDialect: SqlDialect = Object.freeze({
   jsonNumberValue: (json: Fragment, path: Param) => sql`audex_unsupported_json(${json}, ${path})`,
   // The join form needs an ON with a time band, which 18.16 does not take (equality keys only).
   boundedPredecessorJoin: false,
+  // A join of anchor pairs with windows over them: 18.16 would need it as nested lambdas over
+  // the per-user arrays (docs/audiences.md §8.1); not spelled yet, so the hybrid plan.
+  pairedRangeSteps: false,
   // A tuple orders by its first element, then its second: exact stream order without packing.
   streamPosition: (micros: Fragment, ingestSeq: Fragment) => sql`tuple(${micros}, ${ingestSeq})`,
   positionMicros: (position: Fragment) => sql`tupleElement(${position}, 1)`,

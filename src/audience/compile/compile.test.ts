@@ -62,6 +62,7 @@ const CONSTRUCTS: [string, AudienceDefinition, string[]?][] = [
   ['seq-session-time-limit-and-clause', parseAudience(sequenceAudiences().sessionLimitAndClause)],
   ['seq-range-steps', parseAudience(sequenceAudiences().rangeSteps)],
   ['seq-range-limit-maximum-duration', parseAudience(sequenceAudiences().rangeLimitMaximumDuration)],
+  ['seq-range-metrics', parseAudience(sequenceAudiences().rangeMetrics)],
   // E6 over 30 days (its history is older than 7 days at CTX), page_view ignored for adjacency.
   ['seq-e6-ignoring-page-view', parseAudience({ ...EXAMPLES.E6, membershipDurationDays: 30 }), ['page_view']],
   [
@@ -96,6 +97,10 @@ function sequenceAudiences(): Record<string, unknown> {
   const step = (scope: string, ...names: string[]): Record<string, unknown> => ({
     scope,
     filterExpression: groups(...names),
+  });
+  const leafStep = (scope: string, leaf: unknown): Record<string, unknown> => ({
+    scope,
+    filterExpression: { andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [leaf] } }] } },
   });
   const audience = (...filterClauses: unknown[]): unknown => ({
     displayName: 'x',
@@ -142,6 +147,43 @@ function sequenceAudiences(): Record<string, unknown> {
         sequenceSteps: [
           step(EVENT, 'page_view'),
           { ...step(SESSION, 'scroll', 'page_view'), immediatelyFollows: true, constraintDuration: '3600s' },
+        ],
+      },
+    }),
+    // Steps over a range with metric leaves (pairs of anchors, sequence-pairs.ts): more than one
+    // page_view in the purchase's session after a view_item, revenue over the whole sequence so
+    // far above 100 as step 0, within a maximum duration.
+    rangeMetrics: audience({
+      clauseType: 'INCLUDE',
+      sequenceFilter: {
+        scope: ACROSS,
+        sequenceMaximumDuration: '86400s',
+        sequenceSteps: [
+          leafStep(ACROSS, {
+            dimensionOrMetricFilter: {
+              fieldName: 'purchaseRevenue',
+              numericFilter: { operation: 'GREATER_THAN', value: { doubleValue: 100 } },
+            },
+          }),
+          step(EVENT, 'view_item'),
+          leafStep(SESSION, {
+            eventFilter: {
+              eventName: 'page_view',
+              eventParameterFilterExpression: {
+                andGroup: {
+                  filterExpressions: [
+                    {
+                      dimensionOrMetricFilter: {
+                        fieldName: 'eventCount',
+                        numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '1' } },
+                      },
+                    },
+                  ],
+                },
+              },
+            },
+          }),
+          step(EVENT, 'purchase'),
         ],
       },
     }),

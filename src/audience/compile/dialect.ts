@@ -4,6 +4,11 @@
 
 import { join, param, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
 
+/** A compiled construct a dialect cannot spell as one statement; the caller falls back. */
+export class DialectUnsupportedError extends Error {
+  override readonly name = 'DialectUnsupportedError';
+}
+
 export interface SqlDialect {
   readonly name: 'duckdb' | 'clickhouse';
   /** Placeholder text for the index-th (1-based) parameter. */
@@ -63,6 +68,12 @@ export interface SqlDialect {
    * predecessor of "A directly followed by B within C" that way. False: previousInStream.
    */
   readonly boundedPredecessorJoin: boolean;
+  /**
+   * True when a sequence step over a range with metric leaves can be a join of each candidate
+   * anchor with the later events of its user, aggregated by windows partitioned by the anchor
+   * (sequence-pairs.ts). False: the compiler throws DialectUnsupportedError (the hybrid plan).
+   */
+  readonly pairedRangeSteps: boolean;
   /** A pair of BIGINTs (hi, lo) as one value that max() orders by hi, then lo. */
   packPair(hi: Fragment, lo: Fragment): Fragment;
   /** The hi and lo BIGINTs of a packPair value. */
@@ -148,6 +159,7 @@ export interface SqlDialect {
 export const duckdbDialect: SqlDialect = Object.freeze({
   name: 'duckdb' as const,
   boundedPredecessorJoin: true,
+  pairedRangeSteps: true,
   placeholder: (index: number) => `$${index}`,
   // Quoted keys, so that any key text is addressed literally.
   jsonPath: (keys: readonly string[]) => `$${keys.map((k) => `.${JSON.stringify(k)}`).join('')}`,

@@ -1,8 +1,9 @@
 // Which path evaluates an audience. 'sql': one set-based statement returns the members, either
 // the closed forms of static conditions (members-sql.ts, the cheapest) or the per-event state of
 // the fold as window aggregates (events-sql.ts). 'hybrid' (pre-filter in SQL, then the reference
-// evaluator's per-user fold) remains only for sequence steps over a range with metric leaves,
-// whose metric aggregates the range between two anchors (docs/audiences.md §8.1).
+// evaluator's per-user fold) is what a dialect falls back to when it cannot spell a construct
+// (ClickHouse 18.16: item leaves, sequence steps over a range with metric leaves); on DuckDB every
+// audience of the grammar plans 'sql' (docs/audiences.md §8).
 
 import type {
   AudienceDefinition,
@@ -54,18 +55,6 @@ function isStaticEventLeaf(e: FilterExpression, scope: FilterScope): boolean {
   return scope !== ACROSS || leaf.atAnyPointInTime;
 }
 
-/** An eventFilter with an eventCount leaf (a count over the scope unit). */
-function isCountFilter(e: FilterExpression): boolean {
-  return e.eventFilter !== undefined && eventCountLeaf(e.eventFilter) !== undefined;
-}
-
-/** A leaf judged on one event in every scope: an event filter without eventCount, a dimension. */
-function isEventLevelLeaf(e: FilterExpression): boolean {
-  if (e.eventFilter) return isEventLevelEventFilter(e);
-  const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
-  return leaf !== undefined && isEventLevelField(leaf.fieldName, 'condition');
-}
-
 /** `eventCount > x` (x >= 0) over the whole window: monotone, so static and dynamic agree. */
 function isGrowingCount(e: FilterExpression): boolean {
   const count = e.eventFilter && eventCountLeaf(e.eventFilter);
@@ -88,21 +77,20 @@ function isSqlSimple(c: FilterClause): boolean {
 }
 
 /**
- * Sequences (sequence-sql.ts): steps that are single events, with or without immediatelyFollows,
- * time limits and a maximum duration; steps over a range of events (scoped to a session or across
- * sessions) with event-level leaves, in every combination of immediatelyFollows, time limit,
- * maximum duration and ignore list. Step leaves are judged per event (D11: their time flags are
- * ignored). `config` is no longer needed to decide (kept for the callers).
+ * Sequences (sequence-sql.ts): every step. A step over one event judges each leaf on the event (a
+ * metric is the metric of {e}, an eventCount counts the event when it has the name, a parameter
+ * leaf of an event filter is judged on the event); a step over a range judges event-level leaves
+ * per event (D11: their time flags are ignored) and aggregates metrics and eventCount over the
+ * range by pairs of anchors and later events (sequence-pairs.ts), which a dialect without them
+ * refuses (DialectUnsupportedError: the hybrid plan there). `config` is no longer needed to decide.
  */
 function isSqlSequence(s: SequenceFilter, _config?: EvaluationConfig): boolean {
   const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
   return s.sequenceSteps.every((st) => {
-    const groups = groupsOf(st.filterExpression);
-    // A step over one event judges metrics and eventCount on {e}; a step over a range judges its
-    // leaves per event, so it takes only event-level ones (a metric there aggregates the range).
-    if (st.scope === EVENT)
-      return groups.every((g) => g.every((e) => isStaticEventLeaf(e, EVENT) || isCountFilter(e)));
-    return groups.every((g) => g.every((e) => isEventLevelLeaf(e)));
+    if (st.scope !== EVENT) return true;
+    return groupsOf(st.filterExpression).every((g) =>
+      g.every((e) => isStaticEventLeaf(e, EVENT) || e.eventFilter !== undefined),
+    );
   });
 }
 

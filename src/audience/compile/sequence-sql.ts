@@ -15,8 +15,9 @@
 // Engine-specific spellings (window frames, pair packing) go through SqlDialect's sequence hooks.
 
 import type { FilterExpression, FilterScope, SequenceFilter, SequenceStep } from '../../domain/audience.ts';
-import type { SqlDialect } from './dialect.ts';
+import { DialectUnsupportedError, type SqlDialect } from './dialect.ts';
 import { eventCountLeaf, type EventPredicateCompiler } from './leaves.ts';
+import { PairedRangeStep, isPairedRangeStep } from './sequence-pairs.ts';
 import { SESSION_KEY, nameFilter, namesOfFlags, namesOfGroups, type Flag } from './members-sql.ts';
 import { and, ident, join, or, param, sql, type Fragment, type Param } from './sql.ts';
 import { groupsOf } from './walk.ts';
@@ -169,6 +170,7 @@ export class SequenceSqlCompiler {
    */
   stepFlags(seq: SequenceFilter, i: number): Flag[][] {
     return seq.sequenceSteps.map((st, k) => {
+      if (isPairedRangeStep(st)) return this.pairedStep(seq, i, k).scanColumns();
       const groups = groupsOf(st.filterExpression);
       // A step over one event judges a metric as the metric of {e} and an eventCount on {e}
       // (plan.ts lets metric and eventCount leaves only into such steps).
@@ -238,10 +240,18 @@ export class SequenceSqlCompiler {
   ): { ctes: Fragment[]; rel: Fragment; b: Fragment } {
     const rel = (k: number): Fragment => ident(`c${i}_s${k}`);
     const where = filter ? sql` WHERE ${or(flags.map((f) => f.name))}` : sql``;
-    const { steps, b } = this.chainLayers(seq, i);
-    const ctes = steps.map((layers, k) => {
-      // Each layer adds its columns to the rows of the one before it.
+    const { steps, b } = this.layersOf(seq, i, true);
+    const ctes = steps.flatMap((layers, k) => {
       const from = k === 0 ? sql`${source}${where}` : rel(k - 1);
+      if (layers === null) {
+        // A step over a range with metric leaves: pairs of anchors and later rows (sequence-pairs.ts).
+        const pairs = this.pairedStep(seq, i, k);
+        const bk = this.chainName(`b${k}`);
+        return k === 0
+          ? pairs.firstStep(from, rel(k), bk)
+          : pairs.laterStep(from, rel(k), this.chainName(`b${k - 1}`), bk);
+      }
+      // Each layer adds its columns to the rows of the one before it.
       const body = layers.reduce<Fragment | null>((inner, cols) => {
         const named = join(
           cols.map((c) => sql`${c.expr} AS ${c.name}`),
@@ -251,7 +261,7 @@ export class SequenceSqlCompiler {
           ? sql`SELECT *, ${named} FROM ${from}`
           : sql`SELECT *, ${named} FROM (${inner})`;
       }, null)!;
-      return sql`${rel(k)} AS (${body})`;
+      return [sql`${rel(k)} AS (${body})`];
     });
     const last = seq.sequenceSteps.length - 1;
     return { ctes, rel: rel(last), b };
@@ -266,10 +276,21 @@ export class SequenceSqlCompiler {
   chainLayers(seq: SequenceFilter, i: number, prefix = ''): { steps: ChainColumn[][][]; b: Fragment } {
     this.prefix = prefix;
     try {
-      return this.layersOf(seq, i);
+      const { steps, b } = this.layersOf(seq, i, false);
+      return { steps: steps.map((layers) => layers!), b };
     } finally {
       this.prefix = '';
     }
+  }
+
+  /** The step over a range with metric leaves at `k` of clause `i` (isPairedRangeStep). */
+  private pairedStep(seq: SequenceFilter, i: number, k: number): PairedRangeStep {
+    if (!this.dialect.pairedRangeSteps)
+      throw new DialectUnsupportedError(
+        `${this.dialect.name} dialect: a sequence step over a range with metric leaves (pairs of anchors)`,
+      );
+    const ignoreList = this.ctx.config.ignoreEventNamesForAdjacency.length > 0;
+    return new PairedRangeStep(this.dialect, this.leaf, `c${i}_p${k}`, seq, k, ignoreList);
   }
 
   /** The chain's column names (b, m, x, y, lo, gm) start with it: '' in a CTE of the chain's own. */
@@ -279,14 +300,27 @@ export class SequenceSqlCompiler {
     return ident(`${this.prefix}${name}`);
   }
 
-  private layersOf(seq: SequenceFilter, i: number): { steps: ChainColumn[][][]; b: Fragment } {
+  /**
+   * `deferPairs`: a step over a range with metric leaves is a null entry (visitSequenceChain writes
+   * its pairs); otherwise such a step throws DialectUnsupportedError (no layers of columns spell it).
+   */
+  private layersOf(
+    seq: SequenceFilter,
+    i: number,
+    deferPairs: boolean,
+  ): { steps: (ChainColumn[][] | null)[]; b: Fragment } {
     const d = this.dialect;
+    const paired = seq.sequenceSteps.map((st) => isPairedRangeStep(st));
+    if (!deferPairs && paired.some(Boolean))
+      throw new DialectUnsupportedError(
+        `${d.name} dialect: a sequence step over a range with metric leaves has no layers of columns`,
+      );
     const steps = this.stepFlags(seq, i);
     const b = (k: number): Fragment => this.chainName(`b${k}`);
     const first = seq.sequenceSteps[0]!;
     // Step 0 holds on its range (every event up to a_0, of a_0's session when session-scoped)
     // from the event at which each group has had a match.
-    const holds0 =
+    const holds0 = (): Fragment =>
       first.scope === EVENT
         ? steps[0]![0]!.name
         : and(
@@ -295,9 +329,15 @@ export class SequenceSqlCompiler {
                 sql`${d.runningSumInStream(sql`CASE WHEN ${f.name} THEN 1 ELSE 0 END`, partitionOf(first.scope))} > 0`,
             ),
           );
-    const out: ChainColumn[][][] = [[[{ name: b(0), expr: sql`CASE WHEN ${holds0} THEN t END` }]]];
+    const out: (ChainColumn[][] | null)[] = [
+      paired[0] ? null : [[{ name: b(0), expr: sql`CASE WHEN ${holds0()} THEN t END` }]],
+    ];
     seq.sequenceSteps.forEach((st, k) => {
       if (k === 0) return;
+      if (paired[k]) {
+        out.push(null);
+        return;
+      }
       const m = this.chainName(`m${k}`);
       const x = this.chainName(`x${k}`);
       const follow =

@@ -1,0 +1,1 @@
+-- hybrid: the reference fold over the evaluation window, streamed in stream order

@@ -1,0 +1,13 @@
+-- sql parameters: ["view_item","page_view","purchase","1n","1714608000000000n","1717977600000000n",100,"86400000000n","86400000000n",1,"86400000000n","1715385600000000n"]
+WITH c0_ev AS (SELECT user_pseudo_id AS u, ga_session_id AS s, event_timestamp AS t, ingest_seq AS q, ecommerce_purchase_revenue AS c0_p0_v0, ecommerce_refund_value AS c0_p0_v1, event_name = $1 AS c0_h1, (CASE WHEN event_name = $2 THEN 1 ELSE 0 END) AS c0_p2_v0, event_name = $3 AS c0_h3 FROM events WHERE property_id = $4 AND event_timestamp >= $5 AND event_timestamp <= $6 AND source <> 'audience_trigger'),
+c0_s0 AS (SELECT *, CASE WHEN COALESCE(((list_reduce(list_filter(list(c0_p0_v0) OVER (PARTITION BY u ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), lambda __x: __x IS NOT NULL), lambda __a, __x: __a + __x, CAST(0 AS DOUBLE)) - list_reduce(list_filter(list(c0_p0_v1) OVER (PARTITION BY u ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), lambda __x: __x IS NOT NULL), lambda __a, __x: __a + __x, CAST(0 AS DOUBLE))) > $7), FALSE) THEN t END AS b0 FROM c0_ev),
+c0_s1 AS (SELECT *, CASE WHEN c0_h1 AND (m1 IS NOT NULL AND t - m1 <= $8) THEN m1 END AS b1 FROM (SELECT *, max(b0) OVER (PARTITION BY u ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS m1 FROM c0_s0)),
+c0_p2_users AS (SELECT DISTINCT u AS c0_p2_uu FROM c0_s1 WHERE b1 IS NOT NULL),
+c0_p2_rows AS (SELECT r.* FROM c0_s1 AS r JOIN c0_p2_users AS w ON w.c0_p2_uu = r.u),
+c0_p2_anchors AS (SELECT u, t AS c0_p2_at, q AS c0_p2_aq, s AS c0_p2_as, b1 AS c0_p2_ab FROM c0_p2_rows WHERE b1 IS NOT NULL),
+c0_p2_pairs AS (SELECT r.*, a.c0_p2_aq, a.c0_p2_as, a.c0_p2_ab FROM c0_p2_anchors AS a JOIN c0_p2_rows AS r ON r.u = a.u AND (r.t > a.c0_p2_at OR (r.t = a.c0_p2_at AND r.q > a.c0_p2_aq)) AND r.t - a.c0_p2_ab <= $9),
+c0_p2_best AS (SELECT u AS c0_p2_bu, q AS c0_p2_bq, max(c0_p2_ab) AS c0_p2_bb FROM (SELECT u, q, s, c0_p2_as, c0_p2_ab, COALESCE((COALESCE(sum(c0_p2_v0) OVER (PARTITION BY u, c0_p2_aq, {'s': s, 'q': CASE WHEN s IS NULL THEN q END} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), 0) > $10), FALSE) AS c0_p2_ok FROM c0_p2_pairs) WHERE c0_p2_ok GROUP BY 1, 2),
+c0_s2 AS (SELECT r.*, x.c0_p2_bb AS b2 FROM c0_p2_rows AS r JOIN (SELECT DISTINCT c0_p2_bu AS c0_p2_ku FROM c0_p2_best) AS k ON k.c0_p2_ku = r.u LEFT JOIN c0_p2_best AS x ON x.c0_p2_bu = r.u AND x.c0_p2_bq = r.q),
+c0_s3 AS (SELECT *, CASE WHEN c0_h3 AND (m3 IS NOT NULL AND t - m3 <= $11) THEN m3 END AS b3 FROM (SELECT *, max(b2) OVER (PARTITION BY u ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS m3 FROM c0_s2))
+SELECT u FROM (SELECT DISTINCT u FROM c0_s3 WHERE b3 IS NOT NULL AND t > $12) AS c0
+ORDER BY u

@@ -1,0 +1,268 @@
+// Sequence steps over a range whose leaves aggregate the range (docs/audiences.md §8.1, "A step
+// over a range with metric leaves"): a metric or an eventCount over (a_(k-1), a_k], or over every
+// event up to a_0 for step 0. Every other step bounds its predecessor anchor (before a group's
+// latest match, within a time limit), so a running maximum over a frame of rows decides; a
+// metric over the range does not (`eventCount > x` wants an early anchor, `< x` a late one, a
+// revenue sum with refunds neither), so each candidate anchor is paired with the later events of
+// its user and the range's aggregates are windows partitioned by the anchor:
+//
+// - pairs: each row p with b_(k-1) non-null, joined with the same user's later rows j while the
+//   step allows them (within its time limit, within the maximum duration of p's start, and with
+//   immediatelyFollows only while every event strictly between is ignored for adjacency). Those
+//   conditions hold for a prefix of the later rows, so the pairs of one anchor are exactly the
+//   rows of its ranges, and a window over them in stream order aggregates (p, j];
+// - per leaf, over that window (and, for a session-scoped step, only the rows of j's session): a
+//   latched match (`bool_or`), a count (`sum` of integers: exact), a sum of doubles (the values as
+//   a list folded left to right from 0.0: the reference's order, bit-identical), distinct session
+//   keys, and the engaged-session rule per session (the same list hooks as the N-day frames);
+// - b_k(j) = the latest b_(k-1)(p) among the pairs where the step holds (and, in a session-scoped
+//   sequence, p shares j's session), joined back to the rows.
+// Step 0's range is every event up to a_0 (of a_0's session when session-scoped): the same
+// aggregates over a running window of the user's (the session's) rows, no pairs.
+//
+// Cost: one row per (anchor, later row of its ranges), O(n²) per user in the worst case, as the
+// reference fold's inner loop; sums of doubles and engaged sessions add O(range) per pair (the
+// in-order fold). DuckDB only (SqlDialect.pairedRangeSteps); another dialect takes the hybrid plan.
+
+import type {
+  DimensionOrMetricFilter,
+  FilterExpression,
+  FilterScope,
+  SequenceFilter,
+  SequenceStep,
+} from '../../domain/audience.ts';
+import { resolveField, type MetricName } from '../fields.ts';
+import type { SqlDialect } from './dialect.ts';
+import { eventCountLeaf, type EventPredicateCompiler } from './leaves.ts';
+import type { Flag } from './members-sql.ts';
+import { and, ident, join, or, param, sql, type Fragment } from './sql.ts';
+import { groupsOf } from './walk.ts';
+
+const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
+const SESSION: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
+/** A chain row's session key (D3: a NULL session is the event's own), as one comparable value. */
+const ROW_SESSION = sql`{'s': s, 'q': CASE WHEN s IS NULL THEN q END}`;
+
+/** A leaf judged on one event (a latched match over a range): an event filter or a dimension. */
+function isPerEventLeaf(e: FilterExpression): boolean {
+  if (e.eventFilter) return eventCountLeaf(e.eventFilter) === undefined;
+  const leaf = e.dimensionOrMetricFilter ?? e.notExpression?.dimensionOrMetricFilter;
+  return leaf !== undefined && resolveField(leaf.fieldName, 'condition')?.kind === 'dimension';
+}
+
+/** A step over a range with a leaf that aggregates the range (a metric, an eventCount). */
+export function isPairedRangeStep(st: SequenceStep): boolean {
+  return st.scope !== EVENT && groupsOf(st.filterExpression).some((g) => g.some((e) => !isPerEventLeaf(e)));
+}
+
+/** One metric test of a range: the metric (with the event name an eventCount counts) and its filter. */
+interface MetricTest {
+  metric: MetricName;
+  eventName: string | null;
+  filter: DimensionOrMetricFilter;
+  negated: boolean;
+}
+
+type RangeLeaf = { kind: 'latch'; flag: Fragment } | { kind: 'metrics'; tests: MetricTest[] };
+
+export class PairedRangeStep {
+  private readonly columns: Flag[] = [];
+  private readonly inputs = new Map<string, Fragment>();
+  private readonly groups: RangeLeaf[][];
+
+  constructor(
+    private readonly dialect: SqlDialect,
+    private readonly leaf: EventPredicateCompiler,
+    /** Names its columns and CTEs: c<clause>_p<step>_… */
+    private readonly tag: string,
+    private readonly seq: SequenceFilter,
+    private readonly k: number,
+    private readonly ignoreList: boolean,
+  ) {
+    const m = leaf.metricInputs();
+    const flag = (x: Fragment): Fragment => sql`(CASE WHEN ${x} THEN 1 ELSE 0 END)`;
+    const input = (key: string, expr: () => Fragment): Fragment => {
+      let name = this.inputs.get(key);
+      if (name === undefined) {
+        name = ident(`${tag}_v${this.inputs.size}`);
+        this.inputs.set(key, name);
+        this.columns.push({ name, expr: expr(), names: null });
+      }
+      return name;
+    };
+    this.groups = groupsOf(this.step.filterExpression).map((g) =>
+      g.map((e): RangeLeaf => {
+        if (isPerEventLeaf(e)) {
+          const name = ident(`${tag}_l${this.columns.length}`);
+          this.columns.push({ name, expr: leaf.visitExpression(e), names: null });
+          return { kind: 'latch', flag: name };
+        }
+        if (e.eventFilter) {
+          // D9: only the eventCount leaves count (AND-ed), over events of the filter's name.
+          const tests = (e.eventFilter.eventParameterFilterExpression?.andGroup?.filterExpressions ?? [])
+            .map((p) => ({ f: p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter, p }))
+            .filter(({ f }) => f?.fieldName === 'eventCount')
+            .map(({ f, p }) => ({
+              metric: 'eventCount' as const,
+              eventName: e.eventFilter!.eventName,
+              filter: f!,
+              negated: p.notExpression !== undefined,
+            }));
+          return { kind: 'metrics', tests };
+        }
+        const f = (e.dimensionOrMetricFilter ?? e.notExpression!.dimensionOrMetricFilter)!;
+        const ref = resolveField(f.fieldName, 'condition');
+        if (ref?.kind !== 'metric') throw new Error(`not a metric: ${f.fieldName}`);
+        return {
+          kind: 'metrics',
+          tests: [{ metric: ref.metric, eventName: null, filter: f, negated: e.notExpression !== undefined }],
+        };
+      }),
+    );
+    // The per-event inputs of the metrics, deduplicated by what they read.
+    for (const t of this.tests()) {
+      switch (t.metric) {
+        case 'eventCount':
+          if (t.eventName !== null)
+            input(`count|${t.eventName}`, () => flag(sql`event_name = ${param(t.eventName)}`));
+          break;
+        case 'transactions':
+          input('transaction', () => flag(m.transaction));
+          break;
+        case 'ecommercePurchases':
+          input('purchase', () => flag(m.purchase));
+          break;
+        case 'eventValue':
+          input('value', () => m.value);
+          break;
+        case 'userEngagementDuration':
+          input('msec', () => m.msec);
+          break;
+        case 'purchaseRevenue':
+        case 'totalRevenue':
+        case 'userLtvRevenue':
+          input('revenue', () => m.revenue);
+          input('refund', () => m.refund);
+          break;
+        case 'sessions':
+          break;
+        case 'engagedSessions':
+          input('engaged', () => m.engagedFlag);
+          input('msec', () => m.msec);
+          input('view', () => m.view);
+          break;
+      }
+    }
+  }
+
+  private get step(): SequenceStep {
+    return this.seq.sequenceSteps[this.k]!;
+  }
+
+  /** The per-event columns the sequence's scan must carry. */
+  scanColumns(): Flag[] {
+    return this.columns;
+  }
+
+  private tests(): MetricTest[] {
+    return this.groups.flatMap((g) => g.flatMap((l) => (l.kind === 'metrics' ? l.tests : [])));
+  }
+
+  private col(key: string): Fragment {
+    const name = this.inputs.get(key);
+    if (name === undefined) throw new Error(`no input column ${key}`);
+    return name;
+  }
+
+  /** The step holds on the window `over`'s rows (a window clause: PARTITION BY … ORDER BY …). */
+  private holds(over: Fragment): Fragment {
+    const d = this.dialect;
+    const win = (agg: Fragment): Fragment => sql`${agg} OVER (${over})`;
+    const inOrder = (x: Fragment): Fragment => d.listSumInOrder(win(sql`list(${x})`));
+    const value = (t: MetricTest): Fragment => {
+      switch (t.metric) {
+        case 'eventCount':
+          return t.eventName === null
+            ? win(sql`count(*)`)
+            : sql`COALESCE(${win(sql`sum(${this.col(`count|${t.eventName}`)})`)}, 0)`;
+        case 'transactions':
+          return sql`COALESCE(${win(sql`sum(${this.col('transaction')})`)}, 0)`;
+        case 'ecommercePurchases':
+          return sql`COALESCE(${win(sql`sum(${this.col('purchase')})`)}, 0)`;
+        case 'eventValue':
+          return inOrder(this.col('value'));
+        case 'userEngagementDuration':
+          return sql`(${inOrder(this.col('msec'))} / 1000)`;
+        case 'purchaseRevenue':
+        case 'totalRevenue':
+        case 'userLtvRevenue':
+          return sql`(${inOrder(this.col('revenue'))} - ${inOrder(this.col('refund'))})`;
+        case 'sessions':
+          return d.listDistinctCount(win(sql`list(${ROW_SESSION})`));
+        case 'engagedSessions':
+          return d.engagedSessionsInList(
+            win(
+              sql`list(${d.engagementItem(ROW_SESSION, this.col('engaged'), this.col('msec'), this.col('view'))})`,
+            ),
+          );
+      }
+    };
+    const passes = (t: MetricTest): Fragment => {
+      const test = sql`COALESCE(${this.leaf.visitMetricFilter(value(t), t.filter)}, FALSE)`;
+      return t.negated ? sql`(NOT ${test})` : test;
+    };
+    const leaf = (l: RangeLeaf): Fragment =>
+      l.kind === 'latch' ? sql`COALESCE(${win(sql`bool_or(${l.flag})`)}, FALSE)` : and(l.tests.map(passes));
+    return and(this.groups.map((g) => or(g.map(leaf))));
+  }
+
+  /** Step 0: b0 = t where the step holds on every event up to this one (of its session). */
+  firstStep(from: Fragment, rel: Fragment, b: Fragment): Fragment[] {
+    const part = this.step.scope === SESSION ? sql`u, ${ROW_SESSION}` : sql`u`;
+    const over = sql`PARTITION BY ${part} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
+    return [sql`${rel} AS (SELECT *, CASE WHEN ${this.holds(over)} THEN t END AS ${b} FROM ${from})`];
+  }
+
+  /**
+   * A later step: the CTEs from the rows `from` (with b_(k-1) as `prev`) to `rel`: the rows of the
+   * users with some b_k, with b_k as `b` (a user without one can complete no later step, and every
+   * reader of the chain keeps only rows with a non-null b). Rows are ordered by (t, q), ingest_seq
+   * being unique, so no row number (a sort of every event of the window) is needed, except for
+   * the direct successor of immediatelyFollows with an empty ignore list, over the anchors' users.
+   */
+  laterStep(from: Fragment, rel: Fragment, prev: Fragment, b: Fragment): Fragment[] {
+    const n = (name: string): Fragment => ident(`${this.tag}_${name}`);
+    const [users, rows, anchors, pairs, best] = [n('users'), n('rows'), n('anchors'), n('pairs'), n('best')];
+    const [at, aq, as, ag, an, ab, next] = [n('at'), n('aq'), n('as'), n('ag'), n('an'), n('ab'), n('next')];
+    const [bu, bq, bb] = [n('bu'), n('bq'), n('bb')];
+    const st = this.step;
+    const successor = st.immediatelyFollows === true && !this.ignoreList;
+    const on: Fragment[] = [sql`r.u = a.u`, sql`(r.t > a.${at} OR (r.t = a.${at} AND r.q > a.${aq}))`];
+    if (st.constraintDurationMicros !== undefined)
+      on.push(sql`r.t - a.${at} <= ${param(st.constraintDurationMicros)}`);
+    if (this.seq.sequenceMaximumDurationMicros !== undefined)
+      on.push(sql`r.t - a.${ab} <= ${param(this.seq.sequenceMaximumDurationMicros)}`);
+    if (st.immediatelyFollows)
+      // Every event strictly between is ignored for adjacency: none breaks it (gp, the breaks
+      // before j, equals p's g), or with an empty ignore list, j is p's direct successor.
+      on.push(successor ? sql`r.q = a.${an}` : sql`r.gp = a.${ag}`);
+    const sessionPart = st.scope === SESSION ? sql`, ${ROW_SESSION}` : sql``;
+    const over = sql`PARTITION BY u, ${aq}${sessionPart} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
+    // A session-scoped sequence keeps j only in p's session (never a NULL one: its own).
+    const sameSession = this.seq.scope === SESSION ? sql` AND s = ${as}` : sql``;
+    const anchorCols = [
+      sql`u, t AS ${at}, q AS ${aq}, s AS ${as}, ${prev} AS ${ab}`,
+      ...(st.immediatelyFollows && this.ignoreList ? [sql`g AS ${ag}`] : []),
+      ...(successor ? [sql`${next} AS ${an}`] : []),
+    ];
+    const nextCol = successor ? sql`, lead(q) OVER (PARTITION BY u ORDER BY t, q) AS ${next}` : sql``;
+    return [
+      sql`${users} AS (SELECT DISTINCT u AS ${n('uu')} FROM ${from} WHERE ${prev} IS NOT NULL)`,
+      sql`${rows} AS (SELECT r.*${nextCol} FROM ${from} AS r JOIN ${users} AS w ON w.${n('uu')} = r.u)`,
+      sql`${anchors} AS (SELECT ${join(anchorCols, ', ')} FROM ${rows} WHERE ${prev} IS NOT NULL)`,
+      sql`${pairs} AS (SELECT r.*, a.${aq}, a.${as}, a.${ab} FROM ${anchors} AS a JOIN ${rows} AS r ON ${join(on, ' AND ')})`,
+      sql`${best} AS (SELECT u AS ${bu}, q AS ${bq}, max(${ab}) AS ${bb} FROM (SELECT u, q, s, ${as}, ${ab}, ${this.holds(over)} AS ${n('ok')} FROM ${pairs}) WHERE ${n('ok')}${sameSession} GROUP BY 1, 2)`,
+      sql`${rel} AS (SELECT r.*, x.${bb} AS ${b} FROM ${rows} AS r JOIN (SELECT DISTINCT ${bu} AS ${n('ku')} FROM ${best}) AS k ON k.${n('ku')} = r.u LEFT JOIN ${best} AS x ON x.${bu} = r.u AND x.${bq} = r.q)`,
+    ];
+  }
+}
