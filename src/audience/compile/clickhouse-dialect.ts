@@ -107,9 +107,10 @@ export const clickhouseDialect: SqlDialect = Object.freeze({
   jsonNumberValue: (json: Fragment, path: Param) => sql`audex_unsupported_json(${json}, ${path})`,
   // The join form needs an ON with a time band, which 18.16 does not take (equality keys only).
   boundedPredecessorJoin: false,
-  // A join of anchor pairs with windows over them: 18.16 would need it as nested lambdas over
-  // the per-user arrays (docs/audiences.md §8.1); not spelled yet, so the hybrid plan.
+  // No windows over joins: nested lambdas over the per-user arrays (clickhouse-ranges.ts), which
+  // the recording dialect of clickhouse-windows.ts spells.
   pairedRangeSteps: false,
+  bestOverRanges: () => unsupported('steps over a range with metrics outside the per-user arrays'),
   // A tuple orders by its first element, then its second: exact stream order without packing.
   streamPosition: (micros: Fragment, ingestSeq: Fragment) => sql`tuple(${micros}, ${ingestSeq})`,
   positionMicros: (position: Fragment) => sql`tupleElement(${position}, 1)`,

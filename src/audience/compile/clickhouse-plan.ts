@@ -8,8 +8,7 @@
 // anti-join, as GLOBAL NOT IN): the closed forms and the latest-event form, with typed params
 // and user properties (clickhouse-json.ts). Otherwise the per-event state over per-user arrays
 // (clickhouse-windows.ts), sequence clauses included (clickhouse-sequences.ts). What is left
-// (item leaves, the one sequence shape clickhouseSequenceUnsupported names, what the planner sends
-// to the fold on every engine) takes the hybrid plan. docs/audiences.md §8 lists each construct's spelling.
+// (item leaves) takes the hybrid plan. docs/audiences.md §8 lists each construct's spelling.
 
 import type { AudienceDefinition } from '../../domain/audience.ts';
 import {

@@ -37,9 +37,10 @@
 
 import type { AudienceDefinition } from '../../domain/audience.ts';
 import { clickhouseDialect, DialectUnsupportedError } from './clickhouse-dialect.ts';
-import type { SqlDialect } from './dialect.ts';
+import type { RangeBest, SqlDialect } from './dialect.ts';
 import { EventStateCompiler, type StageColumn } from './events-sql.ts';
 import { frameElement, frameHooks, isFrameCall, type FrameCall } from './clickhouse-frames.ts';
+import { rangeElement } from './clickhouse-ranges.ts';
 import { ident, join, param, render, sql, type Fragment, type Param } from './sql.ts';
 import type { QueryContext } from './window.ts';
 
@@ -66,7 +67,9 @@ type WindowCall =
   /** The exclusion aggregate of the members' SELECT: the last value by position, or any true. */
   | { kind: 'exclusion'; last: boolean; value: Fragment; partition: Fragment }
   /** The sequence compiler's time-bounded and per-row frames (clickhouse-frames.ts). */
-  | FrameCall;
+  | FrameCall
+  /** A sequence step over a range with metric leaves (clickhouse-ranges.ts); partition: u. */
+  | { kind: 'ranges'; spec: RangeBest; partition: Fragment };
 
 const MARKER = /^audex_win_\d+$/;
 
@@ -106,6 +109,7 @@ function recordingDialect(calls: Map<string, WindowCall>): SqlDialect {
     argMax: (value: Fragment) => record({ kind: 'exclusion', last: true, value, partition: sql`u` }),
     boolOr: (value: Fragment) => record({ kind: 'exclusion', last: false, value, partition: sql`u` }),
     ...frameHooks(record),
+    bestOverRanges: (spec: RangeBest) => record({ kind: 'ranges', spec, partition: sql`u` }),
   });
 }
 
@@ -336,6 +340,8 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
     const i = sql`toInt64(__i)`;
     if (isFrameCall(call)) return frameElement(call, ordered, lo);
     switch (call.kind) {
+      case 'ranges':
+        return rangeElement(call.spec, ordered, clickhouseDialect);
       case 'exclusion':
         throw new DialectUnsupportedError('ClickHouse 18.16 dialect: an aggregate in a stage');
       case 'running': {

@@ -9,6 +9,41 @@ export class DialectUnsupportedError extends Error {
   override readonly name = 'DialectUnsupportedError';
 }
 
+/** Aggregates over the rows of a sequence step's range (RangeBest.holds); columns are per-event. */
+export interface RangeAggregates {
+  /** The number of rows (`col` null), or Σ of an integer column over them. */
+  count(col: Fragment | null): Fragment;
+  /** Some row has the flag. */
+  any(flag: Fragment): Fragment;
+  /** Σ of a double column's non-NULL values added left to right from 0.0 (bit-identical). */
+  sumInOrder(col: Fragment): Fragment;
+  /** The number of distinct session keys. */
+  sessions(key: Fragment): Fragment;
+  /** The sessions the rows engage, per session key over its rows in order (D19). */
+  engagedSessions(key: Fragment, engaged: Fragment, msec: Fragment, view: Fragment): Fragment;
+}
+
+/**
+ * A sequence step over a range with metric leaves, per row j of the user's stream
+ * (sequence-pairs.ts): with `prev` (b_(k-1)), the latest prev(p) among the earlier rows p that
+ * the step allows and whose range (p, j] it holds on; step 0 (`prev` null): t(j) when it holds on
+ * every row up to j.
+ */
+export interface RangeBest {
+  prev: Fragment | null;
+  /** A session-scoped step: the range keeps only the rows with j's key (this column). */
+  sessionKey: Fragment | null;
+  /** A session-scoped sequence: p has j's (non-NULL) ga_session_id. */
+  sameSession: boolean;
+  /** The step's time limit: t(j) - t(p) at most this. */
+  limit: Param | null;
+  /** The sequence's maximum duration: t(j) - prev(p) at most this. */
+  maxDuration: Param | null;
+  /** immediatelyFollows: j is p's successor, or no row between breaks adjacency (columns g, gp). */
+  adjacency: 'none' | 'successor' | 'groups';
+  holds(agg: RangeAggregates): Fragment;
+}
+
 export interface SqlDialect {
   readonly name: 'duckdb' | 'clickhouse';
   /** Placeholder text for the index-th (1-based) parameter. */
@@ -69,11 +104,16 @@ export interface SqlDialect {
    */
   readonly boundedPredecessorJoin: boolean;
   /**
-   * True when a sequence step over a range with metric leaves can be a join of each candidate
-   * anchor with the later events of its user, aggregated by windows partitioned by the anchor
-   * (sequence-pairs.ts). False: the compiler throws DialectUnsupportedError (the hybrid plan).
+   * True when a sequence step over a range with metric leaves is written as a join of each
+   * candidate anchor with the later events of its user, aggregated by windows partitioned by the
+   * anchor (sequence-pairs.ts); false: as bestOverRanges in a layer of the chain's columns.
    */
   readonly pairedRangeSteps: boolean;
+  /**
+   * RangeBest's value at this row, for a dialect that runs the chain's layers over per-user arrays
+   * (ClickHouse 18.16); a dialect with pairedRangeSteps writes such steps as joins instead.
+   */
+  bestOverRanges(spec: RangeBest): Fragment;
   /** A pair of BIGINTs (hi, lo) as one value that max() orders by hi, then lo. */
   packPair(hi: Fragment, lo: Fragment): Fragment;
   /** The hi and lo BIGINTs of a packPair value. */
@@ -160,6 +200,11 @@ export const duckdbDialect: SqlDialect = Object.freeze({
   name: 'duckdb' as const,
   boundedPredecessorJoin: true,
   pairedRangeSteps: true,
+  bestOverRanges: () => {
+    throw new DialectUnsupportedError(
+      'duckdb dialect: steps over a range with metrics are joins of anchor pairs',
+    );
+  },
   placeholder: (index: number) => `$${index}`,
   // Quoted keys, so that any key text is addressed literally.
   jsonPath: (keys: readonly string[]) => `$${keys.map((k) => `.${JSON.stringify(k)}`).join('')}`,

@@ -39,7 +39,7 @@ import { EventPredicateCompiler, eventCountLeaf, type MetricInputs } from './lea
 import { MembersSqlCompiler } from './members-sql.ts';
 import { and, ident, join, or, param, sql, type Fragment } from './sql.ts';
 import { groupsOf } from './walk.ts';
-import { MICROS_PER_DAY, eventWindow, type QueryContext } from './window.ts';
+import { EVENT_SESSION_KEY, MICROS_PER_DAY, eventWindow, type QueryContext } from './window.ts';
 
 const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
 const SESSION: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
@@ -879,9 +879,9 @@ SELECT u, q FROM ${from} WHERE ${fires}`;
     }
   }
 
-  /** D3: the event's session key (SESSION_KEY). */
+  /** D3: the event's session key (EVENT_SESSION_KEY). */
   sessionKey(): Value {
-    return this.memoised('session_key', () => this.baseValue(SESSION_KEY));
+    return this.memoised('session_key', () => this.baseValue(EVENT_SESSION_KEY));
   }
 
   /** D4: the event's local day in the property's time zone. */
@@ -1022,12 +1022,6 @@ SELECT u, q FROM ${from} WHERE ${fires}`;
     return v;
   }
 }
-
-/**
- * D3: an event's session key over the event columns; a null ga_session_id is a session of its own.
- * (COALESCE: ClickHouse casts both branches, and a NULL to VARCHAR fails there.)
- */
-export const SESSION_KEY: Fragment = sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(COALESCE(ga_session_id, 0) AS VARCHAR) END)`;
 
 /** The N of a dynamic N-day leaf (a dimension, a metric, or a count's part), else 0. */
 function dynamicNDays(l: Leaf): number {

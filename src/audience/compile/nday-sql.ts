@@ -18,11 +18,11 @@
 
 import type { AudienceDefinition, DimensionOrMetricFilter, FilterExpression } from '../../domain/audience.ts';
 import type { SqlDialect } from './dialect.ts';
-import { EventStateCompiler, SESSION_KEY } from './events-sql.ts';
+import { EventStateCompiler } from './events-sql.ts';
 import { eventCountLeaf, numericValue } from './leaves.ts';
 import { param, sql, type Fragment } from './sql.ts';
 import { groupsOf } from './walk.ts';
-import { MICROS_PER_DAY, eventWindow, type QueryContext } from './window.ts';
+import { EVENT_SESSION_KEY, MICROS_PER_DAY, eventWindow, type QueryContext } from './window.ts';
 
 interface NDayCount {
   eventName: string | null;
@@ -151,7 +151,7 @@ export function compileNDaySessions(
   const tz = param(ctx.config.timeZone);
   const day = dialect.localDay(sql`event_timestamp`, tz);
   const asOfDay = dialect.localDay(sql`CAST(${param(ctx.asOfMicros)} AS BIGINT)`, tz);
-  const key = SESSION_KEY;
+  const key = EVENT_SESSION_KEY;
   // The users whose clause holds at asOf (more than x sessions with an event in asOf's N days:
   // few), then their last session start over the whole window.
   // (With x < 0 the clause holds with no session at all: every user of the window holds.)

@@ -2,7 +2,7 @@
 // the closed forms of static conditions (members-sql.ts, the cheapest) or the per-event state of
 // the fold as window aggregates (events-sql.ts). 'hybrid' (pre-filter in SQL, then the reference
 // evaluator's per-user fold) is what a dialect falls back to when it cannot spell a construct
-// (ClickHouse 18.16: item leaves, sequence steps over a range with metric leaves); on DuckDB every
+// (ClickHouse 18.16: item leaves); on DuckDB every
 // audience of the grammar plans 'sql' (docs/audiences.md §8).
 
 import type {

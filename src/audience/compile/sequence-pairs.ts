@@ -22,7 +22,8 @@
 //
 // Cost: one row per (anchor, later row of its ranges), O(n²) per user in the worst case, as the
 // reference fold's inner loop; sums of doubles and engaged sessions add O(range) per pair (the
-// in-order fold). DuckDB only (SqlDialect.pairedRangeSteps); another dialect takes the hybrid plan.
+// in-order fold). That is DuckDB's form (SqlDialect.pairedRangeSteps); a dialect over per-user
+// arrays takes rangeBest as one column of the chain instead (ClickHouse: clickhouse-ranges.ts).
 
 import type {
   DimensionOrMetricFilter,
@@ -32,16 +33,15 @@ import type {
   SequenceStep,
 } from '../../domain/audience.ts';
 import { resolveField, type MetricName } from '../fields.ts';
-import type { SqlDialect } from './dialect.ts';
+import type { RangeAggregates, RangeBest, SqlDialect } from './dialect.ts';
 import { eventCountLeaf, type EventPredicateCompiler } from './leaves.ts';
 import type { Flag } from './members-sql.ts';
 import { and, ident, join, or, param, sql, type Fragment } from './sql.ts';
 import { groupsOf } from './walk.ts';
+import { EVENT_SESSION_KEY } from './window.ts';
 
 const EVENT: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
 const SESSION: FilterScope = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_SESSION';
-/** A chain row's session key (D3: a NULL session is the event's own), as one comparable value. */
-const ROW_SESSION = sql`{'s': s, 'q': CASE WHEN s IS NULL THEN q END}`;
 
 /** A leaf judged on one event (a latched match over a range): an event filter or a dimension. */
 function isPerEventLeaf(e: FilterExpression): boolean {
@@ -145,14 +145,17 @@ export class PairedRangeStep {
           input('refund', () => m.refund);
           break;
         case 'sessions':
+          input('key', () => EVENT_SESSION_KEY);
           break;
         case 'engagedSessions':
+          input('key', () => EVENT_SESSION_KEY);
           input('engaged', () => m.engagedFlag);
           input('msec', () => m.msec);
           input('view', () => m.view);
           break;
       }
     }
+    if (this.step.scope === SESSION) input('key', () => EVENT_SESSION_KEY);
   }
 
   private get step(): SequenceStep {
@@ -174,36 +177,32 @@ export class PairedRangeStep {
     return name;
   }
 
-  /** The step holds on the window `over`'s rows (a window clause: PARTITION BY … ORDER BY …). */
-  private holds(over: Fragment): Fragment {
-    const d = this.dialect;
-    const win = (agg: Fragment): Fragment => sql`${agg} OVER (${over})`;
-    const inOrder = (x: Fragment): Fragment => d.listSumInOrder(win(sql`list(${x})`));
+  /** The step holds on a range whose aggregates `agg` gives (every OR-group has a true leaf). */
+  private holds(agg: RangeAggregates): Fragment {
     const value = (t: MetricTest): Fragment => {
       switch (t.metric) {
         case 'eventCount':
-          return t.eventName === null
-            ? win(sql`count(*)`)
-            : sql`COALESCE(${win(sql`sum(${this.col(`count|${t.eventName}`)})`)}, 0)`;
+          return agg.count(t.eventName === null ? null : this.col(`count|${t.eventName}`));
         case 'transactions':
-          return sql`COALESCE(${win(sql`sum(${this.col('transaction')})`)}, 0)`;
+          return agg.count(this.col('transaction'));
         case 'ecommercePurchases':
-          return sql`COALESCE(${win(sql`sum(${this.col('purchase')})`)}, 0)`;
+          return agg.count(this.col('purchase'));
         case 'eventValue':
-          return inOrder(this.col('value'));
+          return agg.sumInOrder(this.col('value'));
         case 'userEngagementDuration':
-          return sql`(${inOrder(this.col('msec'))} / 1000)`;
+          return sql`(${agg.sumInOrder(this.col('msec'))} / 1000)`;
         case 'purchaseRevenue':
         case 'totalRevenue':
         case 'userLtvRevenue':
-          return sql`(${inOrder(this.col('revenue'))} - ${inOrder(this.col('refund'))})`;
+          return sql`(${agg.sumInOrder(this.col('revenue'))} - ${agg.sumInOrder(this.col('refund'))})`;
         case 'sessions':
-          return d.listDistinctCount(win(sql`list(${ROW_SESSION})`));
+          return agg.sessions(this.col('key'));
         case 'engagedSessions':
-          return d.engagedSessionsInList(
-            win(
-              sql`list(${d.engagementItem(ROW_SESSION, this.col('engaged'), this.col('msec'), this.col('view'))})`,
-            ),
+          return agg.engagedSessions(
+            this.col('key'),
+            this.col('engaged'),
+            this.col('msec'),
+            this.col('view'),
           );
       }
     };
@@ -212,15 +211,50 @@ export class PairedRangeStep {
       return t.negated ? sql`(NOT ${test})` : test;
     };
     const leaf = (l: RangeLeaf): Fragment =>
-      l.kind === 'latch' ? sql`COALESCE(${win(sql`bool_or(${l.flag})`)}, FALSE)` : and(l.tests.map(passes));
+      l.kind === 'latch' ? agg.any(l.flag) : and(l.tests.map(passes));
     return and(this.groups.map((g) => or(g.map(leaf))));
+  }
+
+  /** DuckDB: the aggregates as windows over `over` (PARTITION BY … ORDER BY … up to this row). */
+  private windowAggregates(over: Fragment): RangeAggregates {
+    const d = this.dialect;
+    const win = (agg: Fragment): Fragment => sql`${agg} OVER (${over})`;
+    return {
+      count: (col) => (col === null ? win(sql`count(*)`) : sql`COALESCE(${win(sql`sum(${col})`)}, 0)`),
+      any: (flag) => sql`COALESCE(${win(sql`bool_or(${flag})`)}, FALSE)`,
+      sumInOrder: (col) => d.listSumInOrder(win(sql`list(${col})`)),
+      sessions: (key) => d.listDistinctCount(win(sql`list(${key})`)),
+      engagedSessions: (key, engaged, msec, view) =>
+        d.engagedSessionsInList(win(sql`list(${d.engagementItem(key, engaged, msec, view)})`)),
+    };
+  }
+
+  /** The step as RangeBest, for a dialect that evaluates it over per-user arrays. */
+  rangeBest(prev: Fragment | null): RangeBest {
+    const st = this.step;
+    return {
+      prev,
+      sessionKey: st.scope === SESSION ? this.col('key') : null,
+      sameSession: prev !== null && this.seq.scope === SESSION,
+      limit:
+        prev === null || st.constraintDurationMicros === undefined
+          ? null
+          : param(st.constraintDurationMicros),
+      maxDuration:
+        prev === null || this.seq.sequenceMaximumDurationMicros === undefined
+          ? null
+          : param(this.seq.sequenceMaximumDurationMicros),
+      adjacency: prev === null || !st.immediatelyFollows ? 'none' : this.ignoreList ? 'groups' : 'successor',
+      holds: (agg) => this.holds(agg),
+    };
   }
 
   /** Step 0: b0 = t where the step holds on every event up to this one (of its session). */
   firstStep(from: Fragment, rel: Fragment, b: Fragment): Fragment[] {
-    const part = this.step.scope === SESSION ? sql`u, ${ROW_SESSION}` : sql`u`;
+    const part = this.step.scope === SESSION ? sql`u, ${this.col('key')}` : sql`u`;
     const over = sql`PARTITION BY ${part} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
-    return [sql`${rel} AS (SELECT *, CASE WHEN ${this.holds(over)} THEN t END AS ${b} FROM ${from})`];
+    const holds = this.holds(this.windowAggregates(over));
+    return [sql`${rel} AS (SELECT *, CASE WHEN ${holds} THEN t END AS ${b} FROM ${from})`];
   }
 
   /**
@@ -246,7 +280,7 @@ export class PairedRangeStep {
       // Every event strictly between is ignored for adjacency: none breaks it (gp, the breaks
       // before j, equals p's g), or with an empty ignore list, j is p's direct successor.
       on.push(successor ? sql`r.q = a.${an}` : sql`r.gp = a.${ag}`);
-    const sessionPart = st.scope === SESSION ? sql`, ${ROW_SESSION}` : sql``;
+    const sessionPart = st.scope === SESSION ? sql`, ${this.col('key')}` : sql``;
     const over = sql`PARTITION BY u, ${aq}${sessionPart} ORDER BY t, q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
     // A session-scoped sequence keeps j only in p's session (never a NULL one: its own).
     const sameSession = this.seq.scope === SESSION ? sql` AND s = ${as}` : sql``;
@@ -261,7 +295,7 @@ export class PairedRangeStep {
       sql`${rows} AS (SELECT r.*${nextCol} FROM ${from} AS r JOIN ${users} AS w ON w.${n('uu')} = r.u)`,
       sql`${anchors} AS (SELECT ${join(anchorCols, ', ')} FROM ${rows} WHERE ${prev} IS NOT NULL)`,
       sql`${pairs} AS (SELECT r.*, a.${aq}, a.${as}, a.${ab} FROM ${anchors} AS a JOIN ${rows} AS r ON ${join(on, ' AND ')})`,
-      sql`${best} AS (SELECT u AS ${bu}, q AS ${bq}, max(${ab}) AS ${bb} FROM (SELECT u, q, s, ${as}, ${ab}, ${this.holds(over)} AS ${n('ok')} FROM ${pairs}) WHERE ${n('ok')}${sameSession} GROUP BY 1, 2)`,
+      sql`${best} AS (SELECT u AS ${bu}, q AS ${bq}, max(${ab}) AS ${bb} FROM (SELECT u, q, s, ${as}, ${ab}, ${this.holds(this.windowAggregates(over))} AS ${n('ok')} FROM ${pairs}) WHERE ${n('ok')}${sameSession} GROUP BY 1, 2)`,
       sql`${rel} AS (SELECT r.*, x.${bb} AS ${b} FROM ${rows} AS r JOIN (SELECT DISTINCT ${bu} AS ${n('ku')} FROM ${best}) AS k ON k.${n('ku')} = r.u LEFT JOIN ${best} AS x ON x.${bu} = r.u AND x.${bq} = r.q)`,
     ];
   }

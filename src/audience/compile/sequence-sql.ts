@@ -245,6 +245,8 @@ export class SequenceSqlCompiler {
       const from = k === 0 ? sql`${source}${where}` : rel(k - 1);
       if (layers === null) {
         // A step over a range with metric leaves: pairs of anchors and later rows (sequence-pairs.ts).
+        if (!this.dialect.pairedRangeSteps)
+          throw new DialectUnsupportedError(`${this.dialect.name} dialect: joins of anchor pairs`);
         const pairs = this.pairedStep(seq, i, k);
         const bk = this.chainName(`b${k}`);
         return k === 0
@@ -285,10 +287,6 @@ export class SequenceSqlCompiler {
 
   /** The step over a range with metric leaves at `k` of clause `i` (isPairedRangeStep). */
   private pairedStep(seq: SequenceFilter, i: number, k: number): PairedRangeStep {
-    if (!this.dialect.pairedRangeSteps)
-      throw new DialectUnsupportedError(
-        `${this.dialect.name} dialect: a sequence step over a range with metric leaves (pairs of anchors)`,
-      );
     const ignoreList = this.ctx.config.ignoreEventNamesForAdjacency.length > 0;
     return new PairedRangeStep(this.dialect, this.leaf, `c${i}_p${k}`, seq, k, ignoreList);
   }
@@ -302,7 +300,7 @@ export class SequenceSqlCompiler {
 
   /**
    * `deferPairs`: a step over a range with metric leaves is a null entry (visitSequenceChain writes
-   * its pairs); otherwise such a step throws DialectUnsupportedError (no layers of columns spell it).
+   * its pairs as joins); otherwise it is one layer, the dialect's bestOverRanges.
    */
   private layersOf(
     seq: SequenceFilter,
@@ -311,10 +309,18 @@ export class SequenceSqlCompiler {
   ): { steps: (ChainColumn[][] | null)[]; b: Fragment } {
     const d = this.dialect;
     const paired = seq.sequenceSteps.map((st) => isPairedRangeStep(st));
-    if (!deferPairs && paired.some(Boolean))
-      throw new DialectUnsupportedError(
-        `${d.name} dialect: a sequence step over a range with metric leaves has no layers of columns`,
-      );
+    // Without deferPairs such a step is one column, the dialect's bestOverRanges.
+    const best = (k: number): ChainColumn[][] | null =>
+      deferPairs
+        ? null
+        : [
+            [
+              {
+                name: b(k),
+                expr: d.bestOverRanges(this.pairedStep(seq, i, k).rangeBest(k === 0 ? null : b(k - 1))),
+              },
+            ],
+          ];
     const steps = this.stepFlags(seq, i);
     const b = (k: number): Fragment => this.chainName(`b${k}`);
     const first = seq.sequenceSteps[0]!;
@@ -330,12 +336,12 @@ export class SequenceSqlCompiler {
             ),
           );
     const out: (ChainColumn[][] | null)[] = [
-      paired[0] ? null : [[{ name: b(0), expr: sql`CASE WHEN ${holds0()} THEN t END` }]],
+      paired[0] ? best(0) : [[{ name: b(0), expr: sql`CASE WHEN ${holds0()} THEN t END` }]],
     ];
     seq.sequenceSteps.forEach((st, k) => {
       if (k === 0) return;
       if (paired[k]) {
-        out.push(null);
+        out.push(best(k));
         return;
       }
       const m = this.chainName(`m${k}`);

@@ -29,3 +29,9 @@ export function eventWindow(ctx: QueryContext, columns: Fragment, filter?: Fragm
   const extra = filter === undefined ? sql`` : sql` AND ${filter}`;
   return sql`SELECT ${columns} FROM events WHERE property_id = ${param(ctx.propertyId)}${lower} AND event_timestamp <= ${param(ctx.asOfMicros)}${upper} AND source <> 'audience_trigger'${extra}`;
 }
+
+/**
+ * D3: an event's session key over the event columns; a null ga_session_id is a session of its own.
+ * (COALESCE: ClickHouse casts both branches, and a NULL to VARCHAR fails there.)
+ */
+export const EVENT_SESSION_KEY: Fragment = sql`(CASE WHEN ga_session_id IS NULL THEN 'e' || CAST(ingest_seq AS VARCHAR) ELSE 's' || CAST(COALESCE(ga_session_id, 0) AS VARCHAR) END)`;
