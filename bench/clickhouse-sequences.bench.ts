@@ -48,7 +48,52 @@ function audiences(): [string, AudienceDefinition][] {
     ['E6 view_item directly followed by add_to_cart within 30 min', parseAudience(e6)],
     ['E6 in the same session', parseAudience(session)],
     ['E7 sign_up then purchase within 7 days', parseAudience({ ...E7, membershipDurationDays: 30 })],
+    ['view_item, more than one page_view (a range step with an eventCount), purchase', rangeStepAudience()],
   ];
+}
+
+/** A step over a range with an eventCount leaf (clickhouse-ranges.ts: every earlier row a candidate). */
+function rangeStepAudience(): AudienceDefinition {
+  const only = (leaf: object): object => ({
+    andGroup: { filterExpressions: [{ orGroup: { filterExpressions: [leaf] } }] },
+  });
+  const ACROSS = 'AUDIENCE_FILTER_SCOPE_ACROSS_ALL_SESSIONS';
+  const EVENT = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
+  const pageViews = {
+    eventFilter: {
+      eventName: 'page_view',
+      eventParameterFilterExpression: {
+        andGroup: {
+          filterExpressions: [
+            {
+              dimensionOrMetricFilter: {
+                fieldName: 'eventCount',
+                numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '1' } },
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+  return parseAudience({
+    displayName: 'range step',
+    description: 'x',
+    membershipDurationDays: 30,
+    filterClauses: [
+      {
+        clauseType: 'INCLUDE',
+        sequenceFilter: {
+          scope: ACROSS,
+          sequenceSteps: [
+            { scope: EVENT, filterExpression: only({ eventFilter: { eventName: 'view_item' } }) },
+            { scope: ACROSS, filterExpression: only(pageViews) },
+            { scope: EVENT, filterExpression: only({ eventFilter: { eventName: 'purchase' } }) },
+          ],
+        },
+      },
+    ],
+  });
 }
 
 function fmt(ms: number): string {

@@ -4,13 +4,14 @@
 // `arraySlice(v, p + 1, i - p)` of each column (filtered to i's session key for a session-scoped
 // step), aggregated as the reference does: integers by `arraySum`, doubles by `arraySum` of the
 // non-NULL values (left to right from 0, bit-identical), distinct keys, the engaged-session rule.
-// Step 0's range is the rows 1..i. O(n) candidates per row and O(n) per slice: O(n³) per user for
-// n events in the window (18.16 has no join of a row with its own array's rows that is cheaper;
-// DuckDB joins the anchor pairs instead and aggregates them with windows, O(n²)).
+// Step 0's range is the rows 1..i. O(n) candidates per row; a count or a latched match over the
+// user's rows is a difference of cumulative sums (O(1) per candidate, so O(n²) per user, as
+// DuckDB's pairs), while sums of doubles (in order), sessions, engaged sessions and every
+// aggregate of a session-scoped step take a slice (O(n) per candidate: O(n³) per user).
 
 import { clickhouseDialect } from './clickhouse-dialect.ts';
 import type { RangeAggregates, RangeBest, SqlDialect } from './dialect.ts';
-import { render, sql, type Fragment } from './sql.ts';
+import { ident, join, render, sql, type Fragment } from './sql.ts';
 
 /**
  * The step's value at row `__i`. `ordered` gives the user's array of a per-row expression (the
@@ -19,6 +20,7 @@ import { render, sql, type Fragment } from './sql.ts';
 export function rangeElement(
   spec: RangeBest,
   ordered: (expr: Fragment, suffix: string) => Fragment,
+  helper: (suffix: string, array: Fragment) => Fragment,
   d: SqlDialect,
 ): Fragment {
   const arrays = new Map<string, Fragment>();
@@ -38,10 +40,44 @@ export function rangeElement(
     key === null
       ? slice(col)
       : sql`arrayFilter((__rv, __rk) -> __rk = ${arr(key)}[__i], ${slice(col)}, ${slice(key)})`;
+  // 18.16 copies every array a lambda captures for each of its elements, so the candidates'
+  // lambda takes the arrays it reads at __p as arguments (zipped) and the values at __i as scalars
+  // bound by a one-element arrayMap around it: O(n) per row instead of O(n²). Only slices (below)
+  // capture whole arrays.
+  const later = spec.prev !== null;
+  const scalars: { name: Fragment; value: Fragment }[] = [];
+  const zipped: { name: Fragment; array: Fragment }[] = [];
+  const atI = (array: Fragment): Fragment => {
+    if (!later) return sql`${array}[__i]`;
+    const name = ident(`__ri${scalars.length}`);
+    scalars.push({ name, value: sql`${array}[__i]` });
+    return name;
+  };
+  const atP = (array: Fragment): Fragment => {
+    const name = ident(`__rp${zipped.length}`);
+    zipped.push({ name, array });
+    return name;
+  };
+  // Over the user's rows (no session filter) an integer total of (p, i] is a difference of
+  // cumulative sums, O(1) per candidate: counts and latched matches need no slice.
+  let sums = 0;
+  const total = (col: Fragment | null): Fragment => {
+    const ones =
+      col === null
+        ? sql`arrayMap(__c -> toInt64(1), ${t})`
+        : sql`arrayMap(__c -> toInt64(ifNull(__c, 0)), ${arr(col)})`;
+    const cs = helper(`rs${sums++}`, sql`arrayCumSum(${ones})`);
+    return later ? sql`(${atI(cs)} - ${atP(cs)})` : sql`${cs}[__i]`;
+  };
   const agg: RangeAggregates = {
     count: (col) =>
-      col === null ? sql`toInt64(length(${rows(sql`t`)}))` : sql`toInt64(arraySum(${rows(col)}))`,
-    any: (flag) => sql`arrayExists(__ra -> ifNull(__ra, 0) = 1, ${rows(flag)})`,
+      key === null
+        ? total(col)
+        : col === null
+          ? sql`toInt64(length(${rows(sql`t`)}))`
+          : sql`toInt64(arraySum(${rows(col)}))`,
+    any: (flag) =>
+      key === null ? sql`(${total(flag)} > 0)` : sql`arrayExists(__ra -> ifNull(__ra, 0) = 1, ${rows(flag)})`,
     sumInOrder: (col) => d.listSumInOrder(rows(col)),
     sessions: (k) => d.listDistinctCount(rows(k)),
     engagedSessions: (k, engaged, msec, view) =>
@@ -50,18 +86,33 @@ export function rangeElement(
       ),
   };
   const holds = sql`ifNull(toUInt8(${spec.holds(agg)}), 0) = 1`;
-  if (spec.prev === null) return sql`if(${holds}, ${t}[__i], NULL)`;
-  const b = arr(spec.prev);
-  const conds: Fragment[] = [sql`__p < __i`, sql`isNotNull(${b}[__p])`];
-  if (spec.limit !== null) conds.push(sql`${t}[__i] - ${t}[__p] <= ${spec.limit}`);
-  if (spec.maxDuration !== null) conds.push(sql`ifNull(${t}[__i] - ${b}[__p] <= ${spec.maxDuration}, 0) = 1`);
+  if (!later) return sql`if(${holds}, ${t}[__i], NULL)`;
+  const b = atP(arr(spec.prev!));
+  const conds: Fragment[] = [sql`__p < __i`, sql`isNotNull(${b})`];
+  if (spec.limit !== null || spec.maxDuration !== null) {
+    const ti = atI(t);
+    if (spec.limit !== null) conds.push(sql`${ti} - ${atP(t)} <= ${spec.limit}`);
+    if (spec.maxDuration !== null) conds.push(sql`ifNull(${ti} - ${b} <= ${spec.maxDuration}, 0) = 1`);
+  }
   if (spec.adjacency === 'successor') conds.push(sql`__p = __i - 1`);
-  if (spec.adjacency === 'groups') conds.push(sql`${arr(sql`gp`)}[__i] = ${arr(sql`g`)}[__p]`);
+  if (spec.adjacency === 'groups') conds.push(sql`${atI(arr(sql`gp`))} = ${atP(arr(sql`g`))}`);
   if (spec.sameSession) {
     const s = arr(sql`s`);
-    conds.push(sql`ifNull(${s}[__p] = ${s}[__i], 0) = 1`);
+    conds.push(sql`ifNull(${atP(s)} = ${atI(s)}, 0) = 1`);
   }
   conds.push(holds);
   const when = conds.reduce((acc, c) => sql`${acc} AND ${c}`);
-  return sql`arrayReduce('max', arrayMap(__p -> if(${when}, ${b}[__p], NULL), arrayEnumerate(${t})))`;
+  const params = join([sql`__p`, ...zipped.map((z) => z.name)], ', ');
+  const args = join([sql`arrayEnumerate(${t})`, ...zipped.map((z) => z.array)], ', ');
+  const candidates = sql`arrayMap((${params}) -> if(${when}, ${b}, NULL), ${args})`;
+  if (scalars.length === 0) return sql`arrayReduce('max', ${candidates})`;
+  const bound = join(
+    scalars.map((x) => x.name),
+    ', ',
+  );
+  const values = join(
+    scalars.map((x) => sql`[${x.value}]`),
+    ', ',
+  );
+  return sql`arrayReduce('max', arrayMap((${bound}) -> ${candidates}, ${values})[1])`;
 }

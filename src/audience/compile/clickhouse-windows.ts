@@ -341,7 +341,12 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
     if (isFrameCall(call)) return frameElement(call, ordered, lo);
     switch (call.kind) {
       case 'ranges':
-        return rangeElement(call.spec, ordered, clickhouseDialect);
+        return rangeElement(
+          call.spec,
+          ordered,
+          (suffix, array) => this.helper(`${name}_${suffix}`, array),
+          clickhouseDialect,
+        );
       case 'exclusion':
         throw new DialectUnsupportedError('ClickHouse 18.16 dialect: an aggregate in a stage');
       case 'running': {
