@@ -35,7 +35,7 @@ import type {
 } from '../../domain/audience.ts';
 import { resolveField, type MetricName } from '../fields.ts';
 import type { SqlDialect } from './dialect.ts';
-import { EventPredicateCompiler, eventCountLeaf, type MetricInputs } from './leaves.ts';
+import { EventPredicateCompiler, eventCountLeaf, eventCountParts, type MetricInputs } from './leaves.ts';
 import { MembersSqlCompiler } from './members-sql.ts';
 import { and, ident, join, or, param, sql, type Fragment } from './sql.ts';
 import { groupsOf } from './walk.ts';
@@ -519,11 +519,9 @@ SELECT u, q FROM ${from} WHERE ${fires}`;
     if (e.eventFilter) {
       const ef = e.eventFilter;
       if (eventCountLeaf(ef)) {
-        const parts = (ef.eventParameterFilterExpression?.andGroup?.filterExpressions ?? []).flatMap((p) => {
-          const x = p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter;
-          if (!x || x.fieldName !== 'eventCount') return [];
-          return [this.metricPart(x, p.notExpression !== undefined, 'eventCount', ef.eventName, scope)];
-        });
+        const parts = eventCountParts(ef).map(({ filter, negated }) =>
+          this.metricPart(filter, negated, 'eventCount', ef.eventName, scope),
+        );
         return { kind: 'count', eventName: ef.eventName, parts };
       }
       return { kind: 'event', match: this.baseValue(this.leaf.visitEventFilter(ef)) };

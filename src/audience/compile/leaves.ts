@@ -50,6 +50,17 @@ export function eventCountLeaf(f: EventFilter): DimensionOrMetricFilter | undefi
   return undefined;
 }
 
+/**
+ * D9: the eventCount leaves of an event filter (AND-ed, each possibly under NOT), which are all a
+ * count over events of the filter's name judges; its other parameter leaves are ignored there.
+ */
+export function eventCountParts(f: EventFilter): { filter: DimensionOrMetricFilter; negated: boolean }[] {
+  return (f.eventParameterFilterExpression?.andGroup?.filterExpressions ?? []).flatMap((p) => {
+    const filter = p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter;
+    return filter?.fieldName === 'eventCount' ? [{ filter, negated: p.notExpression !== undefined }] : [];
+  });
+}
+
 /** Columns read by metric values (not filterable dimensions themselves). */
 const METRIC_COLUMNS: ReadonlySet<string> = new Set([
   'ecommerce_purchase_revenue',
@@ -130,13 +141,12 @@ export class EventPredicateCompiler {
    */
   visitEventCountOnEvent(f: EventFilter): Fragment {
     const count = sql`(CASE WHEN event_name = ${param(f.eventName)} THEN 1 ELSE 0 END)`;
-    const parts = (f.eventParameterFilterExpression?.andGroup?.filterExpressions ?? []).flatMap((p) => {
-      const x = p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter;
-      if (!x || x.fieldName !== 'eventCount') return [];
-      const test = sql`COALESCE(${this.visitMetricFilter(count, x)}, FALSE)`;
-      return [p.notExpression ? sql`(NOT ${test})` : test];
-    });
-    return and(parts);
+    return and(
+      eventCountParts(f).map(({ filter, negated }) => {
+        const test = sql`COALESCE(${this.visitMetricFilter(count, filter)}, FALSE)`;
+        return negated ? sql`(NOT ${test})` : test;
+      }),
+    );
   }
 
   visitDimension(f: DimensionOrMetricFilter, context: 'condition' | 'eventParameter'): Fragment {

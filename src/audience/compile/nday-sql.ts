@@ -19,7 +19,7 @@
 import type { AudienceDefinition, DimensionOrMetricFilter, FilterExpression } from '../../domain/audience.ts';
 import type { SqlDialect } from './dialect.ts';
 import { EventStateCompiler } from './events-sql.ts';
-import { eventCountLeaf, numericValue } from './leaves.ts';
+import { eventCountParts, numericValue } from './leaves.ts';
 import { param, sql, type Fragment } from './sql.ts';
 import { groupsOf } from './walk.ts';
 import { EVENT_SESSION_KEY, MICROS_PER_DAY, eventWindow, type QueryContext } from './window.ts';
@@ -38,14 +38,9 @@ function nDayCountOf(def: AudienceDefinition): NDayCount | null {
   const e: FilterExpression = groups[0]![0]!;
   let out: NDayCount | null = null;
   if (e.eventFilter) {
-    const leaf = eventCountLeaf(e.eventFilter);
-    const params = e.eventFilter.eventParameterFilterExpression?.andGroup?.filterExpressions ?? [];
-    const counts = params.filter(
-      (p) =>
-        (p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter)?.fieldName === 'eventCount',
-    );
-    if (leaf && counts.length === 1 && counts[0]!.dimensionOrMetricFilter === leaf)
-      out = { eventName: e.eventFilter.eventName, leaf };
+    const counts = eventCountParts(e.eventFilter);
+    if (counts.length === 1 && !counts[0]!.negated)
+      out = { eventName: e.eventFilter.eventName, leaf: counts[0]!.filter };
   } else if (e.dimensionOrMetricFilter?.fieldName === 'eventCount') {
     out = { eventName: null, leaf: e.dimensionOrMetricFilter };
   }

@@ -34,7 +34,7 @@ import type {
 } from '../../domain/audience.ts';
 import { resolveField, type MetricName } from '../fields.ts';
 import type { RangeAggregates, RangeBest, SqlDialect } from './dialect.ts';
-import { eventCountLeaf, type EventPredicateCompiler } from './leaves.ts';
+import { eventCountLeaf, eventCountParts, type EventPredicateCompiler } from './leaves.ts';
 import type { Flag } from './members-sql.ts';
 import { and, ident, join, or, param, sql, type Fragment } from './sql.ts';
 import { groupsOf } from './walk.ts';
@@ -99,15 +99,13 @@ export class PairedRangeStep {
         }
         if (e.eventFilter) {
           // D9: only the eventCount leaves count (AND-ed), over events of the filter's name.
-          const tests = (e.eventFilter.eventParameterFilterExpression?.andGroup?.filterExpressions ?? [])
-            .map((p) => ({ f: p.dimensionOrMetricFilter ?? p.notExpression?.dimensionOrMetricFilter, p }))
-            .filter(({ f }) => f?.fieldName === 'eventCount')
-            .map(({ f, p }) => ({
-              metric: 'eventCount' as const,
-              eventName: e.eventFilter!.eventName,
-              filter: f!,
-              negated: p.notExpression !== undefined,
-            }));
+          const eventName = e.eventFilter.eventName;
+          const tests = eventCountParts(e.eventFilter).map(({ filter, negated }) => ({
+            metric: 'eventCount' as const,
+            eventName,
+            filter,
+            negated,
+          }));
           return { kind: 'metrics', tests };
         }
         const f = (e.dimensionOrMetricFilter ?? e.notExpression!.dimensionOrMetricFilter)!;
