@@ -13,7 +13,7 @@
 // then evaluates the audience on the hybrid plan (the reference fold over events streamed from the
 // engine), so members never differ.
 
-import { join, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
+import { join, render, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
 import { DialectUnsupportedError, type SqlDialect } from './dialect.ts';
 import { doubleOfText, jsNumberText, typedArmPath, typedArmText } from './clickhouse-json.ts';
 
@@ -188,3 +188,8 @@ export const clickhouseDialect: SqlDialect = Object.freeze({
   pairHigh: (pair: Fragment) => sql`tupleElement(${pair}, 1)`,
   pairLow: (pair: Fragment) => sql`tupleElement(${pair}, 2)`,
 });
+
+/** A fragment's 18.16 text with its values inlined: a key for the same expression (a column, a partition). */
+export function clickhouseText(f: Fragment): string {
+  return render(f, (_i, v) => clickhouseDialect.placeholder(0, v)).sql;
+}

@@ -9,9 +9,9 @@
 // DuckDB's pairs), while sums of doubles (in order), sessions, engaged sessions and every
 // aggregate of a session-scoped step take a slice (O(n) per candidate: O(n³) per user).
 
-import { clickhouseDialect } from './clickhouse-dialect.ts';
+import { clickhouseText } from './clickhouse-dialect.ts';
 import type { RangeAggregates, RangeBest, SqlDialect } from './dialect.ts';
-import { ident, join, render, sql, type Fragment } from './sql.ts';
+import { ident, join, sql, type Fragment } from './sql.ts';
 
 /**
  * The step's value at row `__i`. `ordered` gives the user's array of a per-row expression (the
@@ -25,7 +25,7 @@ export function rangeElement(
 ): Fragment {
   const arrays = new Map<string, Fragment>();
   const arr = (expr: Fragment): Fragment => {
-    const key = render(expr, (_i, v) => clickhouseDialect.placeholder(0, v)).sql;
+    const key = clickhouseText(expr);
     let a = arrays.get(key);
     if (a === undefined) arrays.set(key, (a = ordered(expr, `r${arrays.size}`)));
     return a;

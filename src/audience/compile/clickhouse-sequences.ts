@@ -20,13 +20,13 @@
 // spell elsewhere in the audience (item leaves) still throws DialectUnsupportedError.
 
 import type { AudienceDefinition, FilterClause } from '../../domain/audience.ts';
-import { clickhouseDialect } from './clickhouse-dialect.ts';
+import { clickhouseText } from './clickhouse-dialect.ts';
 import { ClickHouseEventStateCompiler } from './clickhouse-windows.ts';
 import type { EventStateCompiler, StageColumn } from './events-sql.ts';
 import { EventPredicateCompiler } from './leaves.ts';
 import { SESSION_KEY } from './members-sql.ts';
 import { SequenceSqlCompiler, adjacencyColumns, needsAdjacency, type ChainColumn } from './sequence-sql.ts';
-import { ident, render, sql, type Fragment } from './sql.ts';
+import { ident, sql, type Fragment } from './sql.ts';
 import type { QueryContext } from './window.ts';
 
 const EVENT = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
@@ -39,10 +39,6 @@ const LEVEL_STEP = 0.0005;
 
 type ClauseArgs = Parameters<EventStateCompiler['visitClause']>;
 type ClauseValues = ReturnType<EventStateCompiler['visitClause']>;
-
-function textOf(f: Fragment): string {
-  return render(f, (_i, v) => clickhouseDialect.placeholder(0, v)).sql;
-}
 
 export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompiler {
   private readonly sequences: SequenceSqlCompiler;
@@ -143,7 +139,7 @@ export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompile
     const windows: StageColumn[] = [];
     const plain: StageColumn[] = [];
     for (const c of layer) {
-      const text = textOf(c.expr);
+      const text = clickhouseText(c.expr);
       if (MARKER.test(text)) {
         windows.push(c);
         continue;

@@ -36,12 +36,12 @@
 // beforeStages). Not here: stage-1 joins; the audience then takes the hybrid plan.
 
 import type { AudienceDefinition } from '../../domain/audience.ts';
-import { clickhouseDialect, DialectUnsupportedError } from './clickhouse-dialect.ts';
+import { clickhouseDialect, clickhouseText, DialectUnsupportedError } from './clickhouse-dialect.ts';
 import type { RangeBest, SqlDialect } from './dialect.ts';
 import { EventStateCompiler, type StageColumn } from './events-sql.ts';
 import { frameElement, frameHooks, isFrameCall, type FrameCall } from './clickhouse-frames.ts';
 import { rangeElement } from './clickhouse-ranges.ts';
-import { ident, join, param, render, sql, type Fragment, type Param } from './sql.ts';
+import { ident, join, param, sql, type Fragment, type Param } from './sql.ts';
 import type { QueryContext } from './window.ts';
 
 type WindowCall =
@@ -113,13 +113,8 @@ function recordingDialect(calls: Map<string, WindowCall>): SqlDialect {
   });
 }
 
-/** A fragment's text with its values, as a key (partitions are grouped by it). */
-function textOf(f: Fragment): string {
-  return render(f, (_i, v) => clickhouseDialect.placeholder(0, v)).sql;
-}
-
 function nameOf(c: StageColumn): string {
-  return textOf(c.name);
+  return clickhouseText(c.name);
 }
 
 interface Column {
@@ -159,7 +154,7 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
     this.stage = k;
     const added: string[] = [];
     for (const c of cols) {
-      const text = textOf(c.expr);
+      const text = clickhouseText(c.expr);
       const call = MARKER.test(text) ? this.calls.get(text) : undefined;
       // A window inside an expression only as a column of an earlier level (clickhouse-sequences.ts).
       if (!call && (text.match(/audex_win_\d+/g) ?? []).some((w) => !this.carried.includes(w)))
@@ -237,7 +232,7 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
    * its inverse `inv`, and each sorted position's run of equal keys [lo, hi].
    */
   private partitionOf(partition: Fragment): { perm: Fragment; inv: Fragment; lo: Fragment; hi: Fragment } {
-    const key = textOf(partition);
+    const key = clickhouseText(partition);
     let id = this.perPartition.get(key);
     if (id === undefined) {
       id = `k${this.perPartition.size}`;
@@ -280,7 +275,7 @@ export class ClickHouseEventStateCompiler extends EventStateCompiler {
 
   /** The array of a window's values, in the user's stream order. */
   private window(call: WindowCall, name: string): Fragment {
-    const user = textOf(call.partition) === 'u';
+    const user = clickhouseText(call.partition) === 'u';
     const p = user ? null : this.partitionOf(call.partition);
     // Arrays read by the window, in the partition's order (the user's: as they are).
     const ordered = (expr: Fragment, suffix: string): Fragment => {
@@ -483,7 +478,7 @@ WHERE ${keepName} >= 0 AND ${from}`;
 
   /** The exclusion aggregate (recorded by argMax / boolOr) over the arrays; FALSE: none. */
   private exclusion(excluded: Fragment): Fragment {
-    const text = textOf(excluded);
+    const text = clickhouseText(excluded);
     if (text === 'FALSE') return sql`0`;
     const call = this.calls.get(text);
     if (!call || call.kind !== 'exclusion')
