@@ -40,6 +40,7 @@ const SHARED_STORES_SUITE = [
   'test/audience-triggers.e2e.test.ts',
   'test/mp.e2e.test.ts',
   'test/import.e2e.test.ts',
+  'test/import.atomic.e2e.test.ts',
   'test/cli-exports.e2e.test.ts',
   'test/operations.routes.e2e.test.ts',
   'test/privacy.user-deletion.e2e.test.ts',

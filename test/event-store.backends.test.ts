@@ -149,7 +149,7 @@ forEachBackend((backend) => {
     await storage.events.stageAppend(dropped, rows, 0);
     await storage.events.discardStage(dropped);
     await storage.events.openStage();
-    assert.equal(await storage.events.dropLeftoverStages(), 1);
+    assert.equal((await storage.events.recoverInterruptedImports()).stages, 1);
     assert.equal(await storage.events.countEvents(13n), rows.length + 1);
   });
 

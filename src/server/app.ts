@@ -257,7 +257,7 @@ export async function startAudex(
     admit: () => memoryGuard?.admit(),
   });
   const swept = await sweepImportLeftovers(config.storage.dataDir, events);
-  if (swept.files + swept.stages > 0) log.info('swept leftovers of interrupted imports', swept);
+  if (swept.files + swept.stages + swept.moves > 0) log.info('swept leftovers of interrupted imports', swept);
   const eventReader = new EventReadService(events, catalog);
   api.api('GET', '/audex/v1/{parent=properties/*}/events', async (r) =>
     eventReader.list(r.principal, r.params.parent!, r.query),

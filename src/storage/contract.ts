@@ -100,8 +100,12 @@ export interface EventStore {
     render: (stored: number) => string,
   ): Promise<number>;
   discardStage(stage: string): Promise<void>;
-  /** Drops the stages of imports that never committed (a crash); returns how many. */
-  dropLeftoverStages(): Promise<number>;
+  /**
+   * At start: makes every import a crash interrupted stored whole or not at all (a backend
+   * without transactions settles the moves left open), and drops the stages of imports that never
+   * committed and whose process is gone; returns how many of each.
+   */
+  recoverInterruptedImports(): Promise<{ stages: number; moves: number }>;
   /**
    * Optional (DuckDB: in worker threads, src/storage/duckdb/mp-workers.ts): what the collection
    * route does to a Measurement Protocol body before storing it (parse, validate, toEvents, the

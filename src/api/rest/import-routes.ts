@@ -73,14 +73,14 @@ type ImportDeps = {
 export async function sweepImportLeftovers(
   dataDir: string,
   events: EventStore,
-): Promise<{ files: number; stages: number }> {
+): Promise<{ files: number; stages: number; moves: number }> {
   const dir = join(dataDir, 'import-tmp');
   let files = 0;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     await rm(join(dir, name), { force: true, recursive: true });
     files++;
   }
-  return { files, stages: await events.dropLeftoverStages() };
+  return { files, ...(await events.recoverInterruptedImports()) };
 }
 
 export function registerImportRoutes(api: RestApi, deps: ImportDeps): void {
@@ -99,12 +99,6 @@ export function registerImportRoutes(api: RestApi, deps: ImportDeps): void {
         const importId = importIdOf(query);
         const pid = BigInt(property.id);
         if (importId !== null) {
-          const first = await deps.events.importResult(pid, importId);
-          if (first !== null) {
-            // Read the (unused) upload to its end: answering mid-upload makes clients see a reset.
-            await drain(req);
-            return sendJson(res, 200, JSON.parse(first));
-          }
           if (running.has(`${pid}/${importId}`))
             throw new ApiError(
               'ABORTED',
@@ -112,6 +106,13 @@ export function registerImportRoutes(api: RestApi, deps: ImportDeps): void {
             );
           key = `${pid}/${importId}`;
           running.add(key);
+          // After a crash, this also settles the import's half-done move (ClickHouse).
+          const first = await deps.events.importResult(pid, importId);
+          if (first !== null) {
+            // Read the (unused) upload to its end: answering mid-upload makes clients see a reset.
+            await drain(req);
+            return sendJson(res, 200, JSON.parse(first));
+          }
         }
         const ctx = { propertyId: property.id, timeZone: property.time_zone, importId };
         const result =

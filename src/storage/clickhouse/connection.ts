@@ -86,10 +86,15 @@ export class ClickHouseNodes {
     return this.clients.length;
   }
 
-  /** Runs a statement without a result (DDL, INSERT … SELECT) on node `node` (default: the first). */
-  async command(f: Fragment | string, node = 0): Promise<void> {
+  /**
+   * Runs a statement without a result (DDL, INSERT … SELECT) on node `node` (default: the first);
+   * `queryId` names it in system.processes (import-moves.ts looks for a move's INSERT there).
+   */
+  async command(f: Fragment | string, node = 0, queryId?: string): Promise<void> {
     const query = typeof f === 'string' ? f : chText(f);
-    await this.guard(query, () => this.clients[node]!.command({ query }));
+    await this.guard(query, () =>
+      this.clients[node]!.command(queryId === undefined ? { query } : { query, query_id: queryId }),
+    );
   }
 
   /** Runs a query on the first node and returns its rows as objects (Int64 as decimal strings). */

@@ -27,6 +27,40 @@ function inList(values: readonly string[]): Fragment {
   )})`;
 }
 
+/**
+ * Deletes the events matching `where` on every node (the local table on a cluster) and waits for
+ * the mutations; returns how many there were. Also used to undo a partial import (import-moves.ts).
+ */
+export async function deleteEvents(nodes: ClickHouseNodes, where: Fragment): Promise<number> {
+  const { database, cluster } = nodes.target;
+  const counted = await nodes.rows(sql`SELECT count() AS n FROM ${table(database, EVENTS)} WHERE ${where}`);
+  const n = Number(counted[0]?.n ?? 0);
+  if (n === 0) return 0;
+  const local = cluster === null ? EVENTS : EVENTS_LOCAL;
+  for (let node = 0; node < nodes.nodeCount; node++) {
+    await nodes.command(sql`ALTER TABLE ${table(database, local)} DELETE WHERE ${where}`, node);
+    await waitForMutations(nodes, node, local);
+  }
+  return n;
+}
+
+async function waitForMutations(nodes: ClickHouseNodes, node: number, tableName: string): Promise<void> {
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    const rows = await nodes.rowsOn(
+      node,
+      sql`SELECT count() AS n FROM system.mutations WHERE database = ${param(nodes.target.database)} AND table = ${param(tableName)} AND is_done = 0`,
+    );
+    if (Number(rows[0]?.n ?? 0) === 0) return;
+    if (Date.now() > deadline)
+      throw new StorageError(
+        'unavailable',
+        'a ClickHouse delete (mutation) did not finish within 10 minutes',
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export class ClickHouseDataEraser implements DataEraser {
   constructor(
     private readonly nodes: ClickHouseNodes,
@@ -35,37 +69,6 @@ export class ClickHouseDataEraser implements DataEraser {
 
   private get events(): Fragment {
     return table(this.nodes.target.database, EVENTS);
-  }
-
-  /** Deletes the events matching `where` on every node; returns how many there were. */
-  private async deleteEvents(where: Fragment): Promise<number> {
-    const counted = await this.nodes.rows(sql`SELECT count() AS n FROM ${this.events} WHERE ${where}`);
-    const n = Number(counted[0]?.n ?? 0);
-    if (n === 0) return 0;
-    const { database, cluster } = this.nodes.target;
-    const local = cluster === null ? EVENTS : EVENTS_LOCAL;
-    for (let node = 0; node < this.nodes.nodeCount; node++) {
-      await this.nodes.command(sql`ALTER TABLE ${table(database, local)} DELETE WHERE ${where}`, node);
-      await this.waitForMutations(node, local);
-    }
-    return n;
-  }
-
-  private async waitForMutations(node: number, tableName: string): Promise<void> {
-    const deadline = Date.now() + 10 * 60_000;
-    for (;;) {
-      const rows = await this.nodes.rowsOn(
-        node,
-        sql`SELECT count() AS n FROM system.mutations WHERE database = ${param(this.nodes.target.database)} AND table = ${param(tableName)} AND is_done = 0`,
-      );
-      if (Number(rows[0]?.n ?? 0) === 0) return;
-      if (Date.now() > deadline)
-        throw new StorageError(
-          'unavailable',
-          'a ClickHouse delete (mutation) did not finish within 10 minutes',
-        );
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 
   async deleteUserEvents(
@@ -88,7 +91,10 @@ export class ClickHouseDataEraser implements DataEraser {
       if (chunk.length > 0) of.push(sql`user_pseudo_id IN ${inList(chunk)}`);
       if (subject.kind === 'user_id' && i === 0) of.push(sql`user_id = ${param(subject.value)}`);
       if (of.length === 0) continue;
-      events += await this.deleteEvents(sql`property_id = ${param(propertyId)} AND (${join(of, ' OR ')})`);
+      events += await deleteEvents(
+        this.nodes,
+        sql`property_id = ${param(propertyId)} AND (${join(of, ' OR ')})`,
+      );
     }
     return { devices, events };
   }
@@ -108,7 +114,8 @@ export class ClickHouseDataEraser implements DataEraser {
   async deleteExpiredEvents(propertyId: bigint, cut: RetentionCut): Promise<number> {
     let deleted = 0;
     if (cut.eventsBefore !== null)
-      deleted += await this.deleteEvents(
+      deleted += await deleteEvents(
+        this.nodes,
         sql`property_id = ${param(propertyId)} AND event_timestamp < ${param(cut.eventsBefore)}`,
       );
     if (cut.inactiveBefore !== null) {
@@ -117,7 +124,8 @@ export class ClickHouseDataEraser implements DataEraser {
       );
       const devices = rows.map((r) => String(r.d));
       for (let i = 0; i < devices.length; i += DEVICES_PER_DELETE)
-        deleted += await this.deleteEvents(
+        deleted += await deleteEvents(
+          this.nodes,
           sql`property_id = ${param(propertyId)} AND user_pseudo_id IN ${inList(devices.slice(i, i + DEVICES_PER_DELETE))}`,
         );
     }
@@ -125,6 +133,6 @@ export class ClickHouseDataEraser implements DataEraser {
   }
 
   deletePropertyEvents(propertyId: bigint): Promise<number> {
-    return this.deleteEvents(sql`property_id = ${param(propertyId)}`);
+    return deleteEvents(this.nodes, sql`property_id = ${param(propertyId)}`);
   }
 }

@@ -9,10 +9,11 @@
 // never older than its INSERT.
 //
 // Imports: rows go to a stage table (NDJSON parsed here; Parquet read and mapped by an in-process
-// DuckDB, file-import.ts), then one INSERT … SELECT moves them into the events with
-// their final ingest_seq, and the ledger row follows. ClickHouse has no multi-statement
-// transactions: a crash between the two statements leaves the rows without the ledger entry, so a
-// resend of that import would store them twice (docs/deploy.md says so).
+// DuckDB, file-import.ts), then one INSERT … SELECT moves them into the events with their final
+// ingest_seq, and the ledger row follows. ClickHouse has no multi-statement transactions, so the
+// move is announced first and settled after a crash (import-moves.ts): an import is stored whole
+// or not at all, and once. A stage table's name carries its writer, so a process starting drops
+// only the stages of writers that are gone, never those of a live process's import.
 
 import { randomBytes } from 'node:crypto';
 import type { EventStore, ImportLedgerEntry, ImportReport } from '../contract.ts';
@@ -24,16 +25,19 @@ import {
   IngestSequence,
   claimWriterSlot,
   lastSeqOfTick,
+  liveWriters,
   SLOT_BITS,
   tickOf,
   type WriterSlot,
 } from './ingest-seq.ts';
 import { CH_EVENT_COLUMNS, EVENTS, LEDGER, eventsTableDdl, table } from './schema.ts';
+import { ImportMoves, moveStatement, newMoveId, writeLedgerRow, type ImportMove } from './import-moves.ts';
 import { StorageError } from '../errors.ts';
 import { sendMappedFile, type FileReaderLimits } from './file-import.ts';
 
 const STAGE_PREFIX = 'import_stage_';
-const STAGE_NAME = /^import_stage_[0-9a-f]{16}$/;
+/** `import_stage_<writer>_<random>`; before writers were named, `import_stage_<random>`. */
+const STAGE_NAME = /^import_stage_(?:([0-9a-f]{16})_)?[0-9a-f]{16}$/;
 
 export const ALL_COLUMNS: Fragment = join(
   CH_EVENT_COLUMNS.map((c) => ident(c.name)),
@@ -62,6 +66,8 @@ export interface ClickHouseWriterOptions {
   leaseMs?: number;
   /** The in-process DuckDB that reads imported files (file-import.ts): its threads and memory limit. */
   fileReader?: FileReaderLimits;
+  /** How long an announced import move counts as possibly in flight (import-moves.ts; tests). */
+  moveGraceMs?: number;
 }
 
 export class ClickHouseEventStore implements EventStore {
@@ -73,6 +79,7 @@ export class ClickHouseEventStore implements EventStore {
 
   private lastBeat: number;
   private beating: ReturnType<typeof setInterval> | null = null;
+  private readonly moves: ImportMoves;
 
   private constructor(
     private readonly nodes: ClickHouseNodes,
@@ -81,8 +88,10 @@ export class ClickHouseEventStore implements EventStore {
     private readonly nowMicros: () => bigint,
     private readonly leaseMs: number,
     private readonly fileReader: FileReaderLimits,
+    moveGraceMs: number | undefined,
   ) {
     this.lastBeat = Date.now();
+    this.moves = new ImportMoves(nodes, nowMicros, moveGraceMs);
     // The heartbeat keeps the writer slot; if it cannot be renewed for most of the lease, appends
     // stop (writeGuard) before another process could take the slot over.
     this.beating = setInterval(
@@ -104,8 +113,11 @@ export class ClickHouseEventStore implements EventStore {
   ): Promise<ClickHouseEventStore> {
     const leaseMs = opts.leaseMs ?? 60_000;
     const slot = await claimWriterSlot(nodes, nowMicros, leaseMs);
-    // Above every stored seq's tick: a restart, or a slot taken over, never reuses a seq.
-    const floor = (await highWaterMark(nodes)) >> SLOT_BITS;
+    // Above every stored seq's tick, and every tick an import reserved (its rows may not be
+    // stored): a restart, or a slot taken over, never reuses a seq.
+    const stored = (await highWaterMark(nodes)) >> SLOT_BITS;
+    const reserved = await new ImportMoves(nodes, nowMicros).lastReservedTick();
+    const floor = stored > reserved ? stored : reserved;
     return new ClickHouseEventStore(
       nodes,
       new IngestSequence(slot.slot, floor, nowMicros),
@@ -113,6 +125,7 @@ export class ClickHouseEventStore implements EventStore {
       nowMicros,
       leaseMs,
       opts.fileReader ?? {},
+      opts.moveGraceMs,
     );
   }
 
@@ -220,11 +233,24 @@ export class ClickHouseEventStore implements EventStore {
     return rows.map(decodeEventRow);
   }
 
-  async importResult(propertyId: bigint, importId: string): Promise<string | null> {
+  private async ledgerResult(propertyId: bigint, importId: string): Promise<string | null> {
     const rows = await this.nodes.rows(
       sql`SELECT result FROM ${table(this.nodes.target.database, LEDGER)} WHERE property_id = ${param(propertyId)} AND import_id = ${param(importId)} ORDER BY created_at LIMIT 1`,
     );
     return rows.length > 0 ? String(rows[0]!.result) : null;
+  }
+
+  /** The ledger's result, after settling a move of this import that a crash left open. */
+  async importResult(propertyId: bigint, importId: string): Promise<string | null> {
+    const first = await this.ledgerResult(propertyId, importId);
+    if (first !== null) return first;
+    for (const m of await this.moves.open({ propertyId, importId }))
+      if ((await this.moves.settle(m)) === 'in-flight')
+        throw new StorageError(
+          'unavailable',
+          `the import with importId ${importId} is still being stored by an audex process; retry in a minute`,
+        );
+    return this.ledgerResult(propertyId, importId);
   }
 
   async importFile(
@@ -272,7 +298,7 @@ export class ClickHouseEventStore implements EventStore {
   }
 
   async openStage(): Promise<string> {
-    const stage = `${STAGE_PREFIX}${randomBytes(8).toString('hex')}`;
+    const stage = `${STAGE_PREFIX}${this.slot.writer}_${randomBytes(8).toString('hex')}`;
     await this.nodes.command(eventsTableDdl(this.nodes.target.database, stage));
     return stage;
   }
@@ -295,40 +321,82 @@ export class ClickHouseEventStore implements EventStore {
     return this.writes.run(async () => {
       this.writeGuard();
       const counted = await this.nodes.rows(sql`SELECT count() AS n, max(ingest_seq) AS m FROM ${t}`);
-      const total = BigInt(counted[0]?.n as string);
-      // The stage's ingest_seq holds each row's ordinal in the import: row i gets tick base + i.
-      const base = this.seqs.takeBlock(total === 0n ? 1 : Number(counted[0]!.m) + 1);
-      const columns = join(
-        CH_EVENT_COLUMNS.map((c) =>
-          c.name === 'ingest_seq'
-            ? sql`toInt64((ingest_seq + ${param(base)}) * ${param(1n << SLOT_BITS)} + ${param(BigInt(this.seqs.slot))}) AS ingest_seq`
-            : ident(c.name),
-        ),
-        ', ',
-      );
-      await this.nodes.command(sql`INSERT INTO ${this.events} SELECT ${columns} FROM ${t}`);
-      if (importId !== null) await this.recordLedger(propertyId, importId, render(Number(total)));
+      const total = Number(counted[0]?.n);
+      if (total > 0)
+        await this.move(t, propertyId, importId ?? '', total, Number(counted[0]!.m), render(total));
+      else if (importId !== null)
+        await writeLedgerRow(this.nodes, propertyId, importId, render(0), this.nowMicros());
       await this.nodes.command(sql`DROP TABLE IF EXISTS ${t}`);
-      return Number(total);
+      return total;
     });
   }
 
-  private async recordLedger(propertyId: bigint, importId: string, result: string): Promise<void> {
-    const line = `${JSON.stringify({ property_id: propertyId.toString(), import_id: importId, result, created_at: this.nowMicros().toString() })}\n`;
-    await this.nodes.insertJsonLines(table(this.nodes.target.database, LEDGER), line);
+  /**
+   * Moves a stage's rows into the events, announced and ended (import-moves.ts). The stage's
+   * ingest_seq holds each row's ordinal in the import: row i gets tick base + i.
+   */
+  private async move(
+    stage: Fragment,
+    propertyId: bigint,
+    importId: string,
+    rows: number,
+    maxOrdinal: number,
+    result: string,
+  ): Promise<void> {
+    const base = this.seqs.takeBlock(maxOrdinal + 1);
+    const m: ImportMove = {
+      id: newMoveId(),
+      writer: this.slot.writer,
+      slot: this.seqs.slot,
+      propertyId,
+      importId,
+      firstTick: base,
+      lastTick: base + BigInt(maxOrdinal),
+      rows,
+      result,
+      createdAt: this.nowMicros(),
+    };
+    await this.moves.announce(m);
+    try {
+      await this.nodes.command(moveStatement(this.events, stage, m), 0, m.id);
+    } catch (err) {
+      // The INSERT may have been stored whole (an answer lost on the way) or in part: settled
+      // now if it can be, else by a resend or the next start.
+      const settled = await this.moves.settle(m, true).catch(() => 'in-flight' as const);
+      if (settled !== 'completed') throw err;
+      return;
+    }
+    if (importId !== '') await writeLedgerRow(this.nodes, propertyId, importId, result, this.nowMicros());
+    await this.moves.done(m);
   }
 
   async discardStage(stage: string): Promise<void> {
     await this.nodes.command(sql`DROP TABLE IF EXISTS ${this.stageTable(stage)}`);
   }
 
-  async dropLeftoverStages(): Promise<number> {
+  /**
+   * At start: settles the moves a crash left open (import-moves.ts), then drops the stages of
+   * writers that are gone (another live process's stage is its import under way; this process,
+   * starting, has none under way).
+   */
+  async recoverInterruptedImports(): Promise<{ stages: number; moves: number }> {
+    const settled = await this.moves.settleAll();
+    const live = new Set(
+      (await liveWriters(this.nodes, this.nowMicros, this.leaseMs))
+        .map((w) => w.writer)
+        .filter((w) => w !== this.slot.writer),
+    );
     const rows = await this.nodes.rows(
       sql`SELECT name FROM system.tables WHERE database = ${param(this.nodes.target.database)} AND startsWith(name, ${param(STAGE_PREFIX)})`,
     );
-    const stages = rows.map((r) => String(r.name)).filter((n) => STAGE_NAME.test(n));
+    const stages = rows
+      .map((r) => String(r.name))
+      .filter((n) => {
+        const owner = STAGE_NAME.exec(n);
+        return owner !== null && (owner[1] === undefined || !live.has(owner[1]));
+      });
     for (const s of stages) await this.discardStage(s);
-    return stages.length;
+    return { stages: stages.length, moves: settled.completed + settled.undone };
   }
 
   /**

@@ -90,6 +90,19 @@ export interface WriterSlot {
   release(): Promise<void>;
 }
 
+/** The writers holding a slot: latest heartbeat within `leaseMs`, and not released. */
+export async function liveWriters(
+  nodes: ClickHouseNodes,
+  nowMicros: () => bigint,
+  leaseMs: number,
+): Promise<{ slot: number; writer: string }[]> {
+  const cutoff = nowMicros() - BigInt(leaseMs) * 1000n;
+  const rows = await nodes.rows(
+    sql`SELECT slot, writer FROM ${table(nodes.target.database, INGEST_WRITERS)} GROUP BY slot, writer HAVING max(heartbeat) >= ${param(cutoff)} AND max(released) = 0`,
+  );
+  return rows.map((r) => ({ slot: Number(r.slot), writer: String(r.writer) }));
+}
+
 /**
  * Claims a free writer slot. A claim is a row (slot, writer, heartbeat); a slot is live while its
  * writer's latest heartbeat is within `leaseMs` and it has no release row. A process inserts its
@@ -104,13 +117,7 @@ export async function claimWriterSlot(
 ): Promise<WriterSlot> {
   const t = table(nodes.target.database, INGEST_WRITERS);
   const writer = randomBytes(8).toString('hex');
-  const live = async () => {
-    const cutoff = nowMicros() - BigInt(leaseMs) * 1000n;
-    const rows = await nodes.rows(
-      sql`SELECT slot, writer FROM ${t} GROUP BY slot, writer HAVING max(heartbeat) >= ${param(cutoff)} AND max(released) = 0`,
-    );
-    return rows.map((r) => ({ slot: Number(r.slot), writer: String(r.writer) }));
-  };
+  const live = () => liveWriters(nodes, nowMicros, leaseMs);
   const write = (slot: number, released: number) =>
     nodes.insertJsonLines(
       t,

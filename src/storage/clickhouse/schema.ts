@@ -8,7 +8,7 @@
 //   table over them sharded by cityHash64(user_pseudo_id), so a device's events live on one shard.
 //   Created on each node in turn (no ON CLUSTER: no ZooKeeper on Debian's 18.16).
 //   Membership is computed on each shard over its own `events_local` (shards.ts).
-// - Side tables (import ledger, trigger progress, export snapshots) live on the first node only:
+// - Side tables (import ledger and moves, trigger progress, export snapshots) live on the first node only:
 //   small, and read by offset there.
 
 import { EVENT_SCHEMA, type EventColumnType } from '../../domain/event.ts';
@@ -19,6 +19,7 @@ import { StorageError } from '../errors.ts';
 export const EVENTS = 'events';
 export const EVENTS_LOCAL = 'events_local';
 export const LEDGER = 'import_ledger';
+export const IMPORT_MOVES = 'import_moves';
 export const TRIGGER_PROGRESS = 'audience_trigger_progress';
 export const INGEST_WRITERS = 'ingest_writers';
 
@@ -101,6 +102,10 @@ export async function ensureSchema(nodes: ClickHouseNodes): Promise<void> {
   }
   await nodes.command(
     sql`CREATE TABLE IF NOT EXISTS ${table(database, LEDGER)} (property_id Int64, import_id String, result String, created_at Int64) ENGINE = MergeTree() ORDER BY (property_id, import_id)`,
+  );
+  // Imports' moves from stage to events, announced before they run and ended after (import-moves.ts).
+  await nodes.command(
+    sql`CREATE TABLE IF NOT EXISTS ${table(database, IMPORT_MOVES)} (move_id String, writer String, slot UInt8, property_id Int64, import_id String, first_tick Int64, last_tick Int64, rows UInt64, result String, created_at Int64, state UInt8) ENGINE = MergeTree() ORDER BY move_id`,
   );
   // Append-only versions of the trigger logger's state (ClickHouse has no cheap UPDATE); the
   // highest version is the state.

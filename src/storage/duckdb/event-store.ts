@@ -592,12 +592,15 @@ export class DuckDbEventStore implements EventStore {
     await this.db.writer.exclusive((con) => staged.dropStage(con, stage));
   }
 
-  /** Drops the staging tables of imports that never committed (a crash); returns how many. */
-  async dropLeftoverStages(): Promise<number> {
+  /**
+   * Drops the staging tables of imports that never committed (a crash). A commit is one
+   * transaction here, so no import is ever half stored: there are no moves to settle.
+   */
+  async recoverInterruptedImports(): Promise<{ stages: number; moves: number }> {
     return this.db.writer.exclusive(async (con) => {
       const stages = await staged.leftoverStages(con);
       for (const s of stages) await staged.dropStage(con, s);
-      return stages.length;
+      return { stages: stages.length, moves: 0 };
     });
   }
 
