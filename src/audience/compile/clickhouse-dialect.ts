@@ -13,7 +13,7 @@
 // then evaluates the audience on the hybrid plan (the reference fold over events streamed from the
 // engine), so members never differ.
 
-import { join, render, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
+import { join, param, render, sql, type Fragment, type Param, type SqlValue } from './sql.ts';
 import { DialectUnsupportedError, type SqlDialect } from './dialect.ts';
 import { doubleOfText, jsNumberText, typedArmPath, typedArmText } from './clickhouse-json.ts';
 
@@ -117,6 +117,18 @@ export const clickhouseDialect: SqlDialect = Object.freeze({
   running: () => unsupported('running aggregates (no window functions)'),
   dayRangeSum: () => unsupported('day-range sums (no window functions)'),
   sumAfter: () => unsupported('sums after a row (no window functions)'),
+  // More than x rows up to this one within the span ⟺ at least k = ⌊x⌋ + 1 (the count is an
+  // integer), i.e. the row k − 1 before it in stream order has a day within the span (days rise
+  // with t). So per user, its rows' times and days in stream order, and the days k − 1 rows back
+  // as a slice: one pass, no captured array (18.16 would copy it for every element).
+  usersCountingInDays: (rows: Fragment, span: Param, moreThan: number, after: Param) => {
+    // Clamped: no user holds 2^31 rows in one array. (No greatest(): clickhouse-plan.ts refuses
+    // it, for positions.)
+    const k = param(moreThan < 0 ? 1 : Math.min(Math.floor(moreThan) + 1, 2 ** 31));
+    return sql`SELECT u FROM (SELECT u, arrayMap(__e -> __e.1, __ev) AS __t, arrayMap(__e -> toInt64(__e.3), __ev) AS __d FROM (SELECT u, arraySort(groupArray(tuple(t, q, d))) AS __ev FROM (${rows}) GROUP BY u))
+WHERE arrayExists((__tt, __dd, __pd) -> __tt > ${after} AND __pd >= __dd - ${span}, arraySlice(__t, ${k}), arraySlice(__d, ${k}), arraySlice(__d, 1, if(toInt64(length(__d)) < ${k}, 0, toInt64(length(__d)) - ${k} + 1)))
+ORDER BY u`;
+  },
   previous: () => unsupported('lag (no window functions)'),
   sumInOrderRowsBack: () => unsupported('frames of per-row length (no window functions)'),
   distinctRowsBack: () => unsupported('frames of per-row length (no window functions)'),

@@ -142,6 +142,12 @@ export interface SqlDialect {
   /** Σ value over the rows of `partition` after this one in stream order (NULL if none). */
   sumAfter(value: Fragment, partition: Fragment): Fragment;
   /**
+   * The static N-day count's members (nday-sql.ts): the users (column u, sorted, once each) with a
+   * row after `after` (its t) at which more than `moreThan` of their rows up to it in stream order
+   * have a day d at most `span` days before its own. `rows` has the columns u, t, q, d.
+   */
+  usersCountingInDays(rows: Fragment, span: Param, moreThan: number, after: Param): Fragment;
+  /**
    * Σ value (NULLs skipped) over the rows of `partition` from `rowsBack` rows before this one (a
    * per-row value) to this one, added one by one in stream order starting from 0.0: the reference's
    * order, so a sum of doubles is bit-identical to it (N-day sums of doubles).
@@ -225,6 +231,11 @@ export const duckdbDialect: SqlDialect = Object.freeze({
     sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY ${day} RANGE BETWEEN ${days} PRECEDING AND CURRENT ROW)`,
   sumAfter: (value: Fragment, partition: Fragment) =>
     sql`sum(${value}) OVER (PARTITION BY ${partition} ORDER BY t, q ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)`,
+  // The rows of the N days up to the row's day, less the same day's rows after it.
+  usersCountingInDays: (rows: Fragment, span: Param, moreThan: number, after: Param) =>
+    sql`SELECT DISTINCT u FROM (SELECT u, t, ${duckdbDialect.dayRangeSum(sql`1`, sql`u`, sql`d`, span)} - COALESCE(${duckdbDialect.sumAfter(sql`1`, sql`u, d`)}, 0) AS c FROM (${rows}))
+WHERE t > ${after} AND c > ${param(moreThan)}
+ORDER BY u`,
   // The frame's values as a list (in frame order), folded left to right: a windowed sum() would
   // add in its segment tree's order instead.
   sumInOrderRowsBack: (value: Fragment, partition: Fragment, rowsBack: Fragment) =>

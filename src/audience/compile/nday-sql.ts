@@ -78,12 +78,33 @@ HAVING max(t) > ${param(cutoff)} AND sum(CASE WHEN d >= ${asOfDay} - ${param(n -
 ORDER BY u`;
 }
 
+/**
+ * The static form with x < 0: the count passes everywhere (0 > x), so the clause first holds at
+ * the user's first event of the window, whatever its name, which qualifies; after that only
+ * counted events qualify (they contribute). A member: its first event or a counted one is after
+ * the cutoff.
+ */
+function compileStaticNDayCountBelowZero(
+  def: AudienceDefinition,
+  ctx: QueryContext,
+  eventName: string | null,
+  cutoff: bigint,
+): Fragment {
+  const counted = eventName === null ? sql`1 = 1` : sql`event_name = ${param(eventName)}`;
+  const scan = eventWindow(ctx, sql`user_pseudo_id AS u, event_timestamp AS t, (${counted}) AS c`);
+  return sql`SELECT u FROM (${scan}) AS w GROUP BY u
+HAVING min(t) > ${param(cutoff)} OR max(CASE WHEN c THEN t END) > ${param(cutoff)}
+ORDER BY u`;
+}
+
 export function compileNDayCount(dialect: SqlDialect, def: AudienceDefinition, ctx: QueryContext): Fragment {
   const form = nDayCountOf(def)!;
   if (!form.leaf.atAnyPointInTime) return compileDynamicNDayCount(dialect, def, ctx, form);
   const { eventName, leaf } = form;
+  const moreThan = numericValue(leaf.numericFilter!.value);
   const n = leaf.inAnyNDayPeriod!;
   const cutoff = ctx.asOfMicros - BigInt(def.membershipDurationDays) * MICROS_PER_DAY;
+  if (moreThan < 0) return compileStaticNDayCountBelowZero(def, ctx, eventName, cutoff);
   const from = cutoff - BigInt(n + 1) * MICROS_PER_DAY;
   const day = dialect.localDay(sql`event_timestamp`, param(ctx.config.timeZone));
   const filter =
@@ -95,12 +116,12 @@ export function compileNDayCount(dialect: SqlDialect, def: AudienceDefinition, c
     sql`user_pseudo_id AS u, event_timestamp AS t, ingest_seq AS q, ${day} AS d`,
     filter,
   );
-  const counted = sql`1`;
-  const inDays = dialect.dayRangeSum(counted, sql`u`, sql`d`, param(n - 1));
-  const later = dialect.sumAfter(counted, sql`u, d`);
-  return sql`SELECT DISTINCT u FROM (SELECT u, t, ${inDays} - COALESCE(${later}, 0) AS c FROM (${scan}))
-WHERE t > ${param(cutoff)} AND c > ${param(numericValue(leaf.numericFilter!.value))}
-ORDER BY u`;
+  return dialect.usersCountingInDays(
+    scan,
+    param(n - 1),
+    moreThan,
+    param(cutoff),
+  );
 }
 
 /**
