@@ -116,12 +116,7 @@ export function compileNDayCount(dialect: SqlDialect, def: AudienceDefinition, c
     sql`user_pseudo_id AS u, event_timestamp AS t, ingest_seq AS q, ${day} AS d`,
     filter,
   );
-  return dialect.usersCountingInDays(
-    scan,
-    param(n - 1),
-    moreThan,
-    param(cutoff),
-  );
+  return dialect.usersCountingInDays(scan, param(n - 1), moreThan, param(cutoff));
 }
 
 /**
