@@ -169,15 +169,25 @@ export class ClickHouseNodes {
     });
   }
 
-  /** INSERT INTO `table` FORMAT JSONEachRow with pre-encoded lines; returns once the server has them. */
+  /**
+   * INSERT INTO `table` FORMAT JSONEachRow with pre-encoded lines; returns once the server has them.
+   * Sent once more when the first attempt could not write to its socket (EPIPE): a pooled
+   * keep-alive socket the server had already closed, so the server never read the request.
+   */
   async insertJsonLines(table: Fragment, lines: string, node = 0): Promise<void> {
     if (lines.length === 0) return;
     const query = `INSERT INTO ${chText(table)} FORMAT JSONEachRow`;
-    await this.guard(query, async () => {
+    const send = async () => {
       const res = await this.clients[node]!.exec({ query, values: Readable.from([lines]) });
       // The response body is empty; read it to the end so the connection is reused.
       for await (const _ of res.stream) void _;
-    });
+    };
+    await this.guard(query, () =>
+      send().catch((err: unknown) => {
+        if ((err as { code?: string }).code !== 'EPIPE') throw err;
+        return send();
+      }),
+    );
   }
 
   async ping(node: number): Promise<void> {
