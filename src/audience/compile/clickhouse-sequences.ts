@@ -24,9 +24,15 @@ import { clickhouseText } from './clickhouse-dialect.ts';
 import { ClickHouseEventStateCompiler } from './clickhouse-windows.ts';
 import type { EventStateCompiler, StageColumn } from './events-sql.ts';
 import { EventPredicateCompiler } from './leaves.ts';
-import { SESSION_KEY } from './members-sql.ts';
-import { SequenceSqlCompiler, adjacencyColumns, needsAdjacency, type ChainColumn } from './sequence-sql.ts';
-import { ident, sql, type Fragment } from './sql.ts';
+import { SESSION_KEY, nameFilter, namesOfFlags, type Flag } from './members-sql.ts';
+import {
+  SequenceSqlCompiler,
+  adjacencyColumns,
+  needsAdjacency,
+  needsAllEvents,
+  type ChainColumn,
+} from './sequence-sql.ts';
+import { ident, or, sql, type Fragment } from './sql.ts';
 import type { QueryContext } from './window.ts';
 
 const EVENT = 'AUDIENCE_FILTER_SCOPE_WITHIN_SAME_EVENT';
@@ -42,6 +48,7 @@ type ClauseValues = ReturnType<EventStateCompiler['visitClause']>;
 
 export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompiler {
   private readonly sequences: SequenceSqlCompiler;
+  private readonly forMembers: boolean;
   /** The step flags: stage-0 columns, read from the event rows. */
   private readonly flagColumns: StageColumn[] = [];
   /** The chains' layers, in order, computed before stage 1 (beforeStages). */
@@ -49,6 +56,8 @@ export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompile
   private level = FIRST_LEVEL;
   /** The adjacency columns (ig, g, gp) are in. */
   private adjacency = false;
+  /** Every sequence clause's step flags (scanFilter). */
+  private readonly stepFlags: Flag[] = [];
 
   protected constructor(
     private readonly definition: AudienceDefinition,
@@ -56,6 +65,7 @@ export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompile
     users: Fragment | null,
   ) {
     super(new Map(), definition, context, users);
+    this.forMembers = users === null;
     this.sequences = new SequenceSqlCompiler(
       this.dialect,
       context,
@@ -88,6 +98,7 @@ export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompile
     for (const f of this.sequences.sequenceFlags(seq, i)) {
       seqFlags.push(sql`${f.expr} AS ${f.name}`);
       this.flagColumns.push({ name: f.name, expr: f.expr });
+      this.stepFlags.push(f);
     }
     const chain = this.sequences.chainLayers(seq, i, `c${i}_`);
     this.layers.push(...chain.steps.flat());
@@ -124,6 +135,25 @@ export class ClickHouseSequenceStateCompiler extends ClickHouseEventStateCompile
       qualifies,
       active: seq.scope === EVENT ? qualifies : seq.scope === ACROSS ? holds : null,
     };
+  }
+
+  /**
+   * Members of an audience made only of INCLUDE sequences whose steps are single events, without
+   * "directly followed by": only the steps' events. Each clause holds from its first completion
+   * and qualifies at its last, so A changes only at step events; an event matching no step never
+   * qualifies, and fails only before every clause's first completion, that is before the last
+   * qualifying event whenever there is one; and such chains read only step events (as the
+   * sequence scan of sequence-sql.ts). So leaving the other events out changes no member, and
+   * spares 18.16 the per-user arrays of every event of the window. (Trigger passes keep them.)
+   */
+  protected override scanFilter(): Fragment | null {
+    const onlySequences = this.definition.filterClauses.every(
+      (c) =>
+        c.clauseType === 'INCLUDE' && c.sequenceFilter !== undefined && !needsAllEvents(c.sequenceFilter),
+    );
+    if (!this.forMembers || !onlySequences || this.stepFlags.length === 0) return null;
+    const names = namesOfFlags(this.stepFlags);
+    return names === null ? or(this.stepFlags.map((f) => f.expr)) : nameFilter(names);
   }
 
   protected override baseColumns(): readonly StageColumn[] {

@@ -206,6 +206,14 @@ export class EventStateCompiler {
     this.m = this.leaf.metricInputs();
   }
 
+  /**
+   * A condition on the events of the window beyond the users (null: every event): for a subclass
+   * that knows the other events change no member. Read after the clauses are visited.
+   */
+  protected scanFilter(): Fragment | null {
+    return null;
+  }
+
   /** The members as of ctx.asOfMicros (see the header). */
   compile(): Fragment {
     const st = this.state();
@@ -380,6 +388,10 @@ SELECT u, q FROM ${from} WHERE ${fires}`;
     const top = Math.max(bad.level, Q.level, X.level, Xend.level, Xgap?.level ?? 0, 0, this.stages.length);
 
     const pos = this.dialect.streamPosition(sql`event_timestamp`, sql`ingest_seq`);
+    const filters = [
+      this.users === null ? null : sql`user_pseudo_id IN (${this.users})`,
+      this.scanFilter(),
+    ].filter((f): f is Fragment => f !== null);
     const ev = eventWindow(
       this.ctx,
       join(
@@ -394,7 +406,7 @@ SELECT u, q FROM ${from} WHERE ${fires}`;
         ],
         ', ',
       ),
-      this.users === null ? undefined : sql`user_pseudo_id IN (${this.users})`,
+      filters.length === 0 ? undefined : and(filters),
     );
     const ctes: Fragment[] = [sql`ev AS (${ev})`, ...this.ctes];
     let prev = sql`ev`;
