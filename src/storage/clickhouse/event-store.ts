@@ -31,7 +31,14 @@ import {
   type WriterSlot,
 } from './ingest-seq.ts';
 import { CH_EVENT_COLUMNS, EVENTS, LEDGER, eventsTableDdl, table } from './schema.ts';
-import { ImportMoves, moveStatement, newMoveId, writeLedgerRow, type ImportMove } from './import-moves.ts';
+import {
+  ImportMoves,
+  ledgerLine,
+  moveStatement,
+  newMoveId,
+  writeLedgerRow,
+  type ImportMove,
+} from './import-moves.ts';
 import { StorageError } from '../errors.ts';
 import { sendMappedFile, type FileReaderLimits } from './file-import.ts';
 
@@ -413,8 +420,7 @@ export class ClickHouseEventStore implements EventStore {
   async copyLedgerIn(entries: ImportLedgerEntry[]): Promise<void> {
     if (entries.length === 0) return;
     let lines = '';
-    for (const e of entries)
-      lines += `${JSON.stringify({ property_id: e.propertyId.toString(), import_id: e.importId, result: e.result, created_at: e.createdAtMicros.toString() })}\n`;
+    for (const e of entries) lines += ledgerLine(e);
     await this.nodes.insertJsonLines(table(this.nodes.target.database, LEDGER), lines);
   }
 

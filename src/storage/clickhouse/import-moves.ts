@@ -22,6 +22,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { ident, join, param, sql, type Fragment } from '../../audience/compile/sql.ts';
+import type { ImportLedgerEntry } from '../contract.ts';
 import type { ClickHouseNodes } from './connection.ts';
 import { deleteEvents } from './eraser.ts';
 import { SLOT_BITS } from './ingest-seq.ts';
@@ -201,7 +202,12 @@ export class ImportMoves {
   }
 }
 
-/** One ledger row: the result a resend of `importId` is answered with. */
+/** A ledger row as a JSONEachRow line: the result a resend of `importId` is answered with. */
+export function ledgerLine(e: ImportLedgerEntry): string {
+  return `${JSON.stringify({ property_id: e.propertyId.toString(), import_id: e.importId, result: e.result, created_at: e.createdAtMicros.toString() })}\n`;
+}
+
+/** Writes one ledger row. */
 export async function writeLedgerRow(
   nodes: ClickHouseNodes,
   propertyId: bigint,
@@ -209,6 +215,8 @@ export async function writeLedgerRow(
   result: string,
   createdAt: bigint,
 ): Promise<void> {
-  const line = `${JSON.stringify({ property_id: propertyId.toString(), import_id: importId, result, created_at: createdAt.toString() })}\n`;
-  await nodes.insertJsonLines(table(nodes.target.database, LEDGER), line);
+  await nodes.insertJsonLines(
+    table(nodes.target.database, LEDGER),
+    ledgerLine({ propertyId, importId, result, createdAtMicros: createdAt }),
+  );
 }
