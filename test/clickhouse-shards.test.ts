@@ -7,7 +7,8 @@
 // forwarded by a query node), and the members split between the nodes. Also: the storage opened
 // on the cluster URL appends through the Distributed table and exports the same snapshot as a
 // single node, its members and attributes computed on each shard. Fails (never skips) when
-// clickhouse-server is missing. And a trigger pass on the cluster stores the triggers a single
+// clickhouse-server is missing. A snapshot larger than a ClickHouse block is numbered in device
+// order inside ClickHouse on both. And a trigger pass on the cluster stores the triggers a single
 // node stores (its IN subqueries over the Distributed table read each shard's own rows).
 
 import assert from 'node:assert/strict';
@@ -18,13 +19,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import type { AudienceDefinition, EvaluationConfig } from '../src/domain/audience.ts';
 import { ApiError } from '../src/domain/errors.ts';
-import { audienceToJson, parseAudience } from '../src/audience/validate.ts';
-import { evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
+import { BUILTIN_AUDIENCES, audienceToJson, parseAudience } from '../src/audience/validate.ts';
+import { compareDeviceIds, evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
 import { E1, E4, E10, E12 } from '../src/audience/fixtures/examples.ts';
 import { openStorage, type OpenedStorage } from '../src/storage/index.ts';
 import { openCatalog } from '../src/catalog/db.ts';
 import { AudienceTriggerLogger } from '../src/audience/triggers/logger.ts';
-import type { MembershipRequest } from '../src/storage/contract.ts';
+import type { MemberRow, MembershipRequest } from '../src/storage/contract.ts';
 import {
   CREATE_TIME,
   audienceArb,
@@ -302,6 +303,87 @@ test('storage on the cluster URL: appends through the Distributed table, same sn
     });
     assert.ok(gone.events > 0);
     assert.equal(await s2.events.countEvents(5n), events.length - gone.events);
+  } finally {
+    for (const s of opened) await s.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('a snapshot of more rows than a ClickHouse block is numbered in device order inside ClickHouse, on one node and on the cluster', async () => {
+  const dirs: string[] = [];
+  const opened: OpenedStorage[] = [];
+  const open = async (url: string) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'audex-ch-shards-big-'));
+    dirs.push(dataDir);
+    const s = await openStorage('clickhouse', { dataDir, eventsUrl: url });
+    opened.push(s);
+    return s;
+  };
+  try {
+    const [s1, s2] = await Promise.all([
+      open(single.eventsUrl(freshDatabaseName())),
+      open(cluster.eventsUrl(freshDatabaseName())),
+    ]);
+    // 70,000 devices (one event each): the sorted rows come in two blocks of at most 65,536.
+    const DEVICES = 70_000;
+    for (let i = 0; i < DEVICES; i += 10_000) {
+      const batch = Array.from({ length: 10_000 }, (_, k) => realisticEvent(i + k, 6n));
+      await Promise.all([s1.events.append(batch), s2.events.append(batch)]);
+    }
+    const asOf = realisticEvent(DEVICES, 6n).event_timestamp;
+    const req = {
+      propertyId: 6n,
+      audience: BUILTIN_AUDIENCES[0]!.definition,
+      config: {
+        createTimeMicros: asOf,
+        backfillDays: null,
+        timeZone: 'UTC',
+        ignoreEventNamesForAdjacency: [],
+      },
+      asOfMicros: asOf,
+    };
+    const pages: MemberRow[][] = [];
+    for (const s of [s1, s2]) {
+      assert.ok(s.audiences.membersQuery?.(req), 'All Users is on the SQL plan');
+      const n = await s.snapshots.materialize('bigsnap', {
+        ...req,
+        maxIngestSeq: await s.snapshots.highWaterMark(),
+      });
+      assert.equal(n, DEVICES);
+      const rows = await s.snapshots.read('bigsnap', 0, n + 10);
+      assert.equal(rows.length, DEVICES);
+      for (let r = 1; r < rows.length; r++)
+        assert.ok(
+          compareDeviceIds(rows[r - 1]!.deviceId, rows[r]!.deviceId) < 0,
+          `row ${r} out of device order: ${rows[r - 1]!.deviceId}, ${rows[r]!.deviceId}`,
+        );
+      // A page from the middle is the same rows as that slice of the whole.
+      assert.deepEqual(await s.snapshots.read('bigsnap', 65_530, 10), rows.slice(65_530, 65_540));
+      pages.push(rows);
+    }
+    assert.deepEqual(pages[1], pages[0]);
+    // The attributes as the rules give them (user id on every third device, consent DENIED on every
+    // tenth, no limited-ad-tracking flag).
+    const byDevice = new Map(pages[0]!.map((r) => [r.deviceId, r]));
+    for (const i of [0, 1, 10, 30, 69_999]) {
+      const e = realisticEvent(i, 6n);
+      const row = byDevice.get(e.user_pseudo_id)!;
+      assert.equal(row.userId, e.user_id);
+      assert.equal(
+        row.isAdsPersonalizationAllowed,
+        e.consent_ad_personalization === 'DENIED' ? 'false' : 'true',
+      );
+      assert.equal(row.isLimitedAdTracking, '(not set)');
+    }
+    // The rows never passed through audex: the cluster's first node wrote the snapshot with one
+    // INSERT … SELECT and received no JSONEachRow insert into it.
+    await onNode(0, 'SYSTEM FLUSH LOGS');
+    const inserts = await onNode(
+      0,
+      `SELECT query FROM system.query_log WHERE type = 2 AND position(query, 'export_snapshot_bigsnap') > 0 AND position(query, 'INSERT') = 1 FORMAT JSONEachRow`,
+    );
+    assert.match(inserts, /rowNumberInAllBlocks/);
+    assert.doesNotMatch(inserts, /export_snapshot_bigsnap` FORMAT|export_snapshot_bigsnap FORMAT/);
   } finally {
     for (const s of opened) await s.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });

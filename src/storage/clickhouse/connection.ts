@@ -151,6 +151,15 @@ export class ClickHouseNodes {
     );
   }
 
+  /**
+   * Runs a statement without a result (an INSERT … SELECT) written over `events` on every shard at
+   * once, each over its own events only, as eachShard does for queries.
+   */
+  async commandEachShard(f: Fragment | string): Promise<void> {
+    const text = readingTable(typeof f === 'string' ? f : chText(f), shardEventsTable(this.target.cluster));
+    await Promise.all(this.clients.map((_, node) => this.command(text, node)));
+  }
+
   /** stream() on node `node`. */
   async streamOn(
     node: number,
