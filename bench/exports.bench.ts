@@ -26,7 +26,7 @@ import { DuckDbSnapshotStore } from '../src/storage/duckdb/snapshots.ts';
 import { E8 } from '../src/audience/fixtures/examples.ts';
 import { AudexClient } from '../src/cli/client.ts';
 import { downloadExport, type DownloadFormat } from '../src/cli/exports.ts';
-import { copyFileSync, statSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
@@ -339,6 +339,10 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
       }).then((r) => r.text());
       console.log(`:query 10,000 rows at offset ${fmt(offset)}: ${ms(t)}`);
     }
+    // The server's own peak (the bench process generates the data with DuckDB's default limit,
+    // so /usr/bin/time's maximum may be the bench's, not the server's).
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'));
+    console.log(`server peak RSS (VmHWM): ${hwm ? fmt(Number(hwm[1]) / 1024) : '?'} MiB`);
   } finally {
     await server.stop();
     if (process.env.AUDEX_BENCH_ONLY === 'allusers') removeDir(dataDir);
