@@ -243,16 +243,27 @@ test("each shard computes its own devices' membership (system.query_log of each 
   assert.ok(withMembers >= 2, 'some audiences must have members');
 });
 
-test('storage on the cluster URL: appends through the Distributed table, same snapshot as one node', async () => {
+/** Storages opened on events URLs, each with a data folder of its own; close() closes and removes all. */
+function storages(): { open: (url: string) => Promise<OpenedStorage>; close: () => Promise<void> } {
   const dirs: string[] = [];
   const opened: OpenedStorage[] = [];
-  const open = async (url: string) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'audex-ch-shards-'));
-    dirs.push(dataDir);
-    const s = await openStorage('clickhouse', { dataDir, eventsUrl: url });
-    opened.push(s);
-    return s;
+  return {
+    open: async (url) => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'audex-ch-shards-'));
+      dirs.push(dataDir);
+      const s = await openStorage('clickhouse', { dataDir, eventsUrl: url });
+      opened.push(s);
+      return s;
+    },
+    close: async () => {
+      for (const s of opened) await s.close();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    },
   };
+}
+
+test('storage on the cluster URL: appends through the Distributed table, same snapshot as one node', async () => {
+  const { open, close } = storages();
   try {
     const db = freshDatabaseName();
     const [s1, s2] = await Promise.all([
@@ -304,21 +315,12 @@ test('storage on the cluster URL: appends through the Distributed table, same sn
     assert.ok(gone.events > 0);
     assert.equal(await s2.events.countEvents(5n), events.length - gone.events);
   } finally {
-    for (const s of opened) await s.close();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await close();
   }
 });
 
 test('a snapshot of more rows than a ClickHouse block is numbered in device order inside ClickHouse, on one node and on the cluster', async () => {
-  const dirs: string[] = [];
-  const opened: OpenedStorage[] = [];
-  const open = async (url: string) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'audex-ch-shards-big-'));
-    dirs.push(dataDir);
-    const s = await openStorage('clickhouse', { dataDir, eventsUrl: url });
-    opened.push(s);
-    return s;
-  };
+  const { open, close } = storages();
   try {
     const [s1, s2] = await Promise.all([
       open(single.eventsUrl(freshDatabaseName())),
@@ -385,8 +387,7 @@ test('a snapshot of more rows than a ClickHouse block is numbered in device orde
     assert.match(inserts, /rowNumberInAllBlocks/);
     assert.doesNotMatch(inserts, /export_snapshot_bigsnap` FORMAT|export_snapshot_bigsnap FORMAT/);
   } finally {
-    for (const s of opened) await s.close();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await close();
   }
 });
 
