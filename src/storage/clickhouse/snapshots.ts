@@ -7,7 +7,7 @@
 // written in rn order. An audience on the SQL plan: one statement per shard, members and
 // attributes together over the shard's own events (shards.ts), numbered and written inside
 // ClickHouse (no row passes through audex). On the hybrid plan: the fold's members, staged, and
-// their attributes in one GROUP BY over the events (GLOBAL IN), written from audex.
+// their attributes in one GROUP BY over the events (GLOBAL IN), numbered the same way.
 // Attributes, over events with event_timestamp <= asOf and ingest_seq <= maxIngestSeq
 // (docs/exports.md): userId = the latest non-null user_id; isAdsPersonalizationAllowed = 'false'
 // when the latest non-null consent_ad_personalization is DENIED or the latest non-null
@@ -54,34 +54,20 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
     const inEngine = this.engine.membersQuery?.(req) ?? null;
     await this.nodes.command(sql`DROP TABLE IF EXISTS ${target}`);
     await this.nodes.command(snapshotTableDdl(target));
-    if (inEngine) {
-      await this.writeShardLocalRows(snapshotId, target, inEngine.sql, req);
-      onProgress?.(100);
-      const n = await this.nodes.rows(sql`SELECT count() AS n FROM ${target}`);
-      return Number(n[0]?.n ?? 0);
-    }
-    const rows = await this.foldedRows(snapshotId, req);
-    onProgress?.(80);
-    for (let i = 0; i < rows.length; i += WRITE_CHUNK) {
-      let lines = '';
-      const end = Math.min(rows.length, i + WRITE_CHUNK);
-      for (let rn = i; rn < end; rn++) lines += snapshotLine(rn, memberRow(rows[rn]!));
-      await this.nodes.insertJsonLines(target, lines);
-    }
+    if (inEngine) await this.writeShardLocalRows(snapshotId, target, inEngine.sql, req);
+    else await this.writeFoldedRows(snapshotId, target, req);
     onProgress?.(100);
-    return rows.length;
+    const n = await this.nodes.rows(sql`SELECT count() AS n FROM ${target}`);
+    return Number(n[0]?.n ?? 0);
   }
 
   /**
    * The SQL plan, written inside ClickHouse: the members statement and the members' attributes in
    * one statement per shard, over the shard's own events (shards.ts), and the rows numbered in
-   * device order into the snapshot table. No row passes through audex (at 100M events All Users
-   * has 10M rows). On a single node, one INSERT … SELECT. On a cluster, each shard first writes its
-   * rows into a part table of its own (disjoint by device), and the first node reads the parts
-   * through a Distributed table over them, sorted. rowNumberInAllBlocks() numbers the rows of the
-   * single sorted stream in its order. Every member has an event of the window (asOf and
-   * maxIngestSeq bound both), so the attribute GROUP BY, over a superset of those events, has a
-   * row for each.
+   * device order into the snapshot table (numberedInsert). No row passes through audex (at 100M
+   * events All Users has 10M rows). On a single node, one INSERT … SELECT. On a cluster, each shard
+   * first writes its rows into a part table of its own (disjoint by device), and the first node
+   * reads the parts through a Distributed table over them.
    */
   private async writeShardLocalRows(
     snapshotId: string,
@@ -89,12 +75,10 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
     membersSql: string,
     req: MembershipRequest,
   ): Promise<void> {
-    const rows = `SELECT d AS device_id, uid AS user_id, ${chText(ADS_PERSONALIZATION)} AS ads_personalization, ${chText(LIMITED_AD_TRACKING)} AS limited_ad_tracking FROM (${chText(attributesSelect(EVENTS_SCOPE, req))} AND user_pseudo_id IN (${membersSql}) GROUP BY d)`;
-    const numbered = (source: string) =>
-      `INSERT INTO ${chText(target)} SELECT toUInt64(rowNumberInAllBlocks()) AS rn, device_id, user_id, ads_personalization, limited_ad_tracking FROM (${source} ORDER BY device_id)`;
+    const rows = snapshotRowsSelect(EVENTS_SCOPE, req, `IN (${membersSql})`);
     const { cluster, database } = this.nodes.target;
     if (cluster === null) {
-      await this.nodes.command(numbered(rows));
+      await this.nodes.command(numberedInsert(target, rows));
       return;
     }
     const part = this.tableOf(snapshotId, '_part');
@@ -111,7 +95,7 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
       await this.nodes.command(
         sql`CREATE TABLE ${parts} AS ${part} ENGINE = Distributed(${param(cluster)}, ${param(database)}, ${param(snapshotName(part))})`,
       );
-      await this.nodes.command(numbered(`SELECT * FROM ${chText(parts)}`));
+      await this.nodes.command(numberedInsert(target, `SELECT * FROM ${chText(parts)}`));
     } finally {
       await this.nodes.command(sql`DROP TABLE IF EXISTS ${parts}`);
       await eachNode(sql`DROP TABLE IF EXISTS ${part}`);
@@ -120,12 +104,14 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
 
   /**
    * The hybrid plan: the members from the evaluator's fold (streamed from the `events` table),
-   * staged in a members table on the first node; their attributes in one GROUP BY over the events
-   * restricted to them (GLOBAL IN, so on a cluster each shard gets the member set).
+   * staged in a members table on the first node; their rows from one GROUP BY over the events
+   * restricted to them (GLOBAL IN, so on a cluster each shard gets the member set), numbered into
+   * the snapshot as the SQL plan's are. The fold reads the same bounded events, so every member has
+   * an attribute row; a count that differs is a fault, not a snapshot to keep.
    */
-  private async foldedRows(snapshotId: string, req: MembershipRequest): Promise<AttributeRow[]> {
+  private async writeFoldedRows(snapshotId: string, target: Fragment, req: MembershipRequest): Promise<void> {
     const members = await this.engine.findMembers(req);
-    if (members.length === 0) return [];
+    if (members.length === 0) return;
     const stage = this.tableOf(snapshotId, '_members');
     await this.nodes.command(sql`DROP TABLE IF EXISTS ${stage}`);
     await this.nodes.command(
@@ -139,12 +125,19 @@ export class ClickHouseSnapshotStore implements SnapshotStore {
           .join('');
         await this.nodes.insertJsonLines(stage, lines);
       }
-      const found = await this.nodes.rows(
-        sql`${attributesSelect(table(this.nodes.target.database, EVENTS), req)} AND user_pseudo_id GLOBAL IN (SELECT device_id FROM ${stage}) GROUP BY d`,
+      const events = table(this.nodes.target.database, EVENTS);
+      await this.nodes.command(
+        numberedInsert(
+          target,
+          snapshotRowsSelect(events, req, `GLOBAL IN (SELECT device_id FROM ${chText(stage)})`),
+        ),
       );
-      const attrs = new Map<string, AttributeRow>();
-      for (const r of found.map(attributeRow)) attrs.set(r.d, r);
-      return members.map((d) => attrs.get(d) ?? { d, uid: null, consent: null, npa: null, lat: null });
+      const n = await this.nodes.rows(sql`SELECT count() AS n FROM ${target}`);
+      if (Number(n[0]?.n ?? 0) !== members.length)
+        throw new StorageError(
+          'other',
+          `snapshot ${snapshotId}: ${members.length} members but ${String(n[0]?.n)} attribute rows`,
+        );
     } finally {
       await this.nodes.command(sql`DROP TABLE IF EXISTS ${stage}`);
     }
@@ -240,25 +233,6 @@ function snapshotName(f: Fragment): string {
   return text.slice(text.indexOf('.') + 1);
 }
 
-/** One member's export attributes as the attribute query returns them (JSONEachRow). */
-interface AttributeRow {
-  d: string;
-  uid: string | null;
-  consent: string | null;
-  npa: number | string | null;
-  lat: number | string | null;
-}
-
-function attributeRow(r: Record<string, unknown>): AttributeRow {
-  return {
-    d: String(r.d),
-    uid: (r.uid as string | null | undefined) ?? null,
-    consent: (r.consent as string | null | undefined) ?? null,
-    npa: (r.npa as number | string | null | undefined) ?? null,
-    lat: (r.lat as number | string | null | undefined) ?? null,
-  };
-}
-
 /** The unqualified events table: a shard-local statement reads it as the shard's own (shards.ts). */
 const EVENTS_SCOPE = ident(EVENTS);
 
@@ -271,19 +245,20 @@ function attributesSelect(events: Fragment, req: MembershipRequest): Fragment {
   return sql`SELECT user_pseudo_id AS d, argMax(user_id, ${key}) AS uid, argMax(consent_ad_personalization, ${key}) AS consent, argMax(non_personalized_ads, ${key}) AS npa, argMax(device_is_limited_ad_tracking, ${key}) AS lat FROM ${events} WHERE property_id = ${param(req.propertyId)} AND event_timestamp <= ${param(req.asOfMicros)} AND ingest_seq <= ${param(req.maxIngestSeq ?? 1n << 62n)}`;
 }
 
-// The rules in the header, in SQL over an attribute row (the SQL plan's rows) and in JavaScript
-// (the hybrid plan's, memberRow below); the export tests compare both plans with DuckDB's.
-const ADS_PERSONALIZATION = sql`multiIf(ifNull(consent, '') = 'DENIED' OR ifNull(npa, 0) = 1, 'false', consent IS NOT NULL OR npa IS NOT NULL, 'true', '(not set)')`;
-const LIMITED_AD_TRACKING = sql`multiIf(lat IS NULL, '(not set)', ifNull(lat, 0) = 1, 'true', 'false')`;
+/**
+ * The snapshot's columns (the rules in the header) of the devices of `events` whose id is
+ * `restriction` (an IN or GLOBAL IN of our own SQL), one row per device. Every member has an event
+ * of the window (asOf and maxIngestSeq bound both), so the GROUP BY, over a superset of those
+ * events, has a row for each.
+ */
+function snapshotRowsSelect(events: Fragment, req: MembershipRequest, restriction: string): string {
+  return `SELECT d AS device_id, uid AS user_id, multiIf(ifNull(consent, '') = 'DENIED' OR ifNull(npa, 0) = 1, 'false', consent IS NOT NULL OR npa IS NOT NULL, 'true', '(not set)') AS ads_personalization, multiIf(lat IS NULL, '(not set)', ifNull(lat, 0) = 1, 'true', 'false') AS limited_ad_tracking FROM (${chText(attributesSelect(events, req))} AND user_pseudo_id ${restriction} GROUP BY d)`;
+}
 
-/** A snapshot row from a member's attributes (the rules in the header). */
-function memberRow(a: AttributeRow): MemberRow {
-  const ads =
-    a.consent === 'DENIED' || Number(a.npa) === 1
-      ? 'false'
-      : a.consent !== null || a.npa !== null
-        ? 'true'
-        : '(not set)';
-  const limited = a.lat === null ? '(not set)' : Number(a.lat) === 1 ? 'true' : 'false';
-  return { deviceId: a.d, userId: a.uid, isAdsPersonalizationAllowed: ads, isLimitedAdTracking: limited };
+/**
+ * INSERT of `rows` into a snapshot table, numbered in device order: rowNumberInAllBlocks() numbers
+ * the rows of the one sorted stream in its order.
+ */
+function numberedInsert(target: Fragment, rows: string): string {
+  return `INSERT INTO ${chText(target)} SELECT toUInt64(rowNumberInAllBlocks()) AS rn, device_id, user_id, ads_personalization, limited_ad_tracking FROM (${rows} ORDER BY device_id)`;
 }
