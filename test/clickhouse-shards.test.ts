@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { AudienceDefinition, EvaluationConfig } from '../src/domain/audience.ts';
+import type { NewEvent } from '../src/domain/event.ts';
 import { ApiError } from '../src/domain/errors.ts';
 import { BUILTIN_AUDIENCES, audienceToJson, parseAudience } from '../src/audience/validate.ts';
 import { compareDeviceIds, evaluateAudience, membersAt } from '../src/audience/reference/evaluate.ts';
@@ -243,6 +244,24 @@ test("each shard computes its own devices' membership (system.query_log of each 
   assert.ok(withMembers >= 2, 'some audiences must have members');
 });
 
+/**
+ * The export attributes of realisticEvent devices as the rules give them (a user id on every third
+ * device, consent DENIED on every tenth, no limited-ad-tracking flag), for `events`' devices.
+ */
+function assertRealisticAttributes(rows: readonly MemberRow[], events: readonly NewEvent[]): void {
+  const byDevice = new Map(rows.map((r) => [r.deviceId, r]));
+  for (const e of events) {
+    const row = byDevice.get(e.user_pseudo_id);
+    assert.ok(row, `no row for ${e.user_pseudo_id}`);
+    assert.equal(row.userId, e.user_id);
+    assert.equal(
+      row.isAdsPersonalizationAllowed,
+      e.consent_ad_personalization === 'DENIED' ? 'false' : 'true',
+    );
+    assert.equal(row.isLimitedAdTracking, '(not set)');
+  }
+}
+
 /** Storages opened on events URLs, each with a data folder of its own; close() closes and removes all. */
 function storages(): { open: (url: string) => Promise<OpenedStorage>; close: () => Promise<void> } {
   const dirs: string[] = [];
@@ -364,19 +383,10 @@ test('a snapshot of more rows than a ClickHouse block is numbered in device orde
       pages.push(rows);
     }
     assert.deepEqual(pages[1], pages[0]);
-    // The attributes as the rules give them (user id on every third device, consent DENIED on every
-    // tenth, no limited-ad-tracking flag).
-    const byDevice = new Map(pages[0]!.map((r) => [r.deviceId, r]));
-    for (const i of [0, 1, 10, 30, 69_999]) {
-      const e = realisticEvent(i, 6n);
-      const row = byDevice.get(e.user_pseudo_id)!;
-      assert.equal(row.userId, e.user_id);
-      assert.equal(
-        row.isAdsPersonalizationAllowed,
-        e.consent_ad_personalization === 'DENIED' ? 'false' : 'true',
-      );
-      assert.equal(row.isLimitedAdTracking, '(not set)');
-    }
+    assertRealisticAttributes(
+      pages[0]!,
+      [0, 1, 10, 30, 69_999].map((i) => realisticEvent(i, 6n)),
+    );
     // The rows never passed through audex: the cluster's first node wrote the snapshot with one
     // INSERT … SELECT and received no JSONEachRow insert into it.
     await onNode(0, 'SYSTEM FLUSH LOGS');
@@ -463,16 +473,11 @@ test('an audience on the hybrid plan (an item leaf): the same snapshot on one no
       snapshots.push(rows);
     }
     assert.deepEqual(snapshots[1], snapshots[0]);
-    const byDevice = new Map(snapshots[0]!.map((r) => [r.deviceId, r]));
-    for (const e of events.filter((e) => byDevice.has(e.user_pseudo_id)).slice(0, 20)) {
-      const row = byDevice.get(e.user_pseudo_id)!;
-      assert.equal(row.userId, e.user_id);
-      assert.equal(
-        row.isAdsPersonalizationAllowed,
-        e.consent_ad_personalization === 'DENIED' ? 'false' : 'true',
-      );
-      assert.equal(row.isLimitedAdTracking, '(not set)');
-    }
+    const members = new Set(snapshots[0]!.map((r) => r.deviceId));
+    assertRealisticAttributes(
+      snapshots[0]!,
+      events.filter((e) => members.has(e.user_pseudo_id)).slice(0, 20),
+    );
   } finally {
     await close();
   }
