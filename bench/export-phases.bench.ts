@@ -16,7 +16,8 @@
 // rn) on the VARCHAR device id, and on a precomputed 64-bit hash of it (an integer key: with and
 // without the VARCHAR check a real join would need against collisions), issue 17's "integer keys".
 // AUDEX_BENCH_DATA=<dir> keeps the generated data folder there and reuses it in later runs (to
-// compare two commits on the same data).
+// compare two commits on the same data). DuckDB runs with the server's default memory_limit, 4GB
+// (AUDEX_BENCH_MEMORY_LIMIT to change it).
 import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,7 +55,11 @@ async function main(): Promise<void> {
     const [ms] = await timed(() => generateEvents(dataDir, EVENTS, DEVICES, NOW));
     console.log(`generated ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms} ms`);
   } else console.log(`reusing ${kept} (${EVENTS} events over ${DEVICES} devices, as generated)`);
-  const store = await DuckDbEventStore.open({ dataDir });
+  // DuckDB's memory_limit as the server sets it by default (config.ts), so these figures and
+  // the server's job log compare; AUDEX_BENCH_MEMORY_LIMIT overrides it.
+  const memoryLimit = process.env.AUDEX_BENCH_MEMORY_LIMIT ?? '4GB';
+  const store = await DuckDbEventStore.open({ dataDir, memoryLimit });
+  console.log(`DuckDB memory_limit ${memoryLimit}`);
   const engine = new DuckDbAudienceEngine(store.db);
   const fold = new DeviceAttributeIndex(store.db);
   // As the server wires it: the fold is the device summary All Users is read from.

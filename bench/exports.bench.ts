@@ -15,7 +15,13 @@
 // device summary), three times; then All Users create -> ACTIVE through the server, three times,
 // in the same run. AUDEX_BENCH_ONLY=allusers stops after that. AUDEX_BENCH_EVENTS_DB=<file>
 // copies an events.duckdb generated earlier by this bench (timestamps are relative to the day it
-// was generated: the built-in audiences count 30 days of backfill) instead of generating one.
+// was generated: the built-in audiences count 30 days of backfill) instead of generating one;
+// AUDEX_BENCH_SAVE_EVENTS_DB=<file> keeps a copy of the generated one for that.
+// AUDEX_BENCH_ONLY=exports stops after the typical and Purchasers exports (no size estimates, no
+// reads), printing the server's peak RSS. AUDEX_BENCH_MP=0 sends no Measurement Protocol while an
+// export runs (to tell the export's own time from the cost of collecting and folding meanwhile).
+// AUDEX_BENCH_PAUSE_MS (default 3000): the pause between two exports, in which the previous
+// export's rows file is rendered in the background (7 s for 7.4M rows at 100M events).
 import { ADMIN_KEY, api, removeDir, startServer, tempDataDir } from '../test/helpers/server.ts';
 import { generateEvents } from '../test/helpers/generated-events.ts';
 import { dataClient } from '../test/helpers/clients.ts';
@@ -34,9 +40,41 @@ import { join } from 'node:path';
 const EVENTS = Number(process.argv[2] ?? 10_000_000);
 const DEVICES = Number(process.argv[3] ?? 1_000_000);
 const PAGE = 250_000;
+const ONLY = process.env.AUDEX_BENCH_ONLY;
+const SEND_MP = process.env.AUDEX_BENCH_MP !== '0';
+const PAUSE_MS = Number(process.env.AUDEX_BENCH_PAUSE_MS ?? 3000);
 
 const ms = (t: number) => `${(performance.now() - t).toFixed(0)} ms`;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** The server's resident memory sampled every 250 ms, its maximum kept per stage of the bench. */
+function rssByStage(pid: number) {
+  const peaks = new Map<string, number>();
+  let stage = 'start';
+  const timer = setInterval(() => {
+    try {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (kb) peaks.set(stage, Math.max(peaks.get(stage) ?? 0, Number(kb[1]) / 1024));
+    } catch {
+      // the server has gone
+    }
+  }, 250);
+  timer.unref();
+  return {
+    enter: (s: string) => (stage = s),
+    print: () => {
+      clearInterval(timer);
+      console.log(
+        `server peak RSS by stage: ${[...peaks].map(([s, mib]) => `${s} ${fmt(mib)} MiB`).join('; ')}`,
+      );
+    },
+  };
+}
+
+function serverPeakMiB(pid: number): string {
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return hwm ? fmt(Number(hwm[1]) / 1024) : '?';
+}
 
 async function main(): Promise<void> {
   const dataDir = tempDataDir('audex-bench-exports-');
@@ -44,6 +82,8 @@ async function main(): Promise<void> {
   const seedDb = process.env.AUDEX_BENCH_EVENTS_DB;
   if (seedDb) copyFileSync(seedDb, join(dataDir, 'events.duckdb'));
   else await generateEvents(dataDir, EVENTS, DEVICES);
+  const saveDb = process.env.AUDEX_BENCH_SAVE_EVENTS_DB;
+  if (!seedDb && saveDb) copyFileSync(join(dataDir, 'events.duckdb'), saveDb);
   console.log(
     `${seedDb ? 'copied' : 'generated'} ${fmt(EVENTS)} events over ${fmt(DEVICES)} devices: ${ms(t)}`,
   );
@@ -68,6 +108,8 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
 
   t = performance.now();
   const server = await startServer({ dataDir });
+  const rss = rssByStage(server.proc.pid!);
+  rss.enter('start + fold');
   try {
     // The events were written behind the server's back, so its device-attribute fold starts from
     // scratch (what a restart over a big history costs, once); a live server folds as it goes.
@@ -107,7 +149,7 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
       let creating = true;
       const latencies: number[] = [];
       const ingestLoop = (async () => {
-        for (let k = 0; creating; k++) {
+        for (let k = 0; creating && SEND_MP; k++) {
           const t1 = performance.now();
           await sendMp(server, tp, { client_id: `live.${k}`, events: [{ name: 'page_view' }] });
           latencies.push(performance.now() - t1);
@@ -123,9 +165,10 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
       console.log(
         `${label}: create -> ACTIVE (official client, operation.promise()): ${createMs.toFixed(0)} ms (create call ${createCallMs.toFixed(0)} ms), rowCount ${fmt(done.rowCount ?? 0)}`,
       );
-      console.log(
-        `  /mp/collect meanwhile: ${latencies.length} requests, p50 ${latencies[Math.floor(latencies.length / 2)]!.toFixed(0)} ms, max ${latencies[latencies.length - 1]!.toFixed(0)} ms`,
-      );
+      if (latencies.length > 0)
+        console.log(
+          `  /mp/collect meanwhile: ${latencies.length} requests, p50 ${latencies[Math.floor(latencies.length / 2)]!.toFixed(0)} ms, max ${latencies[latencies.length - 1]!.toFixed(0)} ms`,
+        );
       const id = String(done.name).split('/').pop();
       const log = server
         .output()
@@ -137,12 +180,13 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
 
     // All Users, read from the device summary (src/storage/duckdb/snapshots.ts).
     const allUsers = audiences.find((a) => a.displayName === 'All Users').name as string;
+    rss.enter('All Users');
     for (let run = 1; run <= 3; run++) {
-      if (run > 1) await new Promise((r) => setTimeout(r, 3000));
+      if (run > 1) await new Promise((r) => setTimeout(r, PAUSE_MS));
       await createExport(`All Users, run ${run}/3`, allUsers);
     }
     console.log(execSync('uptime').toString().trim());
-    if (process.env.AUDEX_BENCH_ONLY === 'allusers') return; // (the data folder goes in finally)
+    if (ONLY === 'allusers') return; // (the data folder goes in finally)
 
     // A more typical size: devices with 3+ purchases in 30 days (~13% of the devices): spec example
     // E8 without its currency leaf (the generated events carry no parameters).
@@ -190,7 +234,8 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
       ['typical (3+ purchases)', { ...e8, displayName: 'Frequent purchasers', membershipDurationDays: 30 }],
       ['sequence (view_item, directly add_to_cart within 1 h)', sequence],
     ];
-    for (const [label, body] of estimates) {
+    rss.enter('estimates');
+    for (const [label, body] of ONLY === 'exports' ? [] : estimates) {
       for (let run = 1; run <= 3; run++) {
         t = performance.now();
         const res = await api(server, 'POST', `/audex/v1/${property}/audiences:evaluate`, body);
@@ -201,25 +246,35 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
         );
       }
     }
-    t = performance.now();
-    await api(server, 'POST', `/audex/v1/${property}/audiences:sizeHistory`, estimates[0]![1]);
-    console.log(`30-day size history, typical audience: ${ms(t)}`);
+    if (ONLY !== 'exports') {
+      t = performance.now();
+      await api(server, 'POST', `/audex/v1/${property}/audiences:sizeHistory`, estimates[0]![1]);
+      console.log(`30-day size history, typical audience: ${ms(t)}`);
+    }
 
     // Three exports each (three snapshots), so one noisy run does not make the figure.
     const RUNS = 3;
+    rss.enter('typical');
     for (let run = 1; run <= RUNS; run++) {
       await createExport(`Frequent purchasers (typical audience), run ${run}/${RUNS}`, frequent);
       // Let that export's background page rendering finish before the next measurement.
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, PAUSE_MS));
     }
     // A large audience: 74% of the devices bought in the last 30 days (1 event in 8 is a purchase).
     const purchasers = audiences.find((a) => a.displayName === 'Purchasers').name as string;
     let done!: Awaited<ReturnType<typeof createExport>>;
+    rss.enter('Purchasers');
     for (let run = 1; run <= RUNS; run++) {
-      if (run > 1) await new Promise((r) => setTimeout(r, 3000));
+      if (run > 1) await new Promise((r) => setTimeout(r, PAUSE_MS));
       done = await createExport(`Purchasers (large audience), run ${run}/${RUNS}`, purchasers);
     }
     const rows = done.rowCount ?? 0;
+    if (ONLY === 'exports') {
+      rss.print();
+      console.log(`server peak RSS (VmHWM): ${serverPeakMiB(server.proc.pid!)} MiB`);
+      return;
+    }
+    rss.enter('reads');
 
     for (let run = 0; run < 2; run++) {
       t = performance.now();
@@ -341,12 +396,13 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
     }
     // The server's own peak (the bench process generates the data with DuckDB's default limit,
     // so /usr/bin/time's maximum may be the bench's, not the server's).
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'));
-    console.log(`server peak RSS (VmHWM): ${hwm ? fmt(Number(hwm[1]) / 1024) : '?'} MiB`);
+    rss.print();
+    console.log(`server peak RSS (VmHWM): ${serverPeakMiB(server.proc.pid!)} MiB`);
   } finally {
     await server.stop();
-    if (process.env.AUDEX_BENCH_ONLY === 'allusers') removeDir(dataDir);
+    if (ONLY === 'allusers' || ONLY === 'exports') removeDir(dataDir);
   }
+  if (ONLY === 'allusers' || ONLY === 'exports') return;
 
   // The read path alone on a 6M-row snapshot: offset 0 vs 5,000,000.
   const store = await DuckDbEventStore.open({ dataDir });
