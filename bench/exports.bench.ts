@@ -47,14 +47,41 @@ const PAUSE_MS = Number(process.env.AUDEX_BENCH_PAUSE_MS ?? 3000);
 const ms = (t: number) => `${(performance.now() - t).toFixed(0)} ms`;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** The server's resident memory sampled every 250 ms, its maximum kept per stage of the bench. */
-function rssByStage(pid: number) {
-  const peaks = new Map<string, number>();
+/**
+ * The server's resident memory sampled every 250 ms, its maximum kept per stage of the bench,
+ * with what the server's /metrics said at (about) that moment: DuckDB's buffer-manager memory
+ * (duckdb_memory()), the JS heap and the memory outside it (Buffers), so a peak shows whose it is.
+ */
+function rssByStage(pid: number, metricsUrl: string) {
+  const peaks = new Map<string, { mib: number; parts: string }>();
   let stage = 'start';
+  let asking = false;
+  const mib = (b: number) => fmt(b / 2 ** 20);
+  const explain = async (at: { mib: number; parts: string }) => {
+    asking = true;
+    try {
+      const text = await (await fetch(metricsUrl)).text();
+      const sum = (re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+      at.parts =
+        `DuckDB ${mib(sum(/^audex_duckdb_memory_bytes\{[^}]*\} (\S+)$/gm))} MiB, ` +
+        `JS heap ${mib(sum(/^audex_nodejs_heap_size_used_bytes (\S+)$/gm))} MiB, ` +
+        `external ${mib(sum(/^audex_nodejs_external_memory_bytes (\S+)$/gm))} MiB`;
+    } catch {
+      // the server is busy or gone: the peak stays unexplained
+    } finally {
+      asking = false;
+    }
+  };
   const timer = setInterval(() => {
     try {
       const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (kb) peaks.set(stage, Math.max(peaks.get(stage) ?? 0, Number(kb[1]) / 1024));
+      if (!kb) return;
+      const now = Number(kb[1]) / 1024;
+      const seen = peaks.get(stage);
+      if (seen && seen.mib >= now) return;
+      const at = { mib: now, parts: seen?.parts ?? '' };
+      peaks.set(stage, at);
+      if (!asking) void explain(at);
     } catch {
       // the server has gone
     }
@@ -65,7 +92,9 @@ function rssByStage(pid: number) {
     print: () => {
       clearInterval(timer);
       console.log(
-        `server peak RSS by stage: ${[...peaks].map(([s, mib]) => `${s} ${fmt(mib)} MiB`).join('; ')}`,
+        `server peak RSS by stage: ${[...peaks]
+          .map(([s, p]) => `${s} ${fmt(p.mib)} MiB${p.parts ? ` (${p.parts})` : ''}`)
+          .join('; ')}`,
       );
     },
   };
@@ -108,7 +137,7 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
 
   t = performance.now();
   const server = await startServer({ dataDir });
-  const rss = rssByStage(server.proc.pid!);
+  const rss = rssByStage(server.proc.pid!, `${server.url}/metrics`);
   rss.enter('start + fold');
   try {
     // The events were written behind the server's back, so its device-attribute fold starts from
