@@ -63,7 +63,7 @@ function rssByStage(pid: number, metricsUrl: string) {
       const text = await (await fetch(metricsUrl)).text();
       const sum = (re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
       at.parts =
-        `DuckDB ${mib(sum(/^audex_duckdb_memory_bytes\{[^}]*\} (\S+)$/gm))} MiB, ` +
+        `DuckDB ${mib(sum(/^audex_duckdb_memory_bytes\{tag="TOTAL"\} (\S+)$/gm))} MiB, ` +
         `JS heap ${mib(sum(/^audex_nodejs_heap_size_used_bytes (\S+)$/gm))} MiB, ` +
         `external ${mib(sum(/^audex_nodejs_external_memory_bytes (\S+)$/gm))} MiB`;
     } catch {
