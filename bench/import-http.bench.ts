@@ -37,8 +37,8 @@ await once(out, 'finish');
 const gen = await DuckDBInstance.create(':memory:');
 const con = await gen.connect();
 // Typed like BigQuery's own Parquet export (INT64 columns as BIGINT): read_json alone would infer
-// the JSON export's digit strings as VARCHAR, which the import must check digit by digit (measured:
-// 4.7 s instead of 2.1 s for 200,000 rows in-process).
+// the JSON export's digit strings as VARCHAR (checked digit by digit) and the empty item_params as
+// JSON (judged row by row): 4.7 s against 3.5 s typed for 200,000 rows in-process.
 await con.run(
   `COPY (SELECT * REPLACE (
     event_timestamp::BIGINT AS event_timestamp,
