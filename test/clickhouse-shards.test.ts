@@ -139,7 +139,14 @@ const READS_DISTRIBUTED = /\b(FROM|JOIN) (\w+\.)?`?events`?(?!_)\b/;
  * table, and no node received a part of it from another node. Returns the per-node statements.
  */
 async function assertShardLocal(marker: string, what: string): Promise<LoggedQuery[][]> {
-  const perNode = await Promise.all(cluster.nodes.map((_, n) => logged(n, marker)));
+  // A node logs a statement when it finishes it, which can come just after audex has read the
+  // last bytes of its answer; SYSTEM FLUSH LOGS only writes what is queued. So look again for up
+  // to 5 s before concluding that a node ran nothing (a CI run once found node 1's log empty).
+  let perNode = await Promise.all(cluster.nodes.map((_, n) => logged(n, marker)));
+  for (let tries = 0; tries < 50 && perNode.some((qs) => qs.length === 0); tries++) {
+    await new Promise((r) => setTimeout(r, 100));
+    perNode = await Promise.all(cluster.nodes.map((_, n) => logged(n, marker)));
+  }
   perNode.forEach((queries, n) => {
     assert.ok(queries.length > 0, `${what}: node ${n} ran no statement of its own`);
     for (const q of queries) {
