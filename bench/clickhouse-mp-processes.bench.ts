@@ -10,7 +10,7 @@
 // what a second machine would add.
 
 import { loadavg } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { procStatusMiB } from './proc-status.ts';
 import { removeDir, startServer, type RunningServer } from '../test/helpers/server.ts';
 import { createTestProperty } from '../test/helpers/property.ts';
 import { startClickHouse } from '../test/helpers/clickhouse-server.ts';
@@ -19,12 +19,6 @@ import { postLoad } from './mp-requests.ts';
 
 const seconds = Number(process.argv[2] ?? 15);
 const connections = Number(process.argv[3] ?? 64);
-
-/** Peak resident set of a process so far (VmHWM), MiB. */
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
-}
 
 const clickhouse = await startClickHouse();
 const postgres = await startPostgres();
@@ -59,7 +53,7 @@ try {
       );
       for (const [i, r] of runs.entries())
         console.log(
-          `  process ${i + 1}: p50=${r.result.latency.p50} ms p99=${r.result.latency.p99} ms max=${r.result.latency.max} ms; cpu ${((100 * r.serverCpu) / r.wall).toFixed(0)}% (all threads); peak RSS ${peakRssMiB(servers[i]!.proc.pid!)} MiB`,
+          `  process ${i + 1}: p50=${r.result.latency.p50} ms p99=${r.result.latency.p99} ms max=${r.result.latency.max} ms; cpu ${((100 * r.serverCpu) / r.wall).toFixed(0)}% (all threads); peak RSS ${Math.round(procStatusMiB(servers[i]!.proc.pid!, 'VmHWM'))} MiB`,
         );
       if (stored < ok * 25)
         throw new Error(`ClickHouse holds ${stored} events, fewer than acknowledged ${ok * 25}`);

@@ -32,10 +32,11 @@ import { DuckDbSnapshotStore } from '../src/storage/duckdb/snapshots.ts';
 import { E8 } from '../src/audience/fixtures/examples.ts';
 import { AudexClient } from '../src/cli/client.ts';
 import { downloadExport, type DownloadFormat } from '../src/cli/exports.ts';
-import { copyFileSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, statSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
+import { procStatusMiB } from './proc-status.ts';
 
 const EVENTS = Number(process.argv[2] ?? 10_000_000);
 const DEVICES = Number(process.argv[3] ?? 1_000_000);
@@ -61,11 +62,11 @@ function rssByStage(pid: number, metricsUrl: string) {
     asking = true;
     try {
       const text = await (await fetch(metricsUrl)).text();
-      const sum = (re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+      const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
       at.parts =
-        `DuckDB ${mib(sum(/^audex_duckdb_memory_bytes\{tag="TOTAL"\} (\S+)$/gm))} MiB, ` +
-        `JS heap ${mib(sum(/^audex_nodejs_heap_size_used_bytes (\S+)$/gm))} MiB, ` +
-        `external ${mib(sum(/^audex_nodejs_external_memory_bytes (\S+)$/gm))} MiB`;
+        `DuckDB ${mib(value(/^audex_duckdb_memory_bytes\{tag="TOTAL"\} (\S+)$/m))} MiB, ` +
+        `JS heap ${mib(value(/^audex_nodejs_heap_size_used_bytes (\S+)$/m))} MiB, ` +
+        `external ${mib(value(/^audex_nodejs_external_memory_bytes (\S+)$/m))} MiB`;
     } catch {
       // the server is busy or gone: the peak stays unexplained
     } finally {
@@ -74,9 +75,8 @@ function rssByStage(pid: number, metricsUrl: string) {
   };
   const timer = setInterval(() => {
     try {
-      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (!kb) return;
-      const now = Number(kb[1]) / 1024;
+      const now = procStatusMiB(pid, 'VmRSS');
+      if (Number.isNaN(now)) return;
       const seen = peaks.get(stage);
       if (seen && seen.mib >= now) return;
       const at = { mib: now, parts: seen?.parts ?? '' };
@@ -98,11 +98,6 @@ function rssByStage(pid: number, metricsUrl: string) {
       );
     },
   };
-}
-
-function serverPeakMiB(pid: number): string {
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return hwm ? fmt(Number(hwm[1]) / 1024) : '?';
 }
 
 async function main(): Promise<void> {
@@ -300,7 +295,7 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
     const rows = done.rowCount ?? 0;
     if (ONLY === 'exports') {
       rss.print();
-      console.log(`server peak RSS (VmHWM): ${serverPeakMiB(server.proc.pid!)} MiB`);
+      console.log(`server peak RSS (VmHWM): ${fmt(procStatusMiB(server.proc.pid!, 'VmHWM'))} MiB`);
       return;
     }
     rss.enter('reads');
@@ -426,7 +421,7 @@ SELECT (row_number() OVER () - 1)::BIGINT AS rn, device_id FROM (
     // The server's own peak (the bench process generates the data with DuckDB's default limit,
     // so /usr/bin/time's maximum may be the bench's, not the server's).
     rss.print();
-    console.log(`server peak RSS (VmHWM): ${serverPeakMiB(server.proc.pid!)} MiB`);
+    console.log(`server peak RSS (VmHWM): ${fmt(procStatusMiB(server.proc.pid!, 'VmHWM'))} MiB`);
   } finally {
     await server.stop();
     if (ONLY === 'allusers' || ONLY === 'exports') removeDir(dataDir);

@@ -21,7 +21,8 @@
 // (test/helpers/clickhouse-server.ts); on one machine both shards share its cores.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { procStatusMiB } from './proc-status.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,10 +117,7 @@ const AUDIENCES: [string, AudienceDefinition][] = [
 ];
 
 /** VmHWM (peak RSS) of a process in MiB. */
-function peakMiB(pid: number | 'self'): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
-}
+const peakMiB = (pid: number | 'self'): number => Math.round(procStatusMiB(pid, 'VmHWM'));
 
 /** Resets a process's VmHWM to its current RSS (ours or our children only). */
 function resetPeak(pid: number | 'self'): void {

@@ -13,6 +13,7 @@
 //   npx tsx bench/soak.bench.ts [minutes=30] [intervalSeconds=30]
 // AUDEX_MEMORY_LIMIT is passed to the server when set (the RSS column is the server's process).
 import { createServer } from 'node:http';
+import { procStatusMiB } from './proc-status.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { ADMIN_KEY, api, removeDir, startServer } from '../test/helpers/server.ts';
@@ -62,9 +63,7 @@ const server = await startServer({ env });
 await sleep(200);
 const kids = readFileSync(`/proc/${server.proc.pid}/task/${server.proc.pid}/children`, 'utf8').trim();
 const pid = kids ? Number(kids.split(' ')[0]) : server.proc.pid!;
-const procStatus = (field: string) =>
-  Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) /
-  1024;
+const procStatus = (field: 'VmRSS' | 'VmHWM') => procStatusMiB(pid, field);
 const fds = () => readdirSync(`/proc/${pid}/fd`).length;
 
 // Webhook receiver: every POST is one delivery.
